@@ -1,0 +1,64 @@
+-- Deploy pgjobs:functions/create_history_partitions to pg
+-- requires: tables/job_history
+-- Day partitions of job_history are made ahead of time (deploy makes the first week; a
+-- worker or pg_cron keeps calling this), so complete_job never creates one. A short
+-- lock_timeout makes maintenance give way to the hot path instead of stalling it.
+
+BEGIN;
+
+CREATE FUNCTION app_jobs.create_history_partitions(days_ahead integer DEFAULT 7)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_today date := (pg_catalog.now() AT TIME ZONE 'UTC')::date;
+  v_day date;
+  v_from timestamptz;
+  v_to timestamptz;
+  v_name text;
+  v_created integer := 0;
+BEGIN
+  IF days_ahead IS NULL OR days_ahead < 0 OR days_ahead > 366 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ110',
+      MESSAGE = pg_catalog.format('days_ahead must be between 0 and 366, got %s', coalesce(days_ahead::text, 'NULL')),
+      HINT = 'Pass how many days of partitions to create after today, e.g. 7.';
+  END IF;
+
+  PERFORM pg_catalog.set_config('lock_timeout', '2s', true);
+
+  FOR v_day IN
+    SELECT d::date FROM pg_catalog.generate_series(v_today, v_today + days_ahead, interval '1 day') AS d
+  LOOP
+    v_name := 'job_history_p' || pg_catalog.to_char(v_day, 'YYYYMMDD');
+    CONTINUE WHEN pg_catalog.to_regclass(pg_catalog.format('app_jobs.%I', v_name)) IS NOT NULL;
+    v_from := v_day::timestamp AT TIME ZONE 'UTC';
+    v_to := (v_day + 1)::timestamp AT TIME ZONE 'UTC';
+    EXECUTE pg_catalog.format(
+      'CREATE TABLE app_jobs.%I (LIKE app_jobs.job_history INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+      v_name);
+    -- Rows of that day that landed in the default partition move into the new one.
+    EXECUTE pg_catalog.format(
+      'WITH moved AS (DELETE FROM app_jobs.job_history_default WHERE finished_at >= $1 AND finished_at < $2 RETURNING *)
+       INSERT INTO app_jobs.%I SELECT * FROM moved', v_name)
+      USING v_from, v_to;
+    EXECUTE pg_catalog.format(
+      'ALTER TABLE app_jobs.job_history ATTACH PARTITION app_jobs.%I FOR VALUES FROM (%L) TO (%L)',
+      v_name, v_from, v_to);
+    EXECUTE pg_catalog.format('REVOKE ALL ON TABLE app_jobs.%I FROM PUBLIC', v_name);
+    v_created := v_created + 1;
+  END LOOP;
+  RETURN v_created;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs.create_history_partitions(integer) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs.create_history_partitions(integer) IS
+  'Creates the missing day partitions of app_jobs.job_history from today (UTC) to today + days_ahead, moving any rows of those days out of the default partition. Returns how many it created. Uses a 2 s lock_timeout so it never stalls complete_job; call it daily (the worker does).';
+
+SELECT app_jobs.create_history_partitions(7);
+
+COMMIT;

@@ -1,0 +1,49 @@
+-- Deploy pgjobs:tables/job_history to pg
+-- requires: schema
+-- Finished jobs leave the hot table for good and land here. Range-partitioned by the day
+-- they finished (UTC), so retention drops whole partitions instead of deleting rows.
+-- Partitions are created ahead of time by app_jobs.create_history_partitions(); the
+-- default partition only catches rows no day partition covers. No foreign keys, and the
+-- status is text with a CHECK, so history never blocks or constrains the hot path.
+
+BEGIN;
+
+CREATE TABLE app_jobs.job_history (
+  id bigint NOT NULL,
+  database_id uuid NOT NULL,
+  task_identifier text NOT NULL,
+  payload jsonb NOT NULL,
+  priority integer NOT NULL,
+  run_at timestamptz NOT NULL,
+  attempts integer NOT NULL,
+  max_attempts integer NOT NULL,
+  key text,
+  queue_name text,
+  status text NOT NULL,
+  last_error text,
+  worker_id text,
+  scheduled_job_id bigint,
+  created_at timestamptz NOT NULL,
+  locked_at timestamptz,
+  finished_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT job_history_pkey PRIMARY KEY (id, finished_at),
+  CONSTRAINT job_history_status_check CHECK (status IN ('completed', 'failed', 'cancelled'))
+) PARTITION BY RANGE (finished_at);
+
+CREATE TABLE app_jobs.job_history_default PARTITION OF app_jobs.job_history DEFAULT;
+
+REVOKE ALL ON TABLE app_jobs.job_history FROM PUBLIC;
+REVOKE ALL ON TABLE app_jobs.job_history_default FROM PUBLIC;
+
+COMMENT ON TABLE app_jobs.job_history IS
+  'Finished jobs (completed, failed, cancelled), partitioned by day of finished_at (UTC). Rows are never updated.';
+COMMENT ON TABLE app_jobs.job_history_default IS
+  'Catches finished jobs on days no partition covers yet; app_jobs.create_history_partitions() keeps it empty.';
+COMMENT ON COLUMN app_jobs.job_history.id IS 'The job id it had in app_jobs.jobs.';
+COMMENT ON COLUMN app_jobs.job_history.status IS 'completed, failed (no attempts left, or failed by an admin) or cancelled (removed before it ran).';
+COMMENT ON COLUMN app_jobs.job_history.last_error IS 'Error of the last failed attempt (the final error for a failed job).';
+COMMENT ON COLUMN app_jobs.job_history.worker_id IS 'Worker that ran the final attempt, if one did.';
+COMMENT ON COLUMN app_jobs.job_history.locked_at IS 'When the final attempt started.';
+COMMENT ON COLUMN app_jobs.job_history.finished_at IS 'When the job left app_jobs.jobs; the partition key.';
+
+COMMIT;

@@ -1,0 +1,83 @@
+-- Deploy pgjobs:tables/jobs to pg
+-- requires: schema
+-- The hot table: only waiting and running jobs live here; finished jobs move to
+-- app_jobs.job_history. The `state` column is the claim's availability flag: get_job reads
+-- only state = 'ready' rows through an index whose order is exactly the claim's ORDER BY,
+-- so scheduled (future run_at), queue-blocked and running jobs cost the claim nothing.
+
+BEGIN;
+
+CREATE TABLE app_jobs.jobs (
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  database_id uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+  task_identifier text NOT NULL,
+  payload jsonb NOT NULL DEFAULT '{}'::jsonb,
+  priority integer NOT NULL DEFAULT 0,
+  run_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  attempts integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL DEFAULT 25,
+  locked_by text,
+  locked_at timestamptz,
+  key text,
+  queue_name text,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  state text NOT NULL DEFAULT 'ready',
+  scheduled_job_id bigint,
+  CONSTRAINT jobs_pkey PRIMARY KEY (id),
+  CONSTRAINT jobs_task_identifier_check
+    CHECK (task_identifier <> '' AND pg_catalog.length(task_identifier) <= 255),
+  CONSTRAINT jobs_key_check CHECK (key <> '' AND pg_catalog.length(key) <= 512),
+  CONSTRAINT jobs_queue_name_check CHECK (queue_name <> '' AND pg_catalog.length(queue_name) <= 255),
+  CONSTRAINT jobs_attempts_check CHECK (attempts >= 0),
+  CONSTRAINT jobs_max_attempts_check CHECK (max_attempts >= 1),
+  CONSTRAINT jobs_state_check CHECK (state IN ('ready', 'scheduled', 'blocked', 'running')),
+  CONSTRAINT jobs_lock_check CHECK (
+    (state = 'running') = (locked_by IS NOT NULL)
+    AND (locked_by IS NULL) = (locked_at IS NULL))
+);
+
+-- The claim: exactly get_job's ORDER BY, over claimable rows only.
+CREATE INDEX jobs_claim_idx ON app_jobs.jobs (priority, run_at, id)
+  WHERE state = 'ready';
+-- Promotion of due scheduled jobs (future run_at, retry backoff) by the pre-claim sweep.
+CREATE INDEX jobs_scheduled_idx ON app_jobs.jobs (run_at)
+  WHERE state = 'scheduled';
+-- Running jobs by lock time: the stale-lock sweep and lease checks.
+CREATE INDEX jobs_running_idx ON app_jobs.jobs (locked_at)
+  WHERE state = 'running';
+-- Job keys are unique per tenant.
+CREATE UNIQUE INDEX jobs_key_idx ON app_jobs.jobs (database_id, key)
+  WHERE key IS NOT NULL;
+-- A named queue's jobs, to block and unblock them when the queue is taken and released.
+CREATE INDEX jobs_queue_idx ON app_jobs.jobs (database_id, queue_name, state)
+  WHERE queue_name IS NOT NULL;
+-- Jobs enqueued by a schedule.
+CREATE INDEX jobs_scheduled_job_idx ON app_jobs.jobs (scheduled_job_id)
+  WHERE scheduled_job_id IS NOT NULL;
+
+REVOKE ALL ON TABLE app_jobs.jobs FROM PUBLIC;
+
+COMMENT ON TABLE app_jobs.jobs IS
+  'Waiting and running jobs. Finished jobs (completed, failed, cancelled) move to app_jobs.job_history. Write through the app_jobs functions only.';
+COMMENT ON COLUMN app_jobs.jobs.id IS 'Job id (bigint identity); kept when the job moves to job_history.';
+COMMENT ON COLUMN app_jobs.jobs.database_id IS
+  'Tenant. Job keys and named queues are scoped by it. The nil uuid is the default tenant (add_job(db_id := NULL, ...)).';
+COMMENT ON COLUMN app_jobs.jobs.task_identifier IS 'Task name: which handler runs the job.';
+COMMENT ON COLUMN app_jobs.jobs.payload IS 'Arguments for the handler (JSON).';
+COMMENT ON COLUMN app_jobs.jobs.priority IS 'Lower numbers run first; ties go to the earlier run_at, then the older job.';
+COMMENT ON COLUMN app_jobs.jobs.run_at IS 'Not handed out before this time.';
+COMMENT ON COLUMN app_jobs.jobs.attempts IS 'Attempts started so far (get_job adds one).';
+COMMENT ON COLUMN app_jobs.jobs.max_attempts IS 'After this many failed attempts the job fails for good and moves to job_history.';
+COMMENT ON COLUMN app_jobs.jobs.locked_by IS 'Worker running the job, or NULL while it waits.';
+COMMENT ON COLUMN app_jobs.jobs.locked_at IS 'When the running attempt was claimed.';
+COMMENT ON COLUMN app_jobs.jobs.key IS
+  'Optional job key, unique per tenant: add_job with an existing key replaces the waiting job in place.';
+COMMENT ON COLUMN app_jobs.jobs.queue_name IS 'Optional named queue: jobs of one (tenant, queue) run one at a time.';
+COMMENT ON COLUMN app_jobs.jobs.last_error IS 'Error of the latest failed attempt.';
+COMMENT ON COLUMN app_jobs.jobs.state IS
+  'Claim state (internal): ready = claimable now; scheduled = run_at in the future (promoted by get_job''s sweep when due); blocked = its serial queue is busy; running = locked by a worker.';
+COMMENT ON COLUMN app_jobs.jobs.scheduled_job_id IS 'The app_jobs.scheduled_jobs row that enqueued this job, if any.';
+
+COMMIT;

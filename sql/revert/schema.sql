@@ -1,0 +1,7 @@
+-- Revert pgjobs:schema from pg
+
+BEGIN;
+
+DROP SCHEMA app_jobs;
+
+COMMIT;
