@@ -1,0 +1,132 @@
+"""get_job: order, due time, task filter, locking, and the claim's index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+Conn = psycopg.Connection[Any]
+TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
+
+
+def add(db: Conn, task: str = "t", **kw: Any) -> dict[str, Any]:
+    args = ", ".join(f"{k} := %({k})s" for k in kw)
+    sql = "SELECT * FROM app_jobs.add_job(db_id := %(db)s, identifier := %(task)s"
+    sql += (", " + args if args else "") + ")"
+    row = db.execute(sql, {"db": TENANT, "task": task, **kw}).fetchone()
+    assert row is not None
+    return row
+
+
+def claim(db: Conn, worker: str = "w", tasks: list[str] | None = None) -> dict[str, Any] | None:
+    return db.execute(
+        "SELECT * FROM app_jobs.get_job(worker_id := %s, task_identifiers := %s)", (worker, tasks)
+    ).fetchone()
+
+
+def test_add_job_defaults_and_row(db: Conn) -> None:
+    job = add(db, "send_email", payload='{"to": "user@example.com"}')
+    assert job["task_identifier"] == "send_email"
+    assert str(job["database_id"]) == TENANT
+    assert job["payload"] == {"to": "user@example.com"}
+    assert (job["priority"], job["attempts"], job["max_attempts"]) == (0, 0, 25)
+    assert job["locked_by"] is None and job["locked_at"] is None
+    assert job["key"] is None and job["queue_name"] is None and job["last_error"] is None
+    assert job["state"] == "ready"
+    assert db.execute("SELECT pg_typeof(payload)::text AS t FROM app_jobs.jobs").fetchone() == {
+        "t": "jsonb"
+    }
+
+
+def test_null_db_id_is_the_default_tenant(db: Conn) -> None:
+    row = db.execute("SELECT database_id::text AS d FROM app_jobs.add_job(NULL, 'x')").fetchone()
+    assert row == {"d": "00000000-0000-0000-0000-000000000000"}
+
+
+def test_jobs_id_is_a_bigint_identity(db: Conn) -> None:
+    row = db.execute(
+        "SELECT atttypid::regtype::text AS t, attidentity AS i FROM pg_attribute"
+        " WHERE attrelid = 'app_jobs.jobs'::regclass AND attname = 'id'"
+    ).fetchone()
+    assert row == {"t": "bigint", "i": "a"}
+
+
+def test_lower_priority_number_runs_first_then_run_at_then_insertion(db: Conn) -> None:
+    a = add(db, priority=5)
+    b = add(db, priority=1, run_at="2020-01-02T00:00:00Z")
+    c = add(db, priority=1, run_at="2020-01-01T00:00:00Z")
+    d = add(db, priority=1, run_at="2020-01-01T00:00:00Z")
+    e = add(db, priority=-3)
+    order = [claim(db)["id"] for _ in range(5)]  # type: ignore[index]
+    assert order == [e["id"], c["id"], d["id"], b["id"], a["id"]]
+    assert claim(db) is None
+
+
+def test_future_run_at_is_not_handed_out(db: Conn) -> None:
+    future = add(db, run_at="2999-01-01T00:00:00Z", priority=-100)
+    assert future["state"] == "scheduled"
+    now = add(db)
+    assert claim(db)["id"] == now["id"]  # type: ignore[index]
+    assert claim(db) is None
+    # Once its time has come (moved here by rewriting run_at), the sweep promotes it.
+    db.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 second' WHERE id = %s",
+               (future["id"],))
+    assert claim(db)["id"] == future["id"]  # type: ignore[index]
+
+
+def test_task_identifiers_filter_and_null_means_any(db: Conn) -> None:
+    a = add(db, "alpha")
+    b = add(db, "beta")
+    assert claim(db, tasks=["gamma"]) is None
+    assert claim(db, tasks=["beta", "gamma"])["id"] == b["id"]  # type: ignore[index]
+    assert claim(db, tasks=[]) is None
+    assert claim(db, tasks=None)["id"] == a["id"]  # type: ignore[index]
+
+
+def test_claim_locks_and_counts_the_attempt(db: Conn) -> None:
+    job = add(db)
+    got = claim(db, "worker-1")
+    assert got is not None and got["id"] == job["id"]
+    assert got["locked_by"] == "worker-1"
+    assert got["locked_at"] is not None
+    assert got["attempts"] == 1
+    assert got["state"] == "running"
+    assert claim(db, "worker-2") is None  # a locked job is not handed out again
+
+
+def test_get_job_returns_no_row_when_nothing_is_due(db: Conn) -> None:
+    rows = db.execute("SELECT * FROM app_jobs.get_job('w')").fetchall()
+    assert rows == []
+
+
+def test_claim_uses_the_partial_index_in_claim_order(db: Conn) -> None:
+    db.execute(
+        "SELECT app_jobs.add_job(NULL, 't' || (g % 7), priority := g % 5) "
+        "FROM generate_series(1, 5000) g"
+    )
+    db.execute("ANALYZE app_jobs.jobs")
+    plan = db.execute(
+        "EXPLAIN (FORMAT TEXT) SELECT j.id FROM app_jobs.jobs AS j WHERE j.state = 'ready'"
+        " ORDER BY j.priority, j.run_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ).fetchall()
+    text = "\n".join(r["QUERY PLAN"] for r in plan)
+    assert "Index Scan using jobs_claim_idx" in text, text
+    assert "Sort" not in text, text
+    indexdef = db.execute(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'jobs_claim_idx'"
+    ).fetchone()
+    assert indexdef is not None
+    assert "(priority, run_at, id) WHERE (state = 'ready'::text)" in indexdef["indexdef"]
+
+
+def test_blocked_future_and_running_jobs_are_not_in_the_claim_index(db: Conn) -> None:
+    add(db, run_at="2999-01-01T00:00:00Z")
+    add(db, queue_name="q")
+    add(db, queue_name="q")
+    claim(db)  # runs the first job of q; the second is parked as blocked
+    claim(db)  # finds the blocked one unavailable
+    states = db.execute("SELECT state, count(*) AS n FROM app_jobs.jobs GROUP BY 1").fetchall()
+    assert {r["state"]: r["n"] for r in states} == {"scheduled": 1, "running": 1, "blocked": 1}
+    ready = db.execute("SELECT count(*) AS n FROM app_jobs.jobs WHERE state = 'ready'").fetchone()
+    assert ready == {"n": 0}

@@ -1,0 +1,85 @@
+"""job_history: a time-partitioned table with partitions made ahead of time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+Conn = psycopg.Connection[Any]
+
+
+def partitions(db: Conn) -> list[str]:
+    rows = db.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = 'app_jobs.job_history'::regclass ORDER BY 1"
+    ).fetchall()
+    return [r["relname"] for r in rows]
+
+
+def test_history_is_range_partitioned_by_finished_at_without_foreign_keys(db: Conn) -> None:
+    row = db.execute(
+        "SELECT pg_get_partkeydef('app_jobs.job_history'::regclass) AS k"
+    ).fetchone()
+    assert row == {"k": "RANGE (finished_at)"}
+    fks = db.execute(
+        "SELECT count(*) AS n FROM pg_constraint WHERE contype = 'f'"
+        " AND connamespace = 'app_jobs'::regnamespace"
+    ).fetchone()
+    assert fks == {"n": 0}
+    enums = db.execute(
+        "SELECT count(*) AS n FROM pg_type WHERE typtype = 'e' AND typnamespace = 'app_jobs'::regnamespace"
+    ).fetchone()
+    assert enums == {"n": 0}
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute(
+            "INSERT INTO app_jobs.job_history (id, database_id, task_identifier, payload, priority,"
+            " run_at, attempts, max_attempts, status, created_at)"
+            " VALUES (1, gen_random_uuid(), 't', '{}', 0, now(), 0, 1, 'exploded', now())"
+        )
+
+
+def test_deploy_made_partitions_for_today_and_the_week_ahead(db: Conn) -> None:
+    expected = db.execute(
+        "SELECT array_agg('job_history_p' || to_char(d, 'YYYYMMDD') ORDER BY d) AS names"
+        " FROM generate_series((now() AT TIME ZONE 'UTC')::date,"
+        "                      (now() AT TIME ZONE 'UTC')::date + 7, interval '1 day') d"
+    ).fetchone()
+    assert expected is not None
+    names = partitions(db)
+    assert set(expected["names"]) <= set(names)
+    assert "job_history_default" in names
+
+
+def test_finished_jobs_land_in_todays_partition(db: Conn) -> None:
+    db.execute("SELECT app_jobs.add_job(NULL, 't')")
+    job = db.execute("SELECT * FROM app_jobs.get_job('w')").fetchone()
+    assert job is not None
+    db.execute("SELECT app_jobs.complete_job('w', %s)", (job["id"],))
+    row = db.execute(
+        "SELECT tableoid::regclass::text AS part FROM app_jobs.job_history"
+    ).fetchone()
+    today = db.execute(
+        "SELECT 'app_jobs.job_history_p' || to_char((now() AT TIME ZONE 'UTC')::date, 'YYYYMMDD') AS p"
+    ).fetchone()
+    assert row is not None and today is not None
+    assert row["part"] == today["p"]
+
+
+def test_create_history_partitions_is_idempotent_and_rescues_default_rows(db: Conn) -> None:
+    assert db.execute("SELECT app_jobs.create_history_partitions(7) AS n").fetchone() == {"n": 0}
+    # A row for a day without a partition lands in the default partition...
+    db.execute(
+        "INSERT INTO app_jobs.job_history (id, database_id, task_identifier, payload, priority,"
+        " run_at, attempts, max_attempts, status, created_at, finished_at)"
+        " VALUES (7, gen_random_uuid(), 't', '{}', 0, now(), 1, 1, 'completed', now(),"
+        "         now() + interval '9 days')"
+    )
+    row = db.execute("SELECT tableoid::regclass::text AS p FROM app_jobs.job_history").fetchone()
+    assert row == {"p": "app_jobs.job_history_default"}
+    # ...and moves into the partition made for that day later.
+    assert db.execute("SELECT app_jobs.create_history_partitions(10) AS n").fetchone() == {"n": 3}
+    row = db.execute("SELECT id, tableoid::regclass::text AS p FROM app_jobs.job_history").fetchone()
+    assert row is not None and row["id"] == 7 and row["p"] != "app_jobs.job_history_default"
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_history_default").fetchone() == {"n": 0}

@@ -1,0 +1,157 @@
+"""Named serial queues: one job at a time per (tenant, queue), job_count, no producer holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+Conn = psycopg.Connection[Any]
+T1 = "11111111-1111-1111-1111-111111111111"
+T2 = "22222222-2222-2222-2222-222222222222"
+
+
+def add(db: Conn, queue: str | None, tenant: str = T1, **kw: Any) -> dict[str, Any]:
+    args = "".join(f", {k} := %({k})s" for k in kw)
+    row = db.execute(
+        f"SELECT * FROM app_jobs.add_job(%(t)s, 'task', queue_name := %(q)s{args})",
+        {"t": tenant, "q": queue, **kw},
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def claim(db: Conn, worker: str = "w") -> dict[str, Any] | None:
+    return db.execute("SELECT * FROM app_jobs.get_job(%s)", (worker,)).fetchone()
+
+
+def queues(db: Conn) -> list[dict[str, Any]]:
+    return db.execute(
+        "SELECT database_id::text AS t, queue_name, job_count, locked_by FROM app_jobs.job_queues"
+        " ORDER BY 1, 2"
+    ).fetchall()
+
+
+def test_a_queue_runs_one_job_at_a_time_and_others_are_not_blocked(db: Conn) -> None:
+    a1 = add(db, "a")
+    a2 = add(db, "a")
+    b1 = add(db, "b")
+    plain = add(db, None)
+    first = claim(db, "w1")
+    assert first is not None and first["id"] == a1["id"]
+    got = [claim(db, "w2"), claim(db, "w3"), claim(db, "w4")]
+    assert [g["id"] if g else None for g in got] == [b1["id"], plain["id"], None]
+    assert {"t": T1, "queue_name": "a", "job_count": 2, "locked_by": "w1"} in queues(db)
+    # Completing releases the queue: the next job of a is handed out.
+    db.execute("SELECT app_jobs.complete_job('w1', %s)", (a1["id"],))
+    nxt = claim(db, "w5")
+    assert nxt is not None and nxt["id"] == a2["id"]
+
+
+def test_fail_releases_the_queue(db: Conn) -> None:
+    a1 = add(db, "a")
+    a2 = add(db, "a")
+    claim(db, "w1")
+    db.execute("SELECT app_jobs.fail_job('w1', %s, 'x')", (a1["id"],))
+    nxt = claim(db, "w2")
+    assert nxt is not None and nxt["id"] == a2["id"]
+
+
+def test_queue_order_follows_priority_within_the_queue(db: Conn) -> None:
+    add(db, "a", priority=5)
+    urgent = add(db, "a", priority=1)
+    got = claim(db)
+    assert got is not None and got["id"] == urgent["id"]
+
+
+def test_queues_are_scoped_by_tenant(db: Conn) -> None:
+    add(db, "shared", tenant=T1)
+    add(db, "shared", tenant=T2)
+    first = claim(db, "w1")
+    second = claim(db, "w2")
+    assert first is not None and second is not None
+    assert {str(first["database_id"]), str(second["database_id"])} == {T1, T2}
+    assert [q["locked_by"] for q in queues(db)] == ["w1", "w2"] or [
+        q["locked_by"] for q in queues(db)
+    ] == ["w2", "w1"]
+
+
+def test_job_count_tracks_the_queue_and_the_row_goes_when_empty(db: Conn) -> None:
+    ids = [add(db, "a")["id"] for _ in range(3)]
+    add(db, "b")
+    assert [(q["queue_name"], q["job_count"]) for q in queues(db)] == [("a", 3), ("b", 1)]
+    for job_id in ids:
+        got = claim(db)
+        assert got is not None
+        db.execute("SELECT app_jobs.complete_job('w', %s)", (got["id"],))
+        assert got["id"] in ids
+    rows = [(q["queue_name"], q["job_count"]) for q in queues(db)]
+    assert rows == [("b", 1)]
+
+
+def test_job_count_is_kept_at_commit_so_producers_never_hold_the_queue_row(
+    db: Conn, connect: Callable[..., Conn]
+) -> None:
+    first = add(db, "a")
+    producer = connect(autocommit=False)
+    producer.execute("SELECT app_jobs.add_job(%s, 'task', queue_name := 'a')", (T1,))
+    # The producer's transaction is still open. A claimer and a completer of queue a must
+    # not wait for it: with lock_timeout they would fail instead of hanging.
+    worker = connect()
+    worker.execute("SET lock_timeout = '2s'")
+    got = worker.execute("SELECT * FROM app_jobs.get_job('w1')").fetchone()
+    assert got is not None and got["id"] == first["id"]
+    assert worker.execute("SELECT * FROM app_jobs.complete_job('w1', %s)", (first["id"],)).fetchone()
+    assert queues(db) == [{"t": T1, "queue_name": "a", "job_count": 0, "locked_by": None}] or queues(
+        db
+    ) == []
+    producer.commit()
+    assert [(q["queue_name"], q["job_count"]) for q in queues(db)] == [("a", 1)]
+    nxt = worker.execute("SELECT * FROM app_jobs.get_job('w1')").fetchone()
+    assert nxt is not None and nxt["queue_name"] == "a"
+
+
+def test_a_job_enqueued_while_its_queue_runs_waits_for_the_queue(db: Conn) -> None:
+    add(db, "a")
+    claim(db, "w1")
+    late = add(db, "a")
+    assert late["state"] == "ready"  # producers never look at the lock...
+    assert claim(db, "w2") is None  # ...the claim does, and parks the job
+    state = db.execute("SELECT state FROM app_jobs.jobs WHERE id = %s", (late["id"],)).fetchone()
+    assert state == {"state": "blocked"}
+
+
+def test_a_stale_queue_lock_is_reclaimed_with_its_job(db: Conn) -> None:
+    a1 = add(db, "a")
+    a2 = add(db, "a")
+    claim(db, "dead-worker")
+    db.execute("UPDATE app_jobs.jobs SET locked_at = now() - interval '5 hours' WHERE id = %s",
+               (a1["id"],))
+    db.execute("UPDATE app_jobs.job_queues SET locked_at = now() - interval '5 hours'")
+    got = claim(db, "w2")
+    # The stale job is released and, being first in the queue, claimed again.
+    assert got is not None and got["id"] == a1["id"] and got["attempts"] == 2
+    assert [q["locked_by"] for q in queues(db)] == ["w2"]
+    db.execute("SELECT app_jobs.complete_job('w2', %s)", (a1["id"],))
+    nxt = claim(db, "w3")
+    assert nxt is not None and nxt["id"] == a2["id"]
+
+
+def test_an_orphaned_queue_lock_without_its_job_is_released(db: Conn) -> None:
+    add(db, "a")
+    db.execute(
+        "UPDATE app_jobs.job_queues SET locked_by = 'ghost', locked_at = now() - interval '5 hours'"
+    )
+    got = claim(db, "w1")
+    assert got is not None and got["queue_name"] == "a"
+
+
+def test_a_queue_lock_younger_than_expiry_is_kept(db: Conn) -> None:
+    add(db, "a")
+    add(db, "a")
+    claim(db, "w1")
+    assert claim(db, "w2") is None
+    assert db.execute(
+        "SELECT * FROM app_jobs.get_job('w2', job_expiry := interval '1 hour')"
+    ).fetchall() == []
