@@ -10,6 +10,9 @@ PYTEST_ARGS ?=
 XDIST   ?= auto
 
 export PGJOBS_TEST_DSN ?= postgresql://postgres:postgres@127.0.0.1:5432/postgres
+# `make run` targets $$PGJOBS_DSN; until the embedded default lands it falls back to the
+# local server the tests use.
+RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
 
 .DEFAULT_GOAL := help
 .PHONY: help dev test test-sql test-py test-install lint fmt run clean
@@ -44,9 +47,9 @@ fmt: $(STAMP) ## Format the Python code
 	$(BIN)/ruff format python tests
 	$(BIN)/ruff check --fix python tests
 
-run: $(STAMP) ## Deploy the schema to $$PGJOBS_DSN (or PG* settings) and show the queue at work
-	$(BIN)/pgjobs deploy
-	$(BIN)/python -m pgjobs.demo
+run: $(STAMP) ## Deploy the schema to $$PGJOBS_DSN and run the SQL tour (examples/tour.sql) with psql
+	$(BIN)/pgjobs deploy --dsn "$(RUN_DSN)"
+	psql -X "$(RUN_DSN)" -f examples/tour.sql
 
 clean: ## Remove the virtualenv and build output
 	rm -rf $(VENV) build dist

@@ -155,3 +155,25 @@ def test_a_queue_lock_younger_than_expiry_is_kept(db: Conn) -> None:
     assert db.execute(
         "SELECT * FROM app_jobs.get_job('w2', job_expiry := interval '1 hour')"
     ).fetchall() == []
+
+
+def test_a_producer_committing_while_the_queue_row_is_busy_never_waits(
+    db: Conn, connect: Callable[..., Conn]
+) -> None:
+    add(db, "a")
+    holder = connect(autocommit=False)
+    holder.execute(
+        "SELECT 1 FROM app_jobs.job_queues WHERE queue_name = 'a' FOR UPDATE"
+    )
+    producer = connect(autocommit=False)
+    producer.execute("SET lock_timeout = '2s'")  # waiting would fail the commit
+    for _ in range(3):
+        producer.execute("SELECT app_jobs.add_job(%s, 'task', queue_name := 'a')", (T1,))
+    producer.commit()
+    parked = db.execute("SELECT sum(delta)::int AS n FROM app_jobs.job_queue_deltas").fetchone()
+    assert parked == {"n": 3}
+    holder.rollback()
+    # The next holder of the row (here the claim's sweep) folds the parked changes in.
+    assert claim(db) is not None
+    assert [(q["queue_name"], q["job_count"]) for q in queues(db)] == [("a", 4)]
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_queue_deltas").fetchone() == {"n": 0}

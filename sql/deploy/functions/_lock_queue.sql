@@ -1,6 +1,6 @@
 -- Deploy pgjobs:functions/_lock_queue to pg
 -- requires: tables/jobs
--- requires: tables/job_queues
+-- requires: functions/_count_queue
 -- A claim takes the serial-queue lock of its candidate job here, and never waits: a queue
 -- row that is busy at this instant (another claim, a release, an enqueuing commit) is
 -- skipped for this claim. Because claimers never wait on a lock, they can never deadlock.
@@ -29,16 +29,18 @@ BEGIN
                 WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name) THEN
       RETURN false;  -- busy this instant: leave the job claimable and try another one
     END IF;
-    -- No row (the count trigger makes one at enqueue, so this is only a safety net).
-    INSERT INTO app_jobs.job_queues (database_id, queue_name, job_count, locked_by, locked_at)
-    SELECT p_database_id, p_queue_name, pg_catalog.count(*), p_worker_id, pg_catalog.now()
-      FROM app_jobs.jobs AS j
-     WHERE j.database_id = p_database_id AND j.queue_name = p_queue_name
-    ON CONFLICT (database_id, queue_name) DO NOTHING;
+    -- No row yet (its count is still parked in job_queue_deltas): create it, never waiting.
+    PERFORM app_jobs._count_queue(p_database_id, p_queue_name, 0);
+    SELECT q.* INTO v_queue
+      FROM app_jobs.job_queues AS q
+     WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name
+       FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
       RETURN false;
     END IF;
-  ELSIF v_queue.locked_by IS NOT NULL THEN
+  END IF;
+
+  IF v_queue.locked_by IS NOT NULL THEN
     -- Held by another job: park the queue's claimable jobs (this candidate included).
     UPDATE app_jobs.jobs AS j
        SET state = 'blocked'

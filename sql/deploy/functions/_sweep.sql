@@ -1,13 +1,15 @@
 -- Deploy pgjobs:functions/_sweep to pg
 -- requires: functions/_release_job
 -- requires: tables/workers
+-- requires: functions/_count_queue
 -- get_job runs this before it claims. Each step is one probe of a small partial index that
 -- is empty in the normal case, so the sweep is cheap, and the claim scan itself never has
 -- to look at locks or future jobs. Like the claim, the sweep never waits on a row lock.
 --   1. a lock older than job_expiry whose holder keeps no live lease is stale;
 --   2. every job of a worker whose lease lapsed is reclaimable at once;
 --   3. a queue lock left without a running job of its holder is released (safety net);
---   4. scheduled jobs whose run_at has come become claimable.
+--   4. job_count changes parked in job_queue_deltas are folded in;
+--   5. scheduled jobs whose run_at has come become claimable.
 
 BEGIN;
 
@@ -21,6 +23,8 @@ DECLARE
   v_job app_jobs.jobs;
   v_queue app_jobs.job_queues;
   v_reason text;
+  v_database_id uuid;
+  v_queue_name text;
 BEGIN
   FOR v_job IN
     SELECT j.*
@@ -88,6 +92,14 @@ BEGIN
     PERFORM app_jobs._unlock_queue(v_queue.database_id, v_queue.queue_name, v_queue.locked_by);
   END LOOP;
 
+  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_deltas) THEN
+    FOR v_database_id, v_queue_name IN
+      SELECT DISTINCT d.database_id, d.queue_name FROM app_jobs.job_queue_deltas AS d LIMIT 100
+    LOOP
+      PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);
+    END LOOP;
+  END IF;
+
   UPDATE app_jobs.jobs AS j
      SET state = 'ready'
    WHERE j.id IN (
@@ -103,6 +115,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._sweep(interval) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._sweep(interval) IS
-  'Internal: the pre-claim sweep of get_job (stale locks, lapsed leases, orphaned queue locks, due scheduled jobs). Never waits on a row lock.';
+  'Internal: the pre-claim sweep of get_job (stale locks, lapsed leases, orphaned queue locks, parked job_count changes, due scheduled jobs). Never waits on a row lock.';
 
 COMMIT;

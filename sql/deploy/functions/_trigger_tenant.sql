@@ -10,6 +10,7 @@ CREATE FUNCTION app_jobs._trigger_tenant(p_tenant text, p_identifier text, p_lev
                                          p_trigger text, p_table text, p_function text)
 RETURNS uuid
 LANGUAGE plpgsql
+STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

@@ -43,11 +43,17 @@ BEGIN
       MESSAGE = pg_catalog.format('add_scheduled_job: max_attempts must be at least 1, got %s', max_attempts),
       HINT = 'Pass how many attempts each job may take, or leave it out for 25.';
   END IF;
-  IF job_key = '' OR queue_name = '' THEN
+  IF job_key = '' OR pg_catalog.length(job_key) > 512 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ106',
-      MESSAGE = 'add_scheduled_job: job_key and queue_name must be NULL or non-empty',
-      HINT = 'Leave them out when not needed.';
+      MESSAGE = 'add_scheduled_job: job_key must be NULL or a non-empty text of at most 512 characters',
+      HINT = 'Leave job_key out for a definition without a key.';
+  END IF;
+  IF queue_name = '' OR pg_catalog.length(queue_name) > 255 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ106',
+      MESSAGE = 'add_scheduled_job: queue_name must be NULL or a non-empty text of at most 255 characters',
+      HINT = 'Leave queue_name out when the jobs need no serial queue.';
   END IF;
 
   INSERT INTO app_jobs.scheduled_jobs AS s (database_id, task_identifier, payload, schedule_info,

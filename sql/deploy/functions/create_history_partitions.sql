@@ -23,7 +23,7 @@ BEGIN
   IF days_ahead IS NULL OR days_ahead < 0 OR days_ahead > 366 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ110',
-      MESSAGE = pg_catalog.format('days_ahead must be between 0 and 366, got %s', coalesce(days_ahead::text, 'NULL')),
+      MESSAGE = pg_catalog.format('create_history_partitions: days_ahead must be between 0 and 366, got %s', coalesce(days_ahead::text, 'NULL')),
       HINT = 'Pass how many days of partitions to create after today, e.g. 7.';
   END IF;
 

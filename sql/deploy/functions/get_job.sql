@@ -19,7 +19,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job app_jobs.jobs;
-  v_skipped bigint[] := '{}';
+  v_skipped bigint[] := '{}'::bigint[];
 BEGIN
   IF worker_id IS NULL OR worker_id = '' THEN
     RAISE EXCEPTION USING

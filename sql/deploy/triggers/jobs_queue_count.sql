@@ -1,10 +1,11 @@
 -- Deploy pgjobs:triggers/jobs_queue_count to pg
 -- requires: tables/jobs
--- requires: tables/job_queues
+-- requires: functions/_count_queue
 -- job_queues.job_count follows the jobs of each (tenant, queue). The triggers are
 -- deferred to commit: an enqueuing transaction (say a user's long transaction firing an
 -- enqueue trigger) touches the queue row only while it commits, so it never holds the row
--- that claimers lock. SECURITY DEFINER because deferred triggers run as whoever commits.
+-- that claimers lock, and even then it never waits for it (app_jobs._count_queue).
+-- SECURITY DEFINER because deferred triggers run as whoever commits.
 
 BEGIN;
 
@@ -16,17 +17,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.queue_name IS NOT NULL THEN
-    UPDATE app_jobs.job_queues AS q
-       SET job_count = greatest(q.job_count - 1, 0)
-     WHERE q.database_id = OLD.database_id AND q.queue_name = OLD.queue_name;
-    DELETE FROM app_jobs.job_queues AS q
-     WHERE q.database_id = OLD.database_id AND q.queue_name = OLD.queue_name
-       AND q.job_count = 0 AND q.locked_by IS NULL;
+    PERFORM app_jobs._count_queue(OLD.database_id, OLD.queue_name, -1);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.queue_name IS NOT NULL THEN
-    INSERT INTO app_jobs.job_queues AS q (database_id, queue_name, job_count)
-    VALUES (NEW.database_id, NEW.queue_name, 1)
-    ON CONFLICT (database_id, queue_name) DO UPDATE SET job_count = q.job_count + 1;
+    PERFORM app_jobs._count_queue(NEW.database_id, NEW.queue_name, 1);
   END IF;
   RETURN NULL;
 END;
