@@ -1,0 +1,163 @@
+"""Which PostgreSQL pgjobs talks to.
+
+Resolution order, first match wins:
+
+1. an explicit DSN (the ``--dsn`` option, or the ``dsn`` argument of the Python API);
+2. ``PGJOBS_DSN``;
+3. ``DATABASE_URL``;
+4. libpq's own ``PG*`` variables (``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``,
+   ``PGPASSWORD``, ``PGSERVICE``, ...) and defaults, expressed as the empty conninfo ``""``.
+
+Empty variables count as unset. A DSN is anything libpq accepts: a URL
+(``postgresql://user:pass@host:5432/db``) or a ``key=value`` conninfo string.
+
+The embedded-PostgreSQL default (a throwaway server when nothing at all is configured) plugs
+in at :func:`_fallback`; until then step 4 always applies.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote, urlencode
+
+from psycopg.conninfo import conninfo_to_dict
+
+__all__ = [
+    "DSN_ENV_VARS",
+    "YOYO_SCHEME",
+    "ResolvedDsn",
+    "describe",
+    "resolve",
+    "resolve_dsn",
+    "to_yoyo_url",
+]
+
+#: Environment variables read for a DSN, in order of precedence.
+DSN_ENV_VARS: Final = ("PGJOBS_DSN", "DATABASE_URL")
+
+#: yoyo 9's scheme for its psycopg 3 backend (``PostgresqlPsycopgBackend``, registered under the
+#: ``yoyo.backends`` entry point ``postgresql+psycopg``); plain ``postgresql://`` is psycopg2.
+YOYO_SCHEME: Final = "postgresql+psycopg"
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_HOSTNAME = re.compile(r"[A-Za-z0-9.\-]+")
+_IPV6 = re.compile(r"[0-9A-Fa-f:.]+")
+_SECRET_KEYS: Final = frozenset({"password", "sslpassword"})
+
+
+@dataclass(frozen=True)
+class ResolvedDsn:
+    """A conninfo string for psycopg, and where it came from (for error messages)."""
+
+    conninfo: str
+    source: str
+
+
+def _fallback(environ: Mapping[str, str]) -> ResolvedDsn:
+    """No DSN configured: libpq's ``PG*`` variables and defaults decide.
+
+    Seam for the embedded-PostgreSQL default: when no ``PG*`` variable is set either, a later
+    version starts a private server here and returns its conninfo.
+    """
+    names = sorted(name for name in environ if name.startswith("PG") and environ[name])
+    shown = ", ".join(names) if names else "none set; libpq defaults"
+    return ResolvedDsn("", f"PG* environment variables ({shown})")
+
+
+def resolve(dsn: str | None = None, environ: Mapping[str, str] | None = None) -> ResolvedDsn:
+    """Apply the resolution order above; ``environ`` defaults to :data:`os.environ`."""
+    env = os.environ if environ is None else environ
+    if dsn:
+        return ResolvedDsn(dsn, "--dsn")
+    for name in DSN_ENV_VARS:
+        value = env.get(name)
+        if value:
+            return ResolvedDsn(value, name)
+    return _fallback(env)
+
+
+def resolve_dsn(dsn: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The conninfo string of :func:`resolve` (``""`` means: libpq's PG* variables)."""
+    return resolve(dsn, environ).conninfo
+
+
+def describe(conninfo: str) -> str:
+    """A printable form of ``conninfo`` with secrets masked, for messages and logs."""
+    try:
+        params = conninfo_to_dict(conninfo)
+    except Exception:  # a malformed DSN: say so without echoing it (it may hold a password)
+        return "<unparsable DSN>"
+    if not params:
+        return "libpq defaults"
+    return " ".join(
+        f"{key}={'***' if key in _SECRET_KEYS else value}" for key, value in params.items()
+    )
+
+
+def _host_for_netloc(host: str) -> str | None:
+    """``host`` as it may appear in a URL's netloc, or None if it must go into the query."""
+    if "," in host or host.startswith(("/", "@")):
+        return None  # several hosts, a unix socket directory, an abstract socket
+    if _HOSTNAME.fullmatch(host):
+        return host
+    if ":" in host and _IPV6.fullmatch(host):
+        return f"[{host}]"
+    return None
+
+
+def to_yoyo_url(conninfo: str, *, schema: str | None = None) -> str:
+    """Convert a libpq conninfo or URL into a yoyo database URL for the psycopg 3 backend.
+
+    yoyo parses the URL with ``urlsplit`` and hands user, password, host, port and dbname to
+    ``psycopg.connect`` together with every query parameter (except ``schema``, which it
+    turns into ``SET search_path``). So the user and password are percent-encoded in the
+    netloc; unix socket directories, host lists and anything not URL-safe go into the query
+    (``?host=/var/run/postgresql``); so does a database name yoyo would not decode (it takes
+    the URL path verbatim). Every other conninfo keyword (``sslmode``, ``options``, ...)
+    becomes a query parameter too. ``""`` gives a URL with no parameters, and the connection
+    then follows the ``PG*`` variables of the process that opens it.
+    """
+    params = conninfo_to_dict(conninfo)
+    user = params.pop("user", None)
+    password = params.pop("password", None)
+    host = params.pop("host", None)
+    port = params.pop("port", None)
+    dbname = params.pop("dbname", None)
+    args: dict[str, str] = {}
+
+    netloc = ""
+    netloc_host = _host_for_netloc(str(host)) if host else None
+    if netloc_host is not None:
+        netloc = netloc_host
+        if port is not None and str(port).isdigit():
+            netloc += f":{port}"
+            port = None
+    elif host:
+        args["host"] = str(host)
+    if port is not None:
+        args["port"] = str(port)
+    if user:
+        credentials = quote(str(user), safe="")
+        if password is not None:
+            credentials += ":" + quote(str(password), safe="")
+            password = None
+        netloc = f"{credentials}@{netloc}"
+    if password is not None:
+        args["password"] = str(password)
+
+    path = ""
+    if dbname:
+        if _PLAIN_NAME.fullmatch(str(dbname)):
+            path = f"/{dbname}"
+        else:
+            args["dbname"] = str(dbname)
+    for key, value in params.items():
+        args[key] = str(value)
+    if schema is not None:
+        args["schema"] = schema
+    query = f"?{urlencode(args)}" if args else ""
+    return f"{YOYO_SCHEME}://{netloc}{path}{query}"
