@@ -50,7 +50,8 @@ def test_reschedule_jobs_changes_only_what_is_given(db: Conn) -> None:
     a = add(db, priority=3, max_attempts=5)
     rows = db.execute(
         "SELECT * FROM app_jobs.reschedule_jobs(%s, run_at := '2999-01-01T00:00:00Z',"
-        " priority := 1)", ([a["id"]],)
+        " priority := 1)",
+        ([a["id"]],),
     ).fetchall()
     assert len(rows) == 1
     r = rows[0]
@@ -86,10 +87,12 @@ def test_release_jobs_unlocks_everything_a_worker_held(db: Conn) -> None:
     released = db.execute("SELECT * FROM app_jobs.release_jobs('dead')").fetchall()
     assert sorted(r["id"] for r in released) == [a["id"], b["id"]]
     assert all(r["locked_by"] is None and r["attempts"] == 0 for r in released)
-    assert db.execute("SELECT count(*) AS n FROM app_jobs.jobs WHERE state = 'running'").fetchone() == {
-        "n": 0
-    }
-    assert db.execute("SELECT locked_by FROM app_jobs.job_queues").fetchall() == [{"locked_by": None}]
+    assert db.execute(
+        "SELECT count(*) AS n FROM app_jobs.jobs WHERE state = 'running'"
+    ).fetchone() == {"n": 0}
+    assert db.execute("SELECT locked_by FROM app_jobs.job_queues").fetchall() == [
+        {"locked_by": None}
+    ]
     assert db.execute("SELECT count(*) AS n FROM app_jobs.workers").fetchone() == {"n": 0}
     # Everything is claimable again, the serial queue still one at a time.
     got = [db.execute("SELECT id FROM app_jobs.get_job('w2')").fetchone() for _ in range(3)]

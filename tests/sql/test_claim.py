@@ -70,8 +70,10 @@ def test_future_run_at_is_not_handed_out(db: Conn) -> None:
     assert claim(db)["id"] == now["id"]  # type: ignore[index]
     assert claim(db) is None
     # Once its time has come (moved here by rewriting run_at), the sweep promotes it.
-    db.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 second' WHERE id = %s",
-               (future["id"],))
+    db.execute(
+        "UPDATE app_jobs.jobs SET run_at = now() - interval '1 second' WHERE id = %s",
+        (future["id"],),
+    )
     assert claim(db)["id"] == future["id"]  # type: ignore[index]
 
 

@@ -58,7 +58,9 @@ def test_complete_by_another_worker_changes_nothing_and_returns_no_row(db: Conn)
 
 def test_complete_of_a_waiting_job_is_refused(db: Conn) -> None:
     job = add(db)
-    assert db.execute("SELECT * FROM app_jobs.complete_job('w1', %s)", (job["id"],)).fetchall() == []
+    assert (
+        db.execute("SELECT * FROM app_jobs.complete_job('w1', %s)", (job["id"],)).fetchall() == []
+    )
     assert len(jobs_snapshot(db)) == 1
 
 
@@ -72,7 +74,8 @@ def test_fail_stores_error_unlocks_and_backs_off_exponentially(db: Conn) -> None
         claimed = claim(db)
         assert claimed["attempts"] == attempt
         row = db.execute(
-            "SELECT *, now() AS t FROM app_jobs.fail_job('w1', %s, %s)", (job["id"], f"boom {attempt}")
+            "SELECT *, now() AS t FROM app_jobs.fail_job('w1', %s, %s)",
+            (job["id"], f"boom {attempt}"),
         ).fetchone()
         assert row is not None
         assert row["last_error"] == f"boom {attempt}"
@@ -83,8 +86,9 @@ def test_fail_stores_error_unlocks_and_backs_off_exponentially(db: Conn) -> None
         # Not handed out during the backoff...
         assert db.execute("SELECT * FROM app_jobs.get_job('w1')").fetchall() == []
         # ...and handed out again once it is over (clock moved by rewriting run_at).
-        db.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 ms' WHERE id = %s",
-                   (job["id"],))
+        db.execute(
+            "UPDATE app_jobs.jobs SET run_at = now() - interval '1 ms' WHERE id = %s", (job["id"],)
+        )
 
 
 def test_backoff_is_capped_at_exp_10_seconds(db: Conn) -> None:
@@ -104,7 +108,9 @@ def test_after_max_attempts_the_job_fails_for_good_into_history(db: Conn) -> Non
     db.execute("SELECT app_jobs.fail_job('w1', %s, 'first')", (job["id"],))
     db.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 ms'")
     claim(db)
-    final = db.execute("SELECT * FROM app_jobs.fail_job('w1', %s, 'second')", (job["id"],)).fetchone()
+    final = db.execute(
+        "SELECT * FROM app_jobs.fail_job('w1', %s, 'second')", (job["id"],)
+    ).fetchone()
     assert final is not None and final["last_error"] == "second"
     assert jobs_snapshot(db) == []
     [h] = history(db)
@@ -135,8 +141,12 @@ def test_a_late_worker_cannot_complete_a_job_someone_else_reclaimed(db: Conn) ->
     db.execute("UPDATE app_jobs.jobs SET locked_at = now() - interval '5 hours'")
     again = claim(db, "w2")
     assert again["id"] == job["id"] and again["attempts"] == 2
-    assert db.execute("SELECT * FROM app_jobs.complete_job('w1', %s)", (job["id"],)).fetchall() == []
-    assert db.execute("SELECT * FROM app_jobs.fail_job('w1', %s, 'x')", (job["id"],)).fetchall() == []
+    assert (
+        db.execute("SELECT * FROM app_jobs.complete_job('w1', %s)", (job["id"],)).fetchall() == []
+    )
+    assert (
+        db.execute("SELECT * FROM app_jobs.fail_job('w1', %s, 'x')", (job["id"],)).fetchall() == []
+    )
     done = db.execute("SELECT * FROM app_jobs.complete_job('w2', %s)", (job["id"],)).fetchall()
     assert len(done) == 1
     assert [h["status"] for h in history(db)] == ["completed"]

@@ -19,9 +19,7 @@ def partitions(db: Conn) -> list[str]:
 
 
 def test_history_is_range_partitioned_by_finished_at_without_foreign_keys(db: Conn) -> None:
-    row = db.execute(
-        "SELECT pg_get_partkeydef('app_jobs.job_history'::regclass) AS k"
-    ).fetchone()
+    row = db.execute("SELECT pg_get_partkeydef('app_jobs.job_history'::regclass) AS k").fetchone()
     assert row == {"k": "RANGE (finished_at)"}
     fks = db.execute(
         "SELECT count(*) AS n FROM pg_constraint WHERE contype = 'f'"
@@ -29,7 +27,8 @@ def test_history_is_range_partitioned_by_finished_at_without_foreign_keys(db: Co
     ).fetchone()
     assert fks == {"n": 0}
     enums = db.execute(
-        "SELECT count(*) AS n FROM pg_type WHERE typtype = 'e' AND typnamespace = 'app_jobs'::regnamespace"
+        "SELECT count(*) AS n FROM pg_type"
+        " WHERE typtype = 'e' AND typnamespace = 'app_jobs'::regnamespace"
     ).fetchone()
     assert enums == {"n": 0}
     with pytest.raises(psycopg.errors.CheckViolation):
@@ -57,11 +56,10 @@ def test_finished_jobs_land_in_todays_partition(db: Conn) -> None:
     job = db.execute("SELECT * FROM app_jobs.get_job('w')").fetchone()
     assert job is not None
     db.execute("SELECT app_jobs.complete_job('w', %s)", (job["id"],))
-    row = db.execute(
-        "SELECT tableoid::regclass::text AS part FROM app_jobs.job_history"
-    ).fetchone()
+    row = db.execute("SELECT tableoid::regclass::text AS part FROM app_jobs.job_history").fetchone()
     today = db.execute(
-        "SELECT 'app_jobs.job_history_p' || to_char((now() AT TIME ZONE 'UTC')::date, 'YYYYMMDD') AS p"
+        "SELECT 'app_jobs.job_history_p'"
+        " || to_char((now() AT TIME ZONE 'UTC')::date, 'YYYYMMDD') AS p"
     ).fetchone()
     assert row is not None and today is not None
     assert row["part"] == today["p"]
@@ -80,6 +78,10 @@ def test_create_history_partitions_is_idempotent_and_rescues_default_rows(db: Co
     assert row == {"p": "app_jobs.job_history_default"}
     # ...and moves into the partition made for that day later.
     assert db.execute("SELECT app_jobs.create_history_partitions(10) AS n").fetchone() == {"n": 3}
-    row = db.execute("SELECT id, tableoid::regclass::text AS p FROM app_jobs.job_history").fetchone()
+    row = db.execute(
+        "SELECT id, tableoid::regclass::text AS p FROM app_jobs.job_history"
+    ).fetchone()
     assert row is not None and row["id"] == 7 and row["p"] != "app_jobs.job_history_default"
-    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_history_default").fetchone() == {"n": 0}
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_history_default").fetchone() == {
+        "n": 0
+    }

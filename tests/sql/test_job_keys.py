@@ -14,7 +14,8 @@ T2 = "22222222-2222-2222-2222-222222222222"
 def add(db: Conn, tenant: str | None = T1, task: str = "task", **kw: Any) -> dict[str, Any]:
     args = "".join(f", {k} := %({k})s" for k in kw)
     row = db.execute(
-        f"SELECT * FROM app_jobs.add_job(%(tenant)s, %(task)s{args})", {"tenant": tenant, "task": task, **kw}
+        f"SELECT * FROM app_jobs.add_job(%(tenant)s, %(task)s{args})",
+        {"tenant": tenant, "task": task, **kw},
     ).fetchone()
     assert row is not None
     return row
@@ -28,8 +29,15 @@ def test_same_key_replaces_the_waiting_job_in_place(db: Conn) -> None:
         " run_at = now() WHERE id = %s",
         (first["id"],),
     )
-    second = add(db, task="other_task", job_key="k", payload='{"v": 2}', priority=1,
-                 queue_name="q", max_attempts=7)
+    second = add(
+        db,
+        task="other_task",
+        job_key="k",
+        payload='{"v": 2}',
+        priority=1,
+        queue_name="q",
+        max_attempts=7,
+    )
     assert second["id"] == first["id"]
     assert second["task_identifier"] == "other_task"
     assert second["payload"] == {"v": 2}
@@ -85,7 +93,9 @@ def test_keys_are_scoped_by_tenant(db: Conn) -> None:
     assert a["id"] != b["id"]
     a2 = add(db, tenant=T1, job_key="shared", payload='{"t": 11}')
     assert a2["id"] == a["id"]
-    rows = db.execute("SELECT database_id::text AS d, payload FROM app_jobs.jobs ORDER BY id").fetchall()
+    rows = db.execute(
+        "SELECT database_id::text AS d, payload FROM app_jobs.jobs ORDER BY id"
+    ).fetchall()
     assert rows == [{"d": T1, "payload": {"t": 11}}, {"d": T2, "payload": {"t": 2}}]
 
 

@@ -72,7 +72,9 @@ def test_a_lapsed_lease_makes_the_jobs_reclaimable_at_once(db: Conn) -> None:
     assert "lost its lease" in again["last_error"]
     # The lapsed worker is forgotten once it holds nothing; its late completion is refused.
     assert db.execute("SELECT worker_id FROM app_jobs.workers").fetchall() == []
-    assert db.execute("SELECT * FROM app_jobs.complete_job('w1', %s)", (job["id"],)).fetchall() == []
+    assert (
+        db.execute("SELECT * FROM app_jobs.complete_job('w1', %s)", (job["id"],)).fetchall() == []
+    )
     # Its next heartbeat tells it that it holds nothing any more.
     held = db.execute("SELECT app_jobs.heartbeat('w1') AS ids").fetchone()
     assert held == {"ids": []}
@@ -95,7 +97,9 @@ def test_stale_job_on_its_last_attempt_fails_into_history(db: Conn) -> None:
     claim(db, "w1")
     age_lock(db, job["id"], "5 hours")
     assert claim(db, "w2") is None
-    hist = db.execute("SELECT id, status, last_error, worker_id FROM app_jobs.job_history").fetchall()
+    hist = db.execute(
+        "SELECT id, status, last_error, worker_id FROM app_jobs.job_history"
+    ).fetchall()
     assert len(hist) == 1
     assert (hist[0]["id"], hist[0]["status"], hist[0]["worker_id"]) == (job["id"], "failed", "w1")
     assert "lock expired" in hist[0]["last_error"]

@@ -18,7 +18,8 @@ def schedule(db: Conn, tenant: str = T1, **kw: Any) -> dict[str, Any]:
     kw.setdefault("schedule_info", '{"hour": [2], "minute": [0]}')
     args = "".join(f", {k} := %({k})s" for k in kw)
     row = db.execute(
-        f"SELECT * FROM app_jobs.add_scheduled_job(%(t)s, 'cleanup_task'{args})", {"t": tenant, **kw}
+        f"SELECT * FROM app_jobs.add_scheduled_job(%(t)s, 'cleanup_task'{args})",
+        {"t": tenant, **kw},
     ).fetchone()
     assert row is not None
     return row
@@ -29,7 +30,11 @@ def test_add_scheduled_job_stores_the_definition(db: Conn) -> None:
     assert s["task_identifier"] == "cleanup_task"
     assert s["schedule_info"] == {"hour": [2], "minute": [0]}
     assert (s["payload"], s["queue_name"], s["max_attempts"], s["priority"]) == (
-        {"days": 30}, "maint", 3, 4)
+        {"days": 30},
+        "maint",
+        3,
+        4,
+    )
 
 
 def test_add_scheduled_job_with_a_key_replaces_the_definition_per_tenant(db: Conn) -> None:
@@ -47,7 +52,10 @@ def test_run_scheduled_job_enqueues_from_the_definition(db: Conn) -> None:
     assert job is not None
     assert str(job["database_id"]) == T1
     assert (job["task_identifier"], job["payload"], job["queue_name"]) == (
-        "cleanup_task", {"days": 30}, "maint")
+        "cleanup_task",
+        {"days": 30},
+        "maint",
+    )
     assert (job["max_attempts"], job["priority"], job["scheduled_job_id"]) == (3, 4, s["id"])
     assert job["state"] == "ready"
 
