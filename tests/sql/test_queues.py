@@ -179,3 +179,61 @@ def test_a_producer_committing_while_the_queue_row_is_busy_never_waits(
     assert claim(db) is not None
     assert [(q["queue_name"], q["job_count"]) for q in queues(db)] == [("a", 4)]
     assert db.execute("SELECT count(*) AS n FROM app_jobs.job_queue_deltas").fetchone() == {"n": 0}
+
+
+def test_draining_a_serial_queue_changes_o_of_n_rows(connect: Callable[..., Conn]) -> None:
+    # Each claim and release touches the queue's head, not every waiting job: counted as
+    # row updates of app_jobs.jobs within one transaction (not timed).
+    conn = connect(autocommit=False)
+    n = 200
+    conn.execute(
+        "SELECT app_jobs.add_job(%s, 'task', queue_name := 'long') FROM generate_series(1, %s)",
+        (T1, n),
+    )
+    drained = 0
+    while (job := conn.execute("SELECT id FROM app_jobs.get_job('w')").fetchone()) is not None:
+        conn.execute("SELECT app_jobs.complete_job('w', %s)", (job["id"],))
+        drained += 1
+    stats = conn.execute(
+        "SELECT n_tup_upd AS updates FROM pg_stat_xact_user_tables"
+        " WHERE relid = 'app_jobs.jobs'::regclass"
+    ).fetchone()
+    conn.rollback()
+    assert drained == n
+    assert stats is not None
+    # claim (1) + park once (1) + wake as head (1) per job; O(N^2) would be ~20,000.
+    assert stats["updates"] <= 4 * n, stats
+
+
+def test_removing_the_claimable_head_wakes_the_next_job(db: Conn) -> None:
+    j1, j2, j3, j4 = (add(db, "q") for _ in range(4))
+    claim(db, "w")  # j1 runs; j2..j4 are parked
+    db.execute("SELECT app_jobs.complete_job('w', %s)", (j1["id"],))
+    states = db.execute("SELECT id, state FROM app_jobs.jobs ORDER BY id").fetchall()
+    assert [s["state"] for s in states] == ["ready", "blocked", "blocked"]  # only the head
+    # An admin fails the head: the next one wakes instead of the queue stalling.
+    db.execute("SELECT app_jobs.permanently_fail_jobs(%s)", ([j2["id"]],))
+    # reschedule_jobs delays the new head: the one after it wakes.
+    db.execute(
+        "SELECT app_jobs.reschedule_jobs(%s, run_at := now() + interval '1 day')", ([j3["id"]],)
+    )
+    got = claim(db, "w")
+    assert got is not None and got["id"] == j4["id"]
+
+
+def test_a_job_key_moving_the_head_to_another_queue_wakes_the_next_job(db: Conn) -> None:
+    first = add(db, "q")
+    keyed = add(db, "q", job_key="k")
+    last = add(db, "q")
+    claim(db, "w")  # first runs; keyed and last are parked
+    db.execute("SELECT app_jobs.complete_job('w', %s)", (first["id"],))
+    states = db.execute("SELECT id, state FROM app_jobs.jobs ORDER BY id").fetchall()
+    assert [(r["id"], r["state"]) for r in states] == [
+        (keyed["id"], "ready"),
+        (last["id"], "blocked"),
+    ]
+    # Re-enqueueing the key into another queue moves the head out of q: last must wake.
+    moved = add(db, "other", job_key="k")
+    assert moved["id"] == keyed["id"] and moved["queue_name"] == "other"
+    got = {claim(db, "w1")["id"], claim(db, "w2")["id"]}  # type: ignore[index]
+    assert got == {keyed["id"], last["id"]}

@@ -22,13 +22,22 @@ BEGIN
   PERFORM 1 FROM app_jobs.job_queues AS q
     WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name
       FOR UPDATE SKIP LOCKED;
-  v_exists := FOUND;
-  IF NOT v_exists THEN
-    v_exists := EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
-                         WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name);
-    IF v_exists OR NOT pg_catalog.pg_try_advisory_xact_lock(
+  IF NOT FOUND THEN
+    -- Busy, or missing. Creators all hold this advisory lock, so the insert never waits on
+    -- another creator's; ON CONFLICT covers a row committed since we looked.
+    IF EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
+                WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name)
+       OR NOT pg_catalog.pg_try_advisory_xact_lock(
          pg_catalog.hashtextextended('pgjobs.job_queues:' || p_database_id::text || ':' || p_queue_name, 0))
     THEN
+      v_exists := false;
+    ELSE
+      INSERT INTO app_jobs.job_queues (database_id, queue_name, job_count)
+      VALUES (p_database_id, p_queue_name, 0)
+      ON CONFLICT (database_id, queue_name) DO NOTHING;
+      v_exists := FOUND;
+    END IF;
+    IF NOT v_exists THEN
       -- Busy right now: park the change for whoever holds the row next.
       IF p_delta <> 0 THEN
         INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
@@ -38,7 +47,7 @@ BEGIN
     END IF;
   END IF;
 
-  -- The row is ours (locked, or absent and ours to create): fold in what is pending.
+  -- The row is ours (locked by us, or just created): fold in what is pending.
   IF EXISTS (SELECT 1 FROM app_jobs.job_queue_deltas AS d
               WHERE d.database_id = p_database_id AND d.queue_name = p_queue_name) THEN
     WITH folded AS (
@@ -48,12 +57,6 @@ BEGIN
     SELECT coalesce(pg_catalog.sum(folded.delta), 0)::integer INTO v_pending FROM folded;
   END IF;
 
-  IF NOT v_exists THEN
-    -- Creators all hold the advisory lock above, so this insert never waits on another.
-    INSERT INTO app_jobs.job_queues (database_id, queue_name, job_count)
-    VALUES (p_database_id, p_queue_name, greatest(p_delta + v_pending, 0));
-    RETURN;
-  END IF;
   IF p_delta + v_pending <> 0 THEN
     UPDATE app_jobs.job_queues AS q
        SET job_count = greatest(q.job_count + p_delta + v_pending, 0)

@@ -18,6 +18,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_queue app_jobs.job_queues;
+  v_created boolean := false;
 BEGIN
   SELECT q.* INTO v_queue
     FROM app_jobs.job_queues AS q
@@ -29,18 +30,23 @@ BEGIN
                 WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name) THEN
       RETURN false;  -- busy this instant: leave the job claimable and try another one
     END IF;
-    -- No row yet (its count is still parked in job_queue_deltas): create it, never waiting.
-    PERFORM app_jobs._count_queue(p_database_id, p_queue_name, 0);
-    SELECT q.* INTO v_queue
-      FROM app_jobs.job_queues AS q
-     WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name
-       FOR UPDATE SKIP LOCKED;
+    -- No row yet (its count is parked in job_queue_deltas, or arrives when the enqueuing
+    -- transaction commits): create it, taken, under the creators' advisory lock so the
+    -- insert never waits; then fold in what is parked.
+    IF NOT pg_catalog.pg_try_advisory_xact_lock(
+         pg_catalog.hashtextextended('pgjobs.job_queues:' || p_database_id::text || ':' || p_queue_name, 0))
+    THEN
+      RETURN false;
+    END IF;
+    INSERT INTO app_jobs.job_queues (database_id, queue_name, job_count, locked_by, locked_at)
+    VALUES (p_database_id, p_queue_name, 0, p_worker_id, pg_catalog.now())
+    ON CONFLICT (database_id, queue_name) DO NOTHING;
     IF NOT FOUND THEN
       RETURN false;
     END IF;
-  END IF;
-
-  IF v_queue.locked_by IS NOT NULL THEN
+    PERFORM app_jobs._count_queue(p_database_id, p_queue_name, 0);
+    v_created := true;
+  ELSIF v_queue.locked_by IS NOT NULL THEN
     -- Held by another job: park the queue's claimable jobs (this candidate included).
     UPDATE app_jobs.jobs AS j
        SET state = 'blocked'
@@ -52,7 +58,9 @@ BEGIN
           AND r.state = 'ready'
           FOR UPDATE SKIP LOCKED);
     RETURN false;
-  ELSE
+  END IF;
+
+  IF NOT v_created THEN
     UPDATE app_jobs.job_queues AS q
        SET locked_by = p_worker_id, locked_at = pg_catalog.now()
      WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name;

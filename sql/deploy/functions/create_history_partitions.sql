@@ -48,6 +48,8 @@ BEGIN
       'ALTER TABLE app_jobs.job_history ATTACH PARTITION app_jobs.%I FOR VALUES FROM (%L) TO (%L)',
       v_name, v_from, v_to);
     EXECUTE pg_catalog.format('REVOKE ALL ON TABLE app_jobs.%I FROM PUBLIC', v_name);
+    EXECUTE pg_catalog.format('COMMENT ON TABLE app_jobs.%I IS %L', v_name,
+                              pg_catalog.format('Jobs of app_jobs.job_history that finished on %s (UTC).', v_day));
     v_created := v_created + 1;
   END LOOP;
   RETURN v_created;

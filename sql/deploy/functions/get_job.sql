@@ -19,7 +19,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job app_jobs.jobs;
-  v_skipped bigint[] := '{}'::bigint[];
+  -- Queues whose row was busy during this call: their jobs are passed over as a whole.
+  v_busy_tenants uuid[] := '{}'::uuid[];
+  v_busy_queues text[] := '{}'::text[];
 BEGIN
   IF worker_id IS NULL OR worker_id = '' THEN
     RAISE EXCEPTION USING
@@ -27,10 +29,10 @@ BEGIN
       MESSAGE = 'get_job: worker_id must be a non-empty text',
       HINT = 'Pass a name that identifies this worker process, e.g. worker_id := ''host-1:4242''; complete_job and fail_job need the same one.';
   END IF;
-  IF job_expiry IS NULL OR job_expiry <= interval '0' THEN
+  IF job_expiry IS NULL OR job_expiry <= interval '0' OR job_expiry > interval '100 years' THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ105',
-      MESSAGE = pg_catalog.format('get_job: job_expiry must be a positive interval, got %s', coalesce(job_expiry::text, 'NULL')),
+      MESSAGE = pg_catalog.format('get_job: job_expiry must be a positive interval of at most 100 years, got %s', coalesce(job_expiry::text, 'NULL')),
       HINT = 'Pass how long a lock without a live worker lease stays valid, or leave it out for 4 hours.';
   END IF;
 
@@ -41,7 +43,9 @@ BEGIN
       FROM app_jobs.jobs AS j
      WHERE j.state = 'ready'
        AND (get_job.task_identifiers IS NULL OR j.task_identifier = ANY (get_job.task_identifiers))
-       AND j.id <> ALL (v_skipped)
+       AND (j.queue_name IS NULL
+            OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_busy_tenants), pg_catalog.unnest(v_busy_queues)) AS b (t, q)
+                            WHERE b.t = j.database_id AND b.q = j.queue_name))
      ORDER BY j.priority, j.run_at, j.id
      LIMIT 1
        FOR UPDATE SKIP LOCKED;
@@ -62,7 +66,8 @@ BEGIN
         RETURNING j.*;
       RETURN;
     END IF;
-    v_skipped := v_skipped || v_job.id;
+    v_busy_tenants := v_busy_tenants || v_job.database_id;
+    v_busy_queues := v_busy_queues || v_job.queue_name;
   END LOOP;
 END;
 $$;

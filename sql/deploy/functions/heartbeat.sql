@@ -21,10 +21,10 @@ BEGIN
       MESSAGE = 'heartbeat: worker_id must be a non-empty text',
       HINT = 'Pass the worker_id this worker gives get_job.';
   END IF;
-  IF lease IS NULL OR lease <= interval '0' THEN
+  IF lease IS NULL OR lease <= interval '0' OR lease > interval '100 years' THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ105',
-      MESSAGE = pg_catalog.format('heartbeat: lease must be a positive interval, got %s', coalesce(lease::text, 'NULL')),
+      MESSAGE = pg_catalog.format('heartbeat: lease must be a positive interval of at most 100 years, got %s', coalesce(lease::text, 'NULL')),
       HINT = 'Pass how long the lease lasts without another heartbeat, e.g. interval ''30 seconds''.';
   END IF;
   INSERT INTO app_jobs.workers AS w (worker_id, lease_expires_at)

@@ -1,0 +1,79 @@
+"""Small helpers shared by the SQL API tests (raw psycopg only: never `import pgjobs` here)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+Conn = psycopg.Connection[Any]
+Row = dict[str, Any]
+
+DEFAULT_TENANT = "00000000-0000-0000-0000-000000000000"
+TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
+OTHER_TENANT = "9d4b0e6a-3f1c-4c4e-8a57-2f6d1c0b7e21"
+
+#: Every table whose content a failed call must leave untouched.
+STATE_TABLES = ("jobs", "job_history", "job_queues", "scheduled_jobs", "workers")
+
+
+def add_job(conn: Conn, identifier: str = "task", db_id: str | None = TENANT, **kw: Any) -> Row:
+    """app_jobs.add_job with named arguments; returns the new job row."""
+    names = ["db_id", "identifier", *kw]
+    args = sql.SQL(", ").join(
+        sql.SQL("{} := {}").format(sql.Identifier(name), sql.Placeholder(name)) for name in names
+    )
+    query = sql.SQL("SELECT * FROM app_jobs.add_job({})").format(args)
+    row = conn.execute(query, {"db_id": db_id, "identifier": identifier, **kw}).fetchone()
+    assert row is not None
+    return dict(row)
+
+
+def get_job(conn: Conn, worker_id: str, task_identifiers: list[str] | None = None) -> Row | None:
+    """app_jobs.get_job; the claimed job row, or None when nothing is due."""
+    row = conn.execute(
+        "SELECT * FROM app_jobs.get_job(worker_id := %s, task_identifiers := %s)",
+        (worker_id, task_identifiers),
+    ).fetchone()
+    return None if row is None else dict(row)
+
+
+def complete_job(conn: Conn, worker_id: str, job_id: int) -> Row | None:
+    """app_jobs.complete_job; the completed job row, or None when worker_id did not hold it."""
+    row = conn.execute(
+        "SELECT * FROM app_jobs.complete_job(worker_id := %s, job_id := %s)", (worker_id, job_id)
+    ).fetchone()
+    return None if row is None else dict(row)
+
+
+def settle_queue_counts(conn: Conn) -> None:
+    """Let get_job's pre-claim sweep fold in job_count changes that were parked while a queue
+    row was busy (it claims nothing: no task matches an empty list)."""
+    conn.execute("SELECT * FROM app_jobs.get_job('settle-counts', ARRAY[]::text[])").fetchall()
+
+
+def snapshot(conn: Conn) -> dict[str, Any]:
+    """Everything a failed call could have written: each state table's rows (as text, in a
+    stable order) and the position of the jobs id sequence (sequences ignore rollbacks, so it
+    also shows whether an INSERT was attempted before the error)."""
+    state: dict[str, Any] = {}
+    for table in STATE_TABLES:
+        query = sql.SQL("SELECT t::text AS r FROM app_jobs.{} AS t ORDER BY 1").format(
+            sql.Identifier(table)
+        )
+        state[table] = [row["r"] for row in conn.execute(query)]
+    seq = conn.execute(
+        "SELECT pg_sequence_last_value(pg_get_serial_sequence('app_jobs.jobs', 'id')) AS v"
+    ).fetchone()
+    assert seq is not None
+    state["jobs_id_seq"] = seq["v"]
+    return state
+
+
+def unique_name(prefix: str) -> str:
+    """A name unique across xdist workers and runs (roles are cluster-wide)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{prefix}_{worker}_{uuid.uuid4().hex[:10]}"

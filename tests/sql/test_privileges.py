@@ -1,0 +1,192 @@
+"""Privileges and catalog hygiene of app_jobs: closed to PUBLIC, SECURITY DEFINER entry points
+with a pinned search_path, no overloads, a COMMENT on every table and public function, and an
+unprivileged role that can enqueue only through what it was granted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+from helpers import Conn, Row, unique_name
+from psycopg import sql
+
+ADD_JOB = "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer)"
+PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
+
+
+def functions(db: Conn) -> list[Row]:
+    return db.execute(
+        """
+        SELECT p.oid::regprocedure::text AS signature, p.proname AS name,
+               p.prosecdef AS definer, coalesce(p.proconfig, '{}') AS config,
+               p.proacl IS NULL AS default_acl,
+               obj_description(p.oid, 'pg_proc') AS comment,
+               ARRAY(SELECT a.privilege_type FROM aclexplode(p.proacl) AS a
+                      WHERE a.grantee = 0) AS public_privileges
+          FROM pg_proc AS p
+         WHERE p.pronamespace = 'app_jobs'::regnamespace
+         ORDER BY 1
+        """
+    ).fetchall()
+
+
+def public_functions(db: Conn) -> list[Row]:
+    return [f for f in functions(db) if not str(f["name"]).startswith("_")]
+
+
+def test_the_schema_has_functions_to_check(db: Conn) -> None:
+    names = {f["name"] for f in functions(db)}
+    assert {"add_job", "get_job", "complete_job", "fail_job", "_sweep"} <= names
+
+
+def test_no_function_is_executable_by_public(db: Conn) -> None:
+    # A NULL proacl means the default ACL, which grants EXECUTE to PUBLIC.
+    open_to_public = [
+        f["signature"] for f in functions(db) if f["default_acl"] or f["public_privileges"]
+    ]
+    assert open_to_public == []
+
+
+def test_public_functions_are_security_definer(db: Conn) -> None:
+    assert [f["signature"] for f in public_functions(db) if not f["definer"]] == []
+
+
+def test_every_function_pins_its_search_path(db: Conn) -> None:
+    # All of them, internal helpers included: they run inside SECURITY DEFINER callers.
+    unpinned = [f["signature"] for f in functions(db) if PINNED_SEARCH_PATH not in f["config"]]
+    assert unpinned == []
+
+
+def test_no_overloads(db: Conn) -> None:
+    names = [f["name"] for f in functions(db)]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
+
+
+def test_every_public_function_has_a_comment(db: Conn) -> None:
+    assert [f["signature"] for f in public_functions(db) if not f["comment"]] == []
+
+
+def test_every_table_has_a_comment(db: Conn) -> None:
+    # Day partitions of job_history (made by create_history_partitions) are described by
+    # their parent's comment; every other table must carry its own.
+    rows = db.execute(
+        """
+        SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS comment
+          FROM pg_class AS c
+         WHERE c.relnamespace = 'app_jobs'::regnamespace
+           AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+           AND NOT (c.relispartition AND c.relname ~ '^job_history_p[0-9]{8}$')
+        """
+    ).fetchall()
+    tables = {"jobs", "job_history", "job_history_default", "job_queues", "scheduled_jobs"}
+    assert tables | {"workers"} <= {row["name"] for row in rows}
+    assert sorted(row["name"] for row in rows if not row["comment"]) == []
+
+
+def test_no_table_or_sequence_is_granted_to_anyone_but_its_owner(db: Conn) -> None:
+    rows = db.execute(
+        """
+        SELECT c.oid::regclass::text AS name, a.grantee::regrole::text AS grantee,
+               a.privilege_type AS privilege
+          FROM pg_class AS c, aclexplode(c.relacl) AS a
+         WHERE c.relnamespace = 'app_jobs'::regnamespace
+           AND a.grantee <> c.relowner
+         ORDER BY 1, 2, 3
+        """
+    ).fetchall()
+    assert rows == []
+    schema = db.execute(
+        "SELECT count(*) AS n FROM pg_namespace AS n, aclexplode(n.nspacl) AS a"
+        " WHERE n.nspname = 'app_jobs' AND a.grantee <> n.nspowner"
+    ).fetchone()
+    assert schema == {"n": 0}
+
+
+# --- an unprivileged role -------------------------------------------------------------------
+
+
+@pytest.fixture
+def app_role(db: Conn) -> Iterator[str]:
+    """A fresh LOGIN role (cluster-wide, so uniquely named), dropped again afterwards."""
+    name = unique_name("pgjobs_app")
+    db.execute(
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(name))
+    )
+    try:
+        yield name
+    finally:
+        # Its grants live in this test's database: drop them here, then the role itself.
+        db.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def connect_as(dsn: str) -> Iterator[Callable[[str], Conn]]:
+    opened: list[Conn] = []
+
+    def _connect(role: str) -> Conn:
+        conn = psycopg.connect(dsn, user=role, password=role, autocommit=True)
+        opened.append(conn)
+        return conn
+
+    yield _connect
+    for conn in opened:
+        conn.close()
+
+
+def denied(conn: Conn, statement: str) -> str:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege) as caught:
+        conn.execute(statement)
+    return str(caught.value)
+
+
+ENQUEUE = "SELECT id FROM app_jobs.add_job(NULL, 'send_email', '{\"to\": \"a@b.c\"}')"
+
+
+def test_a_fresh_role_can_do_nothing(
+    db: Conn, app_role: str, connect_as: Callable[[str], Conn]
+) -> None:
+    app = connect_as(app_role)
+    assert "schema app_jobs" in denied(app, ENQUEUE)
+    assert "schema app_jobs" in denied(app, "SELECT * FROM app_jobs.jobs")
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.jobs").fetchone() == {"n": 0}
+
+
+def test_a_role_granted_add_job_enqueues_only_through_it(
+    db: Conn, app_role: str, connect_as: Callable[[str], Conn]
+) -> None:
+    role = sql.Identifier(app_role)
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA app_jobs TO {}").format(role))
+    app = connect_as(app_role)
+    assert "function add_job" in denied(app, ENQUEUE)
+
+    db.execute(sql.SQL("GRANT EXECUTE ON FUNCTION " + ADD_JOB + " TO {}").format(role))
+    job = app.execute(ENQUEUE).fetchone()
+    assert job is not None
+    stored = db.execute("SELECT id, task_identifier FROM app_jobs.jobs").fetchall()
+    assert stored == [{"id": job[0], "task_identifier": "send_email"}]
+
+    for table in ("jobs", "job_history", "job_queues", "scheduled_jobs", "workers"):
+        assert f"table {table}" in denied(app, f"SELECT * FROM app_jobs.{table}")
+    assert "table jobs" in denied(app, "DELETE FROM app_jobs.jobs")
+    assert "function get_job" in denied(app, "SELECT * FROM app_jobs.get_job('w')")
+    assert "function _sweep" in denied(app, "SELECT app_jobs._sweep('1 hour')")
+
+
+def test_an_unprivileged_producer_commits_into_a_named_queue(
+    db: Conn, app_role: str, connect_as: Callable[[str], Conn]
+) -> None:
+    # The queue count is kept by a deferred trigger that runs at COMMIT, as whoever commits:
+    # it must work for a role that cannot touch app_jobs.job_queues itself.
+    role = sql.Identifier(app_role)
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA app_jobs TO {}").format(role))
+    db.execute(sql.SQL("GRANT EXECUTE ON FUNCTION " + ADD_JOB + " TO {}").format(role))
+    app = connect_as(app_role)
+    with app.transaction():
+        for _ in range(2):
+            app.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name := 'mailbox')")
+    app.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name := 'mailbox')")
+    queue = db.execute("SELECT queue_name, job_count FROM app_jobs.job_queues").fetchall()
+    assert queue == [{"queue_name": "mailbox", "job_count": 3}]

@@ -1,0 +1,393 @@
+"""Bad input to every public function: a pgjobs SQLSTATE, a message naming the function, a
+hint, and nothing written. Then a property test throwing random and hostile arguments at
+add_job: each call must round-trip exactly or fail with the SQLSTATE a model of the contract
+predicts. Besides the PJ codes, only two failures are expected, both about NUL characters:
+a NUL in a text argument (psycopg refuses to send it: DataError, no SQLSTATE) and a \u0000
+escape in the payload (jsonb cannot hold it: 22P05 untranslatable_character).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import psycopg
+import pytest
+from helpers import DEFAULT_TENANT, OTHER_TENANT, TENANT, Conn, add_job, get_job, snapshot
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+
+def seed(db: Conn) -> None:
+    """A little of everything, so that a stray write would show in every table."""
+    add_job(db, "plain")
+    add_job(db, "serial", queue_name="mailbox")
+    add_job(db, "serial", queue_name="mailbox")
+    running = get_job(db, "seed-worker", ["serial"])
+    assert running is not None  # holds the queue; the second serial job waits blocked
+    add_job(db, "later", job_key="seed-key", run_at="2999-01-01T00:00:00Z")
+    done = add_job(db, "done")
+    assert get_job(db, "seed-worker", ["done"]) is not None
+    db.execute("SELECT app_jobs.complete_job('seed-worker', %s)", (done["id"],))
+    db.execute(
+        "SELECT app_jobs.add_scheduled_job(NULL, 'nightly', schedule_info := '{\"hour\": [2]}')"
+    )
+    db.execute("SELECT app_jobs.run_scheduled_job(id) FROM app_jobs.scheduled_jobs")
+    db.execute("SELECT app_jobs.heartbeat('seed-worker')")
+
+
+class Case(NamedTuple):
+    function: str
+    statement: str
+    sqlstate: str
+
+
+WAITING_IDS = "(SELECT array_agg(id) FROM app_jobs.jobs WHERE state <> 'running')"
+SCHEDULE_ID = "(SELECT min(id) FROM app_jobs.scheduled_jobs)"
+
+CASES = {
+    # add_job
+    "add_job/identifier NULL": Case("add_job", "app_jobs.add_job(NULL, NULL)", "PJ101"),
+    "add_job/identifier empty": Case("add_job", "app_jobs.add_job(NULL, '')", "PJ101"),
+    "add_job/identifier too long": Case(
+        "add_job", "app_jobs.add_job(NULL, repeat('x', 256))", "PJ101"
+    ),
+    "add_job/max_attempts 0": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', max_attempts := 0)", "PJ104"
+    ),
+    "add_job/max_attempts -1": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', max_attempts := -1)", "PJ104"
+    ),
+    "add_job/job_key empty": Case("add_job", "app_jobs.add_job(NULL, 't', job_key := '')", "PJ106"),
+    "add_job/job_key too long": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', job_key := repeat('k', 513))", "PJ106"
+    ),
+    "add_job/queue_name empty": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', queue_name := '')", "PJ106"
+    ),
+    "add_job/queue_name too long": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', queue_name := repeat('q', 256))", "PJ106"
+    ),
+    # get_job
+    "get_job/worker NULL": Case("get_job", "app_jobs.get_job(NULL)", "PJ102"),
+    "get_job/worker empty": Case("get_job", "app_jobs.get_job('')", "PJ102"),
+    "get_job/job_expiry zero": Case(
+        "get_job", "app_jobs.get_job('w', job_expiry := interval '0')", "PJ105"
+    ),
+    "get_job/job_expiry negative": Case(
+        "get_job", "app_jobs.get_job('w', job_expiry := interval '-1 hour')", "PJ105"
+    ),
+    "get_job/job_expiry NULL": Case("get_job", "app_jobs.get_job('w', NULL, NULL)", "PJ105"),
+    # complete_job / fail_job
+    "complete_job/worker NULL": Case("complete_job", "app_jobs.complete_job(NULL, 1)", "PJ102"),
+    "complete_job/worker empty": Case("complete_job", "app_jobs.complete_job('', 1)", "PJ102"),
+    "complete_job/job_id NULL": Case(
+        "complete_job", "app_jobs.complete_job('seed-worker', NULL)", "PJ103"
+    ),
+    "fail_job/worker NULL": Case("fail_job", "app_jobs.fail_job(NULL, 1, 'e')", "PJ102"),
+    "fail_job/worker empty": Case("fail_job", "app_jobs.fail_job('', 1, 'e')", "PJ102"),
+    "fail_job/job_id NULL": Case(
+        "fail_job", "app_jobs.fail_job('seed-worker', NULL, 'e')", "PJ103"
+    ),
+    # admin
+    "complete_jobs/NULL": Case("complete_jobs", "app_jobs.complete_jobs(NULL)", "PJ103"),
+    "permanently_fail_jobs/NULL": Case(
+        "permanently_fail_jobs", "app_jobs.permanently_fail_jobs(NULL, 'why')", "PJ103"
+    ),
+    "reschedule_jobs/NULL": Case("reschedule_jobs", "app_jobs.reschedule_jobs(NULL)", "PJ103"),
+    "reschedule_jobs/attempts -1": Case(
+        "reschedule_jobs", f"app_jobs.reschedule_jobs({WAITING_IDS}, attempts := -1)", "PJ104"
+    ),
+    "reschedule_jobs/max_attempts 0": Case(
+        "reschedule_jobs", f"app_jobs.reschedule_jobs({WAITING_IDS}, max_attempts := 0)", "PJ104"
+    ),
+    "reschedule_jobs/no attempt left": Case(
+        "reschedule_jobs",
+        f"app_jobs.reschedule_jobs({WAITING_IDS}, priority := 9, attempts := 3, max_attempts := 3)",
+        "PJ108",
+    ),
+    "release_jobs/NULL": Case("release_jobs", "app_jobs.release_jobs(NULL)", "PJ102"),
+    "release_jobs/empty": Case("release_jobs", "app_jobs.release_jobs('')", "PJ102"),
+    "remove_job/NULL": Case("remove_job", "app_jobs.remove_job(NULL)", "PJ106"),
+    "remove_job/empty": Case("remove_job", "app_jobs.remove_job('')", "PJ106"),
+    # heartbeat
+    "heartbeat/worker NULL": Case("heartbeat", "app_jobs.heartbeat(NULL)", "PJ102"),
+    "heartbeat/worker empty": Case("heartbeat", "app_jobs.heartbeat('')", "PJ102"),
+    "heartbeat/lease zero": Case("heartbeat", "app_jobs.heartbeat('w', interval '0')", "PJ105"),
+    "heartbeat/lease negative": Case(
+        "heartbeat", "app_jobs.heartbeat('w', interval '-5 seconds')", "PJ105"
+    ),
+    "heartbeat/lease NULL": Case("heartbeat", "app_jobs.heartbeat('w', NULL)", "PJ105"),
+    # schedules
+    "add_scheduled_job/identifier NULL": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, NULL, schedule_info := '{}')",
+        "PJ101",
+    ),
+    "add_scheduled_job/identifier too long": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, repeat('x', 256), schedule_info := '{}')",
+        "PJ101",
+    ),
+    "add_scheduled_job/schedule_info NULL": Case(
+        "add_scheduled_job", "app_jobs.add_scheduled_job(NULL, 't')", "PJ107"
+    ),
+    "add_scheduled_job/schedule_info array": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', schedule_info := '[2, 0]')",
+        "PJ107",
+    ),
+    "add_scheduled_job/schedule_info string": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', schedule_info := '\"0 2 * * *\"')",
+        "PJ107",
+    ),
+    "add_scheduled_job/max_attempts 0": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', schedule_info := '{}', max_attempts := 0)",
+        "PJ104",
+    ),
+    "add_scheduled_job/job_key empty": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', schedule_info := '{}', job_key := '')",
+        "PJ106",
+    ),
+    "add_scheduled_job/job_key too long": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', schedule_info := '{}', job_key := repeat('k', 513))",
+        "PJ106",
+    ),
+    "add_scheduled_job/queue_name empty": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', schedule_info := '{}', queue_name := '')",
+        "PJ106",
+    ),
+    "add_scheduled_job/queue_name too long": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', schedule_info := '{}',"
+        " queue_name := repeat('q', 256))",
+        "PJ106",
+    ),
+    "run_scheduled_job/NULL": Case(
+        "run_scheduled_job", "app_jobs.run_scheduled_job(NULL)", "PJ103"
+    ),
+    "run_scheduled_job/unknown": Case(
+        "run_scheduled_job", "app_jobs.run_scheduled_job(987654)", "PJ301"
+    ),
+    "run_scheduled_job/pending": Case(
+        "run_scheduled_job", f"app_jobs.run_scheduled_job({SCHEDULE_ID})", "PJ302"
+    ),
+    # maintenance
+    "create_history_partitions/negative": Case(
+        "create_history_partitions", "app_jobs.create_history_partitions(-1)", "PJ110"
+    ),
+    "create_history_partitions/too many": Case(
+        "create_history_partitions", "app_jobs.create_history_partitions(367)", "PJ110"
+    ),
+    "create_history_partitions/NULL": Case(
+        "create_history_partitions", "app_jobs.create_history_partitions(NULL)", "PJ110"
+    ),
+}
+
+
+def test_every_public_function_has_a_bad_input_case(db: Conn) -> None:
+    rows = db.execute(
+        "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'app_jobs'::regnamespace"
+        " AND proname !~ '^_' AND prorettype <> 'trigger'::regtype"
+    ).fetchall()
+    assert {row["proname"] for row in rows} == {case.function for case in CASES.values()}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_bad_input_is_refused_and_writes_nothing(db: Conn, case: Case) -> None:
+    seed(db)
+    before = snapshot(db)
+    with pytest.raises(psycopg.Error) as caught:
+        db.execute(f"SELECT * FROM {case.statement}")
+    diag = caught.value.diag
+    assert diag.sqlstate == case.sqlstate, caught.value
+    assert case.function in (diag.message_primary or ""), "the message must name the function"
+    assert diag.message_hint, "a hint must say what to do"
+    assert snapshot(db) == before
+
+
+# --- add_job under random and hostile arguments ---------------------------------------------
+
+#: Text PostgreSQL must store as it is (quotes, SQL, format specifiers, odd Unicode), and
+#: NUL, which text and jsonb cannot hold at all.
+HOSTILE = ["'; DROP TABLE app_jobs.jobs; --", '"', "\\", "%s %I %L", " ", "\u202e", "é", "a\x00b"]
+#: Text PostgreSQL can store: UTF-8 (no lone surrogates), no NUL.
+storable = st.characters(codec="utf-8", exclude_characters="\x00")
+plain_text = st.text(storable, min_size=1, max_size=20)
+any_text = (
+    plain_text | st.text(st.characters(codec="utf-8"), max_size=20) | st.sampled_from(HOSTILE)
+)
+
+
+def around(limit: int) -> st.SearchStrategy[str]:
+    """Text just under and just over a length limit."""
+    return st.text(storable, min_size=limit - 2, max_size=limit + 2)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | any_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def text_argument(limit: int) -> st.SearchStrategy[str | None]:
+    """Mostly storable text; sometimes NULL, empty, hostile or around the length limit."""
+    return st.one_of(
+        plain_text,
+        plain_text,
+        plain_text,
+        plain_text,
+        any_text,
+        st.none(),
+        st.just(""),
+        around(limit),
+    )
+
+
+int4 = st.none() | st.integers(-3, 30) | st.integers(-(2**31), 2**31 - 1)
+
+
+class SqlNull:
+    """The payload argument left NULL (as opposed to the JSON value null)."""
+
+    def __repr__(self) -> str:
+        return "SQL_NULL"
+
+
+SQL_NULL = SqlNull()
+
+
+class Args(NamedTuple):
+    db_id: str | None
+    identifier: str | None
+    payload: Any  # any JSON value, or SQL_NULL
+    job_key: str | None
+    queue_name: str | None
+    max_attempts: int | None
+    priority: int | None
+
+
+args_strategy = st.builds(
+    Args,
+    db_id=st.sampled_from([None, TENANT, OTHER_TENANT]),
+    identifier=text_argument(255),
+    payload=st.just(SQL_NULL) | json_values,
+    # A few recurring keys, so that replacing a waiting job in place is exercised too.
+    job_key=text_argument(512) | st.sampled_from(["dup-1", "dup-2"]),
+    queue_name=text_argument(255),
+    max_attempts=int4,
+    priority=int4,
+)
+
+
+def has_nul_string(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(has_nul_string(item) for item in value)
+    if isinstance(value, dict):
+        return any(has_nul_string(k) or has_nul_string(v) for k, v in value.items())
+    return False
+
+
+def expected_failure(args: Args) -> str | None:
+    """The SQLSTATE add_job must fail with ("client" when psycopg refuses to send the
+    arguments), or None when it must succeed."""
+    arguments = (args.identifier, args.job_key, args.queue_name)
+    if any(text is not None and "\x00" in text for text in arguments):
+        return "client"  # PostgreSQL text cannot hold NUL: psycopg raises DataError, unsent
+    if has_nul_string(args.payload):
+        return "22P05"  # jsonb cannot hold \u0000 (untranslatable_character)
+    if not args.identifier or len(args.identifier) > 255:
+        return "PJ101"
+    if args.max_attempts is not None and args.max_attempts < 1:
+        return "PJ104"
+    if args.job_key is not None and (args.job_key == "" or len(args.job_key) > 512):
+        return "PJ106"
+    if args.queue_name is not None and (args.queue_name == "" or len(args.queue_name) > 255):
+        return "PJ106"
+    return None
+
+
+def as_json(text: str) -> Any:
+    """JSON with every number as a Decimal, so 1e300 and 1000...0 compare equal as JSON."""
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+
+
+ADD_JOB = """
+    SELECT id FROM app_jobs.add_job(
+      db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
+      job_key := %(job_key)s, queue_name := %(queue_name)s,
+      max_attempts := %(max_attempts)s::integer, priority := %(priority)s::integer)
+"""
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(args=args_strategy)
+def test_add_job_round_trips_or_fails_cleanly(db: Conn, args: Args) -> None:
+    params = args._asdict()
+    params["payload"] = None if args.payload is SQL_NULL else json.dumps(args.payload)
+    tenant = args.db_id or DEFAULT_TENANT
+    replaced = None
+    if args.job_key is not None and "\x00" not in args.job_key:
+        replaced = db.execute(
+            "SELECT id FROM app_jobs.jobs WHERE database_id = %s AND key = %s",
+            (tenant, args.job_key),
+        ).fetchone()
+    before = snapshot(db)
+    expected = expected_failure(args)
+    event(f"outcome: {expected or 'ok'}")
+
+    if expected is not None:
+        with pytest.raises(psycopg.Error) as caught:
+            db.execute(ADD_JOB, params)
+        sqlstate = caught.value.diag.sqlstate
+        if expected == "client":
+            assert isinstance(caught.value, psycopg.DataError) and sqlstate is None
+        else:
+            assert sqlstate == expected, caught.value
+        assert snapshot(db) == before
+        return
+
+    row = db.execute(ADD_JOB, params).fetchone()
+    assert row is not None
+    job = db.execute(
+        "SELECT database_id::text AS tenant, task_identifier, payload::text AS payload, key,"
+        "       queue_name, max_attempts, priority, attempts, state"
+        "  FROM app_jobs.jobs WHERE id = %s",
+        (row["id"],),
+    ).fetchone()
+    assert job is not None
+    # A NULL payload means {}; any JSON value (null included) is kept as it was sent.
+    assert as_json(job.pop("payload")) == as_json(params["payload"] or "{}")
+    assert job == {
+        "tenant": tenant,
+        "task_identifier": args.identifier,
+        "key": args.job_key,
+        "queue_name": args.queue_name,
+        "max_attempts": 25 if args.max_attempts is None else args.max_attempts,
+        "priority": 0 if args.priority is None else args.priority,
+        "attempts": 0,
+        "state": "ready",
+    }
+    jobs_after = len(before["jobs"]) + (0 if replaced else 1)
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.jobs").fetchone() == {"n": jobs_after}
+    if replaced:
+        assert replaced["id"] == row["id"]
