@@ -1,5 +1,5 @@
 -- Deploy pgjobs:functions/_sweep to pg
--- requires: functions/_release_job
+-- requires: functions/_reclaim_job
 -- requires: tables/workers
 -- requires: functions/_count_queue
 -- get_job runs this before it claims. Each step is one probe of a small partial index that
@@ -35,18 +35,10 @@ BEGIN
                         WHERE w.worker_id = j.locked_by AND w.lease_expires_at >= v_now)
        FOR UPDATE OF j SKIP LOCKED
   LOOP
-    IF v_job.queue_name IS NOT NULL THEN
-      PERFORM 1 FROM app_jobs.job_queues AS q
-        WHERE q.database_id = v_job.database_id AND q.queue_name = v_job.queue_name
-          FOR UPDATE SKIP LOCKED;
-      CONTINUE WHEN NOT FOUND AND EXISTS (
-        SELECT 1 FROM app_jobs.job_queues AS q
-         WHERE q.database_id = v_job.database_id AND q.queue_name = v_job.queue_name);
-    END IF;
     v_reason := pg_catalog.format(
       'job lock expired: worker %s held it for more than %s without a live lease',
       v_job.locked_by, p_job_expiry);
-    PERFORM app_jobs._release_job(v_job, v_reason, false);
+    PERFORM app_jobs._reclaim_job(v_job, v_reason);
   END LOOP;
 
   IF EXISTS (SELECT 1 FROM app_jobs.workers AS w WHERE w.lease_expires_at < v_now) THEN
@@ -58,17 +50,9 @@ BEGIN
          AND w.lease_expires_at < v_now
          FOR UPDATE OF j SKIP LOCKED
     LOOP
-      IF v_job.queue_name IS NOT NULL THEN
-        PERFORM 1 FROM app_jobs.job_queues AS q
-          WHERE q.database_id = v_job.database_id AND q.queue_name = v_job.queue_name
-            FOR UPDATE SKIP LOCKED;
-        CONTINUE WHEN NOT FOUND AND EXISTS (
-          SELECT 1 FROM app_jobs.job_queues AS q
-           WHERE q.database_id = v_job.database_id AND q.queue_name = v_job.queue_name);
-      END IF;
       v_reason := pg_catalog.format('worker %s lost its lease (its heartbeats stopped)',
                                     v_job.locked_by);
-      PERFORM app_jobs._release_job(v_job, v_reason, false);
+      PERFORM app_jobs._reclaim_job(v_job, v_reason);
     END LOOP;
     -- Forget lapsed workers that no longer hold anything.
     DELETE FROM app_jobs.workers AS w

@@ -1,5 +1,5 @@
 -- Deploy pgjobs:functions/complete_jobs to pg
--- requires: functions/_archive_job
+-- requires: functions/_finish_waiting_jobs
 -- Admin (graphile-worker's complete_jobs): mark waiting jobs as done without running them.
 -- Running jobs are left to their worker.
 
@@ -11,8 +11,6 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v_job app_jobs.jobs;
 BEGIN
   IF job_ids IS NULL THEN
     RAISE EXCEPTION USING
@@ -20,14 +18,7 @@ BEGIN
       MESSAGE = 'complete_jobs: job_ids must not be NULL',
       HINT = 'Pass an array of job ids, e.g. ARRAY[1, 2, 3]::bigint[].';
   END IF;
-  FOR v_job IN
-    DELETE FROM app_jobs.jobs AS j
-     WHERE j.id = ANY (job_ids) AND j.state <> 'running'
-    RETURNING j.*
-  LOOP
-    PERFORM app_jobs._archive_job(v_job, 'completed');
-    RETURN NEXT v_job;
-  END LOOP;
+  RETURN QUERY SELECT * FROM app_jobs._finish_waiting_jobs(job_ids, 'completed', NULL);
 END;
 $$;
 

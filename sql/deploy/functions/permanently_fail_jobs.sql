@@ -1,5 +1,5 @@
 -- Deploy pgjobs:functions/permanently_fail_jobs to pg
--- requires: functions/_archive_job
+-- requires: functions/_finish_waiting_jobs
 -- Admin: fail waiting jobs for good, with a reason. Running jobs are left to their worker.
 
 BEGIN;
@@ -10,8 +10,6 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v_job app_jobs.jobs;
 BEGIN
   IF job_ids IS NULL THEN
     RAISE EXCEPTION USING
@@ -19,15 +17,7 @@ BEGIN
       MESSAGE = 'permanently_fail_jobs: job_ids must not be NULL',
       HINT = 'Pass an array of job ids, e.g. ARRAY[1, 2, 3]::bigint[].';
   END IF;
-  FOR v_job IN
-    DELETE FROM app_jobs.jobs AS j
-     WHERE j.id = ANY (job_ids) AND j.state <> 'running'
-    RETURNING j.*
-  LOOP
-    v_job.last_error := coalesce(error_message, 'Manually marked as failed');
-    PERFORM app_jobs._archive_job(v_job, 'failed');
-    RETURN NEXT v_job;
-  END LOOP;
+  RETURN QUERY SELECT * FROM app_jobs._finish_waiting_jobs(job_ids, 'failed', coalesce(error_message, 'Manually marked as failed'));
 END;
 $$;
 
