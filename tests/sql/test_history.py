@@ -85,3 +85,20 @@ def test_create_history_partitions_is_idempotent_and_rescues_default_rows(db: Co
     assert db.execute("SELECT count(*) AS n FROM app_jobs.job_history_default").fetchone() == {
         "n": 0
     }
+
+
+def test_a_missing_partition_for_today_is_caught_up_with_its_rows(db: Conn) -> None:
+    today = db.execute(
+        "SELECT 'job_history_p' || to_char((now() AT TIME ZONE 'UTC')::date, 'YYYYMMDD') AS p"
+    ).fetchone()
+    assert today is not None
+    db.execute(f"DROP TABLE app_jobs.{today['p']}")
+    db.execute("SELECT app_jobs.add_job(NULL, 't')")
+    job = db.execute("SELECT * FROM app_jobs.get_job('w')").fetchone()
+    assert job is not None
+    db.execute("SELECT app_jobs.complete_job('w', %s)", (job["id"],))
+    where = db.execute("SELECT tableoid::regclass::text AS p FROM app_jobs.job_history").fetchone()
+    assert where == {"p": "app_jobs.job_history_default"}
+    assert db.execute("SELECT app_jobs.create_history_partitions(7) AS n").fetchone() == {"n": 1}
+    where = db.execute("SELECT tableoid::regclass::text AS p FROM app_jobs.job_history").fetchone()
+    assert where == {"p": f"app_jobs.{today['p']}"}

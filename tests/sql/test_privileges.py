@@ -49,8 +49,21 @@ def test_no_function_is_executable_by_public(db: Conn) -> None:
     assert open_to_public == []
 
 
+#: The enqueue trigger functions run as the writer of the table (see the escalation test).
+TRIGGER_FUNCTIONS = {"tg_add_job_with_row_id", "tg_add_job_with_row", "tg_add_job_with_fields"}
+
+
 def test_public_functions_are_security_definer(db: Conn) -> None:
-    assert [f["signature"] for f in public_functions(db) if not f["definer"]] == []
+    entry_points = [f for f in public_functions(db) if f["name"] not in TRIGGER_FUNCTIONS]
+    assert [f["signature"] for f in entry_points if not f["definer"]] == []
+
+
+def test_the_enqueue_trigger_functions_run_as_the_writer(db: Conn) -> None:
+    invokers = {f["name"] for f in functions(db) if f["name"] in TRIGGER_FUNCTIONS}
+    assert invokers == TRIGGER_FUNCTIONS
+    assert [
+        f["signature"] for f in functions(db) if f["name"] in TRIGGER_FUNCTIONS and f["definer"]
+    ] == []
 
 
 def test_every_function_pins_its_search_path(db: Conn) -> None:
@@ -190,3 +203,42 @@ def test_an_unprivileged_producer_commits_into_a_named_queue(
     app.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name := 'mailbox')")
     queue = db.execute("SELECT queue_name, job_count FROM app_jobs.job_queues").fetchall()
     assert queue == [{"queue_name": "mailbox", "job_count": 3}]
+
+
+def test_a_table_writer_cannot_run_its_casts_as_the_owner_of_app_jobs(
+    db: Conn, app_role: str, connect_as: Callable[[str], Conn]
+) -> None:
+    # Turning a row into JSON calls the casts of its column types. A writer who defines a
+    # cast of its own type must not get it run with the rights of app_jobs' owner.
+    role = sql.Identifier(app_role)
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA app_jobs TO {}").format(role))
+    db.execute(sql.SQL("GRANT EXECUTE ON FUNCTION " + ADD_JOB + " TO {}").format(role))
+    db.execute(
+        sql.SQL("GRANT EXECUTE ON FUNCTION app_jobs.tg_add_job_with_row() TO {}").format(role)
+    )
+    db.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(role, role))
+    app = connect_as(app_role)
+    schema = role.as_string(app)
+    try:
+        app.execute(f"CREATE TYPE {schema}.mood AS ENUM ('happy', 'sad')")
+        app.execute(f"CREATE TABLE {schema}.seen_by (who text)")
+        app.execute(
+            f"CREATE FUNCTION {schema}.mood_json({schema}.mood) RETURNS json LANGUAGE plpgsql"
+            f" AS $$ BEGIN INSERT INTO {schema}.seen_by VALUES (current_user);"
+            " RETURN to_json($1::text); END $$"
+        )
+        app.execute(f"CREATE CAST ({schema}.mood AS json) WITH FUNCTION {schema}.mood_json")
+        app.execute(f"CREATE TABLE {schema}.diary (id int PRIMARY KEY, feeling {schema}.mood)")
+        app.execute(
+            f"CREATE TRIGGER enqueue AFTER INSERT ON {schema}.diary FOR EACH ROW EXECUTE"
+            " FUNCTION app_jobs.tg_add_job_with_row('00000000-0000-0000-0000-000000000000',"
+            " 'note')"
+        )
+        app.execute(f"INSERT INTO {schema}.diary VALUES (1, 'happy')")
+        who = [row[0] for row in app.execute(f"SELECT who FROM {schema}.seen_by").fetchall()]
+        assert who and set(who) == {app_role}, who
+        job = db.execute("SELECT task_identifier, payload FROM app_jobs.jobs").fetchone()
+        assert job is not None and job["task_identifier"] == "note"
+        assert job["payload"] == {"id": 1, "feeling": "happy"}
+    finally:
+        db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(role))

@@ -237,3 +237,52 @@ def test_a_job_key_moving_the_head_to_another_queue_wakes_the_next_job(db: Conn)
     assert moved["id"] == keyed["id"] and moved["queue_name"] == "other"
     got = {claim(db, "w1")["id"], claim(db, "w2")["id"]}  # type: ignore[index]
     assert got == {keyed["id"], last["id"]}
+
+
+def test_a_release_while_the_next_job_is_held_elsewhere_does_not_strand_the_queue(
+    db: Conn, connect: Callable[..., Conn]
+) -> None:
+    # Another transaction holds the parked head's row when the queue is released (a claim
+    # that looked at it, or a keyed add_job that then rolls back). The release cannot wake
+    # it then; the queue must not stay free with nothing claimable.
+    a = add(db, "q")
+    b = add(db, "q", job_key="kb")
+    claim(db, "w")  # a runs, b is parked
+    holder = connect(autocommit=False)
+    holder.execute("SELECT app_jobs.add_job(%s, 'task', job_key := 'kb', queue_name := 'q')", (T1,))
+    db.execute("SELECT app_jobs.complete_job('w', %s)", (a["id"],))
+    holder.rollback()  # b is blocked again, as before the add_job
+    got = claim(db, "w2")
+    assert got is not None and got["id"] == b["id"]
+
+
+def test_two_concurrent_removals_of_claimable_jobs_do_not_strand_the_queue(
+    db: Conn, connect: Callable[..., Conn]
+) -> None:
+    first = add(db, "q")
+    add(db, "q", job_key="kb")
+    c = add(db, "q")
+    claim(db, "w")
+    db.execute("SELECT app_jobs.complete_job('w', %s)", (first["id"],))  # kb wakes
+    add(db, "q", job_key="kn")  # a second claimable job of q
+    t1, t2 = connect(autocommit=False), connect(autocommit=False)
+    t1.execute("SELECT app_jobs.remove_job('kb', %s)", (T1,))
+    t2.execute("SELECT app_jobs.remove_job('kn', %s)", (T1,))
+    t1.commit()
+    t2.commit()
+    got = claim(db, "w2")
+    assert got is not None and got["id"] == c["id"]
+
+
+def test_releasing_a_superseded_running_job_cancels_it_instead_of_rerunning_it(
+    db: Conn,
+) -> None:
+    old = add(db, None, job_key="k")
+    claim(db, "w1")
+    new = add(db, None, job_key="k")  # supersedes the running one
+    db.execute("SELECT app_jobs.release_jobs('w1')")
+    hist = db.execute("SELECT id, status FROM app_jobs.job_history").fetchall()
+    assert hist == [{"id": old["id"], "status": "cancelled"}]
+    got = claim(db, "w2")
+    assert got is not None and got["id"] == new["id"]
+    assert claim(db, "w3") is None

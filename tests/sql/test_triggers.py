@@ -310,3 +310,34 @@ def test_a_hostile_missing_field_is_named_safely(db: Conn, function: str) -> Non
         "ok": True
     }
     assert jobs(db) == []
+
+
+@pytest.mark.parametrize(
+    ("tenant", "valid"),
+    [
+        ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", True),
+        ("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", True),
+        ("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", True),
+        ("a0eebc999c0b4ef8bb6d6bb9bd380a11", True),
+        ("a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11", True),
+        ("{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", False),
+        ("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1", False),
+        ("a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11", False),
+        ("", False),
+    ],
+)
+def test_the_tenant_check_accepts_exactly_what_postgresql_reads_as_a_uuid(
+    db: Conn, tenant: str, valid: bool
+) -> None:
+    make_table(db)
+    attach(db, "tg_add_job_with_row_id", tenant, TASK)
+    statement = "INSERT INTO items (name) VALUES ('x')"
+    if valid:
+        db.execute(statement)
+        [job] = jobs(db)
+        expected = db.execute("SELECT %s::uuid::text AS u", (tenant,)).fetchone()
+        assert expected is not None and job["tenant"] == expected["u"]
+    else:
+        expect_error(db, statement, "PJ201")
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            db.execute("SELECT %s::uuid", (tenant,))

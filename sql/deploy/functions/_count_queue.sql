@@ -1,12 +1,14 @@
 -- Deploy pgjobs:functions/_count_queue to pg
 -- requires: tables/job_queues
 -- requires: tables/job_queue_deltas
+-- requires: functions/_wake_queue
 -- Applies a change of a queue's job_count (delta 0 only folds pending changes) without
 -- ever waiting: the queue row is taken with SKIP LOCKED (a row this transaction already
 -- holds counts as taken); a missing row is created under a try-advisory lock, so two
 -- creators never wait on each other's insert. When neither works the change is parked in
 -- job_queue_deltas. The count is the sum of all changes, applied or folded, so it is exact
--- once nothing is pending. A row that drops to zero while unlocked is removed.
+-- once nothing is pending. A row that drops to zero while unlocked is removed. Folding a
+-- wake request (a zero delta) settles it too, or records it again.
 
 BEGIN;
 
@@ -17,6 +19,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_pending integer := 0;
+  v_requests integer := 0;
   v_exists boolean;
 BEGIN
   PERFORM 1 FROM app_jobs.job_queues AS q
@@ -54,7 +57,10 @@ BEGIN
       DELETE FROM app_jobs.job_queue_deltas AS d
        WHERE d.database_id = p_database_id AND d.queue_name = p_queue_name
       RETURNING d.delta)
-    SELECT coalesce(pg_catalog.sum(folded.delta), 0)::integer INTO v_pending FROM folded;
+    SELECT coalesce(pg_catalog.sum(folded.delta), 0)::integer,
+           (pg_catalog.count(*) FILTER (WHERE folded.delta = 0))::integer
+      INTO v_pending, v_requests
+      FROM folded;
   END IF;
 
   IF p_delta + v_pending <> 0 THEN
@@ -65,6 +71,10 @@ BEGIN
   DELETE FROM app_jobs.job_queues AS q
    WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name
      AND q.job_count = 0 AND q.locked_by IS NULL;
+  IF v_requests > 0 AND NOT app_jobs._wake_queue(p_database_id, p_queue_name) THEN
+    INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
+    VALUES (p_database_id, p_queue_name, 0);
+  END IF;
 END;
 $$;
 

@@ -4,7 +4,8 @@
 -- Takes a running job away from its worker. A reclaimed attempt (stale lock, lapsed lease)
 -- counts as a failed attempt, so a job that kills its workers still runs out of attempts
 -- and lands in history as failed instead of looping forever. release_jobs() refunds the
--- attempt instead, as upstream does: the worker gave the job back unrun.
+-- attempt instead, as upstream does: the worker gave the job back unrun. A superseded job
+-- (its key taken by a newer job, or removed) is never given back: it leaves as cancelled.
 
 BEGIN;
 
@@ -16,7 +17,11 @@ AS $$
 DECLARE
   v_job app_jobs.jobs;
 BEGIN
-  IF NOT p_refund_attempt AND p_job.attempts >= p_job.max_attempts THEN
+  IF p_job.superseded THEN
+    DELETE FROM app_jobs.jobs AS j WHERE j.id = p_job.id RETURNING j.* INTO v_job;
+    v_job.last_error := coalesce(p_error, 'released after it was superseded by a newer job with its key, or removed');
+    PERFORM app_jobs._archive_job(v_job, 'cancelled');
+  ELSIF NOT p_refund_attempt AND p_job.attempts >= p_job.max_attempts THEN
     DELETE FROM app_jobs.jobs AS j WHERE j.id = p_job.id RETURNING j.* INTO v_job;
     v_job.last_error := p_error;
     PERFORM app_jobs._archive_job(v_job, 'failed');

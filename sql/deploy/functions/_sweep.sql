@@ -2,13 +2,15 @@
 -- requires: functions/_reclaim_job
 -- requires: tables/workers
 -- requires: functions/_count_queue
+-- requires: functions/_wake_queue
 -- get_job runs this before it claims. Each step is one probe of a small partial index that
 -- is empty in the normal case, so the sweep is cheap, and the claim scan itself never has
 -- to look at locks or future jobs. Like the claim, the sweep never waits on a row lock.
 --   1. a lock older than job_expiry whose holder keeps no live lease is stale;
 --   2. every job of a worker whose lease lapsed is reclaimable at once;
 --   3. a queue lock left without a running job of its holder is released (safety net);
---   4. job_count changes parked in job_queue_deltas are folded in;
+--   4. job_count changes parked in job_queue_deltas are folded in, and wake requests of
+--      serial queues settled;
 --   5. scheduled jobs whose run_at has come become claimable.
 
 BEGIN;
@@ -56,10 +58,12 @@ BEGIN
     END LOOP;
     -- Forget lapsed workers that no longer hold anything.
     DELETE FROM app_jobs.workers AS w
-     WHERE w.worker_id IN (SELECT l.worker_id FROM app_jobs.workers AS l
-                            WHERE l.lease_expires_at < v_now FOR UPDATE SKIP LOCKED)
-       AND NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
-                        WHERE j.state = 'running' AND j.locked_by = w.worker_id);
+     WHERE w.worker_id IN (
+       SELECT l.worker_id FROM app_jobs.workers AS l
+        WHERE l.lease_expires_at < v_now
+          AND NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
+                           WHERE j.state = 'running' AND j.locked_by = l.worker_id)
+          FOR UPDATE SKIP LOCKED);
   END IF;
 
   FOR v_queue IN
@@ -80,7 +84,24 @@ BEGIN
     FOR v_database_id, v_queue_name IN
       SELECT DISTINCT d.database_id, d.queue_name FROM app_jobs.job_queue_deltas AS d LIMIT 100
     LOOP
-      PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);
+      PERFORM 1 FROM app_jobs.job_queues AS q
+        WHERE q.database_id = v_database_id AND q.queue_name = v_queue_name
+          FOR UPDATE SKIP LOCKED;
+      IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
+                                    WHERE q.database_id = v_database_id
+                                      AND q.queue_name = v_queue_name) THEN
+        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);  -- creates it, ours
+        PERFORM 1 FROM app_jobs.job_queues AS q
+          WHERE q.database_id = v_database_id AND q.queue_name = v_queue_name
+            FOR UPDATE SKIP LOCKED;
+      END IF;
+      IF FOUND THEN
+        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);  -- folds everything
+        IF NOT app_jobs._wake_queue(v_database_id, v_queue_name) THEN
+          INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
+          VALUES (v_database_id, v_queue_name, 0);  -- still unsettled: ask again
+        END IF;
+      END IF;
     END LOOP;
   END IF;
 

@@ -1,12 +1,10 @@
 -- Deploy pgjobs:functions/_unlock_queue to pg
--- requires: tables/jobs
--- requires: tables/job_queues
+-- requires: functions/_wake_queue
 -- Releasing a serial queue makes its next parked (blocked) job claimable: only the head, in
 -- claim order, since the queue runs one job at a time anyway. Draining a queue of N jobs
 -- thus costs O(N) row changes, not O(N^2). A head row another transaction holds is passed
--- over rather than waited for: every writer that can hold a blocked row (key replacement,
--- reschedule, admin removal) moves it out of 'blocked' itself, and the jobs_queue_wake
--- trigger wakes the queue again when a claimable head disappears.
+-- over rather than waited for; when no parked job can be woken right now, a wake request
+-- is recorded and get_job's sweep retries it (see app_jobs._wake_queue).
 
 BEGIN;
 
@@ -21,18 +19,9 @@ BEGIN
    WHERE q.database_id = p_database_id
      AND q.queue_name = p_queue_name
      AND q.locked_by = p_worker_id;
-  IF FOUND THEN
-    UPDATE app_jobs.jobs AS j
-       SET state = 'ready'
-     WHERE j.id = (
-       SELECT b.id
-         FROM app_jobs.jobs AS b
-        WHERE b.database_id = p_database_id
-          AND b.queue_name = p_queue_name
-          AND b.state = 'blocked'
-        ORDER BY b.priority, b.run_at, b.id
-        LIMIT 1
-          FOR UPDATE SKIP LOCKED);
+  IF FOUND AND NOT app_jobs._wake_queue(p_database_id, p_queue_name) THEN
+    INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
+    VALUES (p_database_id, p_queue_name, 0);
   END IF;
 END;
 $$;

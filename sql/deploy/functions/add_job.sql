@@ -93,7 +93,8 @@ BEGIN
     -- The keyed job is running: let it finish undisturbed, but without a retry, and free
     -- the key for the new job.
     UPDATE app_jobs.jobs AS j
-       SET key = NULL, max_attempts = greatest(j.attempts, 1), updated_at = pg_catalog.now()
+       SET key = NULL, superseded = true, max_attempts = greatest(j.attempts, 1),
+           updated_at = pg_catalog.now()
      WHERE j.database_id = v_tenant AND j.key = job_key AND j.state = 'running';
   END LOOP;
 

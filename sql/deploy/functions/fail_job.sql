@@ -38,7 +38,7 @@ BEGIN
     RETURN;
   END IF;
 
-  IF v_job.attempts >= v_job.max_attempts THEN
+  IF v_job.attempts >= v_job.max_attempts OR v_job.superseded THEN
     DELETE FROM app_jobs.jobs AS j WHERE j.id = v_job.id;
     v_job.last_error := v_error;
     PERFORM app_jobs._archive_job(v_job, 'failed');

@@ -33,7 +33,8 @@ BEGIN
   END IF;
   -- Running: it finishes undisturbed, but loses the key and will not be retried.
   UPDATE app_jobs.jobs AS j
-     SET key = NULL, max_attempts = greatest(j.attempts, 1), updated_at = pg_catalog.now()
+     SET key = NULL, superseded = true, max_attempts = greatest(j.attempts, 1),
+           updated_at = pg_catalog.now()
    WHERE j.database_id = v_tenant AND j.key = job_key AND j.state = 'running'
   RETURNING j.* INTO v_job;
   IF FOUND THEN

@@ -4,7 +4,8 @@
 -- (a claim, a release, another producer), their job_count change lands here instead, and
 -- whoever next holds the row folds it in (app_jobs._count_queue, get_job's sweep). Waiting
 -- would let two producers that enqueue into the same queues in opposite orders deadlock at
--- COMMIT, failing the user's transaction.
+-- COMMIT, failing the user's transaction. A zero delta is a wake request for the queue
+-- (see app_jobs._wake_queue).
 
 BEGIN;
 
@@ -20,6 +21,6 @@ CREATE INDEX job_queue_deltas_queue_idx ON app_jobs.job_queue_deltas (database_i
 REVOKE ALL ON TABLE app_jobs.job_queue_deltas FROM PUBLIC;
 
 COMMENT ON TABLE app_jobs.job_queue_deltas IS
-  'Internal: job_count changes of app_jobs.job_queues waiting to be folded in by whoever next holds the queue row; normally empty.';
+  'Internal: job_count changes of app_jobs.job_queues waiting to be folded in by whoever next holds the queue row, and wake requests (delta 0); normally empty.';
 
 COMMIT;

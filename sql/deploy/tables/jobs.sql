@@ -25,6 +25,7 @@ CREATE TABLE app_jobs.jobs (
   updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   state text NOT NULL DEFAULT 'ready',
   scheduled_job_id bigint,
+  superseded boolean NOT NULL DEFAULT false,
   CONSTRAINT jobs_pkey PRIMARY KEY (id),
   CONSTRAINT jobs_task_identifier_check
     CHECK (task_identifier <> '' AND pg_catalog.length(task_identifier) <= 255),
@@ -78,6 +79,8 @@ COMMENT ON COLUMN app_jobs.jobs.queue_name IS 'Optional named queue: jobs of one
 COMMENT ON COLUMN app_jobs.jobs.last_error IS 'Error of the latest failed attempt.';
 COMMENT ON COLUMN app_jobs.jobs.state IS
   'Claim state (internal): ready = claimable now; scheduled = run_at in the future (promoted by get_job''s sweep when due); blocked = its serial queue is busy; running = locked by a worker.';
+COMMENT ON COLUMN app_jobs.jobs.superseded IS
+  'A running job whose key was taken by a new job (add_job) or removed (remove_job): it finishes undisturbed, but is never retried nor handed out again.';
 COMMENT ON COLUMN app_jobs.jobs.scheduled_job_id IS 'The app_jobs.scheduled_jobs row that enqueued this job, if any.';
 
 COMMIT;

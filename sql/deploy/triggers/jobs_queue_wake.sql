@@ -1,13 +1,15 @@
 -- Deploy pgjobs:triggers/jobs_queue_wake to pg
 -- requires: tables/jobs
--- requires: tables/job_queues
+-- requires: tables/job_queue_deltas
 -- A free serial queue keeps only its head claimable; the rest wait parked ('blocked') and
 -- each release wakes the next one. When a waiting job of a queue leaves by another road
 -- (an admin removes or fails it, reschedule_jobs delays it, a job key moves it to another
--- queue), this wakes the queue's next parked job if the queue is free and nothing of it is
--- claimable. Making a job claimable is always safe (the claim enforces the queue lock), so
--- this needs no lock on the queue row. The hot path (claim, complete, fail, park, wake)
--- never matches the WHEN clauses.
+-- queue), this records a wake request for the queue (a zero row in job_queue_deltas):
+-- get_job's sweep then wakes the next parked job under the queue row lock if the queue is
+-- free and has nothing claimable. Deciding here could race (two removers each seeing the
+-- other's job still claimable) and would not survive a rollback of the other party; a
+-- recorded request does. The hot path (claim, complete, fail, park, wake) never matches the
+-- WHEN clauses.
 
 BEGIN;
 
@@ -18,26 +20,8 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
-              WHERE q.database_id = OLD.database_id AND q.queue_name = OLD.queue_name
-                AND q.locked_by IS NOT NULL)
-     OR EXISTS (SELECT 1 FROM app_jobs.jobs AS j
-                 WHERE j.database_id = OLD.database_id AND j.queue_name = OLD.queue_name
-                   AND j.state = 'ready')
-  THEN
-    RETURN NULL;
-  END IF;
-  UPDATE app_jobs.jobs AS j
-     SET state = 'ready'
-   WHERE j.id = (
-     SELECT b.id
-       FROM app_jobs.jobs AS b
-      WHERE b.database_id = OLD.database_id
-        AND b.queue_name = OLD.queue_name
-        AND b.state = 'blocked'
-      ORDER BY b.priority, b.run_at, b.id
-      LIMIT 1
-        FOR UPDATE SKIP LOCKED);
+  INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
+  VALUES (OLD.database_id, OLD.queue_name, 0);
   RETURN NULL;
 END;
 $$;
@@ -45,7 +29,7 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._tg_jobs_queue_wake() FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._tg_jobs_queue_wake() IS
-  'Internal (trigger on app_jobs.jobs): when a waiting job leaves its serial queue other than by a claim, wakes the queue''s next parked job if the queue is free and has nothing claimable.';
+  'Internal (trigger on app_jobs.jobs): when a waiting job leaves its serial queue other than by a claim, records a wake request that get_job''s sweep settles.';
 
 CREATE TRIGGER jobs_queue_wake_delete
   AFTER DELETE ON app_jobs.jobs
