@@ -71,9 +71,8 @@ BEGIN
   DELETE FROM app_jobs.job_queues AS q
    WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name
      AND q.job_count = 0 AND q.locked_by IS NULL;
-  IF v_requests > 0 AND NOT app_jobs._wake_queue(p_database_id, p_queue_name) THEN
-    INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
-    VALUES (p_database_id, p_queue_name, 0);
+  IF v_requests > 0 THEN
+    PERFORM app_jobs._wake_queue(p_database_id, p_queue_name);
   END IF;
 END;
 $$;

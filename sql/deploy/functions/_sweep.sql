@@ -2,7 +2,6 @@
 -- requires: functions/_reclaim_job
 -- requires: tables/workers
 -- requires: functions/_count_queue
--- requires: functions/_wake_queue
 -- get_job runs this before it claims. Each step is one probe of a small partial index that
 -- is empty in the normal case, so the sweep is cheap, and the claim scan itself never has
 -- to look at locks or future jobs. Like the claim, the sweep never waits on a row lock.
@@ -96,11 +95,8 @@ BEGIN
             FOR UPDATE SKIP LOCKED;
       END IF;
       IF FOUND THEN
-        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);  -- folds everything
-        IF NOT app_jobs._wake_queue(v_database_id, v_queue_name) THEN
-          INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
-          VALUES (v_database_id, v_queue_name, 0);  -- still unsettled: ask again
-        END IF;
+        -- Folds everything pending; a folded wake request is settled or asked again.
+        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);
       END IF;
     END LOOP;
   END IF;

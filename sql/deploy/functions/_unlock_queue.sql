@@ -3,8 +3,8 @@
 -- Releasing a serial queue makes its next parked (blocked) job claimable: only the head, in
 -- claim order, since the queue runs one job at a time anyway. Draining a queue of N jobs
 -- thus costs O(N) row changes, not O(N^2). A head row another transaction holds is passed
--- over rather than waited for; when no parked job can be woken right now, a wake request
--- is recorded and get_job's sweep retries it (see app_jobs._wake_queue).
+-- over rather than waited for (app_jobs._wake_queue then records a wake request that
+-- get_job's sweep retries).
 
 BEGIN;
 
@@ -19,9 +19,8 @@ BEGIN
    WHERE q.database_id = p_database_id
      AND q.queue_name = p_queue_name
      AND q.locked_by = p_worker_id;
-  IF FOUND AND NOT app_jobs._wake_queue(p_database_id, p_queue_name) THEN
-    INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
-    VALUES (p_database_id, p_queue_name, 0);
+  IF FOUND THEN
+    PERFORM app_jobs._wake_queue(p_database_id, p_queue_name);
   END IF;
 END;
 $$;

@@ -3,16 +3,16 @@
 -- requires: tables/job_queues
 -- requires: tables/job_queue_deltas
 -- A free serial queue keeps only its head claimable. This wakes the next parked job when a
--- free queue has nothing claimable, and says whether the queue is settled. It can fail to
--- settle when every parked job's row is held by another transaction right now (a claim
--- that looked at it, an admin call or a keyed add_job that may still roll back); callers
--- then record a wake request (a zero row in job_queue_deltas) that get_job's sweep retries,
--- so no interleaving leaves a queue stuck. The caller holds the queue row.
+-- free queue has nothing claimable. When every parked job's row is held by another
+-- transaction right now (a claim that looked at it, an admin call or a keyed add_job that
+-- may still roll back), it records a wake request instead (a zero row in
+-- job_queue_deltas) that get_job's sweep retries, so no interleaving leaves a queue stuck.
+-- The caller holds the queue row.
 
 BEGIN;
 
 CREATE FUNCTION app_jobs._wake_queue(p_database_id uuid, p_queue_name text)
-RETURNS boolean
+RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -27,7 +27,7 @@ BEGIN
                      WHERE j.database_id = p_database_id AND j.queue_name = p_queue_name
                        AND j.state = 'blocked')
   THEN
-    RETURN true;
+    RETURN;
   END IF;
   UPDATE app_jobs.jobs AS j
      SET state = 'ready'
@@ -40,13 +40,16 @@ BEGIN
       ORDER BY b.priority, b.run_at, b.id
       LIMIT 1
         FOR UPDATE SKIP LOCKED);
-  RETURN FOUND;
+  IF NOT FOUND THEN
+    INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
+    VALUES (p_database_id, p_queue_name, 0);
+  END IF;
 END;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs._wake_queue(uuid, text) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._wake_queue(uuid, text) IS
-  'Internal: if the (tenant, queue) is free and has nothing claimable, makes its next parked job claimable; false when that could not be done right now (the caller then records a wake request).';
+  'Internal: if the (tenant, queue) is free and has nothing claimable, makes its next parked job claimable, or records a wake request for the sweep when that cannot be done right now.';
 
 COMMIT;
