@@ -119,6 +119,26 @@ CASES = {
         "heartbeat", "app_jobs.heartbeat('w', interval '-5 seconds')", "PJ105"
     ),
     "heartbeat/lease NULL": Case("heartbeat", "app_jobs.heartbeat('w', NULL)", "PJ105"),
+    # bulk enqueue
+    "add_jobs/NULL": Case("add_jobs", "app_jobs.add_jobs(NULL)", "PJ103"),
+    "add_jobs/identifier empty": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 'ok', NULL, NULL, NULL, NULL, NULL, NULL),"
+        " ROW(NULL, '', NULL, NULL, NULL, NULL, NULL, NULL)]::app_jobs.job_spec[])",
+        "PJ101",
+    ),
+    "add_jobs/max_attempts 0": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, 0, NULL)]"
+        "::app_jobs.job_spec[])",
+        "PJ104",
+    ),
+    "add_jobs/queue_name empty": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, '', NULL, NULL, NULL)]"
+        "::app_jobs.job_spec[])",
+        "PJ106",
+    ),
     # schedules
     "add_scheduled_job/identifier NULL": Case(
         "add_scheduled_job",
