@@ -119,6 +119,9 @@ CASES = {
         "heartbeat", "app_jobs.heartbeat('w', interval '-5 seconds')", "PJ105"
     ),
     "heartbeat/lease NULL": Case("heartbeat", "app_jobs.heartbeat('w', NULL)", "PJ105"),
+    # claim by id
+    "claim_job/worker NULL": Case("claim_job", "app_jobs.claim_job(NULL, 1)", "PJ102"),
+    "claim_job/job NULL": Case("claim_job", "app_jobs.claim_job('w', NULL)", "PJ103"),
     # bulk enqueue
     "add_jobs/NULL": Case("add_jobs", "app_jobs.add_jobs(NULL)", "PJ103"),
     "add_jobs/identifier empty": Case(
