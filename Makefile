@@ -1,5 +1,4 @@
-# pgjobs: development targets. `make help` lists them.
-# The PGXS extension build (CREATE EXTENSION pgjobs) is added by the extension issue.
+# pgjobs: development targets and the PGXS extension build. `make help` lists them.
 
 PYTHON  ?= python3
 VENV    ?= .venv
@@ -13,12 +12,41 @@ export PGJOBS_TEST_DSN ?= postgresql://postgres:postgres@127.0.0.1:5432/postgres
 # `make run` targets $$PGJOBS_DSN; until the embedded default lands it falls back to the
 # local server the tests use.
 RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
+# This file, before PGXS's makefiles join MAKEFILE_LIST.
+SELF    := $(lastword $(MAKEFILE_LIST))
+
+# --- the extension (CREATE EXTENSION pgjobs) -------------------------------------------------
+# `python3 -m pgjobs.bundle` (system Python, standard library only) writes the install script
+# and pgjobs.control into build/extension; PGXS installs both into `pg_config --sharedir`/extension.
+# EXTENSION is deliberately not set: PGXS would then install ./pgjobs.control, while the control
+# file lives at the top level as `control`. The generated copy is listed in DATA_built instead,
+# and MODULEDIR sends DATA_built to share/extension, where EXTENSION would have sent it.
+EXTNAME    := pgjobs
+EXTVERSION := $(shell sed -n "s/^[[:space:]]*default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" control)
+EXTDIR     := build/extension
+EXTFILES   := $(EXTDIR)/$(EXTNAME)--$(EXTVERSION).sql $(EXTDIR)/$(EXTNAME).control
+BUNDLE_INPUTS := control sql/sqitch.plan $(wildcard sql/deploy/*.sql sql/deploy/*/*.sql) \
+                 $(addprefix python/pgjobs/,__init__.py bundle.py plan.py sqlfiles.py)
+
+MODULEDIR  = extension
+DATA_built = $(EXTFILES)
+EXTRA_CLEAN = $(VENV) build dist
+
+# Guarded: without pg_config (no postgresql-server-dev) every other target still works.
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+_PGJOBS_PYTHON := $(PYTHON)
+include $(PGXS)
+# PGXS's Makefile.global sets PYTHON (for PL/Python builds); keep ours.
+PYTHON := $(_PGJOBS_PYTHON)
+endif
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test test-sql test-py test-install lint fmt run clean
+.PHONY: help dev test test-sql test-py test-install lint fmt run clean extension install
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | \
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(SELF) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
@@ -51,5 +79,22 @@ run: $(STAMP) ## Deploy the schema to $$PGJOBS_DSN and run the SQL tour (example
 	$(BIN)/pgjobs deploy --dsn "$(RUN_DSN)"
 	psql -X "$(RUN_DSN)" -f examples/tour.sql
 
+# With PGXS, its clean recipe runs instead: it removes DATA_built and EXTRA_CLEAN (the same).
 clean: ## Remove the virtualenv and build output
+ifeq ($(PGXS),)
 	rm -rf $(VENV) build dist
+endif
+
+extension: $(EXTFILES) ## Build the extension files into build/extension (no PostgreSQL needed)
+
+# One run of the bundler writes both files (a pattern rule with two targets is one recipe).
+$(EXTDIR)/%--$(EXTVERSION).sql $(EXTDIR)/%.control: $(BUNDLE_INPUTS)
+	PYTHONPATH=python python3 -m pgjobs.bundle $(EXTDIR)
+
+# The recipe is PGXS's (it copies DATA_built into `pg_config --sharedir`/extension).
+install: ## Build the extension and install it into `pg_config --sharedir`/extension (PGXS)
+ifeq ($(PGXS),)
+	@echo "make install needs PGXS, but '$(PG_CONFIG) --pgxs' failed: install" >&2
+	@echo "postgresql-server-dev-15 or run make install PG_CONFIG=/path/to/pg_config" >&2
+	@exit 1
+endif

@@ -75,4 +75,25 @@ COMMENT ON FUNCTION app_jobs.create_history_partitions(integer) IS
 
 SELECT app_jobs.create_history_partitions(7);
 
+-- Inside CREATE EXTENSION pgjobs the partitions just created are extension members (whatever a
+-- script creates is), so pg_dump would skip their rows: mark every partition that exists now
+-- as user data, as tables/job_history did for the parent and the default partition.
+-- Partitions created later, by the daily call, are not members: pg_dump dumps them as ordinary
+-- tables. sqitch and pgjobs deploy skip this.
+DO $$
+DECLARE
+  v_partition regclass;
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    FOR v_partition IN
+      SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+      WHERE i.inhparent = 'app_jobs.job_history'::regclass
+      ORDER BY i.inhrelid
+    LOOP
+      PERFORM pg_catalog.pg_extension_config_dump(v_partition, '');
+    END LOOP;
+  END IF;
+END
+$$;
+
 COMMIT;

@@ -46,4 +46,17 @@ COMMENT ON COLUMN app_jobs.job_history.worker_id IS 'Worker that ran the final a
 COMMENT ON COLUMN app_jobs.job_history.locked_at IS 'When the final attempt started.';
 COMMENT ON COLUMN app_jobs.job_history.finished_at IS 'When the job left app_jobs.jobs; the partition key.';
 
+-- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
+-- table as user data, so pg_dump keeps its rows (the partitions create_history_partitions makes
+-- during the install are registered by its own deploy script). pg_extension_config_dump only
+-- works in an extension script: sqitch and pgjobs deploy skip this.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.job_history', '');
+    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.job_history_default', '');
+  END IF;
+END
+$$;
+
 COMMIT;

@@ -23,4 +23,15 @@ REVOKE ALL ON TABLE app_jobs.job_queue_deltas FROM PUBLIC;
 COMMENT ON TABLE app_jobs.job_queue_deltas IS
   'Internal: job_count changes of app_jobs.job_queues waiting to be folded in by whoever next holds the queue row, and wake requests (delta 0); normally empty.';
 
+-- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
+-- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
+-- extension script: sqitch and pgjobs deploy skip this.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.job_queue_deltas', '');
+  END IF;
+END
+$$;
+
 COMMIT;

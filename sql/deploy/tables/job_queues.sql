@@ -34,4 +34,15 @@ COMMENT ON COLUMN app_jobs.job_queues.job_count IS
 COMMENT ON COLUMN app_jobs.job_queues.locked_by IS 'Worker running a job of this queue, or NULL.';
 COMMENT ON COLUMN app_jobs.job_queues.locked_at IS 'When that worker took the queue.';
 
+-- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
+-- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
+-- extension script: sqitch and pgjobs deploy skip this.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.job_queues', '');
+  END IF;
+END
+$$;
+
 COMMIT;

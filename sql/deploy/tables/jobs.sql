@@ -83,4 +83,17 @@ COMMENT ON COLUMN app_jobs.jobs.superseded IS
   'A running job whose key was taken by a new job (add_job) or removed (remove_job): it finishes undisturbed, but is never retried nor handed out again.';
 COMMENT ON COLUMN app_jobs.jobs.scheduled_job_id IS 'The app_jobs.scheduled_jobs row that enqueued this job, if any.';
 
+-- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
+-- table and its identity sequence as user data, so pg_dump keeps the rows and the sequence's
+-- position. pg_extension_config_dump only works in an extension script: sqitch and pgjobs
+-- deploy skip this.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.jobs', '');
+    PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('app_jobs.jobs', 'id')::regclass, '');
+  END IF;
+END
+$$;
+
 COMMIT;

@@ -45,4 +45,17 @@ COMMENT ON COLUMN app_jobs.scheduled_jobs.max_attempts IS 'max_attempts of each 
 COMMENT ON COLUMN app_jobs.scheduled_jobs.queue_name IS 'Named queue of each enqueued job, if any.';
 COMMENT ON COLUMN app_jobs.scheduled_jobs.key IS 'Optional key, unique per tenant: add_scheduled_job with the same key replaces the definition.';
 
+-- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
+-- table and its identity sequence as user data, so pg_dump keeps the rows and the sequence's
+-- position. pg_extension_config_dump only works in an extension script: sqitch and pgjobs
+-- deploy skip this.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.scheduled_jobs', '');
+    PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('app_jobs.scheduled_jobs', 'id')::regclass, '');
+  END IF;
+END
+$$;
+
 COMMIT;

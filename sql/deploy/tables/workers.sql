@@ -26,4 +26,15 @@ COMMENT ON COLUMN app_jobs.workers.lease_expires_at IS 'The lease is live until 
 COMMENT ON COLUMN app_jobs.workers.first_seen_at IS 'First heartbeat of this worker id.';
 COMMENT ON COLUMN app_jobs.workers.last_heartbeat_at IS 'Latest heartbeat.';
 
+-- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
+-- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
+-- extension script: sqitch and pgjobs deploy skip this.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.workers', '');
+  END IF;
+END
+$$;
+
 COMMIT;

@@ -1,0 +1,446 @@
+"""``CREATE EXTENSION pgjobs``: the files ``make install`` puts into the server's sharedir.
+
+Needs ``make install`` (or ``sudo make install``) against the test server's PostgreSQL; the
+database tests skip when ``pgjobs.control`` is not in its sharedir. Each test makes its own
+databases (``install_support.create_database``), so xdist workers never share one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from install_support import REPO, SQL_DIR, TestDatabase, admin_dsn
+
+from pgjobs.bundle import GUARD, build, control_version, install_script, install_script_name
+from pgjobs.deploy import DeployError, deploy
+from pgjobs.plan import load_plan
+
+PG_BINDIR = Path(os.environ.get("PGJOBS_PG_BINDIR", "/usr/lib/postgresql/15/bin"))
+VERSION = control_version(REPO / "control")
+TENANT = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture(autouse=True)
+def _real_sql_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process ``deploy`` reads the checkout's sql/."""
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(SQL_DIR))
+
+
+@pytest.fixture(scope="module")
+def sharedir() -> str:
+    """The server's sharedir, holding this checkout's pgjobs extension files.
+
+    Skips the database tests when pgjobs.control is not installed there; fails them when
+    the installed install script is not what the checkout builds now (run make install).
+    """
+    script = install_script_name(VERSION)
+    with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+        row = conn.execute("SELECT setting FROM pg_catalog.pg_config WHERE name = 'SHAREDIR'")
+        share = str(row.fetchone()[0])  # type: ignore[index]
+        available = conn.execute(
+            "SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'pgjobs'"
+        ).fetchone()
+        if not (available and available[0]):
+            pytest.skip(
+                f"{share}/extension/pgjobs.control is not installed on the test server: run "
+                "`make install` (as root: `sudo make install`) to test CREATE EXTENSION pgjobs"
+            )
+        installed = conn.execute(
+            "SELECT pg_catalog.pg_read_file(%s) FROM pg_catalog.pg_ls_dir(%s) AS f WHERE f = %s",
+            [f"{share}/extension/{script}", f"{share}/extension", script],
+        ).fetchone()
+    if installed is None or installed[0] != install_script(load_plan(SQL_DIR), VERSION):
+        pytest.fail(
+            f"{share}/extension/{script} is missing or stale (it is not what this checkout "
+            "builds): run `make install` again"
+        )
+    return share
+
+
+@pytest.fixture
+def ext_db(sharedir: str, database: TestDatabase) -> TestDatabase:
+    """A scratch database with ``CREATE EXTENSION pgjobs`` done."""
+    with database.connect() as conn:
+        conn.execute("CREATE EXTENSION pgjobs")
+    return database
+
+
+def pg_binary(name: str) -> str:
+    path = PG_BINDIR / name
+    if not path.is_file():
+        pytest.skip(f"{path} not found (set PGJOBS_PG_BINDIR to PostgreSQL 15's bin directory)")
+    return str(path)
+
+
+def rows(db: TestDatabase, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with db.connect() as conn:
+        return list(conn.execute(query, params).fetchall())
+
+
+# --- the generated files -----------------------------------------------------------------------
+
+
+def test_install_script_has_guard_and_no_frames(tmp_path: Path) -> None:
+    paths = build(tmp_path / "ext", top_dir=SQL_DIR, control=REPO / "control")
+    assert [p.name for p in paths] == [install_script_name(VERSION), "pgjobs.control"]
+    script = paths[0].read_text(encoding="utf-8")
+    assert script.splitlines()[0] == GUARD
+    assert GUARD == '\\echo Use "CREATE EXTENSION pgjobs" to load this file. \\quit'
+    framing = [
+        line for line in script.splitlines() if line.strip().upper() in {"BEGIN;", "COMMIT;"}
+    ]
+    assert framing == []
+    assert paths[1].read_bytes() == (REPO / "control").read_bytes()
+    # Every change, in plan order.
+    names = re.findall(r"^-- pgjobs change (\S+) ", script, re.MULTILINE)
+    assert names == [change.name for change in load_plan(SQL_DIR)]
+
+
+def test_installed_files_match_the_checkout(sharedir: str, database: TestDatabase) -> None:
+    """The sharedir fixture compared the install script; the control file is ours too."""
+    control = database.scalar(
+        "SELECT pg_catalog.pg_read_file(%s)", [f"{sharedir}/extension/pgjobs.control"]
+    )
+    assert control == (REPO / "control").read_text(encoding="utf-8")
+    default = database.scalar(
+        "SELECT default_version FROM pg_catalog.pg_available_extensions WHERE name = 'pgjobs'"
+    )
+    assert default == VERSION
+
+
+# --- CREATE / DROP EXTENSION -------------------------------------------------------------------
+
+
+def test_create_extension_round_trip(ext_db: TestDatabase) -> None:
+    assert ext_db.scalar("SELECT extversion FROM pg_extension WHERE extname = 'pgjobs'") == VERSION
+    with ext_db.connect() as conn:
+        job_id = conn.execute(
+            "SELECT id FROM app_jobs.add_job(NULL, 'send_email', '{\"to\": \"a@b.c\"}')"
+        ).fetchone()[0]  # type: ignore[index]
+        claimed = conn.execute("SELECT id, attempts FROM app_jobs.get_job('w1')").fetchall()
+        assert claimed == [(job_id, 1)]
+        done = conn.execute("SELECT id FROM app_jobs.complete_job('w1', %s)", [job_id]).fetchall()
+        assert done == [(job_id,)]
+        assert conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone() == (0,)
+        history = conn.execute(
+            "SELECT id, task_identifier, status, payload::text FROM app_jobs.job_history"
+        ).fetchall()
+    assert history == [(job_id, "send_email", "completed", '{"to": "a@b.c"}')]
+
+
+def app_jobs_objects(db: TestDatabase) -> list[tuple[Any, ...]]:
+    """Every schema, relation, function and type named app_jobs or living in it."""
+    return rows(
+        db,
+        """
+        WITH n AS (SELECT oid FROM pg_namespace WHERE nspname = 'app_jobs')
+        SELECT 'schema', 'app_jobs' FROM n
+        UNION ALL SELECT 'class', oid::regclass::text FROM pg_class
+          WHERE relnamespace IN (SELECT oid FROM n)
+        UNION ALL SELECT 'function', oid::regprocedure::text FROM pg_proc
+          WHERE pronamespace IN (SELECT oid FROM n)
+        UNION ALL SELECT 'type', oid::regtype::text FROM pg_type
+          WHERE typnamespace IN (SELECT oid FROM n)
+        UNION ALL SELECT 'class', relname FROM pg_class WHERE relname LIKE 'job_history%'
+        """,
+    )
+
+
+def test_drop_extension_removes_everything(ext_db: TestDatabase) -> None:
+    with ext_db.connect() as conn:
+        conn.execute("SELECT app_jobs.add_job(NULL, 'a')")
+        conn.execute(
+            "SELECT app_jobs.add_scheduled_job(NULL, 's', schedule_info => %s)", ['{"minute": [0]}']
+        )
+        # Partitions created after the install are not extension members; the parent's
+        # drop takes them along all the same.
+        assert conn.execute("SELECT app_jobs.create_history_partitions(10)").fetchone() == (3,)
+    assert len(app_jobs_objects(ext_db)) > 50
+    with ext_db.connect() as conn:
+        conn.execute("DROP EXTENSION pgjobs")
+    assert app_jobs_objects(ext_db) == []
+    assert ext_db.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'pgjobs'") == 0
+
+
+def test_pgjobs_deploy_refuses_an_extension_install(ext_db: TestDatabase) -> None:
+    with pytest.raises(DeployError, match=r"pgjobs is installed as an extension \(version "):
+        deploy(ext_db.dsn)
+    assert ext_db.scalar("SELECT to_regnamespace('pgjobs_migrations') IS NULL")
+
+
+def test_create_extension_refuses_a_deployed_schema(sharedir: str, database: TestDatabase) -> None:
+    deploy(database.dsn)
+    with database.connect() as conn, pytest.raises(psycopg.Error) as caught:
+        conn.execute("CREATE EXTENSION pgjobs")
+    # CREATE SCHEMA app_jobs is the script's first statement.
+    assert 'schema "app_jobs" already exists' in str(caught.value)
+    assert database.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'pgjobs'") == 0
+    assert database.scalar("SELECT count(*) FROM pgjobs_migrations._yoyo_migration") == len(
+        load_plan(SQL_DIR)
+    )
+
+
+# --- pg_dump / pg_restore ----------------------------------------------------------------------
+
+
+def dump_and_restore(
+    source: TestDatabase,
+    make_database: Callable[[], TestDatabase],
+    tmp_path: Path,
+    *,
+    disable_triggers: bool,
+) -> tuple[TestDatabase, int, str]:
+    """pg_dump -Fc ``source``, pg_restore it into a new database; (database, rc, stderr).
+
+    ``disable_triggers``: restore in three steps, the data with --disable-triggers, so the
+    extension's triggers on app_jobs.jobs (created by CREATE EXTENSION, before the data) do
+    not fire on the restored rows. Otherwise one plain pg_restore. Errors do not stop it.
+    """
+    dump = tmp_path / "pgjobs.dump"
+    subprocess.run(
+        [pg_binary("pg_dump"), "--format=custom", f"--file={dump}", f"--dbname={source.dsn}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    target = make_database()
+    steps = (
+        [["--section=pre-data"], ["--data-only", "--disable-triggers"], ["--section=post-data"]]
+        if disable_triggers
+        else [[]]
+    )
+    returncode, stderr = 0, ""
+    for options in steps:
+        restored = subprocess.run(
+            [pg_binary("pg_restore"), *options, f"--dbname={target.dsn}", str(dump)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        returncode = returncode or restored.returncode
+        stderr += restored.stderr
+    return target, returncode, stderr
+
+
+def queue_state(db: TestDatabase) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        "jobs": rows(
+            db,
+            "SELECT id, task_identifier, payload::text, state, attempts, locked_by, key "
+            "FROM app_jobs.jobs ORDER BY id",
+        ),
+        "scheduled_jobs": rows(
+            db,
+            "SELECT id, task_identifier, schedule_info::text, key "
+            "FROM app_jobs.scheduled_jobs ORDER BY id",
+        ),
+        "job_history": rows(
+            db,
+            "SELECT id, task_identifier, status, finished_at, tableoid::regclass::text "
+            "FROM app_jobs.job_history ORDER BY id",
+        ),
+        "job_queues": rows(db, "SELECT queue_name, job_count FROM app_jobs.job_queues ORDER BY 1"),
+    }
+
+
+def fill_queue(db: TestDatabase) -> int:
+    """Waiting, running, serial-queue, scheduled and finished jobs; returns the largest job id."""
+    with db.connect() as conn:
+        for n in range(5):
+            conn.execute(
+                "SELECT app_jobs.add_job(NULL, 'task', %s, job_key => %s)",
+                [f'{{"n": {n}}}', f"k{n}"],
+            )
+        conn.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name => 'q1')")
+        done = conn.execute("SELECT id FROM app_jobs.get_job('w1')").fetchone()
+        conn.execute("SELECT app_jobs.complete_job('w1', %s)", [done[0]])  # type: ignore[index]
+        conn.execute("SELECT app_jobs.get_job('w2')")  # one running job
+        conn.execute(
+            "SELECT app_jobs.add_scheduled_job(NULL, 'nightly', schedule_info => %s, "
+            "job_key => 'nightly')",
+            ['{"hour": [2], "minute": [0]}'],
+        )
+        # Burn ids: the sequence is ahead of the largest id still in a table.
+        failed = conn.execute("SELECT id FROM app_jobs.add_job(NULL, 'gone')").fetchone()
+        conn.execute("SELECT app_jobs.permanently_fail_jobs(ARRAY[%s]::bigint[])", [failed[0]])  # type: ignore[index]
+        conn.execute("SELECT app_jobs.add_job(NULL, 'x') FROM generate_series(1, 3)")
+        conn.execute("DELETE FROM app_jobs.jobs WHERE task_identifier = 'x'")
+        return int(conn.execute("SELECT last_value FROM app_jobs.jobs_id_seq").fetchone()[0])  # type: ignore[index]
+
+
+def test_dump_restore_keeps_jobs(
+    ext_db: TestDatabase, make_database: Callable[[], TestDatabase], tmp_path: Path
+) -> None:
+    """pre-data, data with --disable-triggers, post-data: an exact copy of the queue."""
+    last_id = fill_queue(ext_db)
+    before = queue_state(ext_db)
+    assert before["job_history"] and before["scheduled_jobs"] and before["job_queues"]
+    assert {row[3] for row in before["jobs"]} >= {"ready", "running"}
+
+    restored, returncode, stderr = dump_and_restore(
+        ext_db, make_database, tmp_path, disable_triggers=True
+    )
+
+    assert returncode == 0, stderr
+    assert queue_state(restored) == before
+    assert (
+        restored.scalar("SELECT extversion FROM pg_extension WHERE extname = 'pgjobs'") == VERSION
+    )
+    # The identity sequences come back at their position, not at the largest id left.
+    new_id = restored.scalar("SELECT id FROM app_jobs.add_job(NULL, 'after_restore')")
+    assert new_id > last_id
+    new_schedule = restored.scalar(
+        "SELECT id FROM app_jobs.add_scheduled_job(NULL, 'again', "
+        "schedule_info => '{\"minute\": [5]}')"
+    )
+    assert new_schedule > max(row[0] for row in before["scheduled_jobs"])
+
+
+def test_plain_pg_restore_fires_the_queue_triggers(
+    ext_db: TestDatabase, make_database: Callable[[], TestDatabase], tmp_path: Path
+) -> None:
+    """A one-step pg_restore keeps every job, but job_queues.job_count comes back too high.
+
+    CREATE EXTENSION (restored first) creates the triggers on app_jobs.jobs before the data,
+    so the COPY of jobs counts every serial-queue job again on top of the restored count.
+    """
+    fill_queue(ext_db)
+    before = queue_state(ext_db)
+
+    restored, returncode, stderr = dump_and_restore(
+        ext_db, make_database, tmp_path, disable_triggers=False
+    )
+
+    assert returncode == 0, stderr
+    after = queue_state(restored)
+    assert {k: v for k, v in after.items() if k != "job_queues"} == {
+        k: v for k, v in before.items() if k != "job_queues"
+    }
+    if after["job_queues"] != before["job_queues"]:
+        assert after["job_queues"] == [(q, 2 * n) for q, n in before["job_queues"]]
+        pytest.xfail(
+            "plain pg_restore fires the extension's queue-count trigger on the restored jobs: "
+            f"job_count {before['job_queues']} -> {after['job_queues']}"
+        )
+
+
+def test_dump_restore_with_partitions_made_after_install(
+    ext_db: TestDatabase, make_database: Callable[[], TestDatabase], tmp_path: Path
+) -> None:
+    """Day partitions created after CREATE EXTENSION are ordinary tables for pg_dump.
+
+    pg_dump writes them as CREATE TABLE + ATTACH PARTITION + ADD CONSTRAINT ... PRIMARY KEY;
+    ATTACH already gives the partition the parent's primary key (the parent, an extension
+    member, exists with its key before them), so pg_restore reports 'multiple primary keys'
+    for each. The rows and the partitions survive all the same.
+    """
+    with ext_db.connect() as conn:
+        assert conn.execute("SELECT app_jobs.create_history_partitions(10)").fetchone() == (3,)
+    fill_queue(ext_db)
+    before = queue_state(ext_db)
+    partitions = (
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'app_jobs.job_history'::regclass"
+    )
+    count = ext_db.scalar(partitions)
+
+    restored, returncode, stderr = dump_and_restore(
+        ext_db, make_database, tmp_path, disable_triggers=True
+    )
+
+    assert queue_state(restored) == before
+    assert restored.scalar(partitions) == count
+    if returncode != 0:
+        errors = re.findall(r"ERROR:  (.*)", stderr)
+        assert len(errors) == 3, stderr
+        pattern = r'multiple primary keys for table "job_history_p\d{8}" are not allowed'
+        assert all(re.fullmatch(pattern, error) for error in errors), stderr
+        pytest.xfail(
+            "pg_restore reports 'multiple primary keys' for the partitions made after "
+            "CREATE EXTENSION (data intact); see the docstring"
+        )
+
+
+# --- catalog equivalence with pgjobs deploy ----------------------------------------------------
+
+_SNAPSHOT_QUERIES = {
+    "functions": """
+        SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid), p.proacl::text,
+               obj_description(p.oid, 'pg_proc')
+        FROM pg_proc p WHERE p.pronamespace = 'app_jobs'::regnamespace""",
+    "relations": """
+        SELECT c.relname, c.relkind::text, c.relpersistence::text, c.relispartition,
+               pg_get_expr(c.relpartbound, c.oid), c.relacl::text,
+               obj_description(c.oid, 'pg_class'), c.reloptions::text
+        FROM pg_class c WHERE c.relnamespace = 'app_jobs'::regnamespace""",
+    "columns": """
+        SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
+               a.attnotnull, a.attidentity::text, a.attgenerated::text,
+               pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum), a.attacl::text
+        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+        LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+        WHERE c.relnamespace = 'app_jobs'::regnamespace AND a.attnum > 0
+          AND NOT a.attisdropped""",
+    "indexes": """
+        SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c
+          ON c.oid = i.indrelid WHERE c.relnamespace = 'app_jobs'::regnamespace""",
+    "constraints": """
+        SELECT conrelid::regclass::text, conname, contype::text, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'app_jobs'::regnamespace""",
+    "triggers": """
+        SELECT pg_get_triggerdef(t.oid), t.tgenabled::text,
+               obj_description(t.oid, 'pg_trigger')
+        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        WHERE c.relnamespace = 'app_jobs'::regnamespace AND NOT t.tgisinternal""",
+    "sequences": """
+        SELECT s.seqrelid::regclass::text, format_type(s.seqtypid, NULL), s.seqstart,
+               s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle
+        FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
+        WHERE c.relnamespace = 'app_jobs'::regnamespace""",
+    "types": """
+        SELECT t.typname, t.typtype::text FROM pg_type t
+        WHERE t.typnamespace = 'app_jobs'::regnamespace AND t.typrelid = 0""",
+    "schema": """
+        SELECT n.nspname, n.nspacl::text, obj_description(n.oid, 'pg_namespace')
+        FROM pg_namespace n WHERE n.nspname = 'app_jobs'""",
+}
+_DAY_PARTITION = re.compile(r"job_history_p\d{8}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str):
+        return _DATE.sub("YYYY-MM-DD", _DAY_PARTITION.sub("job_history_pYYYYMMDD", value))
+    return value
+
+
+def catalog_snapshot(db: TestDatabase) -> dict[str, list[tuple[Any, ...]]]:
+    """The app_jobs catalog, day-partition names and dates normalised (no owners, no members)."""
+    snapshot: dict[str, list[tuple[Any, ...]]] = {}
+    for name, query in _SNAPSHOT_QUERIES.items():
+        normalised = [tuple(_normalise(v) for v in row) for row in rows(db, query)]
+        snapshot[name] = sorted(normalised, key=repr)
+    return snapshot
+
+
+def test_catalog_matches_pgjobs_deploy(
+    ext_db: TestDatabase, make_database: Callable[[], TestDatabase]
+) -> None:
+    deployed = make_database()
+    deploy(deployed.dsn)
+    from_extension = catalog_snapshot(ext_db)
+    from_deploy = catalog_snapshot(deployed)
+    assert from_extension.keys() == from_deploy.keys()
+    for kind in from_deploy:
+        assert from_deploy[kind], kind
+        only_deploy = [row for row in from_deploy[kind] if row not in from_extension[kind]]
+        only_extension = [row for row in from_extension[kind] if row not in from_deploy[kind]]
+        assert (kind, only_deploy, only_extension) == (kind, [], [])
+        assert from_extension[kind] == from_deploy[kind], kind
