@@ -1,0 +1,79 @@
+"""pgjobs errors: the ``PJ`` SQLSTATE class of the SQL API, as Python exceptions.
+
+Every function of the ``app_jobs`` schema refuses bad input with a SQLSTATE of class ``PJ``, a
+message naming the function and a hint saying what to do (README, "Errors"). :func:`translate`
+turns such a :class:`psycopg.Error` into the matching :class:`PgJobsError` subclass, keeping the
+message, hint and SQLSTATE, and the original error as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import psycopg
+
+__all__ = [
+    "InvalidArgument",
+    "JobKeyContention",
+    "PgJobsError",
+    "ScheduleNotFound",
+    "SchedulePending",
+    "TriggerMisuse",
+    "translate",
+]
+
+
+class PgJobsError(Exception):
+    """An error raised by the pgjobs SQL API (SQLSTATE class ``PJ``)."""
+
+    def __init__(self, message: str, *, sqlstate: str, hint: str | None = None) -> None:
+        super().__init__(message if not hint else f"{message}\nHint: {hint}")
+        self.message = message
+        self.sqlstate = sqlstate
+        self.hint = hint
+
+
+class InvalidArgument(PgJobsError, ValueError):
+    """PJ101-PJ110: an argument was missing or out of range; nothing was written."""
+
+
+class TriggerMisuse(PgJobsError):
+    """PJ201-PJ203: an enqueue trigger was created with wrong arguments or on a wrong level."""
+
+
+class ScheduleNotFound(PgJobsError, LookupError):
+    """PJ301: there is no scheduled job with that id."""
+
+
+class SchedulePending(PgJobsError):
+    """PJ302: the schedule's previous job has not run yet."""
+
+
+class JobKeyContention(PgJobsError):
+    """PJ401: the job key kept changing hands during add_job; retrying the call is safe."""
+
+
+_BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
+    "PJ301": ScheduleNotFound,
+    "PJ302": SchedulePending,
+    "PJ401": JobKeyContention,
+}
+_BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {
+    "PJ1": InvalidArgument,
+    "PJ2": TriggerMisuse,
+}
+
+
+def translate(error: psycopg.Error) -> PgJobsError | None:
+    """The pgjobs exception for a ``PJ`` error raised by the SQL API, or None for any other."""
+    sqlstate = error.sqlstate or ""
+    if not sqlstate.startswith("PJ"):
+        return None
+    cls = _BY_SQLSTATE.get(sqlstate) or _BY_PREFIX.get(sqlstate[:3], PgJobsError)
+    translated = cls(
+        error.diag.message_primary or str(error),
+        sqlstate=sqlstate,
+        hint=error.diag.message_hint,
+    )
+    translated.__cause__ = error
+    return translated

@@ -1,0 +1,41 @@
+"""Python never re-implements queue logic: the client only calls app_jobs functions.
+
+Every statement the client sends is in pgjobs.queries and calls exactly one app_jobs function;
+no other client module holds SQL text. (pgjobs.deploy and pgjobs.bundle install the schema and
+are the only other places with SQL.)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pgjobs import queries
+
+PACKAGE = Path(queries.__file__).parent
+INSTALLERS = {"deploy.py", "bundle.py", "queries.py"}
+CALL = re.compile(r"^\s*SELECT (\* FROM )?app_jobs\.([a-z_]+)\(", re.S)
+SQL_WORDS = re.compile(
+    r"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM)\b[^\n]*\b(FROM|SET|VALUES|app_jobs)\b"
+)
+
+
+def test_every_query_calls_one_public_app_jobs_function() -> None:
+    assert queries.ALL, "no queries found"
+    for name, text in queries.ALL.items():
+        match = CALL.match(text)
+        assert match, f"{name} does not start with a call of an app_jobs function"
+        assert not match.group(2).startswith("_"), f"{name} calls an internal function"
+        assert text.count("app_jobs.") <= 2, f"{name} calls more than the one function"
+        assert not re.search(r"\b(INSERT|UPDATE|DELETE)\b", text), f"{name} writes tables"
+
+
+def test_no_other_client_module_holds_sql() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name in INSTALLERS:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if SQL_WORDS.search(line):
+                offenders.append(f"{path.name}:{number}: {line.strip()}")
+    assert offenders == []

@@ -1,0 +1,107 @@
+"""pgjobs.client: the Python client over the app_jobs SQL API (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pgjobs.client import AsyncClient, Client, JobSpec
+from pgjobs.errors import InvalidArgument, PgJobsError
+
+TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
+
+
+@pytest.fixture
+def client(dsn: str) -> Iterator[Client]:
+    with Client.connect(dsn) as c:
+        yield c
+
+
+def test_enqueue_claim_complete(client: Client) -> None:
+    job = client.add_job("send_email", {"to": "a@b.c"}, tenant=TENANT, priority=-1)
+    assert (job.task_identifier, job.payload, str(job.database_id)) == (
+        "send_email",
+        {"to": "a@b.c"},
+        TENANT,
+    )
+    assert (job.priority, job.state, job.attempts) == (-1, "ready", 0)
+    claimed = client.get_job("w1", tasks=["send_email"])
+    assert claimed is not None and claimed.id == job.id and claimed.locked_by == "w1"
+    assert client.complete_job("w2", job.id) is None  # not the holder
+    done = client.complete_job("w1", job.id)
+    assert done is not None and done.id == job.id
+    assert client.get_job("w1") is None
+
+
+def test_fail_retries_with_backoff(client: Client) -> None:
+    job = client.add_job("t", max_attempts=3)
+    client.get_job("w")
+    failed = client.fail_job("w", job.id, "boom")
+    assert failed is not None and failed.last_error == "boom" and failed.state == "scheduled"
+
+
+def test_delay_counts_from_the_database_clock(client: Client) -> None:
+    job = client.add_job("t", delay=3600)
+    assert job.state == "scheduled"
+    assert client.get_job("w") is None
+    with pytest.raises(ValueError, match="not both"):
+        client.add_job("t", delay=1, run_at=datetime.now(UTC))
+
+
+def test_run_at_and_job_keys(client: Client) -> None:
+    later = datetime.now(UTC) + timedelta(days=1)
+    first = client.add_job("t", {"v": 1}, job_key="k", run_at=later)
+    second = client.add_job("t", {"v": 2}, job_key="k", queue="q")
+    assert second.id == first.id and second.payload == {"v": 2} and second.queue_name == "q"
+    removed = client.remove_job("k")
+    assert removed is not None and removed.id == first.id
+
+
+def test_add_jobs_in_order_with_keys(client: Client) -> None:
+    jobs = client.add_jobs(
+        [JobSpec("a", {"i": 1}), JobSpec("b", job_key="k"), JobSpec("c", queue="q", priority=5)]
+    )
+    assert [j.task_identifier for j in jobs] == ["a", "b", "c"]
+    assert jobs[1].key == "k" and (jobs[2].queue_name, jobs[2].priority) == ("q", 5)
+    assert client.add_jobs([]) == []
+
+
+def test_claim_job_heartbeat_release(client: Client) -> None:
+    job = client.add_job("t", delay=3600)
+    claimed = client.claim_job("w", job.id)
+    assert claimed is not None and claimed.state == "running"
+    assert client.heartbeat("w") == [job.id]
+    released = client.release_jobs("w")
+    assert [j.id for j in released] == [job.id] and released[0].locked_by is None
+
+
+def test_sql_errors_become_pgjobs_exceptions(client: Client) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        client.add_job("")
+    assert err.value.sqlstate == "PJ101"
+    assert "add_job" in err.value.message and err.value.hint
+    with pytest.raises(InvalidArgument) as bulk:
+        client.add_jobs([JobSpec("ok"), JobSpec("bad", max_attempts=0)])
+    assert bulk.value.sqlstate == "PJ104" and "element 2" in bulk.value.message
+    with pytest.raises(PgJobsError):
+        client.get_job("")
+    assert client.get_job("w") is None  # nothing was written by the failed calls
+
+
+def test_async_client(dsn: str) -> None:
+    async def scenario() -> None:
+        async with await AsyncClient.connect(dsn) as client:
+            job = await client.add_job("t", {"a": 1})
+            batch = await client.add_jobs([JobSpec("u"), JobSpec("v")])
+            assert [j.task_identifier for j in batch] == ["u", "v"]
+            claimed = await client.get_job("w", tasks=["t"])
+            assert claimed is not None and claimed.id == job.id
+            assert await client.heartbeat("w") == [job.id]
+            assert (await client.complete_job("w", job.id)) is not None
+            with pytest.raises(InvalidArgument):
+                await client.add_job("", None)
+
+    asyncio.run(scenario())
