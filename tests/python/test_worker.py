@@ -220,4 +220,3 @@ def test_orphans_of_an_earlier_life_are_released_and_run(dsn: str) -> None:
 def test_a_worker_needs_handlers(dsn: str) -> None:
     with pytest.raises(ValueError, match="no tasks"):
         App(dsn).process_batch()
-
