@@ -285,7 +285,8 @@ def test_unreachable_database_is_a_clear_error(database: TestDatabase) -> None:
         (None, {"PGJOBS_DSN": "", "DATABASE_URL": "dbname=c"}, ("dbname=c", "DATABASE_URL")),
         (None, {"DATABASE_URL": "dbname=c", "PGDATABASE": "d"}, ("dbname=c", "DATABASE_URL")),
         (None, {"PGDATABASE": "d", "PGHOST": "h"}, ("", "PG* environment variables")),
-        ("", {}, ("", "PG* environment variables")),
+        # With no PG* variable at all the embedded server is used (tests/python/test_embedded.py).
+        ("", {"PGUSER": "u"}, ("", "PG* environment variables")),
     ],
 )
 def test_dsn_precedence(

@@ -171,6 +171,12 @@ def test_a_stop_that_cannot_wait_gives_the_job_back(dsn: str, how: str) -> None:
     assert sql(dsn, "SELECT worker_id FROM app_jobs.workers") == []
 
 
+def take_over_after_lapse(dsn: str) -> list[dict[str, Any]]:
+    with psycopg.connect(dsn, row_factory=dict_row) as conn, conn.transaction():
+        conn.execute("UPDATE app_jobs.workers SET lease_expires_at = now() - interval '1 s'")
+        return conn.execute("SELECT * FROM app_jobs.get_job('other')").fetchall()
+
+
 def test_a_job_taken_back_after_a_lapsed_lease_is_cancelled_here(dsn: str) -> None:
     app = App(dsn)
     started, cancelled = asyncio.Event(), asyncio.Event()
@@ -190,11 +196,10 @@ def test_a_job_taken_back_after_a_lapsed_lease_is_cancelled_here(dsn: str) -> No
         worker = app.worker(poll_interval=0.1, lease=timedelta(seconds=0.6))
         running = background(worker)
         await asyncio.wait_for(started.wait(), GUARD)
-        # The worker seems paused: its lease lapses and another worker takes the job.
-        await asyncio.to_thread(
-            sql, dsn, "UPDATE app_jobs.workers SET lease_expires_at = now() - interval '1 s'"
-        )
-        [taken] = await asyncio.to_thread(sql, dsn, "SELECT * FROM app_jobs.get_job('other')")
+        # The worker seems paused: its lease lapses and another worker takes the job. One
+        # transaction, so the worker's own next heartbeat cannot renew the lease in between
+        # (it waits for the lease row and then finds its job gone).
+        [taken] = await asyncio.to_thread(take_over_after_lapse, dsn)
         assert taken["id"] == job
         await asyncio.wait_for(cancelled.wait(), GUARD)
         worker.stop()
