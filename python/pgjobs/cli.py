@@ -1,17 +1,20 @@
 """The ``pgjobs`` command line (also ``python -m pgjobs``).
 
 Each subcommand lives in a small ``_add_<name>`` function that registers its parser and sets
-``handler``; add new ones (worker, add, status, ...) to :data:`_SUBCOMMANDS`. Handlers import
-what they need lazily, so ``pgjobs --help`` stays fast. No SQL here.
+``handler``; add new ones (worker, ...) to :data:`_SUBCOMMANDS`. Handlers import what they need
+lazily, so ``pgjobs --help`` stays fast. No SQL here: the client calls app_jobs functions.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+import uuid
 from collections.abc import Callable, Sequence
-from typing import Final
+from datetime import datetime
+from typing import Any, Final
 
 from pgjobs import __version__
 
@@ -21,8 +24,14 @@ _Handler = Callable[[argparse.Namespace], int]
 
 _DSN_HELP: Final = (
     "PostgreSQL to use: a URL (postgresql://user:pass@host:5432/db) or a libpq conninfo "
-    "string. Default: $PGJOBS_DSN, then $DATABASE_URL, then the libpq PG* variables."
+    "string. Default: $PGJOBS_DSN, then $DATABASE_URL, then the libpq PG* variables; with "
+    "none of them set, an embedded PostgreSQL 18 kept in ./.pgjobs ($PGJOBS_HOME), started "
+    "on demand and deployed on first use."
 )
+
+
+class CommandError(Exception):
+    """A command failed for a reason its message explains; exit status 1."""
 
 
 def _common_options(*, top_level: bool) -> argparse.ArgumentParser:
@@ -130,9 +139,241 @@ def _add_verify(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(handler=_run_verify)
 
 
+def _connect_error(target: Any, exc: Exception) -> CommandError:
+    from pgjobs import config
+
+    return CommandError(
+        f"cannot connect to PostgreSQL at {config.describe(target.conninfo)} "
+        f"(from {target.source}): {str(exc).strip()}\n"
+        "Pass --dsn, or set PGJOBS_DSN (or DATABASE_URL, or the PG* variables)."
+    )
+
+
+def _database_line(target: Any, server_version: int) -> str:
+    from pgjobs import config, embedded
+
+    version = f"PostgreSQL {server_version // 10000}.{server_version % 10000}"
+    if target.embedded_home is not None:
+        return f"embedded {version} in {embedded.display_path(target.embedded_home)}"
+    return f"{config.describe(target.conninfo)} (from {target.source}), {version}"
+
+
+def _schema_line(changes: Sequence[tuple[str, bool]]) -> str:
+    applied = [change_id for change_id, done in changes if done]
+    pending = [change_id for change_id, done in changes if not done]
+    if not applied:
+        return (
+            "not deployed (pgjobs deploy has recorded no change in this database): "
+            "run `pgjobs deploy`"
+        )
+    if not pending:
+        return f"deployed, up to date ({len(applied)} changes)"
+    return (
+        f"deployed, {len(pending)} of {len(changes)} changes pending "
+        f"({', '.join(pending)}): run `pgjobs deploy` to upgrade"
+    )
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from pgjobs import config, deploy
+
+    target = config.resolve(args.dsn)
+    changes = deploy.status(target.conninfo)  # raises DeployError naming the database
+    try:
+        with psycopg.connect(target.conninfo) as conn:
+            server_version = conn.info.server_version
+    except psycopg.Error as exc:
+        raise _connect_error(target, exc) from exc
+    print(f"database: {_database_line(target, server_version)}")
+    if target.embedded_home is not None:
+        print(
+            f"  socket DSN: {target.conninfo}\n"
+            "  (it stops when the last pgjobs process using it exits; a running worker keeps it up)"
+        )
+    print(f"schema app_jobs: {_schema_line(changes)}")
+    return 0
+
+
+def _add_status(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        parents=[_common_options(top_level=False)],
+        help="say which database pgjobs uses and whether app_jobs is deployed there",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Print the database pgjobs would use (password masked; with nothing configured,\n"
+            "the embedded PostgreSQL in ./.pgjobs, which this starts) and the state of the\n"
+            "app_jobs schema there: deployed and up to date, deployed with changes pending\n"
+            "(run pgjobs deploy to upgrade), or not deployed. Changes nothing."
+        ),
+        epilog=(
+            "examples:\n"
+            "  pgjobs status\n"
+            "  pgjobs status --dsn postgresql://app:secret@db.example.com:5432/app"
+        ),
+    )
+    parser.set_defaults(handler=_run_status)
+
+
+def _json_payload(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not valid JSON ({exc}): {text!r}. Quote it for your shell, e.g. "
+            """'{"to": "ann@example.com"}'"""
+        ) from exc
+
+
+def _tenant(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not a UUID: {text!r} (e.g. 7f1c7a52-3b7e-4e8e-9a3a-2f0d4c1b9e10)"
+        ) from exc
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {text!r} (e.g. 2030-01-31T09:00:00+01:00)"
+        ) from exc
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from exc
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be zero or more seconds, got {text!r}")
+    return value
+
+
+def _run_add(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from pgjobs import config
+    from pgjobs.client import Client
+    from pgjobs.errors import PgJobsError
+
+    target = config.resolve(args.dsn)
+    try:
+        client = Client.connect(target.conninfo)
+    except psycopg.OperationalError as exc:
+        raise _connect_error(target, exc) from exc
+    with client:
+        try:
+            job = client.add_job(
+                args.task, args.payload, tenant=args.tenant, job_key=args.key,
+                queue=args.queue, run_at=args.run_at, delay=args.delay,
+                max_attempts=args.max_attempts, priority=args.priority,
+            )  # fmt: skip
+        except PgJobsError as exc:
+            raise CommandError(str(exc)) from exc
+        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
+            raise CommandError(
+                f"app_jobs is not deployed in {config.describe(target.conninfo)} "
+                f"(from {target.source}): {exc.diag.message_primary or exc}\n"
+                "Run `pgjobs deploy` first."
+            ) from exc
+        except psycopg.Error as exc:
+            raise CommandError(f"pgjobs add failed: {exc.diag.message_primary or exc}") from exc
+    extras = "".join(
+        f", {label} {value}"
+        for label, value in (("key", job.key), ("queue", job.queue_name))
+        if value is not None
+    )
+    print(
+        f"job {job.id} added: task {job.task_identifier}, state {job.state}, "
+        f"priority {job.priority}, runs at {job.run_at.isoformat()}{extras}"
+    )
+    return 0
+
+
+def _add_add(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "add",
+        parents=[_common_options(top_level=False)],
+        help="enqueue one job (app_jobs.add_job)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Enqueue a job for TASK with the JSON payload, through app_jobs.add_job: the same\n"
+            "call any language makes. A worker with a handler for TASK runs it. Prints the\n"
+            "new job's id and state (ready, or scheduled when it runs later). Bad input is\n"
+            "refused with a message and writes nothing."
+        ),
+        epilog=(
+            "examples:\n"
+            """  pgjobs add send_email '{"to": "ann@example.com"}'\n"""
+            """  pgjobs add report '{"month": "2030-01"}' --delay 3600 --priority -5\n"""
+            """  pgjobs add sync_user '{"id": 42}' --key user:42 --queue users\n"""
+            "\n"
+            "A lower priority number runs first (default 0)."
+        ),
+    )
+    parser.add_argument("task", metavar="TASK", help="task name, e.g. send_email")
+    parser.add_argument(
+        "payload",
+        metavar="JSON",
+        nargs="?",
+        default="{}",
+        type=_json_payload,
+        help="the job's arguments as JSON (default: {})",
+    )
+    parser.add_argument(
+        "--tenant",
+        metavar="UUID",
+        type=_tenant,
+        help="tenant (database_id) the job belongs to (default: the nil uuid, the default tenant)",
+    )
+    parser.add_argument(
+        "--key",
+        metavar="KEY",
+        help="job key, unique per tenant: a waiting job with the same key is replaced in place",
+    )
+    parser.add_argument(
+        "--queue",
+        metavar="NAME",
+        help="serial queue: jobs of one queue run one at a time, in order",
+    )
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--delay",
+        metavar="SECONDS",
+        type=_seconds,
+        help="run no sooner than this many seconds from now (by the database's clock)",
+    )
+    when.add_argument(
+        "--run-at",
+        metavar="TIME",
+        type=_timestamp,
+        help="run no sooner than this ISO 8601 time (without an offset: this machine's local time)",
+    )
+    parser.add_argument(
+        "--priority",
+        metavar="N",
+        type=int,
+        help="lower numbers run first (default 0; negative numbers are allowed)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        metavar="N",
+        type=int,
+        help="attempts in all before the job fails for good (default 25; 1 = no retry)",
+    )
+    parser.set_defaults(handler=_run_add)
+
+
 _SUBCOMMANDS: Final[
     tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...]
-] = (_add_deploy, _add_revert, _add_verify)
+] = (_add_deploy, _add_revert, _add_verify, _add_add, _add_status)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,8 +381,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgjobs",
         parents=[_common_options(top_level=True)],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "pgjobs: a PostgreSQL job queue whose whole logic lives in SQL (schema app_jobs)."
+            "pgjobs: a PostgreSQL job queue whose whole logic lives in SQL (schema app_jobs).\n"
+            "\n"
+            "With no database configured (no --dsn, PGJOBS_DSN, DATABASE_URL or PG* variable)\n"
+            "every command uses an embedded PostgreSQL 18 kept in ./.pgjobs (or $PGJOBS_HOME),\n"
+            "started on demand and stopped when the last pgjobs process using it exits."
+        ),
+        epilog=(
+            "first steps:\n"
+            """  pgjobs add send_email '{"to": "ann@example.com"}'   enqueue a job\n"""
+            "  pgjobs status                                       which database, deployed?\n"
+            "  pgjobs COMMAND --help                               options of a command"
         ),
     )
     parser.add_argument("--version", action="version", version=f"pgjobs {__version__}")
@@ -159,9 +411,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("pgjobs").setLevel(logging.INFO)
     handler: _Handler = args.handler
     from pgjobs.deploy import DeployError
+    from pgjobs.embedded import EmbeddedError
 
     try:
         return handler(args)
-    except DeployError as exc:
+    except (CommandError, DeployError, EmbeddedError) as exc:
         print(f"pgjobs: error: {exc}", file=sys.stderr)
         return 1

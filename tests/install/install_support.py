@@ -95,9 +95,13 @@ def _url(scheme: str, params: Mapping[str, Any]) -> str:
     credentials = f"{user}:{quote(str(password), safe='')}" if password is not None else user
     host = str(params.get("host", ""))
     port = params.get("port")
+    query = ""
+    if host.startswith("/"):  # a unix-socket directory goes into the query string
+        query = f"?host={quote(host, safe='/')}" + (f"&port={port}" if port else "")
+        host, port = "", None
     location = f"{host}:{port}" if port else host
     at = f"{credentials}@" if credentials else ""
-    return f"{scheme}://{at}{location}/{quote(str(params['dbname']), safe='')}"
+    return f"{scheme}://{at}{location}/{quote(str(params['dbname']), safe='')}{query}"
 
 
 def create_database() -> TestDatabase:

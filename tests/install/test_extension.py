@@ -16,9 +16,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from install_support import REPO, SQL_DIR, TestDatabase, admin_dsn
+from install_support import REPO, SQL_DIR, TestDatabase
 
-from pgjobs.bundle import GUARD, build, control_version, install_script, install_script_name
+from pgjobs.bundle import GUARD, build, control_version, install_script_name
 from pgjobs.deploy import DeployError, deploy
 from pgjobs.plan import load_plan
 
@@ -31,45 +31,6 @@ TENANT = "00000000-0000-0000-0000-000000000000"
 def _real_sql_tree(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process ``deploy`` reads the checkout's sql/."""
     monkeypatch.setenv("PGJOBS_SQL_DIR", str(SQL_DIR))
-
-
-@pytest.fixture(scope="module")
-def sharedir() -> str:
-    """The server's sharedir, holding this checkout's pgjobs extension files.
-
-    Skips the database tests when pgjobs.control is not installed there; fails them when
-    the installed install script is not what the checkout builds now (run make install).
-    """
-    script = install_script_name(VERSION)
-    with psycopg.connect(admin_dsn(), autocommit=True) as conn:
-        row = conn.execute("SELECT setting FROM pg_catalog.pg_config WHERE name = 'SHAREDIR'")
-        share = str(row.fetchone()[0])  # type: ignore[index]
-        available = conn.execute(
-            "SELECT count(*) FROM pg_catalog.pg_available_extensions WHERE name = 'pgjobs'"
-        ).fetchone()
-        if not (available and available[0]):
-            pytest.skip(
-                f"{share}/extension/pgjobs.control is not installed on the test server: run "
-                "`make install` (as root: `sudo make install`) to test CREATE EXTENSION pgjobs"
-            )
-        installed = conn.execute(
-            "SELECT pg_catalog.pg_read_file(%s) FROM pg_catalog.pg_ls_dir(%s) AS f WHERE f = %s",
-            [f"{share}/extension/{script}", f"{share}/extension", script],
-        ).fetchone()
-    if installed is None or installed[0] != install_script(load_plan(SQL_DIR), VERSION):
-        pytest.fail(
-            f"{share}/extension/{script} is missing or stale (it is not what this checkout "
-            "builds): run `make install` again"
-        )
-    return share
-
-
-@pytest.fixture
-def ext_db(sharedir: str, database: TestDatabase) -> TestDatabase:
-    """A scratch database with ``CREATE EXTENSION pgjobs`` done."""
-    with database.connect() as conn:
-        conn.execute("CREATE EXTENSION pgjobs")
-    return database
 
 
 def pg_binary(name: str) -> str:
@@ -366,81 +327,3 @@ def test_dump_restore_with_partitions_made_after_install(
             "pg_restore reports 'multiple primary keys' for the partitions made after "
             "CREATE EXTENSION (data intact); see the docstring"
         )
-
-
-# --- catalog equivalence with pgjobs deploy ----------------------------------------------------
-
-_SNAPSHOT_QUERIES = {
-    "functions": """
-        SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid), p.proacl::text,
-               obj_description(p.oid, 'pg_proc')
-        FROM pg_proc p WHERE p.pronamespace = 'app_jobs'::regnamespace""",
-    "relations": """
-        SELECT c.relname, c.relkind::text, c.relpersistence::text, c.relispartition,
-               pg_get_expr(c.relpartbound, c.oid), c.relacl::text,
-               obj_description(c.oid, 'pg_class'), c.reloptions::text
-        FROM pg_class c WHERE c.relnamespace = 'app_jobs'::regnamespace""",
-    "columns": """
-        SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
-               a.attnotnull, a.attidentity::text, a.attgenerated::text,
-               pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum), a.attacl::text
-        FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-        LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-        WHERE c.relnamespace = 'app_jobs'::regnamespace AND a.attnum > 0
-          AND NOT a.attisdropped""",
-    "indexes": """
-        SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c
-          ON c.oid = i.indrelid WHERE c.relnamespace = 'app_jobs'::regnamespace""",
-    "constraints": """
-        SELECT conrelid::regclass::text, conname, contype::text, pg_get_constraintdef(oid)
-        FROM pg_constraint WHERE connamespace = 'app_jobs'::regnamespace""",
-    "triggers": """
-        SELECT pg_get_triggerdef(t.oid), t.tgenabled::text,
-               obj_description(t.oid, 'pg_trigger')
-        FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-        WHERE c.relnamespace = 'app_jobs'::regnamespace AND NOT t.tgisinternal""",
-    "sequences": """
-        SELECT s.seqrelid::regclass::text, format_type(s.seqtypid, NULL), s.seqstart,
-               s.seqincrement, s.seqmax, s.seqmin, s.seqcache, s.seqcycle
-        FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid
-        WHERE c.relnamespace = 'app_jobs'::regnamespace""",
-    "types": """
-        SELECT t.typname, t.typtype::text FROM pg_type t
-        WHERE t.typnamespace = 'app_jobs'::regnamespace AND t.typrelid = 0""",
-    "schema": """
-        SELECT n.nspname, n.nspacl::text, obj_description(n.oid, 'pg_namespace')
-        FROM pg_namespace n WHERE n.nspname = 'app_jobs'""",
-}
-_DAY_PARTITION = re.compile(r"job_history_p\d{8}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _normalise(value: Any) -> Any:
-    if isinstance(value, str):
-        return _DATE.sub("YYYY-MM-DD", _DAY_PARTITION.sub("job_history_pYYYYMMDD", value))
-    return value
-
-
-def catalog_snapshot(db: TestDatabase) -> dict[str, list[tuple[Any, ...]]]:
-    """The app_jobs catalog, day-partition names and dates normalised (no owners, no members)."""
-    snapshot: dict[str, list[tuple[Any, ...]]] = {}
-    for name, query in _SNAPSHOT_QUERIES.items():
-        normalised = [tuple(_normalise(v) for v in row) for row in rows(db, query)]
-        snapshot[name] = sorted(normalised, key=repr)
-    return snapshot
-
-
-def test_catalog_matches_pgjobs_deploy(
-    ext_db: TestDatabase, make_database: Callable[[], TestDatabase]
-) -> None:
-    deployed = make_database()
-    deploy(deployed.dsn)
-    from_extension = catalog_snapshot(ext_db)
-    from_deploy = catalog_snapshot(deployed)
-    assert from_extension.keys() == from_deploy.keys()
-    for kind in from_deploy:
-        assert from_deploy[kind], kind
-        only_deploy = [row for row in from_deploy[kind] if row not in from_extension[kind]]
-        only_extension = [row for row in from_extension[kind] if row not in from_deploy[kind]]
-        assert (kind, only_deploy, only_extension) == (kind, [], [])
-        assert from_extension[kind] == from_deploy[kind], kind

@@ -1,0 +1,114 @@
+"""The committed schema snapshot (tests/snapshots/schema.txt) is what every install path
+builds: ``pgjobs deploy``, ``sqitch deploy`` and ``CREATE EXTENSION pgjobs``.
+
+What the snapshot compares, and how it is normalised: see schema_snapshot.py.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import subprocess
+
+import pytest
+from install_support import SQL_DIR, TestDatabase
+from psycopg import sql
+from schema_snapshot import SNAPSHOT_FILE, render_dsn
+
+from pgjobs.deploy import deploy
+
+
+@pytest.fixture(autouse=True)
+def _real_sql_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process ``deploy`` reads the checkout's sql/."""
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(SQL_DIR))
+
+
+def assert_matches_snapshot(database: TestDatabase, how: str) -> None:
+    expected = SNAPSHOT_FILE.read_text(encoding="utf-8") if SNAPSHOT_FILE.exists() else ""
+    actual = render_dsn(database.dsn)
+    if actual != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile="tests/snapshots/schema.txt",
+                tofile=f"app_jobs after {how}",
+            )
+        )
+        pytest.fail(
+            f"schema app_jobs after {how} differs from tests/snapshots/schema.txt; if the "
+            f"change is intended, run `make snapshot` and commit the file:\n{diff}",
+            pytrace=False,
+        )
+
+
+def test_pgjobs_deploy_matches_the_snapshot(database: TestDatabase) -> None:
+    deploy(database.dsn)
+    assert_matches_snapshot(database, "pgjobs deploy")
+
+
+@pytest.mark.pg15only
+@pytest.mark.skipif(shutil.which("sqitch") is None, reason="sqitch is not installed")
+def test_sqitch_deploy_matches_the_snapshot(database: TestDatabase) -> None:
+    subprocess.run(
+        ["sqitch", "deploy", database.sqitch_target],
+        cwd=SQL_DIR,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert_matches_snapshot(database, "sqitch deploy")
+
+
+def test_create_extension_matches_the_snapshot(ext_db: TestDatabase) -> None:
+    assert_matches_snapshot(ext_db, "CREATE EXTENSION pgjobs")
+
+
+_CHOWN_APP_JOBS = """
+DO $$
+DECLARE r record;
+BEGIN
+  EXECUTE format('ALTER SCHEMA app_jobs OWNER TO %I', {role});
+  FOR r IN SELECT oid::regclass AS name FROM pg_class
+           WHERE relnamespace = 'app_jobs'::regnamespace AND relkind IN ('r', 'p') LOOP
+    EXECUTE format('ALTER TABLE %s OWNER TO %I', r.name, {role});
+  END LOOP;
+  FOR r IN SELECT oid::regprocedure AS name FROM pg_proc
+           WHERE pronamespace = 'app_jobs'::regnamespace LOOP
+    EXECUTE format('ALTER FUNCTION %s OWNER TO %I', r.name, {role});
+  END LOOP;
+  EXECUTE format('ALTER TYPE app_jobs.job_spec OWNER TO %I', {role});
+END
+$$"""
+
+
+def test_snapshot_ignores_day_and_owner_but_not_grants_or_comments(
+    database: TestDatabase,
+) -> None:
+    """What the normalisation hides (the day, the owner) and what it must not hide."""
+    deploy(database.dsn)
+    before = render_dsn(database.dsn)
+    role = database.name + "_owner"
+    with database.connect() as conn:
+        assert conn.execute("SELECT app_jobs.create_history_partitions(10)").fetchone() != (0,)
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        try:
+            conn.execute(sql.SQL(_CHOWN_APP_JOBS).format(role=sql.Literal(role)))
+            assert render_dsn(database.dsn) == before
+        finally:
+            conn.execute(
+                sql.SQL("REASSIGN OWNED BY {} TO CURRENT_USER").format(sql.Identifier(role))
+            )
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+        conn.execute("GRANT EXECUTE ON FUNCTION app_jobs.heartbeat(text, interval) TO PUBLIC")
+        conn.execute("COMMENT ON COLUMN app_jobs.jobs.key IS 'changed'")
+    after = render_dsn(database.dsn)
+    changed = [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="")
+        if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    ]
+    assert any(line.startswith("+  acl: PUBLIC: EXECUTE") for line in changed), changed
+    assert "+    comment: changed" in changed, changed
