@@ -9,8 +9,7 @@ PYTEST_ARGS ?=
 XDIST   ?= auto
 
 export PGJOBS_TEST_DSN ?= postgresql://postgres:postgres@127.0.0.1:5432/postgres
-# `make run` targets $$PGJOBS_DSN; until the embedded default lands it falls back to the
-# local server the tests use.
+# `make tour` targets $$PGJOBS_DSN, falling back to the local server the tests use.
 RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
 # This file, before PGXS's makefiles join MAKEFILE_LIST.
 SELF    := $(lastword $(MAKEFILE_LIST))
@@ -43,7 +42,7 @@ PYTHON := $(_PGJOBS_PYTHON)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test test-pg15 test-pg18 test-sql test-py test-install lint fmt snapshot run \
+.PHONY: tour help dev test test-pg15 test-pg18 test-sql test-py test-install lint fmt snapshot run \
         clean extension install
 
 help: ## List the targets
@@ -87,7 +86,17 @@ fmt: $(STAMP) ## Format the Python code
 snapshot: $(STAMP) ## Rewrite tests/snapshots/schema.txt from a fresh deploy on $$PGJOBS_TEST_DSN's server
 	$(BIN)/python tests/install/schema_snapshot.py
 
-run: $(STAMP) ## Deploy the schema to $$PGJOBS_DSN and run the SQL tour (examples/tour.sql) with psql
+run: $(STAMP) ## Deploy, enqueue jobs and run a worker on them (embedded PostgreSQL unless $$PGJOBS_DSN or PG* is set)
+	$(BIN)/pgjobs deploy
+	$(BIN)/pgjobs add send_email '{"to": "ann@example.com"}'
+	$(BIN)/pgjobs add send_email '{"to": "bob@example.com"}' --priority -1
+	$(BIN)/pgjobs add checksum '{"text": "hello"}'
+	$(BIN)/pgjobs add charge_card '{"amount": 42, "card": "ok"}' --key order-7
+	$(BIN)/pgjobs add charge_card '{"amount": 13, "card": "expired"}' --max-attempts 1
+	$(BIN)/pgjobs worker examples.app --once --concurrency 4
+	$(BIN)/pgjobs status
+
+tour: $(STAMP) ## Deploy to $$PGJOBS_DSN and walk through the SQL API with psql alone (examples/tour.sql)
 	$(BIN)/pgjobs deploy --dsn "$(RUN_DSN)"
 	psql -X "$(RUN_DSN)" -f examples/tour.sql
 

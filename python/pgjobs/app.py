@@ -51,7 +51,7 @@ class App:
     def run_worker(self, **options: Any) -> WorkerSummary:
         """Run a worker until SIGTERM or SIGINT: the first lets running jobs finish (up to
         shutdown_timeout), a second stops at once; unfinished jobs go back to the queue."""
-        return asyncio.run(self._run_until_signalled(self.worker(**options)))
+        return asyncio.run(self.serve(self.worker(**options)))
 
     def process_batch(
         self, batch_size: int = 10, concurrency: int = 3, **options: Any
@@ -61,7 +61,8 @@ class App:
         return asyncio.run(worker.run(once=True, batch_size=batch_size))
 
     @staticmethod
-    async def _run_until_signalled(worker: Worker) -> WorkerSummary:
+    async def serve(worker: Worker) -> WorkerSummary:
+        """Run ``worker`` in the running event loop until SIGTERM or SIGINT (see run_worker)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)

@@ -371,9 +371,120 @@ def _add_add(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=_run_add)
 
 
+def _load_app(spec: str) -> Any:
+    """Import ``module[:attribute]`` (attribute default ``app``) from the current directory."""
+    import importlib
+    import os
+
+    from pgjobs.app import App
+
+    module_name, _, attribute = spec.partition(":")
+    attribute = attribute or "app"
+    if not module_name:
+        raise CommandError(f"{spec!r}: give the app as MODULE or MODULE:ATTRIBUTE, e.g. myapp:app")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CommandError(f"cannot import {module_name!r}: {exc}") from exc
+    app = getattr(module, attribute, None)
+    if not isinstance(app, App):
+        raise CommandError(
+            f"{module_name}.{attribute} is not a pgjobs App (got {type(app).__name__}); "
+            "create one with `app = pgjobs.app.App()` and register tasks with @app.task(...)"
+        )
+    return app
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import timedelta
+
+    app = _load_app(args.app)
+    if args.dsn is not None:
+        app.dsn = args.dsn
+    worker = app.worker(
+        concurrency=args.concurrency,
+        poll_interval=args.poll_interval,
+        lease=timedelta(seconds=args.lease),
+        shutdown_timeout=args.shutdown_timeout,
+        worker_id=args.worker_id,
+    )
+    if args.once:
+        summary = asyncio.run(worker.run(once=True, batch_size=args.batch_size))
+    else:
+        summary = asyncio.run(app.serve(worker))
+    print(
+        f"worker {worker.worker_id}: claimed {summary.claimed}, completed {summary.completed}, "
+        f"failed {summary.failed}, lost {summary.lost}, released {summary.released}"
+    )
+    return 0
+
+
+def _add_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "worker",
+        parents=[_common_options(top_level=False)],
+        help="run the handlers of an app on queued jobs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Run a worker for the tasks of APP (MODULE or MODULE:ATTRIBUTE, imported from the\n"
+            "current directory; the attribute defaults to `app`, a pgjobs.app.App). It claims\n"
+            "only tasks APP has handlers for, wakes on NOTIFY with a poll fallback, keeps a\n"
+            "lease alive, and stops on SIGTERM/SIGINT: running jobs finish (up to\n"
+            "--shutdown-timeout), a second signal stops at once, unfinished jobs go back.\n"
+            "With --once it processes what is due (up to --batch-size) and exits: for cron\n"
+            "jobs and serverless functions."
+        ),
+        epilog=(
+            "examples:\n"
+            "  pgjobs worker myapp:app --concurrency 8\n"
+            "  pgjobs worker myapp --once --batch-size 10 --concurrency 3"
+        ),
+    )
+    parser.add_argument("app", metavar="APP", help="MODULE[:ATTRIBUTE] holding the pgjobs App")
+    parser.add_argument("--concurrency", type=int, default=4, help="jobs at once (default 4)")
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="longest sleep between looks for due jobs when no NOTIFY arrives (default 2)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long this worker's jobs stay protected without a heartbeat (default 30)",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a stop waits for running jobs before giving them back (default 30)",
+    )
+    parser.add_argument(
+        "--worker-id",
+        metavar="ID",
+        help="a stable id (e.g. host name): at start, what an earlier life under it left "
+        "locked is released for retry (default: host:pid:random)",
+    )
+    parser.add_argument("--once", action="store_true", help="process what is due, then exit")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="with --once: claim at most N jobs (default: all that are due)",
+    )
+    parser.set_defaults(handler=_run_worker)
+
+
 _SUBCOMMANDS: Final[
     tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...]
-] = (_add_deploy, _add_revert, _add_verify, _add_add, _add_status)
+] = (_add_deploy, _add_revert, _add_verify, _add_add, _add_status, _add_worker)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -393,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
             "first steps:\n"
             """  pgjobs add send_email '{"to": "ann@example.com"}'   enqueue a job\n"""
             "  pgjobs status                                       which database, deployed?\n"
+            "  pgjobs worker myapp:app                             run handlers on the jobs\n"
             "  pgjobs COMMAND --help                               options of a command"
         ),
     )
