@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sys
 from typing import Any
 
 from pgjobs.app import App
@@ -21,17 +22,17 @@ app = App()  # the database: --dsn, $PGJOBS_DSN, $DATABASE_URL, PG*, else ./.pgj
 @app.task("send_email")
 async def send_email(payload: dict[str, Any], ctx: JobContext) -> None:
     await asyncio.sleep(0.05)  # the SMTP round trip
-    print(f"job {ctx.job_id}: sent an email to {payload['to']}")
+    sys.stdout.write(f"job {ctx.job_id}: sent an email to {payload['to']}" + "\n")  # one write: no interleaving
 
 
 @app.task("checksum")
 def checksum(payload: dict[str, Any], ctx: JobContext) -> None:  # sync: runs in a thread
     digest = hashlib.sha256(str(payload.get("text", "")).encode()).hexdigest()[:16]
-    print(f"job {ctx.job_id}: checksum {digest}")
+    sys.stdout.write(f"job {ctx.job_id}: checksum {digest}" + "\n")  # one write: no interleaving
 
 
 @app.task("charge_card")
 def charge_card(payload: dict[str, Any]) -> None:
     if payload.get("card") == "expired":
         raise ValueError("card expired: ask the customer for another one")
-    print(f"charged {payload['amount']}")
+    sys.stdout.write(f"charged {payload['amount']}" + "\n")  # one write: no interleaving
