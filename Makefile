@@ -75,8 +75,8 @@ test-install: $(STAMP) ## Run only the install-path tests (tests/install)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests/install
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check python tests
-	$(BIN)/ruff format --check python tests
+	$(BIN)/ruff check python tests examples
+	$(BIN)/ruff format --check python tests examples
 	$(BIN)/mypy
 
 fmt: $(STAMP) ## Format the Python code
