@@ -1,5 +1,6 @@
 -- Deploy pgjobs:functions/claim_job to pg
 -- requires: functions/_lock_queue
+-- requires: functions/_take_job
 -- Claims one given job for worker_id now, for "run this job now" (a dashboard's run button,
 -- a client's run_job). Same rules as get_job, except that the job is picked by id and a
 -- delayed job (future run_at, or waiting out a retry backoff) is run early. A running job,
@@ -42,15 +43,7 @@ BEGIN
     RETURN;
   END IF;
 
-  RETURN QUERY
-    UPDATE app_jobs.jobs AS j
-       SET state = 'running',
-           locked_by = claim_job.worker_id,
-           locked_at = pg_catalog.now(),
-           attempts = j.attempts + 1,
-           updated_at = pg_catalog.now()
-     WHERE j.id = v_job.id
-    RETURNING j.*;
+  RETURN QUERY SELECT * FROM app_jobs._take_job(v_job.id, claim_job.worker_id);
 END;
 $$;
 

@@ -1,6 +1,7 @@
 -- Deploy pgjobs:functions/get_job to pg
 -- requires: functions/_sweep
 -- requires: functions/_lock_queue
+-- requires: functions/_take_job
 -- The claim. After the cheap sweep, it walks the claimable jobs in exactly the order of
 -- jobs_claim_idx (priority, run_at, id) with FOR UPDATE SKIP LOCKED, so racing workers
 -- never wait for or get the same job. A candidate in a named queue also needs that
@@ -55,15 +56,7 @@ BEGIN
 
     IF v_job.queue_name IS NULL
        OR app_jobs._lock_queue(v_job.database_id, v_job.queue_name, get_job.worker_id, v_job.id) THEN
-      RETURN QUERY
-        UPDATE app_jobs.jobs AS j
-           SET state = 'running',
-               locked_by = get_job.worker_id,
-               locked_at = pg_catalog.now(),
-               attempts = j.attempts + 1,
-               updated_at = pg_catalog.now()
-         WHERE j.id = v_job.id
-        RETURNING j.*;
+      RETURN QUERY SELECT * FROM app_jobs._take_job(v_job.id, get_job.worker_id);
       RETURN;
     END IF;
     v_busy_tenants := v_busy_tenants || v_job.database_id;
