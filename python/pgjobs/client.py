@@ -223,11 +223,20 @@ class Client:
         """Complete a job this worker holds; None when it does not hold it (any more)."""
         return self._job(queries.COMPLETE_JOB, {"worker_id": worker_id, "job_id": job_id})
 
-    def fail_job(self, worker_id: str, job_id: int, error_message: str) -> Job | None:
-        """Fail the attempt of a job this worker holds; None when it does not hold it."""
+    def fail_job(
+        self, worker_id: str, job_id: int, error_message: str, *, permanent: bool = False
+    ) -> Job | None:
+        """Fail the attempt of a job this worker holds (for good with ``permanent``); the
+        returned job's state is ``scheduled`` (will retry) or ``failed`` (moved to history).
+        None when this worker does not hold the job."""
         return self._job(
             queries.FAIL_JOB,
-            {"worker_id": worker_id, "job_id": job_id, "error_message": error_message},
+            {
+                "worker_id": worker_id,
+                "job_id": job_id,
+                "error_message": error_message,
+                "permanent": permanent,
+            },
         )
 
     def heartbeat(self, worker_id: str, lease: timedelta = DEFAULT_LEASE) -> list[int]:
@@ -325,11 +334,20 @@ class AsyncClient:
         """Complete a job this worker holds; None when it does not hold it (any more)."""
         return await self._job(queries.COMPLETE_JOB, {"worker_id": worker_id, "job_id": job_id})
 
-    async def fail_job(self, worker_id: str, job_id: int, error_message: str) -> Job | None:
-        """Fail the attempt of a job this worker holds; None when it does not hold it."""
+    async def fail_job(
+        self, worker_id: str, job_id: int, error_message: str, *, permanent: bool = False
+    ) -> Job | None:
+        """Fail the attempt of a job this worker holds (for good with ``permanent``); the
+        returned job's state is ``scheduled`` (will retry) or ``failed`` (moved to history).
+        None when this worker does not hold the job."""
         return await self._job(
             queries.FAIL_JOB,
-            {"worker_id": worker_id, "job_id": job_id, "error_message": error_message},
+            {
+                "worker_id": worker_id,
+                "job_id": job_id,
+                "error_message": error_message,
+                "permanent": permanent,
+            },
         )
 
     async def heartbeat(self, worker_id: str, lease: timedelta = DEFAULT_LEASE) -> list[int]:

@@ -44,7 +44,8 @@ SELECT * FROM app_jobs.complete_job(worker_id := %(worker_id)s, job_id := %(job_
 
 FAIL_JOB: Final = """
 SELECT * FROM app_jobs.fail_job(
-  worker_id := %(worker_id)s, job_id := %(job_id)s, error_message := %(error_message)s)
+  worker_id := %(worker_id)s, job_id := %(job_id)s, error_message := %(error_message)s,
+  permanent := %(permanent)s)
 """
 
 HEARTBEAT: Final = """

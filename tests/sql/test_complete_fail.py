@@ -150,3 +150,40 @@ def test_a_late_worker_cannot_complete_a_job_someone_else_reclaimed(db: Conn) ->
     done = db.execute("SELECT * FROM app_jobs.complete_job('w2', %s)", (job["id"],)).fetchall()
     assert len(done) == 1
     assert [h["status"] for h in history(db)] == ["completed"]
+
+
+def test_fail_permanent_moves_the_job_to_history_with_attempts_left(db: Conn) -> None:
+    job = add(db, max_attempts=5, queue_name="q")
+    claim(db, "w1")
+    [row] = db.execute(
+        "SELECT * FROM app_jobs.fail_job('w1', %s, 'bad payload', permanent := true)",
+        (job["id"],),
+    ).fetchall()
+    assert row["state"] == "failed" and row["attempts"] == 1
+    assert jobs_snapshot(db) == []
+    [h] = history(db)
+    assert h["status"] == "failed" and h["last_error"] == "bad payload" and h["attempts"] == 1
+    # The named queue is free again (an empty queue's row goes away).
+    held = db.execute(
+        "SELECT count(*) AS n FROM app_jobs.job_queues"
+        " WHERE queue_name = 'q' AND locked_by IS NOT NULL"
+    ).fetchone()
+    assert held is not None and held["n"] == 0
+
+
+def test_fail_returns_where_the_job_went(db: Conn) -> None:
+    retry = add(db, max_attempts=2)
+    claim(db, "w1")
+    [row] = db.execute("SELECT * FROM app_jobs.fail_job('w1', %s, 'e')", (retry["id"],)).fetchall()
+    assert row["state"] == "scheduled"
+    db.execute("UPDATE app_jobs.jobs SET run_at = now() WHERE id = %s", (retry["id"],))
+    claim(db, "w1")
+    [row] = db.execute("SELECT * FROM app_jobs.fail_job('w1', %s, 'e')", (retry["id"],)).fetchall()
+    assert row["state"] == "failed"
+    # permanent := NULL counts as false.
+    other = add(db, max_attempts=3)
+    claim(db, "w1")
+    [row] = db.execute(
+        "SELECT * FROM app_jobs.fail_job('w1', %s, 'e', NULL)", (other["id"],)
+    ).fetchall()
+    assert row["state"] == "scheduled"

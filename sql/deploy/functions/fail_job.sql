@@ -4,10 +4,17 @@
 -- Only the lock holder fails an attempt. With attempts left, the job waits
 -- exp(min(attempts, 10)) seconds (2.7 s, 7.4 s, ... capped near 6 h) and is retried; after
 -- its last attempt it moves to job_history as failed, where it stays inspectable.
+-- permanent => true fails it for good at once, whatever attempts are left (a payload that can
+-- never be valid, a task that no longer exists).
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.fail_job(worker_id text, job_id bigint, error_message text)
+CREATE FUNCTION app_jobs.fail_job(
+  worker_id text,
+  job_id bigint,
+  error_message text,
+  permanent boolean DEFAULT false
+)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -38,10 +45,12 @@ BEGIN
     RETURN;
   END IF;
 
-  IF v_job.attempts >= v_job.max_attempts OR v_job.superseded THEN
+  IF v_job.attempts >= v_job.max_attempts OR v_job.superseded OR coalesce(fail_job.permanent, false) THEN
     DELETE FROM app_jobs.jobs AS j WHERE j.id = v_job.id;
     v_job.last_error := v_error;
     PERFORM app_jobs._archive_job(v_job, 'failed');
+    -- The row returned says where the job went: 'failed' (history) or 'scheduled' (retry).
+    v_job.state := 'failed';
   ELSE
     UPDATE app_jobs.jobs AS j
        SET state = 'scheduled',
@@ -62,9 +71,9 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.fail_job(text, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.fail_job(text, bigint, text, boolean) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.fail_job(text, bigint, text) IS
-  'Fails the current attempt of a job held by worker_id, storing error_message in last_error and releasing the job and its named queue. With attempts left the job is retried after exp(min(attempts, 10)) seconds; after max_attempts it moves to app_jobs.job_history as failed. Returns the job; returns no row (and changes nothing) when worker_id does not hold the job.';
+COMMENT ON FUNCTION app_jobs.fail_job(text, bigint, text, boolean) IS
+  'Fails the current attempt of a job held by worker_id, storing error_message in last_error and releasing the job and its named queue. With attempts left the job is retried after exp(min(attempts, 10)) seconds; after max_attempts, or at once when permanent is true, it moves to app_jobs.job_history as failed. Returns the job as it left: state scheduled when it will be retried, failed when it moved to history; returns no row (and changes nothing) when worker_id does not hold the job.';
 
 COMMIT;
