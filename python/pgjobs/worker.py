@@ -4,11 +4,15 @@ One claim loop fills up to ``concurrency`` slots with ``app_jobs.get_job`` (only
 has handlers for), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a running job ends, or
 ``poll_interval`` passes (the fallback for due delayed jobs and missed notifications). Each job
 ends with ``complete_job`` or, when its handler raises, ``fail_job`` with the error and the
-traceback. A heartbeat keeps the worker's lease alive (``app_jobs.heartbeat``); a job the
+traceback; a payload that does not match the task's payload type fails for good at once
+(``fail_job(..., permanent := true)``). Listeners run inside the transaction that records the
+outcome. A heartbeat keeps the worker's lease alive (``app_jobs.heartbeat``); a job the
 database no longer lists as held (its lease lapsed and another worker took it back) has its
 handler cancelled, and its late completion would be refused anyway. At start the worker
-releases what an earlier life under the same ``worker_id`` left locked; at stop it stops
-claiming, lets running jobs finish up to ``shutdown_timeout``, then gives the rest back.
+releases (or, with ``orphans="fail"``, fails) what an earlier life under the same
+``worker_id`` left locked; at stop it stops claiming, lets running jobs finish up to
+``shutdown_timeout``, then gives the rest back. Lost connections (a PostgreSQL restart, a
+killed backend) are retried with backoff; the worker carries on when the database is back.
 """
 
 from __future__ import annotations
@@ -16,27 +20,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import inspect
 import logging
 import os
 import socket
 import time
 import traceback
 import uuid
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from pgjobs.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
-from pgjobs.registry import JobContext, Registry
+from pgjobs.registry import Event, JobContext, JobEvent, Registry, Task
+from pgjobs.typed import InvalidPayload, InvalidResult
 
-__all__ = ["CHANNEL", "Worker", "WorkerSummary", "default_worker_id"]
+__all__ = ["CHANNEL", "Outcome", "Worker", "WorkerSummary", "default_worker_id"]
 
 log = logging.getLogger("pgjobs.worker")
 
 #: The channel app_jobs notifies when a job becomes claimable.
 CHANNEL = "jobs:insert"
+
+#: Errors that mean "the database is unreachable for now": retried with backoff.
+RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError)
+
+ErrorHandler = Callable[[BaseException, str], Any]
 
 
 def default_worker_id() -> str:
@@ -50,16 +62,56 @@ class WorkerSummary:
 
     claimed: int = 0
     completed: int = 0
-    failed: int = 0
+    failed: int = 0  # attempts that failed (retrying or for good)
     lost: int = 0  # taken back by the database (lease lapsed) before the worker finished
     released: int = 0  # given back unfinished at stop, or orphans of an earlier life
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How one run of a handler ended, as recorded in the database.
+
+    ``status``: ``completed``; ``retrying`` (failed, will run again); ``failed`` (for good);
+    ``lost`` (the worker no longer held the job: nothing was recorded).
+    """
+
+    job_id: int | None
+    status: Literal["completed", "retrying", "failed", "lost"]
+    result: Any = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+    def value(self) -> Any:
+        """The result, or raise the handler's error."""
+        if self.error is not None:
+            raise self.error
+        return self.result
 
 
 @dataclasses.dataclass
 class _Running:
     job: Job
-    task: asyncio.Task[None]
+    task: asyncio.Task[Outcome]
     claimed_at: float  # time.monotonic() when claimed
+
+
+def error_text(error: BaseException) -> str:
+    """What fail_job stores: the error line, then the traceback."""
+    lines = traceback.format_exception(error)
+    return f"{type(error).__name__}: {error}\n\n{''.join(lines)}"
+
+
+async def call_maybe_async(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call ``fn``: await it when it is async, else run it in a thread."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args)
+    result = await asyncio.to_thread(fn, *args)
+    if inspect.isawaitable(result):
+        return await result
+    return result
 
 
 class Worker:
@@ -76,11 +128,16 @@ class Worker:
         job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
         worker_id: str | None = None,
         shutdown_timeout: float = 30.0,
+        orphans: Literal["release", "fail"] = "release",
+        on_error: ErrorHandler | None = None,
+        max_backoff: float = 10.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if lease <= timedelta(0):
             raise ValueError("lease must be positive")
+        if orphans not in ("release", "fail"):
+            raise ValueError("orphans must be 'release' or 'fail'")
         self.registry = registry
         self.conninfo = conninfo
         self.concurrency = concurrency
@@ -89,11 +146,15 @@ class Worker:
         self.job_expiry = job_expiry
         self.worker_id = worker_id or default_worker_id()
         self.shutdown_timeout = shutdown_timeout
+        self.orphans = orphans
+        self.on_error = on_error
+        self.max_backoff = max_backoff
         self.summary = WorkerSummary()
         self._running: dict[int, _Running] = {}
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._stop_now: asyncio.Event | None = None
+        self._pool: AsyncConnectionPool[Any] | None = None
 
     # -- control ------------------------------------------------------------------------------
 
@@ -106,6 +167,12 @@ class Worker:
         self._stop.set()
         self._wake.set()
 
+    @property
+    def pool(self) -> AsyncConnectionPool[Any]:
+        if self._pool is None:
+            raise RuntimeError("the worker is not running: use run() or session()")
+        return self._pool
+
     # -- the run ------------------------------------------------------------------------------
 
     async def run(self, *, once: bool = False, batch_size: int | None = None) -> WorkerSummary:
@@ -113,78 +180,128 @@ class Worker:
         jobs were claimed) and return what was done."""
         if not len(self.registry):
             raise ValueError("the worker has no tasks to run: register handlers first")
+        async with self.session():
+            listen = None if once else asyncio.create_task(self._listen_loop())
+            try:
+                await self._claim_loop(once=once, batch_size=batch_size)
+                await self._drain()
+            finally:
+                if listen is not None:
+                    listen.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await listen
+        return self.summary
+
+    @contextlib.asynccontextmanager
+    async def session(self, *, orphans: bool = True) -> AsyncIterator[Worker]:
+        """Open the pool, deal with orphans, keep the lease alive; at exit give back whatever
+        this worker still holds. :meth:`run` and in-process runs (``App.run_now``) use it."""
         self._wake, self._stop, self._stop_now = asyncio.Event(), asyncio.Event(), asyncio.Event()
-        pool = AsyncConnectionPool(
+        self._pool = AsyncConnectionPool(
             self.conninfo,
             min_size=1,
             max_size=self.concurrency + 2,
             kwargs={"autocommit": True},
             open=False,
         )
-        await pool.open(wait=True)
-        helpers: list[asyncio.Task[None]] = []
+        await self._pool.open(wait=True)
+        heartbeat: asyncio.Task[None] | None = None
         try:
-            async with pool.connection() as conn:
-                orphans = await AsyncClient(conn).release_jobs(self.worker_id)
             if orphans:
-                log.warning(
-                    "released %d job(s) an earlier %s left locked", len(orphans), self.worker_id
-                )
-                self.summary.released += len(orphans)
-            await self._heartbeat(pool)
-            helpers.append(asyncio.create_task(self._heartbeat_loop(pool)))
-            if not once:
-                helpers.append(asyncio.create_task(self._listen_loop()))
-            await self._claim_loop(pool, once=once, batch_size=batch_size)
-            await self._drain(pool)
+                await self._orphans()
+            await self._heartbeat()
+            heartbeat = asyncio.create_task(self._heartbeat_loop())
+            yield self
         finally:
-            for helper in helpers:
-                helper.cancel()
-            for helper in helpers:
+            if heartbeat is not None:
+                heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await helper
-            await pool.close()
-        return self.summary
+                    await heartbeat
+            for r in list(self._running.values()):
+                r.task.cancel()
+            for r in list(self._running.values()):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await r.task
+            await self._release("gave back")
+            await self._pool.close()
+            self._pool = None
 
-    async def _claim_loop(
-        self, pool: AsyncConnectionPool[Any], *, once: bool, batch_size: int | None
-    ) -> None:
+    async def _orphans(self) -> None:
+        async with self.pool.connection() as conn:
+            client = AsyncClient(conn)
+            if self.orphans == "fail":
+                for job_id in await client.heartbeat(self.worker_id, self.lease):
+                    failed = await client.fail_job(
+                        self.worker_id,
+                        job_id,
+                        f"orphaned: worker {self.worker_id} restarted while running this job",
+                        permanent=True,
+                    )
+                    if failed is not None:
+                        log.warning("failed job %d, an orphan of an earlier life", job_id)
+                        self.summary.failed += 1
+            orphans = await client.release_jobs(self.worker_id)
+        if orphans:
+            log.warning(
+                "released %d job(s) an earlier %s left locked", len(orphans), self.worker_id
+            )
+            self.summary.released += len(orphans)
+
+    async def _claim_loop(self, *, once: bool, batch_size: int | None) -> None:
         assert self._wake is not None and self._stop is not None
         tasks = self.registry.names()
+        backoff = 0.1
         while not self._stop.is_set():
             self._wake.clear()
             exhausted = False
-            while len(self._running) < self.concurrency and not self._stop.is_set():
-                if batch_size is not None and self.summary.claimed >= batch_size:
-                    exhausted = True
-                    break
-                async with pool.connection() as conn:
-                    job = await AsyncClient(conn).get_job(self.worker_id, tasks, self.job_expiry)
-                if job is None:
-                    exhausted = True
-                    break
-                self._start(pool, job)
+            try:
+                while len(self._running) < self.concurrency and not self._stop.is_set():
+                    if batch_size is not None and self.summary.claimed >= batch_size:
+                        exhausted = True
+                        break
+                    async with self.pool.connection() as conn:
+                        job = await AsyncClient(conn).get_job(
+                            self.worker_id, tasks, self.job_expiry
+                        )
+                    if job is None:
+                        exhausted = True
+                        break
+                    self.start(job)
+                backoff = 0.1
+            except RETRYABLE as error:
+                await self._report(error, "claiming jobs")
+                await self._pause(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
             if once and exhausted and not self._running:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
-    def _start(self, pool: AsyncConnectionPool[Any], job: Job) -> None:
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up for stop()."""
+        assert self._stop is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    def start(self, job: Job) -> asyncio.Task[Outcome]:
+        """Run a job this worker has claimed, as one of its running jobs."""
         self.summary.claimed += 1
-        task = asyncio.create_task(self._run_job(pool, job), name=f"pgjobs job {job.id}")
+        task = asyncio.create_task(self.execute(job), name=f"pgjobs job {job.id}")
         self._running[job.id] = _Running(job, task, time.monotonic())
 
-        def done(_: asyncio.Task[None], job_id: int = job.id) -> None:
+        def done(_: asyncio.Task[Outcome], job_id: int = job.id) -> None:
             self._running.pop(job_id, None)
             if self._wake is not None:
                 self._wake.set()
 
         task.add_done_callback(done)
+        return task
 
-    async def _run_job(self, pool: AsyncConnectionPool[Any], job: Job) -> None:
-        task = self.registry.get(job.task_identifier)
-        assert task is not None  # get_job only hands out registered tasks
-        ctx = JobContext(
+    # -- one job ------------------------------------------------------------------------------
+
+    def context(self, task: Task, job: Job) -> JobContext:
+        return JobContext(
             job_id=job.id,
             task=job.task_identifier,
             attempt=job.attempts,
@@ -192,37 +309,137 @@ class Worker:
             payload=job.payload,
             worker_id=self.worker_id,
             logger=log.getChild(job.task_identifier),
+            dsn=self.conninfo,
+            _connect=self.pool.connection,
         )
+
+    async def execute(self, job: Job) -> Outcome:
+        """Run the handler of a job this worker holds and record how it ended."""
+        task = self.registry.get(job.task_identifier)
+        if task is None:
+            missing = LookupError(f"no handler for task {job.task_identifier!r} in this worker")
+            return await self._record(None, job, error=missing)
         try:
-            if task.is_async:
-                await task.call(job.payload, ctx)
-            else:
-                await asyncio.to_thread(task.call, job.payload, ctx)
+            payload = task.payload.load(job.payload)
+        except ValueError as invalid:
+            error = InvalidPayload(
+                f"job {job.id}: the payload does not match {task.payload.type!r} of task "
+                f"{task.name!r}, so it can never succeed: {invalid}"
+            )
+            return await self._record(task, job, error=error, permanent=True)
+        try:
+            value = await call_maybe_async(task.call, payload, self.context(task, job))
+            result = check_result(task, value)
         except asyncio.CancelledError:
             raise  # lease lost, or stopping: the database decides what happens to the job
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}"
-            log.info("job %d (%s) failed: %s", job.id, job.task_identifier, exc)
-            async with pool.connection() as conn:
-                failed = await AsyncClient(conn).fail_job(self.worker_id, job.id, error)
-            if failed is None:
-                self.summary.lost += 1
-            else:
-                self.summary.failed += 1
-            return
-        async with pool.connection() as conn:
-            done = await AsyncClient(conn).complete_job(self.worker_id, job.id)
-        if done is None:
-            log.warning("job %d was taken back before it completed here", job.id)
+        except Exception as error:
+            log.info("job %d (%s) failed: %s", job.id, job.task_identifier, error)
+            return await self._record(task, job, error=error)
+        return await self._record(task, job, result=result)
+
+    async def _record(
+        self,
+        task: Task | None,
+        job: Job,
+        *,
+        result: Any = None,
+        error: BaseException | None = None,
+        permanent: bool = False,
+    ) -> Outcome:
+        """complete_job or fail_job, with the task's listeners in the same transaction;
+        retried while the database is unreachable."""
+        listened = task is not None and any(
+            self.registry.listeners(e, task.name) for e in ("success", "failure", "attempt")
+        )
+        backoff = 0.1
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    if not listened:
+                        outcome = await self._finish(conn, job, result, error, permanent)
+                    else:
+                        assert task is not None
+                        async with conn.transaction():
+                            outcome = await self._finish(conn, job, result, error, permanent)
+                            await self._fire(task, job, outcome, conn)
+                break
+            except RETRYABLE as lost:
+                await self._report(lost, f"recording the outcome of job {job.id}")
+                assert self._stop_now is not None
+                if self._stop_now.is_set():
+                    outcome = Outcome(job.id, "lost", result, error)
+                    break
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+        if outcome.status == "lost":
+            log.warning("job %d was taken back before its outcome was recorded here", job.id)
             self.summary.lost += 1
-        else:
+        elif outcome.status == "completed":
             self.summary.completed += 1
+        else:
+            self.summary.failed += 1
+        return outcome
+
+    async def _finish(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        job: Job,
+        result: Any,
+        error: BaseException | None,
+        permanent: bool,
+    ) -> Outcome:
+        client = AsyncClient(conn)
+        if error is None:
+            done = await client.complete_job(self.worker_id, job.id)
+            if done is None:
+                return Outcome(job.id, "lost", result)
+            return Outcome(job.id, "completed", result)
+        failed = await client.fail_job(
+            self.worker_id, job.id, error_text(error), permanent=permanent
+        )
+        if failed is None:
+            return Outcome(job.id, "lost", None, error)
+        return Outcome(job.id, "retrying" if failed.state == "scheduled" else "failed", None, error)
+
+    async def _fire(
+        self, task: Task, job: Job, outcome: Outcome, conn: psycopg.AsyncConnection[Any]
+    ) -> None:
+        """Call the task's listeners of this outcome, inside its recording transaction."""
+        if outcome.status == "lost":
+            return
+        events: list[Event] = ["attempt"]
+        if outcome.status == "completed":
+            events.append("success")
+        elif outcome.status == "failed":
+            events.append("failure")
+        for name in events:
+            for listener in self.registry.listeners(name, task.name):
+                event = JobEvent(
+                    name, job, outcome.status, job.attempts, outcome.result, outcome.error, conn
+                )
+                try:
+                    async with conn.transaction():  # a savepoint: a failing listener undoes
+                        await call_maybe_async(listener, event)  # only its own writes
+                except RETRYABLE:
+                    raise
+                except Exception as error:
+                    await self._report(error, f"the {name} listener of task {task.name!r}")
+
+    async def _report(self, error: BaseException, where: str) -> None:
+        """An error outside handlers: logged, and passed to on_error."""
+        log.warning("error while %s: %s", where, error)
+        if self.on_error is None:
+            return
+        try:
+            await call_maybe_async(self.on_error, error, where)
+        except Exception:
+            log.exception("the on_error handler failed")
 
     # -- lease --------------------------------------------------------------------------------
 
-    async def _heartbeat(self, pool: AsyncConnectionPool[Any]) -> None:
+    async def _heartbeat(self) -> None:
         started = time.monotonic()
-        async with pool.connection() as conn:
+        async with self.pool.connection() as conn:
             held = set(await AsyncClient(conn).heartbeat(self.worker_id, self.lease))
         for job_id, running in list(self._running.items()):
             # A job claimed after the heartbeat was sent may not be in its answer yet.
@@ -231,39 +448,39 @@ class Worker:
                 self.summary.lost += 1
                 running.task.cancel()
 
-    async def _heartbeat_loop(self, pool: AsyncConnectionPool[Any]) -> None:
+    async def _heartbeat_loop(self) -> None:
         every = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(every)
             try:
-                await self._heartbeat(pool)
-            except psycopg.Error as error:
-                log.warning("heartbeat failed (%s); retrying", error)
+                await self._heartbeat()
+            except (psycopg.Error, OSError) as error:
+                await self._report(error, "renewing the lease (heartbeat)")
 
     # -- wake-ups -----------------------------------------------------------------------------
 
     async def _listen_loop(self) -> None:
-        backoff = 0.5
+        backoff = 0.1
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
                     self.conninfo, autocommit=True
                 ) as conn:
                     await conn.execute(f'LISTEN "{CHANNEL}"')
-                    backoff = 0.5
+                    backoff = 0.1
                     if self._wake is not None:
                         self._wake.set()  # whatever arrived while not listening
                     async for _ in conn.notifies():
                         if self._wake is not None:
                             self._wake.set()
-            except psycopg.Error as error:
-                log.warning("LISTEN connection lost (%s); reconnecting in %.1fs", error, backoff)
+            except (psycopg.Error, OSError) as error:
+                await self._report(error, f"listening (reconnecting in {backoff:.1f}s)")
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, self.max_backoff)
 
     # -- stop ---------------------------------------------------------------------------------
 
-    async def _drain(self, pool: AsyncConnectionPool[Any]) -> None:
+    async def _drain(self) -> None:
         """Let running jobs finish (up to shutdown_timeout, or until stop(now=True)), then
         cancel the rest and give their jobs back to the queue."""
         assert self._stop_now is not None
@@ -285,8 +502,26 @@ class Worker:
         for r in list(self._running.values()):
             with contextlib.suppress(asyncio.CancelledError):
                 await r.task
-        async with pool.connection() as conn:
-            released = await AsyncClient(conn).release_jobs(self.worker_id)
+        await self._release("gave back")
+
+    async def _release(self, verb: str) -> None:
+        try:
+            async with self.pool.connection() as conn:
+                released = await AsyncClient(conn).release_jobs(self.worker_id)
+        except RETRYABLE as error:
+            await self._report(error, "giving back unfinished jobs (the lease will expire)")
+            return
         if released:
-            log.warning("gave back %d unfinished job(s)", len(released))
+            log.warning("%s %d unfinished job(s)", verb, len(released))
             self.summary.released += len(released)
+
+
+def check_result(task: Task, value: Any) -> Any:
+    """The handler's return value, checked against the task's result type."""
+    try:
+        return task.result.dump(value)
+    except ValueError as invalid:
+        raise InvalidResult(
+            f"task {task.name!r} returned a value that does not match {task.result.type!r}: "
+            f"{invalid}"
+        ) from invalid
