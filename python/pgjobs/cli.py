@@ -410,6 +410,7 @@ def _run_worker(args: argparse.Namespace) -> int:
         lease=timedelta(seconds=args.lease),
         shutdown_timeout=args.shutdown_timeout,
         worker_id=args.worker_id,
+        orphans=args.orphans,
     )
     if args.once:
         summary = asyncio.run(worker.run(once=True, batch_size=args.batch_size))
@@ -470,7 +471,14 @@ def _add_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         "--worker-id",
         metavar="ID",
         help="a stable id (e.g. host name): at start, what an earlier life under it left "
-        "locked is released for retry (default: host:pid:random)",
+        "locked is released for retry, or failed with --orphans fail (default: host:pid:random)",
+    )
+    parser.add_argument(
+        "--orphans",
+        choices=("release", "fail"),
+        default="release",
+        help="what to do at start with jobs an earlier life of --worker-id left locked: "
+        "release them for retry (default) or fail them for good",
     )
     parser.add_argument("--once", action="store_true", help="process what is due, then exit")
     parser.add_argument(

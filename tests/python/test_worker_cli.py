@@ -102,3 +102,25 @@ def test_sigterm_lets_the_running_job_finish_then_exits(dsn: str, tmp_path: Path
     assert hist == {"id": job["id"], "status": "completed"}
     [left] = sql(dsn, "SELECT state, locked_by FROM app_jobs.jobs")
     assert left == {"state": "ready", "locked_by": None}
+
+
+def test_orphans_fail_fails_what_the_previous_life_left(dsn: str, tmp_path: Path) -> None:
+    write_app(
+        tmp_path,
+        """
+        @app.task("hello")
+        def hello(payload):
+            pass
+        """,
+    )
+    [held] = sql(dsn, "SELECT id FROM app_jobs.add_job(NULL, 'hello', '{}', max_attempts := 9)")
+    sql(dsn, "SELECT * FROM app_jobs.get_job('box-1')")  # the earlier life, killed mid-job
+    args = ("worker", "jobsapp:app", "--once", "--worker-id", "box-1", "--dsn", dsn)
+    proc = pgjobs(tmp_path, *args, "--orphans", "fail")
+    out, err = proc.communicate(timeout=GUARD)
+    assert proc.returncode == 0, err
+    assert "failed 1" in out
+    [row] = sql(
+        dsn, "SELECT status, last_error FROM app_jobs.job_history WHERE id = %s", held["id"]
+    )
+    assert row["status"] == "failed" and "orphaned" in row["last_error"]
