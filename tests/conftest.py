@@ -20,6 +20,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from pytest_postgresql import factories
 
+# pytester runs user-style suites (tests/python/test_testing_plugin.py).
+pytest_plugins = ("pytester",)
+
 TEST_DSN = os.environ.get(
     "PGJOBS_TEST_DSN", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 )

@@ -252,6 +252,27 @@ class Client:
         """Cancel the tenant's waiting job with this key (app_jobs.remove_job)."""
         return self._job(queries.REMOVE_JOB, {"job_key": job_key, "db_id": tenant})
 
+    def reschedule_jobs(
+        self,
+        job_ids: Iterable[int],
+        *,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        attempts: int | None = None,
+        max_attempts: int | None = None,
+    ) -> list[Job]:
+        """Change when and how waiting jobs run (app_jobs.reschedule_jobs); None keeps."""
+        return self._jobs(
+            queries.RESCHEDULE_JOBS,
+            {
+                "job_ids": list(job_ids),
+                "run_at": run_at,
+                "priority": priority,
+                "attempts": attempts,
+                "max_attempts": max_attempts,
+            },
+        )
+
 
 class AsyncClient:
     """Asynchronous client over one psycopg ``AsyncConnection``; same methods as :class:`Client`."""
@@ -362,3 +383,24 @@ class AsyncClient:
     async def remove_job(self, job_key: str, tenant: UUID | str | None = None) -> Job | None:
         """Cancel the tenant's waiting job with this key (app_jobs.remove_job)."""
         return await self._job(queries.REMOVE_JOB, {"job_key": job_key, "db_id": tenant})
+
+    async def reschedule_jobs(
+        self,
+        job_ids: Iterable[int],
+        *,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        attempts: int | None = None,
+        max_attempts: int | None = None,
+    ) -> list[Job]:
+        """Change when and how waiting jobs run (app_jobs.reschedule_jobs); None keeps."""
+        return await self._jobs(
+            queries.RESCHEDULE_JOBS,
+            {
+                "job_ids": list(job_ids),
+                "run_at": run_at,
+                "priority": priority,
+                "attempts": attempts,
+                "max_attempts": max_attempts,
+            },
+        )

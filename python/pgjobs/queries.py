@@ -60,6 +60,20 @@ REMOVE_JOB: Final = """
 SELECT * FROM app_jobs.remove_job(job_key := %(job_key)s, db_id := %(db_id)s)
 """
 
+RESCHEDULE_JOBS: Final = """
+SELECT * FROM app_jobs.reschedule_jobs(
+  job_ids := %(job_ids)s, run_at := %(run_at)s, priority := %(priority)s,
+  attempts := %(attempts)s, max_attempts := %(max_attempts)s)
+"""
+
+# Test support (pgjobs.testing): the waiting jobs of these tasks that are due later, due now.
+RUN_LATER_JOBS_NOW: Final = """
+SELECT * FROM app_jobs.reschedule_jobs(
+  job_ids := ARRAY(SELECT j.id FROM app_jobs.jobs AS j
+                    WHERE j.state = 'scheduled' AND j.task_identifier = ANY(%(tasks)s)),
+  run_at := now())
+"""
+
 ALL: Final[dict[str, str]] = {
     name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
 }
