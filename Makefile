@@ -86,14 +86,9 @@ fmt: $(STAMP) ## Format the Python code
 snapshot: $(STAMP) ## Rewrite tests/snapshots/schema.txt from a fresh deploy on $$PGJOBS_TEST_DSN's server
 	$(BIN)/python tests/install/schema_snapshot.py
 
-run: $(STAMP) ## Deploy, enqueue jobs and run a worker on them (embedded PostgreSQL unless $$PGJOBS_DSN or PG* is set)
+run: $(STAMP) ## Deploy, enqueue from SQL (a trigger and add_job), run a worker, show what happened (embedded PostgreSQL unless $$PGJOBS_DSN or PG* is set)
 	$(BIN)/pgjobs deploy
-	$(BIN)/pgjobs add send_email '{"to": "ann@example.com"}'
-	$(BIN)/pgjobs add send_email '{"to": "bob@example.com"}' --priority -1
-	$(BIN)/pgjobs add checksum '{"text": "hello"}'
-	$(BIN)/pgjobs add charge_card '{"amount": 42, "card": "ok"}' --key order-7
-	$(BIN)/pgjobs add charge_card '{"amount": 13, "card": "expired"}' --max-attempts 1
-	$(BIN)/pgjobs worker examples.app --once --concurrency 4
+	$(BIN)/python -m examples.demo
 	$(BIN)/pgjobs status
 
 tour: $(STAMP) ## Deploy to $$PGJOBS_DSN and walk through the SQL API with psql alone (examples/tour.sql)
