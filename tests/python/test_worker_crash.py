@@ -87,3 +87,66 @@ def test_sigkill_mid_job_then_another_worker_completes_it(dsn: str, tmp_path: Pa
     [hist] = sql(dsn, "SELECT status, attempts FROM app_jobs.job_history WHERE id = %s", job["id"])
     assert hist == {"status": "completed", "attempts": 2}
     assert sql(dsn, "SELECT count(*) AS n FROM app_jobs.jobs") == [{"n": 0}]
+
+
+def test_a_worker_killed_inside_a_listener_leaves_the_event_to_fire_again(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Listeners run inside the transaction that records the outcome: a worker killed while
+    its on_success listener runs never committed the completion, so the job runs again and the
+    event fires again (at least once), and the job is completed exactly once."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "listenapp.py").write_text(
+        textwrap.dedent(
+            f"""
+            import pathlib, time
+            from datetime import timedelta
+            from pgjobs.app import App
+
+            app = App({dsn!r})
+
+            def hang(event):
+                (pathlib.Path({str(marks)!r}) / f"first-{{event.attempt}}").touch()
+                time.sleep(3600)
+
+            @app.task("pay", on_success=hang)
+            def pay(payload):
+                pass
+
+            if __name__ == "__main__":
+                app.run_worker(worker_id="doomed", lease=timedelta(seconds=1), poll_interval=0.1)
+            """
+        )
+    )
+    [job] = sql(dsn, "SELECT id FROM app_jobs.add_job(NULL, 'pay')")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "listenapp.py")], env=env)
+    try:
+        wait_for(lambda: (marks / "first-1").exists(), "the listener to start")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(GUARD)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # The completion was never committed: the job is still held by the dead worker.
+    [row] = sql(dsn, "SELECT locked_by FROM app_jobs.jobs WHERE id = %s", job["id"])
+    assert row == {"locked_by": "doomed"}
+
+    app = App(dsn)
+    fired: list[int] = []
+
+    @app.task("pay")
+    def pay(payload: Any) -> None:
+        pass
+
+    app.on_success("pay")(lambda event: fired.append(event.attempt))
+
+    def rescued() -> bool:
+        app.process_batch(batch_size=1, poll_interval=0.1)
+        return bool(fired)
+
+    wait_for(rescued, "the job to run again after the lease lapsed")
+    assert fired == [2]
+    [hist] = sql(dsn, "SELECT status, attempts FROM app_jobs.job_history WHERE id = %s", job["id"])
+    assert hist == {"status": "completed", "attempts": 2}
