@@ -41,7 +41,7 @@ BEGIN
     IF spec.years IS NOT NULL AND NOT y = ANY (spec.years) THEN
       v := NULL;
       FOREACH x IN ARRAY spec.years LOOP
-        IF x > y THEN v := x; EXIT; END IF;
+        IF x > y THEN v := x::integer; EXIT; END IF;
       END LOOP;
       IF v IS NULL THEN
         RETURN NULL;
@@ -51,7 +51,7 @@ BEGIN
     IF NOT mo = ANY (spec.months) THEN
       v := NULL;
       FOREACH x IN ARRAY spec.months LOOP
-        IF x > mo THEN v := x; EXIT; END IF;
+        IF x > mo THEN v := x::integer; EXIT; END IF;
       END LOOP;
       d := 1; h := 0; mi := 0; s := 0;
       IF v IS NULL THEN
@@ -72,7 +72,7 @@ BEGIN
       IF v_days_only AND d <= v_dim THEN
         v := NULL;
         FOREACH x IN ARRAY spec.days LOOP
-          IF x > d THEN v := x; EXIT; END IF;
+          IF x > d THEN v := x::integer; EXIT; END IF;
         END LOOP;
         d := coalesce(v, 32);
       ELSE
@@ -88,7 +88,7 @@ BEGIN
     IF NOT h = ANY (spec.hours) THEN
       v := NULL;
       FOREACH x IN ARRAY spec.hours LOOP
-        IF x > h THEN v := x; EXIT; END IF;
+        IF x > h THEN v := x::integer; EXIT; END IF;
       END LOOP;
       mi := 0; s := 0;
       IF v IS NULL THEN
@@ -101,7 +101,7 @@ BEGIN
     IF NOT mi = ANY (spec.minutes) THEN
       v := NULL;
       FOREACH x IN ARRAY spec.minutes LOOP
-        IF x > mi THEN v := x; EXIT; END IF;
+        IF x > mi THEN v := x::integer; EXIT; END IF;
       END LOOP;
       s := 0;
       IF v IS NULL THEN
@@ -117,7 +117,7 @@ BEGIN
     IF NOT s = ANY (spec.seconds) THEN
       v := NULL;
       FOREACH x IN ARRAY spec.seconds LOOP
-        IF x > s THEN v := x; EXIT; END IF;
+        IF x > s THEN v := x::integer; EXIT; END IF;
       END LOOP;
       IF v IS NULL THEN
         s := 0; mi := mi + 1;

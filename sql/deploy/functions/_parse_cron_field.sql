@@ -2,7 +2,7 @@
 -- requires: schema
 -- One field of a cron expression to the sorted set of values it allows. A field is a list
 -- (a,b,...) of: * (or ?), a value, a range a-b, each optionally stepped (/n); a/n means a to
--- the field's maximum by n. Values may be names (JAN-DEC, SUN-SAT, any case). Day of week
+-- the field's maximum by n (Saturday, 6, for day of week). Values may be names (JAN-DEC, SUN-SAT, any case). Day of week
 -- accepts 7 as Sunday, stored as 0. Raises PJ111 naming the field on anything else.
 
 BEGIN;
@@ -23,7 +23,7 @@ DECLARE
   v_step integer;
   v_value integer;
   v_word text;
-  v_values integer[] := '{}';
+  v_values integer[] := '{}'::integer[];
 BEGIN
   FOREACH v_part IN ARRAY pg_catalog.string_to_array(field, ',') LOOP
     v_match := pg_catalog.regexp_match(v_part, '^(\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/([0-9]{1,4}))?$');
@@ -71,7 +71,9 @@ BEGIN
         IF i = 1 THEN v_from := v_value; ELSE v_to := v_value; END IF;
       END LOOP;
       IF pg_catalog.cardinality(v_bounds) = 1 THEN
-        v_to := CASE WHEN v_match[2] IS NULL THEN v_from ELSE hi END;
+        v_to := CASE WHEN v_match[2] IS NULL THEN v_from
+                     WHEN what = 'day-of-week' THEN 6
+                     ELSE hi END;
       END IF;
       IF v_from > v_to THEN
         RAISE EXCEPTION USING

@@ -19,7 +19,7 @@ DECLARE
   v_from integer;
   v_to integer;
   v_step integer;
-  v_values integer[] := '{}';
+  v_values integer[] := '{}'::integer[];
   v_bad text;
 BEGIN
   IF value IS NULL OR pg_catalog.jsonb_typeof(value) = 'null' THEN
