@@ -78,7 +78,7 @@ test-install: $(STAMP) ## Run only the install-path tests (tests/install)
 SOAK_CASES ?= 100000
 soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases, random seed
 	PGJOBS_CRON_CASES=$(SOAK_CASES) PGJOBS_CRON_SEED=$${PGJOBS_CRON_SEED:-$$(date +%s)} \
-	  $(BIN)/pytest -s -p no:xdist tests/sql/test_schedule_oracle.py
+	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check python tests examples
