@@ -189,19 +189,19 @@ def test_a_manual_run_has_no_fire_time_and_leaves_the_schedule_alone(db: Conn) -
 
 
 def test_a_fire_time_is_never_enqueued_twice(db: Conn) -> None:
-    s = add_schedule(db)
-    first_missed = set_next_run(db, s["id"], "5 minutes")
+    s = add_schedule(db, backfill_limit=100)
+    first_missed = set_next_run(db, s["id"], "25 minutes")
     _, jobs = tick(db)
-    assert [j["fire_time"] for j in jobs] == [first_missed]
-    # Someone moves next_run_at back onto a fire time whose job is still waiting: the unique
-    # (scheduled_job_id, fire_time) turns the second insert into nothing.
+    assert [j["fire_time"] for j in jobs][:1] == [first_missed]
+    # Someone moves next_run_at back onto fire times whose jobs are still waiting: the unique
+    # (scheduled_job_id, fire_time) turns the second inserts into nothing.
     db.execute(
         "UPDATE app_jobs.scheduled_jobs SET next_run_at = %s WHERE id = %s",
         (first_missed, s["id"]),
     )
     assert tick(db)[1] == []
     count = db.execute("SELECT count(*) AS n FROM app_jobs.jobs").fetchone()
-    assert count == {"n": 1}
+    assert count == {"n": len(jobs)}
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute(
             "INSERT INTO app_jobs.jobs (task_identifier, scheduled_job_id, fire_time)"

@@ -292,6 +292,7 @@ def test_next_run_refuses_what_insert_refuses(db: Conn) -> None:
     with pytest.raises(psycopg.Error) as err:
         next_run(db, {"cron": "0 8 * * FUNDAY"}, "2024-01-01T00:00Z")
     assert err.value.sqlstate == "PJ111"
+    assert (err.value.diag.message_primary or "").startswith("next_run: ")
     assert "FUNDAY" in (err.value.diag.message_primary or "")
     # A schedule with no fire time left is not an error for next_run: it has ended.
     assert next_run(db, {"cron": "0 0 30 2 *"}, "2024-01-01T00:00Z") is None
