@@ -43,7 +43,7 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-pg15 test-pg18 test-sql test-py test-install lint fmt snapshot run \
-        clean extension install
+        clean extension install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -73,6 +73,12 @@ test-sql: $(STAMP) ## Run only the SQL API tests (tests/sql)
 
 test-install: $(STAMP) ## Run only the install-path tests (tests/install)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests/install
+
+# The next_run oracle test with many more random cases and a fresh seed (make test runs 3,000).
+SOAK_CASES ?= 100000
+soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases, random seed
+	PGJOBS_CRON_CASES=$(SOAK_CASES) PGJOBS_CRON_SEED=$${PGJOBS_CRON_SEED:-$$(date +%s)} \
+	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check python tests examples

@@ -8,6 +8,7 @@ async def send_email(payload: Email, ctx) -> Receipt:  # typed: validated both w
 
 await app.later(send_email, Email(to="ann@example.com"))     # enqueue (app_jobs.add_job)
 receipt = await app.run_now(send_email, {"to": "bob@example.com"})   # run here, recorded
+app.schedule("send_digest", cron="0 8 * * 1", tz="Europe/Paris")  # recurring, in SQL
 app.run_worker(concurrency=8)                     # until SIGTERM / SIGINT
 app.process_batch(batch_size=10)                  # serverless / cron: what is due, then return
 
@@ -32,6 +33,7 @@ import psycopg
 from pgjobs import config
 from pgjobs.client import AsyncClient, Client, Job, JobSpec
 from pgjobs.registry import Event, JobContext, Listener, Registry, Task
+from pgjobs.schedules import Schedule
 from pgjobs.typed import InvalidPayload
 from pgjobs.worker import (
     ErrorHandler,
@@ -57,6 +59,7 @@ class App:
         self.dsn = dsn
         self.registry = Registry()
         self._on_error: list[ErrorHandler] = []
+        self.schedules: dict[tuple[str, str], Schedule] = {}
 
     # -- declaring tasks ----------------------------------------------------------------------
 
@@ -221,11 +224,28 @@ class App:
         async with self._client(conn) as client:
             return await client.add_jobs(checked)
 
+    def schedule(self, task: str, cron: str | None = None, **options: Any) -> Schedule:
+        """Declare a recurring job of ``task``: ``cron`` text (5 fields, 6 with seconds first,
+        or @daily...) or ``schedule_info={...}`` (a rule object), plus ``tz``, ``payload``,
+        ``key`` (default: the task name), ``queue``, ``priority``, ``max_attempts``,
+        ``missed_runs`` (skip, run_once, backfill), ``backfill_limit``, ``backfill_window``,
+        ``tenant``. Workers upsert the schedules by key at start; the database checks them."""
+        schedule = Schedule(task, cron, **options)
+        slot = (str(schedule.tenant or ""), schedule.job_key)
+        if slot in self.schedules:
+            raise ValueError(
+                f"a schedule with key {schedule.job_key!r} is already declared: pass key=... "
+                "to tell two schedules of one task apart"
+            )
+        self.schedules[slot] = schedule
+        return schedule
+
     # -- running in this process --------------------------------------------------------------
 
     def worker(self, **options: Any) -> Worker:
         """A :class:`~pgjobs.worker.Worker` for this app (options as for Worker)."""
         options.setdefault("on_error", self._report if self._on_error else None)
+        options.setdefault("schedules", list(self.schedules.values()))
         return Worker(self.registry, config.resolve_dsn(self.dsn), **options)
 
     def _handler(self, task: TaskRef) -> Task:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from pgjobs import __version__
+from pgjobs.cli_schedules import add_schedules
 
 __all__ = ["build_parser", "main"]
 
@@ -411,6 +412,8 @@ def _run_worker(args: argparse.Namespace) -> int:
         shutdown_timeout=args.shutdown_timeout,
         worker_id=args.worker_id,
         orphans=args.orphans,
+        scheduler=args.scheduler,
+        schedule_interval=args.schedule_interval,
     )
     if args.once:
         summary = asyncio.run(worker.run(once=True, batch_size=args.batch_size))
@@ -436,7 +439,8 @@ def _add_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
             "lease alive, and stops on SIGTERM/SIGINT: running jobs finish (up to\n"
             "--shutdown-timeout), a second signal stops at once, unfinished jobs go back.\n"
             "With --once it processes what is due (up to --batch-size) and exits: for cron\n"
-            "jobs and serverless functions."
+            "jobs and serverless functions. It declares APP's schedules and, unless\n"
+            "--no-scheduler, enqueues their due fire times (every --schedule-interval)."
         ),
         epilog=(
             "examples:\n"
@@ -480,6 +484,19 @@ def _add_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         help="what to do at start with jobs an earlier life of --worker-id left locked: "
         "release them for retry (default) or fail them for good",
     )
+    parser.add_argument(
+        "--no-scheduler",
+        dest="scheduler",
+        action="store_false",
+        help="do not run app_jobs.run_due_schedules() (the app's schedules are still declared)",
+    )
+    parser.add_argument(
+        "--schedule-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often the scheduler looks for due schedules (default 1)",
+    )
     parser.add_argument("--once", action="store_true", help="process what is due, then exit")
     parser.add_argument(
         "--batch-size",
@@ -492,7 +509,7 @@ def _add_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 _SUBCOMMANDS: Final[
     tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...]
-] = (_add_deploy, _add_revert, _add_verify, _add_add, _add_status, _add_worker)
+] = (_add_deploy, _add_revert, _add_verify, _add_add, _add_status, _add_worker, add_schedules)
 
 
 def build_parser() -> argparse.ArgumentParser:

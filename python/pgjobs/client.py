@@ -52,6 +52,7 @@ class Job:
     state: str
     scheduled_job_id: int | None = None
     superseded: bool = False
+    fire_time: datetime | None = None  # the schedule's fire time this job runs for
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Job:

@@ -34,7 +34,8 @@ class PgJobsError(Exception):
 
 
 class InvalidArgument(PgJobsError, ValueError):
-    """PJ101-PJ110: an argument was missing or out of range; nothing was written."""
+    """PJ101-PJ114: an argument (or a schedule) was missing, malformed or out of range;
+    nothing was written."""
 
 
 class TriggerMisuse(PgJobsError):

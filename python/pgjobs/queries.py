@@ -74,6 +74,32 @@ SELECT * FROM app_jobs.reschedule_jobs(
   run_at := now())
 """
 
+ADD_SCHEDULED_JOB: Final = """
+SELECT * FROM app_jobs.add_scheduled_job(
+  db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
+  schedule_info := %(schedule_info)s::json, job_key := %(job_key)s, queue_name := %(queue_name)s,
+  max_attempts := %(max_attempts)s, priority := %(priority)s, cron := %(cron)s, tz := %(tz)s,
+  missed_runs := %(missed_runs)s, backfill_limit := %(backfill_limit)s,
+  backfill_window := %(backfill_window)s)
+"""
+
+RUN_DUE_SCHEDULES: Final = """
+SELECT * FROM app_jobs.run_due_schedules()
+"""
+
+RUN_SCHEDULED_JOB: Final = """
+SELECT * FROM app_jobs.run_scheduled_job(scheduled_job_id := %(scheduled_job_id)s)
+"""
+
+ENABLE_SCHEDULED_JOB: Final = """
+SELECT * FROM app_jobs.enable_scheduled_job(
+  scheduled_job_id := %(scheduled_job_id)s, enabled := %(enabled)s)
+"""
+
+LIST_SCHEDULED_JOBS: Final = """
+SELECT * FROM app_jobs.list_scheduled_jobs(db_id := %(db_id)s)
+"""
+
 ALL: Final[dict[str, str]] = {
     name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
 }

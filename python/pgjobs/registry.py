@@ -12,6 +12,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pgjobs.typed import Codec, handler_codecs
@@ -47,6 +48,7 @@ class JobContext:
     worker_id: str
     logger: logging.Logger
     dsn: str = ""
+    fire_time: datetime | None = None  # set when a schedule enqueued the job: which run it is
     _connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]] | None = None
 
     def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:

@@ -13,6 +13,8 @@ releases (or, with ``orphans="fail"``, fails) what an earlier life under the sam
 ``worker_id`` left locked; at stop it stops claiming, lets running jobs finish up to
 ``shutdown_timeout``, then gives the rest back. Lost connections (a PostgreSQL restart, a
 killed backend) are retried with backoff; the worker carries on when the database is back.
+At start it also declares the app's schedules, and unless ``scheduler=False`` it runs
+``app_jobs.run_due_schedules()`` every ``schedule_interval`` seconds (see pgjobs.schedules).
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ import socket
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from pgjobs import schedules as schedules_
 from pgjobs.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
 from pgjobs.registry import Event, JobContext, JobEvent, Registry, Task
 from pgjobs.typed import InvalidPayload, InvalidResult
@@ -131,6 +134,9 @@ class Worker:
         orphans: Literal["release", "fail"] = "release",
         on_error: ErrorHandler | None = None,
         max_backoff: float = 10.0,
+        schedules: Sequence[schedules_.Schedule] = (),
+        scheduler: bool = True,
+        schedule_interval: float = 1.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -149,6 +155,9 @@ class Worker:
         self.orphans = orphans
         self.on_error = on_error
         self.max_backoff = max_backoff
+        self.schedules = list(schedules)
+        self.scheduler = scheduler
+        self.schedule_interval = schedule_interval
         self.summary = WorkerSummary()
         self._running: dict[int, _Running] = {}
         self._wake: asyncio.Event | None = None
@@ -181,15 +190,17 @@ class Worker:
         if not len(self.registry):
             raise ValueError("the worker has no tasks to run: register handlers first")
         async with self.session():
-            listen = None if once else asyncio.create_task(self._listen_loop())
+            helpers = await self._start_schedules(once=once)
+            if not once:
+                helpers.append(asyncio.create_task(self._listen_loop()))
             try:
                 await self._claim_loop(once=once, batch_size=batch_size)
                 await self._drain()
             finally:
-                if listen is not None:
-                    listen.cancel()
+                for helper in helpers:
+                    helper.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await listen
+                        await helper
         return self.summary
 
     @contextlib.asynccontextmanager
@@ -310,6 +321,7 @@ class Worker:
             worker_id=self.worker_id,
             logger=log.getChild(job.task_identifier),
             dsn=self.conninfo,
+            fire_time=job.fire_time,
             _connect=self.pool.connection,
         )
 
@@ -434,6 +446,27 @@ class Worker:
             await call_maybe_async(self.on_error, error, where)
         except Exception:
             log.exception("the on_error handler failed")
+
+    # -- schedules ----------------------------------------------------------------------------
+
+    async def _start_schedules(self, *, once: bool) -> list[asyncio.Task[None]]:
+        """Declare the app's schedules; tick once now (a --once run fires what is due too) and,
+        unless once, return the background scheduler loop."""
+        if self.schedules:
+            async with self.pool.connection() as conn:
+                await schedules_.AsyncSchedules(conn).declare(self.schedules)
+        if not self.scheduler:
+            return []
+        await schedules_.tick(self.pool)
+
+        def enqueued() -> None:
+            if self._wake is not None:
+                self._wake.set()
+
+        if once:
+            return []
+        loop = schedules_.scheduler_loop(self.pool, self.schedule_interval, enqueued)
+        return [asyncio.create_task(loop)]
 
     # -- lease --------------------------------------------------------------------------------
 

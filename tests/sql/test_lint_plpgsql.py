@@ -13,8 +13,9 @@ from helpers import Conn, Row
 pytestmark = pytest.mark.pg15only
 
 #: Trigger functions are checked against a table they may fire on: the internal `_tg_*`
-#: ones only ever fire on app_jobs.jobs; the enqueue triggers go on users' tables.
+#: ones fire on app_jobs.jobs unless listed here; the enqueue triggers go on users' tables.
 SCRATCH_TABLE = "public.lint_scratch"
+TRIGGER_TABLES = {"_tg_scheduled_jobs_spec": "app_jobs.scheduled_jobs"}
 
 #: (function name, message) pairs that plpgsql_check reports but that are not problems.
 #: Each entry says why. Keep this empty unless a finding is provably harmless.
@@ -51,7 +52,9 @@ def relid_for(function: Row) -> str | int:
     """The table a trigger function is checked against (0 for other functions)."""
     if not function["is_trigger"]:
         return 0
-    return "app_jobs.jobs" if function["name"].startswith("_") else SCRATCH_TABLE
+    if not function["name"].startswith("_"):
+        return SCRATCH_TABLE
+    return TRIGGER_TABLES.get(function["name"], "app_jobs.jobs")
 
 
 def all_findings(db: Conn, schema: str = "app_jobs") -> list[Row]:

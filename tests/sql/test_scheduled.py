@@ -109,8 +109,9 @@ def test_racing_run_scheduled_job_calls_enqueue_once(
 
 
 def test_raw_insert_of_a_schedule_is_checked(db: Conn) -> None:
-    with pytest.raises(psycopg.errors.CheckViolation):
+    with pytest.raises(psycopg.Error) as err:
         db.execute(
             "INSERT INTO app_jobs.scheduled_jobs (task_identifier, schedule_info)"
             " VALUES ('x', '[1, 2]')"
         )
+    assert err.value.sqlstate == "PJ107"

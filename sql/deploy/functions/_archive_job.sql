@@ -13,11 +13,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
   INSERT INTO app_jobs.job_history (
     id, database_id, task_identifier, payload, priority, run_at, attempts, max_attempts,
-    key, queue_name, status, last_error, worker_id, scheduled_job_id, created_at, locked_at)
+    key, queue_name, status, last_error, worker_id, scheduled_job_id, fire_time, created_at,
+    locked_at)
   VALUES (
     (job).id, (job).database_id, (job).task_identifier, (job).payload, (job).priority,
     (job).run_at, (job).attempts, (job).max_attempts, (job).key, (job).queue_name, status,
-    (job).last_error, (job).locked_by, (job).scheduled_job_id, (job).created_at, (job).locked_at);
+    (job).last_error, (job).locked_by, (job).scheduled_job_id, (job).fire_time, (job).created_at,
+    (job).locked_at);
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs._archive_job(app_jobs.jobs, text) FROM PUBLIC;

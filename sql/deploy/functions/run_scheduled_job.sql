@@ -1,9 +1,11 @@
 -- Deploy pgjobs:functions/run_scheduled_job to pg
 -- requires: tables/scheduled_jobs
 -- requires: tables/jobs
--- Enqueues one job from a schedule definition. The schedule row lock serialises racing
--- callers, and a schedule whose previous job has not run yet is refused, so two racing
--- calls enqueue once.
+-- Enqueues one job from a schedule definition now, by hand ("run now"): the job has no
+-- fire_time, and the schedule's next fire time is not touched. The schedule row lock
+-- serialises racing callers, and a schedule whose previous job has not run yet is refused,
+-- so two racing calls enqueue once. (run_due_schedules does not apply this refusal: each
+-- fire time gets its job, a backfill many.)
 
 BEGIN;
 
@@ -52,6 +54,7 @@ BEGIN
           v_schedule.queue_name, v_schedule.priority, v_schedule.max_attempts, v_schedule.id,
           'ready')
   RETURNING j.* INTO v_job;
+  UPDATE app_jobs.scheduled_jobs AS s SET last_job_id = v_job.id WHERE s.id = v_schedule.id;
   RETURN v_job;
 END;
 $$;
@@ -59,6 +62,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.run_scheduled_job(bigint) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.run_scheduled_job(bigint) IS
-  'Enqueues one job now from scheduled job scheduled_job_id (same tenant, task, payload, queue, priority, max_attempts) and returns it. Refuses (PJ302) while a job of this schedule is still waiting; racing calls enqueue once.';
+  'Enqueues one job now from scheduled job scheduled_job_id (same tenant, task, payload, queue, priority, max_attempts; fire_time NULL) and returns it; the schedule''s own fire times are unaffected. Refuses (PJ302) while a job of this schedule is still waiting; racing calls enqueue once.';
 
 COMMIT;

@@ -23,6 +23,7 @@ CREATE TABLE app_jobs.job_history (
   last_error text,
   worker_id text,
   scheduled_job_id bigint,
+  fire_time timestamptz,
   created_at timestamptz NOT NULL,
   locked_at timestamptz,
   finished_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -43,6 +44,7 @@ COMMENT ON COLUMN app_jobs.job_history.id IS 'The job id it had in app_jobs.jobs
 COMMENT ON COLUMN app_jobs.job_history.status IS 'completed, failed (no attempts left, or failed by an admin) or cancelled (removed before it ran).';
 COMMENT ON COLUMN app_jobs.job_history.last_error IS 'Error of the last failed attempt (the final error for a failed job).';
 COMMENT ON COLUMN app_jobs.job_history.worker_id IS 'Worker that ran the final attempt, if one did.';
+COMMENT ON COLUMN app_jobs.job_history.fire_time IS 'The schedule fire time the job ran for, if a schedule enqueued it.';
 COMMENT ON COLUMN app_jobs.job_history.locked_at IS 'When the final attempt started.';
 COMMENT ON COLUMN app_jobs.job_history.finished_at IS 'When the job left app_jobs.jobs; the partition key.';
 

@@ -26,6 +26,7 @@ CREATE TABLE app_jobs.jobs (
   state text NOT NULL DEFAULT 'ready',
   scheduled_job_id bigint,
   superseded boolean NOT NULL DEFAULT false,
+  fire_time timestamptz,
   CONSTRAINT jobs_pkey PRIMARY KEY (id),
   CONSTRAINT jobs_task_identifier_check
     CHECK (task_identifier <> '' AND pg_catalog.length(task_identifier) <= 255),
@@ -54,8 +55,9 @@ CREATE UNIQUE INDEX jobs_key_idx ON app_jobs.jobs (database_id, key)
 -- A named queue's jobs, to block and unblock them when the queue is taken and released.
 CREATE INDEX jobs_queue_idx ON app_jobs.jobs (database_id, queue_name, state)
   WHERE queue_name IS NOT NULL;
--- Jobs enqueued by a schedule.
-CREATE INDEX jobs_scheduled_job_idx ON app_jobs.jobs (scheduled_job_id)
+-- Jobs enqueued by a schedule; one job per (schedule, fire time): run_due_schedules inserts
+-- with ON CONFLICT DO NOTHING on it (manual runs have no fire time, and NULLs never clash).
+CREATE UNIQUE INDEX jobs_scheduled_job_idx ON app_jobs.jobs (scheduled_job_id, fire_time)
   WHERE scheduled_job_id IS NOT NULL;
 
 REVOKE ALL ON TABLE app_jobs.jobs FROM PUBLIC;
@@ -82,6 +84,8 @@ COMMENT ON COLUMN app_jobs.jobs.state IS
 COMMENT ON COLUMN app_jobs.jobs.superseded IS
   'A running job whose key was taken by a new job (add_job) or removed (remove_job): it finishes undisturbed, but is never retried nor handed out again.';
 COMMENT ON COLUMN app_jobs.jobs.scheduled_job_id IS 'The app_jobs.scheduled_jobs row that enqueued this job, if any.';
+COMMENT ON COLUMN app_jobs.jobs.fire_time IS
+  'The fire time of the schedule this job runs for (set by run_due_schedules; NULL for a manual run_scheduled_job and for jobs not from a schedule).';
 
 -- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
 -- table and its identity sequence as user data, so pg_dump keeps the rows and the sequence's

@@ -1,7 +1,10 @@
 -- Deploy pgjobs:tables/scheduled_jobs to pg
 -- requires: schema
--- Recurring job definitions. app_jobs.run_scheduled_job(id) enqueues one job from a row;
--- evaluating schedule_info is the scheduler's job.
+-- requires: types/schedule_spec
+-- Recurring job definitions. A trigger (triggers/scheduled_jobs_spec) parses schedule_info
+-- into spec at insert, refusing a bad schedule, and keeps next_run_at, the next fire time not
+-- yet enqueued. app_jobs.run_due_schedules() enqueues what is due through the partial index
+-- on next_run_at; app_jobs.run_scheduled_job(id) enqueues one job by hand.
 
 BEGIN;
 
@@ -17,6 +20,14 @@ CREATE TABLE app_jobs.scheduled_jobs (
   key text,
   created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  spec app_jobs.schedule_spec,
+  enabled boolean NOT NULL DEFAULT true,
+  next_run_at timestamptz,
+  last_run_at timestamptz,
+  last_job_id bigint,
+  missed_runs text NOT NULL DEFAULT 'run_once',
+  backfill_limit integer,
+  backfill_window interval,
   CONSTRAINT scheduled_jobs_pkey PRIMARY KEY (id),
   CONSTRAINT scheduled_jobs_task_identifier_check
     CHECK (task_identifier <> '' AND pg_catalog.length(task_identifier) <= 255),
@@ -25,12 +36,20 @@ CREATE TABLE app_jobs.scheduled_jobs (
   CONSTRAINT scheduled_jobs_max_attempts_check CHECK (max_attempts >= 1),
   CONSTRAINT scheduled_jobs_queue_name_check
     CHECK (queue_name <> '' AND pg_catalog.length(queue_name) <= 255),
-  CONSTRAINT scheduled_jobs_key_check CHECK (key <> '' AND pg_catalog.length(key) <= 512)
+  CONSTRAINT scheduled_jobs_key_check CHECK (key <> '' AND pg_catalog.length(key) <= 512),
+  CONSTRAINT scheduled_jobs_missed_runs_check CHECK (
+    missed_runs IN ('skip', 'run_once', 'backfill')
+    AND (missed_runs = 'backfill') = (backfill_limit IS NOT NULL OR backfill_window IS NOT NULL)),
+  CONSTRAINT scheduled_jobs_backfill_limit_check CHECK (backfill_limit >= 1),
+  CONSTRAINT scheduled_jobs_backfill_window_check CHECK (backfill_window > '0'::interval)
 );
 
 -- Schedule keys are unique per tenant: add_scheduled_job(job_key := ...) upserts by it.
 CREATE UNIQUE INDEX scheduled_jobs_key_idx ON app_jobs.scheduled_jobs (database_id, key)
   WHERE key IS NOT NULL;
+-- run_due_schedules: the enabled schedules whose next fire time has come, oldest first.
+CREATE INDEX scheduled_jobs_due_idx ON app_jobs.scheduled_jobs (next_run_at)
+  WHERE enabled;
 
 REVOKE ALL ON TABLE app_jobs.scheduled_jobs FROM PUBLIC;
 
@@ -38,7 +57,19 @@ COMMENT ON TABLE app_jobs.scheduled_jobs IS
   'Recurring job definitions: each row enqueues jobs of task_identifier with payload on the schedule in schedule_info.';
 COMMENT ON COLUMN app_jobs.scheduled_jobs.database_id IS 'Tenant; the jobs it enqueues belong to the same tenant.';
 COMMENT ON COLUMN app_jobs.scheduled_jobs.schedule_info IS
-  'Schedule as a JSON object, e.g. {"hour": [2], "minute": [0]} or {"rule": "*/5 * * * *"}.';
+  'Schedule as a JSON object: a rule object {"hour": [2], "minute": [0]} (node-schedule fields second, minute, hour, date, month 0-11, year, dayOfWeek 0-6), or cron text {"cron": "0 8 * * 1"} (also {"rule": ...}); optional "tz" (IANA zone), "start", "end".';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.spec IS
+  'schedule_info parsed (set by a trigger; never written by hand): what next fire times are computed from.';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.enabled IS
+  'A disabled schedule enqueues nothing; enabling it again starts from the next fire time after now (missed ones are not run).';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.next_run_at IS
+  'The next fire time not enqueued yet; NULL once the schedule has ended. Moving it back simulates an outage.';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.last_run_at IS 'Fire time of the latest job run_due_schedules enqueued.';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.last_job_id IS 'Id of the latest job enqueued from this schedule (by run_due_schedules or run_scheduled_job).';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.missed_runs IS
+  'What run_due_schedules does with fire times missed while nothing ran it: skip (drop fire times more than a minute late), run_once (one job for the latest), backfill (a job for each, within backfill_limit and backfill_window).';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.backfill_limit IS 'backfill: at most this many jobs (the latest fire times) per catch-up.';
+COMMENT ON COLUMN app_jobs.scheduled_jobs.backfill_window IS 'backfill: only fire times at most this old.';
 COMMENT ON COLUMN app_jobs.scheduled_jobs.payload IS 'Payload of each enqueued job.';
 COMMENT ON COLUMN app_jobs.scheduled_jobs.priority IS 'Priority of each enqueued job (lower runs first).';
 COMMENT ON COLUMN app_jobs.scheduled_jobs.max_attempts IS 'max_attempts of each enqueued job.';

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer);
+DROP FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval);
 
 COMMIT;

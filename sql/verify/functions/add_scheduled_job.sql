@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer)'::pg_catalog.regprocedure;
+SELECT 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval)'::pg_catalog.regprocedure;
 
 ROLLBACK;

@@ -3,7 +3,7 @@
 BEGIN;
 
 SELECT id, database_id, task_identifier, payload, priority, run_at, attempts, max_attempts,
-       key, queue_name, status, last_error, worker_id, scheduled_job_id, created_at,
+       key, queue_name, status, last_error, worker_id, scheduled_job_id, fire_time, created_at,
        locked_at, finished_at
   FROM app_jobs.job_history
  WHERE false;

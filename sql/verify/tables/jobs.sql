@@ -4,7 +4,7 @@ BEGIN;
 
 SELECT id, database_id, task_identifier, payload, priority, run_at, attempts, max_attempts,
        locked_by, locked_at, key, queue_name, last_error, created_at, updated_at, state,
-       scheduled_job_id, superseded
+       scheduled_job_id, superseded, fire_time
   FROM app_jobs.jobs
  WHERE false;
 
