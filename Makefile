@@ -43,7 +43,7 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-pg15 test-pg18 test-sql test-py test-install lint fmt snapshot run \
-        clean extension install soak
+        bench bench-peers clean extension install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -81,13 +81,14 @@ soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random case
 	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check python tests examples
-	$(BIN)/ruff format --check python tests examples
+	$(BIN)/ruff check python tests examples bench
+	$(BIN)/ruff format --check python tests examples bench
 	$(BIN)/mypy
+	$(BIN)/mypy bench
 
 fmt: $(STAMP) ## Format the Python code
-	$(BIN)/ruff format python tests
-	$(BIN)/ruff check --fix python tests
+	$(BIN)/ruff format python tests examples bench
+	$(BIN)/ruff check --fix python tests examples bench
 
 snapshot: $(STAMP) ## Rewrite tests/snapshots/schema.txt from a fresh deploy on $$PGJOBS_TEST_DSN's server
 	$(BIN)/python tests/install/schema_snapshot.py
@@ -96,6 +97,17 @@ run: $(STAMP) ## Deploy, enqueue from SQL (a trigger and add_job), run a worker,
 	$(BIN)/pgjobs deploy
 	$(BIN)/python -m examples.demo
 	$(BIN)/pgjobs status
+
+# make bench BENCH_ARGS="--jobs 500"; make bench-peers PEERS_ARGS=--quick PEERS="pgjobs pgqueuer"
+BENCH_ARGS ?=
+PEERS      ?= pgjobs graphile_worker_latest pgqueuer pg_boss_latest procrastinate
+PEERS_ARGS ?=
+
+bench: $(STAMP) ## Benchmark pgjobs on a throwaway database: enqueue, drain 20,000 jobs, enqueue-to-start latency
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+bench-peers: $(STAMP) ## Run ../shared/bench with pgjobs beside its peers (PEERS_ARGS=--quick: a smoke run)
+	$(BIN)/python bench/peers.py $(PEERS_ARGS) $(PEERS)
 
 tour: $(STAMP) ## Deploy to $$PGJOBS_DSN and walk through the SQL API with psql alone (examples/tour.sql)
 	$(BIN)/pgjobs deploy --dsn "$(RUN_DSN)"

@@ -1,0 +1,94 @@
+"""pgjobs as contender 6 of ../shared/bench (the contract of its contenders/pgjobs.py).
+
+Run beside the peers with `make bench-peers`, or by hand:
+
+    PGJOBS_ADAPTER=$PWD/bench/contender.py PGJOBS_PYTHON=$PWD/.venv/bin/python \\
+      ../shared/bench/run.sh pgjobs graphile_worker_latest pgqueuer pg_boss_latest procrastinate
+
+Everything goes through the pgjobs Python API as a user's code would: `pgjobs deploy` installs
+the schema, AsyncClient.add_job / add_jobs enqueue, and the pgjobs Worker (App.worker) runs a
+no-op async handler. No option a user would not have, no SQL of its own except the counts the
+harness verifies with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pgjobs
+from pgjobs.app import App
+from pgjobs.client import AsyncClient, JobSpec
+from pgjobs.deploy import deploy
+from pgjobs.worker import Worker, WorkerSummary
+
+NAME = "pgjobs"
+ENABLED = True
+PEER = False  # the target, not a peer: ratios compare it against the best peer
+WAKEUP = 'LISTEN/NOTIFY on "jobs:insert" (+ 2 s poll, Worker poll_interval)'
+BATCH = None  # get_job claims one job per call; the Worker has no batch-fetch option yet
+BULK_NOTE = "AsyncClient.add_jobs() (app_jobs.add_jobs, one set-based INSERT)"
+PENDING_SQL = "SELECT count(*) FROM app_jobs.jobs"  # waiting, running and retrying jobs
+DONE_SQL = "SELECT count(*) FROM app_jobs.job_history WHERE status = 'completed'"
+
+TASK = "noop"
+
+_dsn = ""
+_client: AsyncClient | None = None
+_worker: Worker | None = None
+_run: asyncio.Task[WorkerSummary] | None = None
+
+
+def version() -> str:
+    return f"{pgjobs.__version__} (unreleased)"
+
+
+async def setup(dsn: str) -> None:
+    global _dsn, _client
+    _dsn = dsn
+    await asyncio.to_thread(deploy, dsn, verify=False)
+    _client = await AsyncClient.connect(dsn)
+
+
+def _connected() -> AsyncClient:
+    if _client is None:
+        raise RuntimeError("setup() first")
+    return _client
+
+
+async def enqueue(i: int) -> None:
+    await _connected().add_job(TASK, {"i": i})
+
+
+async def enqueue_bulk(n: int, start: int = 0) -> None:
+    await _connected().add_jobs([JobSpec(TASK, {"i": i}) for i in range(start, start + n)])
+
+
+async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any]) -> None:
+    global _worker, _run
+    if batch:
+        raise ValueError("pgjobs has no batch-fetch option (BATCH is None)")
+    app = App(_dsn)
+
+    @app.task(TASK)
+    async def noop(payload: dict[str, int]) -> None:
+        on_job(payload["i"])
+
+    _worker = app.worker(concurrency=concurrency)
+    _run = asyncio.create_task(_worker.run())
+
+
+async def stop_worker() -> None:
+    """Graceful stop: no new claims, in-flight jobs finish, then Worker.run returns."""
+    global _worker, _run
+    if _worker is None or _run is None:
+        return
+    _worker.stop()
+    await _run
+    _worker = _run = None
+
+
+async def close() -> None:
+    if _client is not None:
+        await _client.close()
