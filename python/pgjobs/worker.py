@@ -1,7 +1,8 @@
 """The pgjobs worker: runs the handlers of claimed jobs; all queue decisions stay in SQL.
 
 One claim loop fills up to ``concurrency`` slots with ``app_jobs.get_job`` (only the tasks it
-has handlers for), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a running job ends, or
+has handlers for; one claim after a wake-up, then, while claims find jobs, one per free slot at
+once), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a running job ends, or
 ``poll_interval`` passes (the fallback for due delayed jobs and missed notifications). Each job
 ends with ``complete_job`` or, when its handler raises, ``fail_job`` with the error and the
 traceback; a payload that does not match the task's payload type fails for good at once
@@ -265,19 +266,29 @@ class Worker:
         while not self._stop.is_set():
             self._wake.clear()
             exhausted = False
+            want = 1  # one claim first: an empty queue costs one get_job per wake-up
             try:
                 while len(self._running) < self.concurrency and not self._stop.is_set():
-                    if batch_size is not None and self.summary.claimed >= batch_size:
+                    free = self.concurrency - len(self._running)
+                    if batch_size is not None:
+                        free = min(free, batch_size - self.summary.claimed)
+                    if free <= 0:
                         exhausted = True
                         break
-                    async with self.pool.connection() as conn:
-                        job = await AsyncClient(conn).get_job(
-                            self.worker_id, tasks, self.job_expiry
-                        )
-                    if job is None:
+                    claims = await asyncio.gather(
+                        *(self._claim(tasks) for _ in range(min(want, free))),
+                        return_exceptions=True,
+                    )
+                    for claim in claims:
+                        if isinstance(claim, Job):
+                            self.start(claim)
+                    for claim in claims:
+                        if isinstance(claim, BaseException):
+                            raise claim
+                    if None in claims:
                         exhausted = True
                         break
-                    self.start(job)
+                    want = self.concurrency  # the queue has work: fill the free slots at once
                 backoff = 0.1
             except RETRYABLE as error:
                 await self._report(error, "claiming jobs")
@@ -288,6 +299,11 @@ class Worker:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    async def _claim(self, tasks: list[str]) -> Job | None:
+        """One get_job on a connection of its own, so claims for free slots run in parallel."""
+        async with self.pool.connection() as conn:
+            return await AsyncClient(conn).get_job(self.worker_id, tasks, self.job_expiry)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up for stop()."""

@@ -1,0 +1,95 @@
+"""How the worker claims: free slots at once while the queue has work, one claim when idle.
+
+The spy counts Worker._claim calls (each one get_job on its own pooled connection) around
+the real database calls; nothing is mocked. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgjobs.app import App
+from pgjobs.client import Job
+from pgjobs.worker import Worker
+
+GUARD = 20.0
+
+
+async def until(condition: Any, what: str) -> None:
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(poll(), GUARD)
+    except TimeoutError:
+        pytest.fail(f"never happened: {what}")
+
+
+def test_free_slots_are_claimed_at_once_and_an_idle_wake_up_costs_one_claim(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT app_jobs.add_job(NULL, 'hold', json_build_object('i', i)) "
+            "FROM generate_series(1, 12) AS i"
+        )
+    calls = in_flight = peak = 0
+    real_claim = Worker._claim
+
+    async def counted_claim(self: Worker, tasks: list[str]) -> Job | None:
+        nonlocal calls, in_flight, peak
+        calls += 1
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await real_claim(self, tasks)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(Worker, "_claim", counted_claim)
+    app = App(dsn)
+    running: set[int] = set()
+    done: list[int] = []
+
+    async def scenario() -> None:
+        gate = asyncio.Event()
+
+        @app.task("hold")
+        async def hold(payload: dict[str, int]) -> None:
+            running.add(payload["i"])
+            await gate.wait()
+            running.discard(payload["i"])
+            done.append(payload["i"])
+
+        worker = app.worker(concurrency=4, poll_interval=600)
+        run = asyncio.create_task(worker.run())
+        await until(lambda: len(running) == 4, "4 handlers running")
+        # One claim found a job, then the three other slots were claimed together.
+        assert peak == 3
+        gate.set()
+        await until(lambda: len(done) == 12 and not worker._running, "all 12 jobs done")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            await until(
+                lambda: conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone() == (0,),
+                "the queue empty",
+            )
+            wake = worker._wake
+            assert wake is not None
+            await until(lambda: in_flight == 0 and not wake.is_set(), "the worker idle")
+            before = calls
+            conn.execute('NOTIFY "jobs:insert"')  # a wake-up with nothing to claim
+        await until(lambda: calls > before, "a claim after the NOTIFY")
+        await asyncio.sleep(0.3)  # room for more claims, which must not come
+        assert calls == before + 1
+        worker.stop()
+        summary = await run
+        assert summary.completed == 12 and summary.claimed == 12
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
+    assert sorted(done) == list(range(1, 13))
+    assert peak <= 3  # never more claims than free slots
