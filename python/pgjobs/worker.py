@@ -356,7 +356,11 @@ class Worker:
             )
             return await self._record(task, job, error=error, permanent=True)
         try:
-            value = await call_maybe_async(task.call, payload, self.context(task, job))
+            ctx = self.context(task, job)
+            if task.is_async:  # on the loop: never waits for a thread that sync handlers hold
+                value = await task.call(payload, ctx)
+            else:
+                value = await call_maybe_async(task.call, payload, ctx)
             result = check_result(task, value)
         except asyncio.CancelledError:
             raise  # lease lost, or stopping: the database decides what happens to the job

@@ -1,4 +1,5 @@
-"""How the worker claims: free slots at once while the queue has work, one claim when idle.
+"""How the worker claims and starts jobs: free slots at once while the queue has work, one claim
+when idle, async handlers on the loop.
 
 The spy counts Worker._claim calls (each one get_job on its own pooled connection) around
 the real database calls; nothing is mocked. No timing is asserted.
@@ -7,6 +8,8 @@ the real database calls; nothing is mocked. No timing is asserted.
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -93,3 +96,35 @@ def test_free_slots_are_claimed_at_once_and_an_idle_wake_up_costs_one_claim(
     asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
     assert sorted(done) == list(range(1, 13))
     assert peak <= 3  # never more claims than free slots
+
+
+def test_async_handlers_start_while_sync_handlers_hold_every_thread(dsn: str) -> None:
+    """An async handler runs on the event loop; it never queues for the thread pool."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for task in ("blocking", "blocking", "quick"):
+            conn.execute("SELECT app_jobs.add_job(NULL, %s, '{}')", (task,))
+    app = App(dsn)
+    release = threading.Event()
+    quick_done = threading.Event()
+
+    @app.task("blocking")
+    def blocking(payload: Any) -> None:
+        release.wait(GUARD)
+
+    @app.task("quick")
+    async def quick(payload: Any) -> None:
+        quick_done.set()
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=2))
+        worker = app.worker(concurrency=3, poll_interval=600)
+        run = asyncio.create_task(worker.run())
+        try:
+            await until(quick_done.is_set, "the async job ran while both threads were busy")
+        finally:
+            release.set()
+            worker.stop()
+            summary = await run
+        assert summary.completed == 3
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
