@@ -1,8 +1,7 @@
 """The pgjobs worker: runs the handlers of claimed jobs; all queue decisions stay in SQL.
 
 One claim loop fills up to ``concurrency`` slots with ``app_jobs.get_job`` (only the tasks it
-has handlers for; one claim after a wake-up, then, while claims find jobs, one per free slot at
-once), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a running job ends, or
+has handlers for), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a running job ends, or
 ``poll_interval`` passes (the fallback for due delayed jobs and missed notifications). Each job
 ends with ``complete_job`` or, when its handler raises, ``fail_job`` with the error and the
 traceback; a payload that does not match the task's payload type fails for good at once
@@ -16,6 +15,10 @@ releases (or, with ``orphans="fail"``, fails) what an earlier life under the sam
 killed backend) are retried with backoff; the worker carries on when the database is back.
 At start it also declares the app's schedules, and unless ``scheduler=False`` it runs
 ``app_jobs.run_due_schedules()`` every ``schedule_interval`` seconds (see pgjobs.schedules).
+
+Claims go one after a wake-up, then, while they find jobs, twice as many at once each round
+(each on its own pooled connection), up to the free slots: a backlog fills the slots in
+parallel, and an idle wake-up costs one ``get_job``.
 """
 
 from __future__ import annotations
@@ -288,7 +291,7 @@ class Worker:
                     if None in claims:
                         exhausted = True
                         break
-                    want = self.concurrency  # the queue has work: fill the free slots at once
+                    want *= 2  # the queue has work: claim more at once, up to the free slots
                 backoff = 0.1
             except RETRYABLE as error:
                 await self._report(error, "claiming jobs")

@@ -1,4 +1,4 @@
-"""How the worker claims and starts jobs: free slots at once while the queue has work, one claim
+"""How the worker claims and starts jobs: more claims at once while they find jobs, one claim
 when idle, async handlers on the loop.
 
 The spy counts Worker._claim calls (each one get_job on its own pooled connection) around
@@ -33,13 +33,13 @@ async def until(condition: Any, what: str) -> None:
         pytest.fail(f"never happened: {what}")
 
 
-def test_free_slots_are_claimed_at_once_and_an_idle_wake_up_costs_one_claim(
+def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
     dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "SELECT app_jobs.add_job(NULL, 'hold', json_build_object('i', i)) "
-            "FROM generate_series(1, 12) AS i"
+            "FROM generate_series(1, 20) AS i"
         )
     calls = in_flight = peak = 0
     real_claim = Worker._claim
@@ -69,13 +69,13 @@ def test_free_slots_are_claimed_at_once_and_an_idle_wake_up_costs_one_claim(
             running.discard(payload["i"])
             done.append(payload["i"])
 
-        worker = app.worker(concurrency=4, poll_interval=600)
+        worker = app.worker(concurrency=8, poll_interval=600)
         run = asyncio.create_task(worker.run())
-        await until(lambda: len(running) == 4, "4 handlers running")
-        # One claim found a job, then the three other slots were claimed together.
-        assert peak == 3
+        await until(lambda: len(running) == 8, "8 handlers running")
+        # Claims of 1, then 2, then 4 at once (each found jobs), then 1 for the last free slot.
+        assert peak == 4 and calls == 8
         gate.set()
-        await until(lambda: len(done) == 12 and not worker._running, "all 12 jobs done")
+        await until(lambda: len(done) == 20 and not worker._running, "all 20 jobs done")
         with psycopg.connect(dsn, autocommit=True) as conn:
             await until(
                 lambda: conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone() == (0,),
@@ -91,11 +91,11 @@ def test_free_slots_are_claimed_at_once_and_an_idle_wake_up_costs_one_claim(
         assert calls == before + 1
         worker.stop()
         summary = await run
-        assert summary.completed == 12 and summary.claimed == 12
+        assert summary.completed == 20 and summary.claimed == 20
 
     asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
-    assert sorted(done) == list(range(1, 13))
-    assert peak <= 3  # never more claims than free slots
+    assert sorted(done) == list(range(1, 21))
+    assert peak <= 8  # never more claims than free slots
 
 
 def test_async_handlers_start_while_sync_handlers_hold_every_thread(dsn: str) -> None:
