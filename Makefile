@@ -43,7 +43,7 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-pg15 test-pg18 test-sql test-py test-install lint fmt snapshot run \
-        bench bench-peers clean extension install soak
+        bench bench-peers recovery clean extension install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -105,6 +105,9 @@ PEERS_ARGS ?=
 
 bench: $(STAMP) ## Benchmark pgjobs on a throwaway database: enqueue, drain 20,000 jobs, enqueue-to-start latency
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+recovery: $(STAMP) ## Time how long after SIGKILL a killed worker's job is picked up again (RECOVERY_ARGS="--lease 5")
+	$(BIN)/python bench/recovery.py $(RECOVERY_ARGS)
 
 bench-peers: $(STAMP) ## Run ../shared/bench with pgjobs beside its peers (PEERS_ARGS=--quick: a smoke run)
 	$(BIN)/python bench/peers.py $(PEERS_ARGS) $(PEERS)
