@@ -316,16 +316,20 @@ def test_cleanup_removes_old_attempts_of_removed_jobs_only(db: Conn) -> None:
     assert left == [{"job_id": waiting["id"]}]
 
 
+#: A cut-off at today's midnight (UTC): every earlier day partition can go whole.
+SINCE_MIDNIGHT = "now() - (date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
 def test_a_busy_history_makes_cleanup_skip_the_drop_instead_of_waiting(
     db: Conn, connect: Any
 ) -> None:
     add_old_days(db, 3)
     holder = connect(autocommit=False)
     holder.execute("SELECT count(*) FROM app_jobs.job_history")  # holds ACCESS SHARE
-    result = db.execute("SELECT * FROM app_jobs.cleanup_jobs(interval '1 hour')").fetchone()
+    result = db.execute(f"SELECT * FROM app_jobs.cleanup_jobs({SINCE_MIDNIGHT})").fetchone()
     holder.rollback()
     assert result is not None and result["dropped_partitions"] == 0
-    result = db.execute("SELECT * FROM app_jobs.cleanup_jobs(interval '1 hour')").fetchone()
+    result = db.execute(f"SELECT * FROM app_jobs.cleanup_jobs({SINCE_MIDNIGHT})").fetchone()
     assert result is not None and result["dropped_partitions"] == 3
 
 
