@@ -79,6 +79,24 @@ def plans_of(db: Conn, statement: str) -> list[str]:
     return [m for m in messages if "job_history" in m and "Query Text" in m]
 
 
+def wasteful_seq_scans(plan: str) -> list[str]:
+    """Seq Scan nodes that read rows they then threw away (a scan of a partition whose rows
+    all qualify, such as a day that began less than an hour ago, is fine)."""
+    lines = plan.splitlines()
+    found = []
+    for number, line in enumerate(lines):
+        if "Seq Scan on" not in line:
+            continue
+        depth = len(line) - len(line.lstrip())
+        for detail in lines[number + 1 :]:
+            if len(detail) - len(detail.lstrip()) <= depth:
+                break
+            removed = re.search(r"Rows Removed by Filter: (\d+)", detail)
+            if removed and int(removed.group(1)) > 0:
+                found.append(line.strip())
+    return found
+
+
 def test_list_jobs_and_queue_stats_use_indexes_on_a_million_history_rows(db: Conn) -> None:
     db.execute(PAST_PARTITIONS)
     db.execute(GENERATE, {"rows": ROWS})
@@ -100,9 +118,12 @@ def test_list_jobs_and_queue_stats_use_indexes_on_a_million_history_rows(db: Con
         plans = plans_of(db, statement)
         assert plans, f"{name}: no plan reached the client"
         text = "\n".join(plans)
-        for partition in filled:
-            bare = partition.removeprefix("app_jobs.")
-            assert not re.search(rf"Seq Scan on {bare}\b", text), f"{name}:\n{text}"
+        wasteful = [
+            line
+            for line in wasteful_seq_scans(text)
+            if any(f"on {p.removeprefix('app_jobs.')} " in line for p in filled)
+        ]
+        assert wasteful == [], f"{name}:\n{text}"
         assert "Index" in text, f"{name}:\n{text}"
         # No node of the plan touched more than a few thousand rows of the million.
         touched = [int(n) for n in re.findall(r"actual rows=(\d+)", text)]
