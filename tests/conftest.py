@@ -73,7 +73,13 @@ def _server_major() -> int | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``pg15only`` tests unless the test server is PostgreSQL 15."""
+    """Skip ``heavy`` tests unless PGJOBS_HEAVY_TESTS=1, and ``pg15only`` tests unless the
+    test server is PostgreSQL 15."""
+    if os.environ.get("PGJOBS_HEAVY_TESTS") != "1":
+        skip_heavy = pytest.mark.skip(reason="heavy: set PGJOBS_HEAVY_TESTS=1 (make test-heavy)")
+        for item in items:
+            if item.get_closest_marker("heavy"):
+                item.add_marker(skip_heavy)
     marked = [item for item in items if item.get_closest_marker("pg15only")]
     if not marked:
         return

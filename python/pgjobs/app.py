@@ -31,7 +31,7 @@ from uuid import UUID
 import psycopg
 
 from pgjobs import config
-from pgjobs.client import AsyncClient, Client, Job, JobSpec
+from pgjobs.client import AsyncClient, Backoff, Client, Job, JobSpec
 from pgjobs.registry import Event, JobContext, Listener, Registry, Task
 from pgjobs.schedules import Schedule
 from pgjobs.typed import InvalidPayload
@@ -75,6 +75,7 @@ class App:
         on_success: Listener | None = None,
         on_failure: Listener | None = None,
         on_attempt: Listener | None = None,
+        backoff: Backoff | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function (sync or async) as the handler of task ``name``
         (default: the function's name). It is called as ``fn(payload)`` or
@@ -83,7 +84,8 @@ class App:
         ``max_attempts``, ``queue`` and ``priority`` are the task's enqueue defaults. The
         handler's annotations (or ``payload_type``/``result_type``) declare typed payloads and
         results. ``on_success`` / ``on_failure`` (after the last attempt) / ``on_attempt``
-        (every attempt) receive a :class:`~pgjobs.registry.JobEvent`."""
+        (every attempt) receive a :class:`~pgjobs.registry.JobEvent`. ``backoff``: the task's
+        retry delays (:class:`~pgjobs.client.Backoff`; a job's own backoff wins)."""
 
         def register(fn: F) -> F:
             task = self.registry.register(
@@ -94,6 +96,7 @@ class App:
                 priority=priority,
                 payload_type=payload_type,
                 result_type=result_type,
+                backoff=backoff,
             )
             for event, listener in (
                 ("success", on_success),
@@ -379,6 +382,13 @@ class App:
         """Process up to ``batch_size`` due jobs, ``concurrency`` at a time, and return."""
         worker = self.worker(concurrency=concurrency, **options)
         return asyncio.run(worker.run(once=True, batch_size=batch_size))
+
+    async def wait_for(self, job_id: int, timeout: float | None = None) -> Any:
+        """Wait until job ``job_id`` finishes; return its result, or raise
+        :class:`pgjobs.errors.JobFailed` (failed or cancelled; ``.job`` holds its final state)
+        or TimeoutError. Race-free: a job finishing at any moment is never missed."""
+        async with await AsyncClient.connect(config.resolve_dsn(self.dsn)) as client:
+            return await client.wait_for(job_id, timeout)
 
     @staticmethod
     async def serve(worker: Worker) -> WorkerSummary:

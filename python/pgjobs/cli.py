@@ -12,7 +12,8 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
 
@@ -507,9 +508,230 @@ def _add_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
     parser.set_defaults(handler=_run_worker)
 
 
+# -- pgjobs jobs list|show|cancel|rerun, pgjobs cleanup -----------------------------------------
+
+
+@contextmanager
+def _lifecycle_client(args: argparse.Namespace) -> Iterator[Any]:
+    """A Client on the configured database; SQL API refusals become CommandErrors."""
+    import psycopg
+
+    from pgjobs import config
+    from pgjobs.client import Client
+    from pgjobs.errors import PgJobsError
+
+    target = config.resolve(args.dsn)
+    try:
+        client = Client.connect(target.conninfo)
+    except psycopg.OperationalError as exc:
+        raise _connect_error(target, exc) from exc
+    with client:
+        try:
+            yield client
+        except PgJobsError as exc:
+            raise CommandError(str(exc)) from exc
+        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
+            raise CommandError(
+                f"app_jobs is not deployed (or is older than this pgjobs) in "
+                f"{config.describe(target.conninfo)}: {exc.diag.message_primary or exc}\n"
+                "Run `pgjobs deploy` first."
+            ) from exc
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _job_json(job: Any) -> str:
+    import dataclasses
+
+    return json.dumps(dataclasses.asdict(job), default=str, sort_keys=True)
+
+
+def _run_jobs_list(args: argparse.Namespace) -> int:
+    with _lifecycle_client(args) as client:
+        jobs = client.list_jobs(
+            args.status or None, task=args.task, queue=args.queue, tenant=args.tenant,
+            correlation_id=args.correlation_id, limit=args.limit, offset=args.offset,
+        )  # fmt: skip
+    if args.json:
+        for job in jobs:
+            print(_job_json(job))
+        return 0
+    print(
+        f"{'ID':>10}  {'STATUS':<9}  {'TASK':<24}  {'QUEUE':<12}  {'TRIES':>5}  {'WHEN':<19}  ERROR"
+    )
+    for job in jobs:
+        error = (job.last_error or "").splitlines()[0][:60] if job.last_error else ""
+        print(
+            f"{job.id:>10}  {job.status:<9}  {job.task_identifier[:24]:<24}  "
+            f"{(job.queue_name or '-')[:12]:<12}  {job.attempts:>2}/{job.max_attempts:<2}  "
+            f"{_when(job.finished_at or job.run_at):<19}  {error}"
+        )
+    if not jobs:
+        print("(no jobs)")
+    return 0
+
+
+def _job_ref(text: str) -> int | uuid.UUID:
+    try:
+        return int(text)
+    except ValueError:
+        return _tenant(text)  # a uid
+
+
+def _run_jobs_show(args: argparse.Namespace) -> int:
+    with _lifecycle_client(args) as client:
+        job = client.find_job(args.job, with_attempts=True)
+    if job is None:
+        raise CommandError(f"there is no job {args.job} (it may have been cleaned up)")
+    if args.json:
+        print(_job_json(job))
+        return 0
+    for name in (
+        "id", "uid", "status", "task_identifier", "queue_name", "key", "correlation_id",
+        "database_id", "priority", "attempts", "max_attempts", "run_at", "created_at",
+        "first_started_at", "locked_at", "finished_at", "duration", "worker_id", "progress",
+        "progress_message", "cancel_requested_at", "rerun_of", "last_error",
+    ):  # fmt: skip
+        value = getattr(job, name)
+        if value is not None:
+            print(f"{name + ':':<21}{value}")
+    print(f"{'payload:':<21}{json.dumps(job.payload)}")
+    if job.result is not None:
+        print(f"{'result:':<21}{json.dumps(job.result)}")
+    for attempt in job.attempt_log or []:
+        print(
+            f"attempt {attempt['attempt']}: {attempt['outcome']} on {attempt['worker_id']}, "
+            f"{attempt['started_at']} .. {attempt['finished_at']}"
+        )
+        details = attempt.get("error_details") or {}
+        text = details.get("traceback") or attempt.get("error_message")
+        if text:
+            print("  " + str(text).rstrip().replace("\n", "\n  "))
+    return 0
+
+
+def _run_jobs_cancel(args: argparse.Namespace) -> int:
+    with _lifecycle_client(args) as client:
+        job = client.cancel_job(args.job)
+    if job is None:
+        raise CommandError(f"job {args.job} is finished or unknown: nothing to cancel")
+    if job.status == "cancelled":
+        print(f"job {job.id} cancelled")
+    else:
+        print(f"job {job.id} is running: its worker was asked to stop it")
+    return 0
+
+
+def _run_jobs_rerun(args: argparse.Namespace) -> int:
+    with _lifecycle_client(args) as client:
+        job = client.rerun_job(args.job)
+    print(f"job {job.id} enqueued: a rerun of job {args.job} ({job.task_identifier})")
+    return 0
+
+
+def _add_jobs(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "jobs",
+        parents=[_common_options(top_level=False)],
+        help="list, show, cancel or rerun jobs (live and finished)",
+        description="Look at jobs and act on them, through the app_jobs lifecycle functions.",
+    )
+    commands = parser.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+    common = _common_options(top_level=False)
+
+    listing = commands.add_parser(
+        "list",
+        parents=[common],
+        help="jobs newest first (app_jobs.list_jobs)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  pgjobs jobs list --status failed --status retrying\n"
+            "  pgjobs jobs list --task send_email --limit 20 --offset 20 --json"
+        ),
+    )
+    listing.add_argument(
+        "--status",
+        action="append",
+        choices=("pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled"),
+        help="only jobs with this status (repeatable)",
+    )
+    listing.add_argument("--task", help="only jobs of this task")
+    listing.add_argument("--queue", help="only jobs of this named queue")
+    listing.add_argument("--tenant", type=_tenant, help="only jobs of this tenant (db_id)")
+    listing.add_argument("--correlation-id", help="only jobs with this correlation id")
+    listing.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
+    listing.add_argument("--offset", type=int, default=0, help="rows to skip (default 0)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(handler=_run_jobs_list)
+
+    show = commands.add_parser(
+        "show", parents=[common], help="one job with its attempts (app_jobs.find_job)"
+    )
+    show.add_argument("job", metavar="ID|UID", type=_job_ref, help="job id or uid")
+    show.add_argument("--json", action="store_true", help="as one JSON object")
+    show.set_defaults(handler=_run_jobs_show)
+
+    cancel = commands.add_parser(
+        "cancel",
+        parents=[common],
+        help="cancel a waiting job, or stop a running one (app_jobs.cancel_job)",
+    )
+    cancel.add_argument("job", metavar="ID", type=int, help="job id")
+    cancel.set_defaults(handler=_run_jobs_cancel)
+
+    rerun = commands.add_parser(
+        "rerun",
+        parents=[common],
+        help="enqueue a fresh copy of a finished job (app_jobs.rerun_job)",
+    )
+    rerun.add_argument("job", metavar="ID", type=int, help="id of a finished job")
+    rerun.set_defaults(handler=_run_jobs_rerun)
+
+
+def _run_cleanup(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    with _lifecycle_client(args) as client:
+        result = client.cleanup_jobs(timedelta(days=args.days), args.status or None)
+    print(
+        f"removed {result.deleted_jobs} finished job(s) older than {args.days:g} day(s) "
+        f"({result.dropped_partitions} day partition(s) dropped whole) and "
+        f"{result.deleted_attempts} attempt log row(s)"
+    )
+    return 0
+
+
+def _add_cleanup(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "cleanup",
+        parents=[_common_options(top_level=False)],
+        help="remove old finished jobs (app_jobs.cleanup_jobs)",
+        description=(
+            "Remove finished jobs older than --days, dropping whole day partitions of the\n"
+            "history where it can. Workers do this every hour with their retention (14 days\n"
+            "by default)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--days", type=float, default=14.0, help="keep this many days (default 14)")
+    parser.add_argument(
+        "--status",
+        action="append",
+        choices=("completed", "failed", "cancelled"),
+        help="only remove jobs with this status (repeatable; default all three)",
+    )
+    parser.set_defaults(handler=_run_cleanup)
+
+
 _SUBCOMMANDS: Final[
     tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...]
-] = (_add_deploy, _add_revert, _add_verify, _add_add, _add_status, _add_worker, add_schedules)
+] = (
+    _add_deploy, _add_revert, _add_verify, _add_add, _add_status, _add_worker, add_schedules,
+    _add_jobs, _add_cleanup,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

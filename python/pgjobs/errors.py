@@ -8,13 +8,16 @@ message, hint and SQLSTATE, and the original error as ``__cause__``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import psycopg
 
 __all__ = [
     "InvalidArgument",
+    "JobFailed",
     "JobKeyContention",
+    "JobNotFinished",
+    "JobNotFound",
     "PgJobsError",
     "ScheduleNotFound",
     "SchedulePending",
@@ -54,9 +57,28 @@ class JobKeyContention(PgJobsError):
     """PJ401: the job key kept changing hands during add_job; retrying the call is safe."""
 
 
+class JobNotFound(PgJobsError, LookupError):
+    """PJ303: there is no such job (rerun_job), or it was removed by cleanup_jobs."""
+
+
+class JobNotFinished(PgJobsError):
+    """PJ304: the job is still waiting or running (rerun_job needs a finished job)."""
+
+
+class JobFailed(Exception):
+    """``wait_for``: the job ended failed or cancelled. ``job`` is its final state
+    (a :class:`pgjobs.client.JobInfo`: status, last_error, attempts, ...)."""
+
+    def __init__(self, job: Any) -> None:
+        super().__init__(f"job {job.id} ({job.task_identifier}) {job.status}: {job.last_error}")
+        self.job = job
+
+
 _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ301": ScheduleNotFound,
     "PJ302": SchedulePending,
+    "PJ303": JobNotFound,
+    "PJ304": JobNotFinished,
     "PJ401": JobKeyContention,
 }
 _BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {

@@ -14,14 +14,16 @@ ADD_JOB: Final = """
 SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := %(run_at)s,
-  max_attempts := %(max_attempts)s, priority := %(priority)s)
+  max_attempts := %(max_attempts)s, priority := %(priority)s,
+  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb)
 """
 
 ADD_JOB_DELAYED: Final = """
 SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := now() + %(delay)s,
-  max_attempts := %(max_attempts)s, priority := %(priority)s)
+  max_attempts := %(max_attempts)s, priority := %(priority)s,
+  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb)
 """
 
 ADD_JOBS: Final = """
@@ -39,13 +41,15 @@ SELECT * FROM app_jobs.claim_job(worker_id := %(worker_id)s, job_id := %(job_id)
 """
 
 COMPLETE_JOB: Final = """
-SELECT * FROM app_jobs.complete_job(worker_id := %(worker_id)s, job_id := %(job_id)s)
+SELECT * FROM app_jobs.complete_job(
+  worker_id := %(worker_id)s, job_id := %(job_id)s, result := %(result)s::jsonb)
 """
 
 FAIL_JOB: Final = """
 SELECT * FROM app_jobs.fail_job(
   worker_id := %(worker_id)s, job_id := %(job_id)s, error_message := %(error_message)s,
-  permanent := %(permanent)s)
+  permanent := %(permanent)s, error_details := %(error_details)s::jsonb,
+  backoff := %(backoff)s::jsonb)
 """
 
 HEARTBEAT: Final = """
@@ -98,6 +102,66 @@ SELECT * FROM app_jobs.enable_scheduled_job(
 
 LIST_SCHEDULED_JOBS: Final = """
 SELECT * FROM app_jobs.list_scheduled_jobs(db_id := %(db_id)s)
+"""
+
+# -- the lifecycle: every statement returns app_jobs.job_info rows unless said otherwise ---------
+
+FIND_JOB: Final = """
+SELECT * FROM app_jobs.find_job(
+  job_id := %(job_id)s, job_uid := %(job_uid)s, with_attempts := %(with_attempts)s)
+"""
+
+LIST_JOBS: Final = """
+SELECT * FROM app_jobs.list_jobs(
+  status := %(status)s, task := %(task)s, queue := %(queue)s, db_id := %(db_id)s,
+  correlation_id := %(correlation_id)s, row_limit := %(row_limit)s, row_offset := %(row_offset)s)
+"""
+
+RECENT_JOBS: Final = """
+SELECT * FROM app_jobs.recent_jobs(row_limit := %(row_limit)s)
+"""
+
+WATCH_JOB: Final = """
+SELECT * FROM app_jobs.watch_job(job_id := %(job_id)s)
+"""
+
+CANCEL_JOB: Final = """
+SELECT * FROM app_jobs.cancel_job(job_id := %(job_id)s)
+"""
+
+CANCEL_JOBS: Final = """
+SELECT app_jobs.cancel_jobs(
+  task := %(task)s, priority := %(priority)s, run_at := %(run_at)s, queue := %(queue)s,
+  db_id := %(db_id)s) AS cancelled
+"""
+
+RERUN_JOB: Final = """
+SELECT * FROM app_jobs.rerun_job(job_id := %(job_id)s)
+"""
+
+SET_PROGRESS: Final = """
+SELECT app_jobs.set_progress(
+  worker_id := %(worker_id)s, job_id := %(job_id)s, percent := %(percent)s,
+  message := %(message)s) AS held
+"""
+
+RECLAIM_STUCK_JOBS: Final = """
+SELECT app_jobs.reclaim_stuck_jobs(older_than := %(older_than)s) AS reclaimed
+"""
+
+CLEANUP_JOBS: Final = """
+SELECT * FROM app_jobs.cleanup_jobs(older_than := %(older_than)s, statuses := %(statuses)s)
+"""
+
+CREATE_HISTORY_PARTITIONS: Final = """
+SELECT app_jobs.create_history_partitions(days_ahead := %(days_ahead)s) AS created
+"""
+
+#: Rows of (task_identifier, queue_name, queued, scheduled, running, retrying, total,
+#: completed_last_hour, failed_last_hour, cancelled_last_hour, oldest_queued_age, avg_duration,
+#: failure_rate).
+QUEUE_STATS: Final = """
+SELECT * FROM app_jobs.queue_stats()
 """
 
 ALL: Final[dict[str, str]] = {

@@ -7,10 +7,12 @@ Filled by ``@app.task(...)``. A handler is called as ``fn(payload)`` or ``fn(pay
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,12 +52,31 @@ class JobContext:
     dsn: str = ""
     fire_time: datetime | None = None  # set when a schedule enqueued the job: which run it is
     _connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]] | None = None
+    #: Set when the job's cancellation was requested (app_jobs.cancel_job): a sync handler
+    #: should check ``ctx.cancelled.is_set()`` and return; an async one is cancelled anyway.
+    cancelled: threading.Event = dataclasses.field(default_factory=threading.Event)
+    _progress: Callable[[float | None, str | None], Coroutine[Any, Any, bool]] | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
         """A connection from the worker's pool (autocommit), returned when the block ends."""
         if self._connect is None:
             return _own_connection(self.dsn)
         return self._connect()
+
+    async def set_progress(self, percent: float | None, message: str | None = None) -> bool:
+        """Report progress (0-100 and/or a message; app_jobs.set_progress), visible in
+        find_job and list_jobs while the job runs. False when the job is no longer ours."""
+        if self._progress is None:
+            return False
+        return await self._progress(percent, message)
+
+    def set_progress_sync(self, percent: float | None, message: str | None = None) -> bool:
+        """:meth:`set_progress` for sync handlers (they run in a thread)."""
+        if self._progress is None or self._loop is None:
+            return False
+        future = asyncio.run_coroutine_threadsafe(self._progress(percent, message), self._loop)
+        return future.result()
 
 
 def _own_connection(dsn: str) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
@@ -104,6 +125,9 @@ class Task:
     max_attempts: int | None = None
     queue: str | None = None
     priority: int | None = None
+    #: Retry delay options of the task (a pgjobs.client.Backoff or its dict), sent with
+    #: fail_job; a job's own backoff (add_job) wins over it.
+    backoff: Mapping[str, Any] | Any | None = None
 
     def call(self, payload: Any, ctx: JobContext) -> Any:
         return self.fn(payload, ctx) if self.wants_context else self.fn(payload)
@@ -127,6 +151,7 @@ class Registry:
         priority: int | None = None,
         payload_type: Any = None,
         result_type: Any = None,
+        backoff: Any = None,
     ) -> Task:
         if not name:
             raise ValueError("a task needs a non-empty name")
@@ -155,6 +180,7 @@ class Registry:
             max_attempts,
             queue,
             priority,
+            backoff,
         )
         self._tasks[name] = task
         self._by_fn[fn] = name

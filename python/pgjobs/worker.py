@@ -19,6 +19,13 @@ At start it also declares the app's schedules, and unless ``scheduler=False`` it
 Claims go one after a wake-up, then, while they find jobs, twice as many at once each round
 (each on its own pooled connection), up to the free slots: a backlog fills the slots in
 parallel, and an idle wake-up costs one ``get_job``.
+
+A handler's result is stored with the job (``complete_job(..., result)``); a failure sends the
+traceback as text and as frames to the attempt log, with the task's ``backoff``.
+``app_jobs.cancel_job`` of a running job reaches the worker on ``NOTIFY "jobs:cancel"`` (or,
+missed, by its absence from the heartbeat's answer): the handler is cancelled (a sync one sees
+``ctx.cancelled`` set) and the job recorded cancelled. Every ``maintenance_interval`` seconds
+the worker creates history partitions ahead and applies ``retention`` (``cleanup_jobs``).
 """
 
 from __future__ import annotations
@@ -45,12 +52,24 @@ from pgjobs.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
 from pgjobs.registry import Event, JobContext, JobEvent, Registry, Task
 from pgjobs.typed import InvalidPayload, InvalidResult
 
-__all__ = ["CHANNEL", "Outcome", "Worker", "WorkerSummary", "default_worker_id"]
+__all__ = [
+    "CANCEL_CHANNEL",
+    "CHANNEL",
+    "DEFAULT_RETENTION",
+    "Outcome",
+    "Worker",
+    "WorkerSummary",
+    "default_worker_id",
+]
 
 log = logging.getLogger("pgjobs.worker")
 
 #: The channel app_jobs notifies when a job becomes claimable.
 CHANNEL = "jobs:insert"
+#: The channel app_jobs.cancel_job notifies (payload: the job id) for a running job.
+CANCEL_CHANNEL = "jobs:cancel"
+#: Finished jobs are kept this long by default (the worker applies it with cleanup_jobs).
+DEFAULT_RETENTION = timedelta(days=14)
 
 #: Errors that mean "the database is unreachable for now": retried with backoff.
 RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -71,6 +90,7 @@ class WorkerSummary:
     completed: int = 0
     failed: int = 0  # attempts that failed (retrying or for good)
     lost: int = 0  # taken back by the database (lease lapsed) before the worker finished
+    cancelled: int = 0  # stopped on request (app_jobs.cancel_job) and recorded cancelled
     released: int = 0  # given back unfinished at stop, or orphans of an earlier life
 
 
@@ -79,11 +99,12 @@ class Outcome:
     """How one run of a handler ended, as recorded in the database.
 
     ``status``: ``completed``; ``retrying`` (failed, will run again); ``failed`` (for good);
-    ``lost`` (the worker no longer held the job: nothing was recorded).
+    ``lost`` (the worker no longer held the job: nothing was recorded); ``cancelled`` (stopped
+    on request: app_jobs.cancel_job).
     """
 
     job_id: int | None
-    status: Literal["completed", "retrying", "failed", "lost"]
+    status: Literal["completed", "retrying", "failed", "lost", "cancelled"]
     result: Any = None
     error: BaseException | None = None
 
@@ -103,6 +124,8 @@ class _Running:
     job: Job
     task: asyncio.Task[Outcome]
     claimed_at: float  # time.monotonic() when claimed
+    ctx: JobContext | None = None
+    cancel_requested: bool = False  # cancel_job, or absent from the heartbeat's answer
 
 
 def error_text(error: BaseException) -> str:
@@ -141,6 +164,8 @@ class Worker:
         schedules: Sequence[schedules_.Schedule] = (),
         scheduler: bool = True,
         schedule_interval: float = 1.0,
+        retention: timedelta | None = DEFAULT_RETENTION,
+        maintenance_interval: float = 3600.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -162,6 +187,8 @@ class Worker:
         self.schedules = list(schedules)
         self.scheduler = scheduler
         self.schedule_interval = schedule_interval
+        self.retention = retention
+        self.maintenance_interval = maintenance_interval
         self.summary = WorkerSummary()
         self._running: dict[int, _Running] = {}
         self._wake: asyncio.Event | None = None
@@ -195,8 +222,9 @@ class Worker:
             raise ValueError("the worker has no tasks to run: register handlers first")
         async with self.session():
             helpers = await self._start_schedules(once=once)
+            helpers.append(asyncio.create_task(self._listen_loop()))  # wake-ups, cancellations
             if not once:
-                helpers.append(asyncio.create_task(self._listen_loop()))
+                helpers.append(asyncio.create_task(self._maintenance_loop()))
             try:
                 await self._claim_loop(once=once, batch_size=batch_size)
                 await self._drain()
@@ -331,7 +359,13 @@ class Worker:
     # -- one job ------------------------------------------------------------------------------
 
     def context(self, task: Task, job: Job) -> JobContext:
-        return JobContext(
+        async def progress(percent: float | None, message: str | None) -> bool:
+            async with self.pool.connection() as conn:
+                return await AsyncClient(conn).set_progress(
+                    self.worker_id, job.id, percent, message
+                )
+
+        ctx = JobContext(
             job_id=job.id,
             task=job.task_identifier,
             attempt=job.attempts,
@@ -342,7 +376,13 @@ class Worker:
             dsn=self.conninfo,
             fire_time=job.fire_time,
             _connect=self.pool.connection,
+            _progress=progress,
+            _loop=asyncio.get_running_loop(),
         )
+        running = self._running.get(job.id)
+        if running is not None:
+            running.ctx = ctx
+        return ctx
 
     async def execute(self, job: Job) -> Outcome:
         """Run the handler of a job this worker holds and record how it ended."""
@@ -366,7 +406,13 @@ class Worker:
                 value = await call_maybe_async(task.call, payload, ctx)
             result = check_result(task, value)
         except asyncio.CancelledError:
-            raise  # lease lost, or stopping: the database decides what happens to the job
+            running = self._running.get(job.id)
+            if running is None or not running.cancel_requested:
+                raise  # stopping: the database decides what happens to the job
+            # Cancelled on request (or lost): fail_job records a cancel-requested job
+            # cancelled, and refuses one the database took back.
+            stopped = asyncio.CancelledError("cancelled: the handler was stopped on request")
+            return await self._record(task, job, error=stopped)
         except Exception as error:
             log.info("job %d (%s) failed: %s", job.id, job.task_identifier, error)
             return await self._record(task, job, error=error)
@@ -390,12 +436,15 @@ class Worker:
         while True:
             try:
                 async with self.pool.connection() as conn:
+                    backoff_ = None if task is None else task.backoff
                     if not listened:
-                        outcome = await self._finish(conn, job, result, error, permanent)
+                        outcome = await self._finish(conn, job, result, error, permanent, backoff_)
                     else:
                         assert task is not None
                         async with conn.transaction():
-                            outcome = await self._finish(conn, job, result, error, permanent)
+                            outcome = await self._finish(
+                                conn, job, result, error, permanent, backoff_
+                            )
                             await self._fire(task, job, outcome, conn)
                 break
             except RETRYABLE as lost:
@@ -411,6 +460,9 @@ class Worker:
             self.summary.lost += 1
         elif outcome.status == "completed":
             self.summary.completed += 1
+        elif outcome.status == "cancelled":
+            log.info("job %d (%s) cancelled on request", job.id, job.task_identifier)
+            self.summary.cancelled += 1
         else:
             self.summary.failed += 1
         return outcome
@@ -422,25 +474,32 @@ class Worker:
         result: Any,
         error: BaseException | None,
         permanent: bool,
+        backoff: Any = None,
     ) -> Outcome:
         client = AsyncClient(conn)
         if error is None:
-            done = await client.complete_job(self.worker_id, job.id)
+            done = await client.complete_job(self.worker_id, job.id, result)
             if done is None:
                 return Outcome(job.id, "lost", result)
             return Outcome(job.id, "completed", result)
         failed = await client.fail_job(
-            self.worker_id, job.id, error_text(error), permanent=permanent
-        )
+            self.worker_id, job.id, error_text(error), error_details(error), backoff,
+            permanent=permanent,
+        )  # fmt: skip
         if failed is None:
             return Outcome(job.id, "lost", None, error)
-        return Outcome(job.id, "retrying" if failed.state == "scheduled" else "failed", None, error)
+        status: Literal["retrying", "failed", "cancelled"] = (
+            "retrying" if failed.state == "scheduled"
+            else "cancelled" if failed.state == "cancelled" else "failed"
+        )  # fmt: skip
+        return Outcome(job.id, status, None, error)
 
     async def _fire(
         self, task: Task, job: Job, outcome: Outcome, conn: psycopg.AsyncConnection[Any]
     ) -> None:
         """Call the task's listeners of this outcome, inside its recording transaction."""
-        if outcome.status == "lost":
+        status = outcome.status
+        if status == "lost" or status == "cancelled":
             return
         events: list[Event] = ["attempt"]
         if outcome.status == "completed":
@@ -450,7 +509,7 @@ class Worker:
         for name in events:
             for listener in self.registry.listeners(name, task.name):
                 event = JobEvent(
-                    name, job, outcome.status, job.attempts, outcome.result, outcome.error, conn
+                    name, job, status, job.attempts, outcome.result, outcome.error, conn
                 )
                 try:
                     async with conn.transaction():  # a savepoint: a failing listener undoes
@@ -500,9 +559,19 @@ class Worker:
         for job_id, running in list(self._running.items()):
             # A job claimed after the heartbeat was sent may not be in its answer yet.
             if running.claimed_at < started and job_id not in held:
-                log.warning("lost job %d (the lease lapsed): cancelling its handler", job_id)
-                self.summary.lost += 1
-                running.task.cancel()
+                # Taken back (the lease lapsed), or its cancellation was requested: stop the
+                # handler; fail_job then records which (cancelled, or refused: lost).
+                self.request_cancel(job_id)
+
+    def request_cancel(self, job_id: int) -> None:
+        """Stop the handler of a running job (cancel_job, or gone from the heartbeat)."""
+        running = self._running.get(job_id)
+        if running is None or running.cancel_requested:
+            return
+        running.cancel_requested = True
+        if running.ctx is not None:
+            running.ctx.cancelled.set()
+        running.task.cancel()
 
     async def _heartbeat_loop(self) -> None:
         every = self.lease.total_seconds() / 3
@@ -523,16 +592,37 @@ class Worker:
                     self.conninfo, autocommit=True
                 ) as conn:
                     await conn.execute(f'LISTEN "{CHANNEL}"')
+                    await conn.execute(f'LISTEN "{CANCEL_CHANNEL}"')
                     backoff = 0.1
                     if self._wake is not None:
                         self._wake.set()  # whatever arrived while not listening
-                    async for _ in conn.notifies():
-                        if self._wake is not None:
+                    async for note in conn.notifies():
+                        if note.channel == CANCEL_CHANNEL:
+                            if note.payload.isdigit():
+                                self.request_cancel(int(note.payload))
+                        elif self._wake is not None:
                             self._wake.set()
             except (psycopg.Error, OSError) as error:
                 await self._report(error, f"listening (reconnecting in {backoff:.1f}s)")
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    async def _maintenance_loop(self) -> None:
+        """History partitions ahead of time, and the retention: now, then periodically."""
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    client = AsyncClient(conn)
+                    await client.create_history_partitions(7)
+                    if self.retention is not None:
+                        removed = await client.cleanup_jobs(self.retention)
+                        if removed.deleted_jobs or removed.deleted_attempts:
+                            log.info("retention %s: %s", self.retention, removed)
+            except (psycopg.Error, OSError) as error:
+                await self._report(error, "maintaining the history (partitions, retention)")
+            await asyncio.sleep(self.maintenance_interval)
 
     # -- stop ---------------------------------------------------------------------------------
 
@@ -581,3 +671,17 @@ def check_result(task: Task, value: Any) -> Any:
             f"task {task.name!r} returned a value that does not match {task.result.type!r}: "
             f"{invalid}"
         ) from invalid
+
+
+def error_details(error: BaseException) -> dict[str, Any]:
+    """The attempt log's error details: type, message, traceback text and structured frames."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return {
+        "type": f"{type(error).__module__}.{type(error).__qualname__}",
+        "message": str(error),
+        "traceback": "".join(traceback.format_exception(error)),
+        "frames": [
+            {"file": f.filename, "line": f.lineno, "function": f.name, "code": f.line}
+            for f in frames
+        ],
+    }

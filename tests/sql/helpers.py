@@ -17,7 +17,7 @@ TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
 OTHER_TENANT = "9d4b0e6a-3f1c-4c4e-8a57-2f6d1c0b7e21"
 
 #: Every table whose content a failed call must leave untouched.
-STATE_TABLES = ("jobs", "job_history", "job_queues", "scheduled_jobs", "workers")
+STATE_TABLES = ("jobs", "job_history", "job_attempts", "job_queues", "scheduled_jobs", "workers")
 
 
 def add_job(conn: Conn, identifier: str = "task", db_id: str | None = TENANT, **kw: Any) -> Row:

@@ -12,7 +12,9 @@ import pytest
 from helpers import Conn, Row, unique_name
 from psycopg import sql
 
-ADD_JOB = "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer)"
+ADD_JOB = (
+    "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb)"
+)
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
 

@@ -222,6 +222,77 @@ CASES = {
     "enable_scheduled_job/unknown": Case(
         "enable_scheduled_job", "app_jobs.enable_scheduled_job(999)", "PJ301"
     ),
+    # lifecycle
+    "add_job/correlation_id empty": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', correlation_id := '')", "PJ106"
+    ),
+    "add_job/backoff not an object": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', backoff := '[1]')", "PJ117"
+    ),
+    "add_job/backoff unknown strategy": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"strategy": "cubic"}')""", "PJ117"
+    ),
+    "add_job/backoff unknown key": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"delay": 1}')""", "PJ117"
+    ),
+    "add_job/backoff base 0": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"base": 0}')""", "PJ117"
+    ),
+    "add_job/backoff cap text": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"cap": "1h"}')""", "PJ117"
+    ),
+    "add_job/backoff jitter 2": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"jitter": 2}')""", "PJ117"
+    ),
+    "fail_job/backoff bad": Case(
+        "fail_job",
+        """app_jobs.fail_job('seed-worker', 1, 'e', backoff := '{"strategy": null}')""",
+        "PJ117",
+    ),
+    "find_job/nothing": Case("find_job", "app_jobs.find_job()", "PJ103"),
+    "list_jobs/unknown status": Case("list_jobs", "app_jobs.list_jobs('{done}')", "PJ115"),
+    "list_jobs/NULL status": Case("list_jobs", "app_jobs.list_jobs(ARRAY[NULL])", "PJ115"),
+    "list_jobs/limit 0": Case("list_jobs", "app_jobs.list_jobs(row_limit := 0)", "PJ116"),
+    "list_jobs/limit huge": Case("list_jobs", "app_jobs.list_jobs(row_limit := 10001)", "PJ116"),
+    "list_jobs/offset negative": Case("list_jobs", "app_jobs.list_jobs(row_offset := -1)", "PJ116"),
+    "recent_jobs/limit 0": Case("recent_jobs", "app_jobs.recent_jobs(0)", "PJ116"),
+    "set_progress/worker NULL": Case("set_progress", "app_jobs.set_progress(NULL, 1, 5)", "PJ102"),
+    "set_progress/job NULL": Case(
+        "set_progress", "app_jobs.set_progress('seed-worker', NULL, 5)", "PJ103"
+    ),
+    "set_progress/percent 101": Case(
+        "set_progress",
+        "app_jobs.set_progress('seed-worker', (SELECT min(id) FROM app_jobs.jobs"
+        " WHERE state = 'running'), 101)",
+        "PJ118",
+    ),
+    "set_progress/percent negative": Case(
+        "set_progress", "app_jobs.set_progress('seed-worker', 1, -0.5)", "PJ118"
+    ),
+    "watch_job/NULL": Case("watch_job", "app_jobs.watch_job(NULL)", "PJ103"),
+    "cancel_job/NULL": Case("cancel_job", "app_jobs.cancel_job(NULL)", "PJ103"),
+    "cancel_jobs/task empty": Case("cancel_jobs", "app_jobs.cancel_jobs(task := '')", "PJ101"),
+    "cancel_jobs/queue empty": Case("cancel_jobs", "app_jobs.cancel_jobs(queue := '')", "PJ106"),
+    "rerun_job/NULL": Case("rerun_job", "app_jobs.rerun_job(NULL)", "PJ103"),
+    "rerun_job/live": Case(
+        "rerun_job", "app_jobs.rerun_job((SELECT min(id) FROM app_jobs.jobs))", "PJ304"
+    ),
+    "rerun_job/unknown": Case("rerun_job", "app_jobs.rerun_job(-1)", "PJ303"),
+    "reclaim_stuck_jobs/zero": Case(
+        "reclaim_stuck_jobs", "app_jobs.reclaim_stuck_jobs(interval '0')", "PJ105"
+    ),
+    "reclaim_stuck_jobs/NULL": Case(
+        "reclaim_stuck_jobs", "app_jobs.reclaim_stuck_jobs(NULL)", "PJ105"
+    ),
+    "cleanup_jobs/negative": Case(
+        "cleanup_jobs", "app_jobs.cleanup_jobs(interval '-1 day')", "PJ105"
+    ),
+    "cleanup_jobs/unknown status": Case(
+        "cleanup_jobs", "app_jobs.cleanup_jobs(interval '1 day', '{running}')", "PJ115"
+    ),
+    "cleanup_jobs/no status": Case(
+        "cleanup_jobs", "app_jobs.cleanup_jobs(interval '1 day', '{}')", "PJ115"
+    ),
     # maintenance
     "create_history_partitions/negative": Case(
         "create_history_partitions", "app_jobs.create_history_partitions(-1)", "PJ110"
@@ -245,9 +316,9 @@ def test_every_public_function_has_a_bad_input_case(db: Conn) -> None:
     } | NO_BAD_INPUT
 
 
-#: Public functions that no argument can make fail: run_due_schedules takes none, and
-#: list_scheduled_jobs takes any tenant (NULL: all of them).
-NO_BAD_INPUT = {"run_due_schedules", "list_scheduled_jobs"}
+#: Public functions that no argument can make fail: run_due_schedules and queue_stats take
+#: none, and list_scheduled_jobs takes any tenant (NULL: all of them).
+NO_BAD_INPUT = {"run_due_schedules", "list_scheduled_jobs", "queue_stats"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

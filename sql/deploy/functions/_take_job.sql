@@ -13,6 +13,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
   UPDATE app_jobs.jobs AS j
      SET state = 'running',
+         first_started_at = coalesce(j.first_started_at, pg_catalog.now()),
          locked_by = p_worker_id,
          locked_at = pg_catalog.now(),
          attempts = j.attempts + 1,

@@ -15,7 +15,9 @@ CREATE FUNCTION app_jobs.add_job(
   queue_name text DEFAULT NULL,
   run_at timestamptz DEFAULT pg_catalog.now(),
   max_attempts integer DEFAULT 25,
-  priority integer DEFAULT 0)
+  priority integer DEFAULT 0,
+  correlation_id text DEFAULT NULL,
+  backoff jsonb DEFAULT NULL)
 RETURNS app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -55,14 +57,23 @@ BEGIN
       MESSAGE = 'add_job: queue_name must be NULL or a non-empty text of at most 255 characters',
       HINT = 'Leave queue_name out for a job that runs in parallel with others.';
   END IF;
+  IF add_job.correlation_id = '' OR pg_catalog.length(add_job.correlation_id) > 255 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ106',
+      MESSAGE = 'add_job: correlation_id must be NULL or a non-empty text of at most 255 characters',
+      HINT = 'Pass an id shared by related jobs (e.g. a request id), or leave it out.';
+  END IF;
+  IF add_job.backoff IS NOT NULL THEN
+    PERFORM app_jobs._check_backoff(add_job.backoff, 'add_job');
+  END IF;
 
   v_state := CASE WHEN v_run_at > pg_catalog.now() THEN 'scheduled' ELSE 'ready' END;
 
   IF job_key IS NULL THEN
     INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, run_at,
-                                    max_attempts, priority, state)
+                                    max_attempts, priority, state, correlation_id, backoff)
     VALUES (v_tenant, identifier, v_payload, queue_name, v_run_at, v_max_attempts, v_priority,
-            v_state)
+            v_state, add_job.correlation_id, add_job.backoff)
     RETURNING j.* INTO v_job;
     RETURN v_job;
   END IF;
@@ -71,9 +82,10 @@ BEGIN
   -- retries cover a running keyed job finishing (and its key vanishing) between the steps.
   FOR i IN 1..5 LOOP
     INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, key, queue_name,
-                                    run_at, max_attempts, priority, state)
+                                    run_at, max_attempts, priority, state, correlation_id,
+                                    backoff)
     VALUES (v_tenant, identifier, v_payload, job_key, queue_name, v_run_at, v_max_attempts,
-            v_priority, v_state)
+            v_priority, v_state, add_job.correlation_id, add_job.backoff)
     ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO UPDATE
        SET task_identifier = excluded.task_identifier,
            payload = excluded.payload,
@@ -82,6 +94,8 @@ BEGIN
            max_attempts = excluded.max_attempts,
            priority = excluded.priority,
            state = excluded.state,
+           correlation_id = excluded.correlation_id,
+           backoff = excluded.backoff,
            attempts = 0,
            last_error = NULL,
            updated_at = pg_catalog.now()
@@ -105,9 +119,9 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer) IS
-  'Enqueues a job and returns its row. db_id: tenant (NULL = the default tenant, the nil uuid); identifier: task name; payload: JSON arguments; job_key: optional key, unique per tenant (an existing waiting job with the key is replaced in place, with attempts and last_error reset; a running one finishes undisturbed without retry and a new job takes the key); queue_name: optional serial queue of the tenant; run_at: not before (default now); max_attempts (default 25); priority: lower runs first (default 0). Sends NOTIFY "jobs:insert" unless run_at is in the future.';
+COMMENT ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) IS
+  'Enqueues a job and returns its row. db_id: tenant (NULL = the default tenant, the nil uuid); identifier: task name; payload: JSON arguments; job_key: optional key, unique per tenant (an existing waiting job with the key is replaced in place, with attempts and last_error reset; a running one finishes undisturbed without retry and a new job takes the key); queue_name: optional serial queue of the tenant; run_at: not before (default now); max_attempts (default 25); priority: lower runs first (default 0); correlation_id: optional id tying related jobs together (list_jobs filters on it); backoff: optional retry delay options of this job ({"strategy": "exponential"|"linear"|"fixed"|"none", "base": seconds, "cap": seconds, "jitter": 0-1}), else fail_job''s, else exp(min(attempts, 10)) seconds. Sends NOTIFY "jobs:insert" unless run_at is in the future.';
 
 COMMIT;

@@ -2,11 +2,12 @@
 -- requires: functions/_archive_job
 -- requires: functions/_unlock_queue
 -- Only the lock holder completes a job. A late or wrong worker changes nothing and gets
--- no row back (no exception: a worker that lost its job must not crash).
+-- no row back (no exception: a worker that lost its job must not crash). The optional result
+-- (the handler's return value) is stored with the history row: still one write.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.complete_job(worker_id text, job_id bigint)
+CREATE FUNCTION app_jobs.complete_job(worker_id text, job_id bigint, result jsonb DEFAULT NULL)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -35,7 +36,7 @@ BEGIN
     RETURN;
   END IF;
 
-  PERFORM app_jobs._archive_job(v_job, 'completed');
+  PERFORM app_jobs._archive_job(v_job, 'completed', complete_job.result);
   IF v_job.queue_name IS NOT NULL THEN
     PERFORM app_jobs._unlock_queue(v_job.database_id, v_job.queue_name, v_job.locked_by);
   END IF;
@@ -43,9 +44,9 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.complete_job(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.complete_job(text, bigint, jsonb) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.complete_job(text, bigint) IS
-  'Completes a job held by worker_id: the job leaves app_jobs.jobs for app_jobs.job_history (status completed) and its named queue is released. Returns the job as it was; returns no row (and changes nothing) when worker_id does not hold the job.';
+COMMENT ON FUNCTION app_jobs.complete_job(text, bigint, jsonb) IS
+  'Completes a job held by worker_id: the job leaves app_jobs.jobs for app_jobs.job_history (status completed, with result: any JSON, e.g. the handler''s return value) and its named queue is released. Returns the job as it was; returns no row (and changes nothing) when worker_id does not hold the job.';
 
 COMMIT;

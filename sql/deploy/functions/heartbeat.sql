@@ -4,7 +4,9 @@
 -- A worker calls this every few seconds. One row per worker (not an update per job), and
 -- the answer lists the jobs the worker still holds: a job missing from it was reclaimed
 -- (the lease lapsed), so the worker cancels that handler, whose late complete_job or
--- fail_job would be refused anyway.
+-- fail_job would be refused anyway. A job whose cancellation was requested (cancel_job) is
+-- left out too: the worker cancels its handler and reports the attempt with fail_job, which
+-- records the job cancelled. (Workers also hear of it at once on NOTIFY "jobs:cancel".)
 
 BEGIN;
 
@@ -35,6 +37,7 @@ BEGIN
   RETURN ARRAY(
     SELECT j.id FROM app_jobs.jobs AS j
      WHERE j.state = 'running' AND j.locked_by = heartbeat.worker_id
+       AND j.cancel_requested_at IS NULL
      ORDER BY j.id);
 END;
 $$;
@@ -42,6 +45,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.heartbeat(text, interval) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.heartbeat(text, interval) IS
-  'Registers or renews the lease of worker_id until now + lease (default 30 s) and returns the ids of the jobs it still holds. While the lease is live its jobs are never reclaimed, whatever their lock age; once it lapses they are reclaimable at once.';
+  'Registers or renews the lease of worker_id until now + lease (default 30 s) and returns the ids of the jobs it still holds and should go on running (a job whose cancellation was requested with cancel_job is left out: stop its handler and report it with fail_job). While the lease is live its jobs are never reclaimed, whatever their lock age; once it lapses they are reclaimable at once.';
 
 COMMIT;

@@ -27,11 +27,34 @@ CREATE TABLE app_jobs.job_history (
   created_at timestamptz NOT NULL,
   locked_at timestamptz,
   finished_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  uid uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  correlation_id text,
+  first_started_at timestamptz,
+  result jsonb,
+  backoff jsonb,
+  rerun_of bigint,
   CONSTRAINT job_history_pkey PRIMARY KEY (id, finished_at),
   CONSTRAINT job_history_status_check CHECK (status IN ('completed', 'failed', 'cancelled'))
 ) PARTITION BY RANGE (finished_at);
 
 CREATE TABLE app_jobs.job_history_default PARTITION OF app_jobs.job_history DEFAULT;
+
+-- list_jobs pages newest first by (finished_at, id) and filters by one of these; queue_stats
+-- reads the last hour through them. Each index is per partition, so old days cost nothing.
+CREATE INDEX job_history_finished_idx ON app_jobs.job_history (finished_at, id);
+CREATE INDEX job_history_task_idx ON app_jobs.job_history (task_identifier, finished_at, id);
+-- Partial: a queue, a correlation id, an unsuccessful status, a tenant other than the
+-- default one are rare or absent in many deployments, and cost those completions nothing.
+-- (Listing the default tenant's jobs reads job_history_finished_idx.)
+CREATE INDEX job_history_database_idx ON app_jobs.job_history (database_id, finished_at, id)
+  WHERE database_id <> '00000000-0000-0000-0000-000000000000'::uuid;
+CREATE INDEX job_history_queue_idx ON app_jobs.job_history (queue_name, finished_at, id)
+  WHERE queue_name IS NOT NULL;
+CREATE INDEX job_history_correlation_id_idx ON app_jobs.job_history (correlation_id, finished_at, id)
+  WHERE correlation_id IS NOT NULL;
+CREATE INDEX job_history_unsuccessful_idx ON app_jobs.job_history (finished_at, id)
+  WHERE status <> 'completed';
+CREATE INDEX job_history_uid_idx ON app_jobs.job_history (uid);
 
 REVOKE ALL ON TABLE app_jobs.job_history FROM PUBLIC;
 REVOKE ALL ON TABLE app_jobs.job_history_default FROM PUBLIC;
@@ -47,6 +70,10 @@ COMMENT ON COLUMN app_jobs.job_history.worker_id IS 'Worker that ran the final a
 COMMENT ON COLUMN app_jobs.job_history.fire_time IS 'The schedule fire time the job ran for, if a schedule enqueued it.';
 COMMENT ON COLUMN app_jobs.job_history.locked_at IS 'When the final attempt started.';
 COMMENT ON COLUMN app_jobs.job_history.finished_at IS 'When the job left app_jobs.jobs; the partition key.';
+COMMENT ON COLUMN app_jobs.job_history.uid IS 'The uid it had in app_jobs.jobs.';
+COMMENT ON COLUMN app_jobs.job_history.first_started_at IS 'When its first attempt was claimed (NULL: it never ran).';
+COMMENT ON COLUMN app_jobs.job_history.result IS 'What complete_job was given (the handler''s return value).';
+COMMENT ON COLUMN app_jobs.job_history.rerun_of IS 'The finished job this one reran (rerun_job).';
 
 -- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
 -- table as user data, so pg_dump keeps its rows (the partitions create_history_partitions makes

@@ -27,11 +27,23 @@ CREATE TABLE app_jobs.jobs (
   scheduled_job_id bigint,
   superseded boolean NOT NULL DEFAULT false,
   fire_time timestamptz,
+  uid uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  correlation_id text,
+  first_started_at timestamptz,
+  progress numeric,
+  progress_message text,
+  cancel_requested_at timestamptz,
+  backoff jsonb,
+  rerun_of bigint,
+  watched boolean NOT NULL DEFAULT false,
   CONSTRAINT jobs_pkey PRIMARY KEY (id),
   CONSTRAINT jobs_task_identifier_check
     CHECK (task_identifier <> '' AND pg_catalog.length(task_identifier) <= 255),
   CONSTRAINT jobs_key_check CHECK (key <> '' AND pg_catalog.length(key) <= 512),
   CONSTRAINT jobs_queue_name_check CHECK (queue_name <> '' AND pg_catalog.length(queue_name) <= 255),
+  CONSTRAINT jobs_correlation_id_check
+    CHECK (correlation_id <> '' AND pg_catalog.length(correlation_id) <= 255),
+  CONSTRAINT jobs_progress_check CHECK (progress >= 0 AND progress <= 100),
   CONSTRAINT jobs_attempts_check CHECK (attempts >= 0),
   CONSTRAINT jobs_max_attempts_check CHECK (max_attempts >= 1),
   CONSTRAINT jobs_state_check CHECK (state IN ('ready', 'scheduled', 'blocked', 'running')),
@@ -55,6 +67,11 @@ CREATE UNIQUE INDEX jobs_key_idx ON app_jobs.jobs (database_id, key)
 -- A named queue's jobs, to block and unblock them when the queue is taken and released.
 CREATE INDEX jobs_queue_idx ON app_jobs.jobs (database_id, queue_name, state)
   WHERE queue_name IS NOT NULL;
+-- find_job by uid.
+CREATE UNIQUE INDEX jobs_uid_idx ON app_jobs.jobs (uid);
+-- list_jobs by correlation id (no cost for jobs without one).
+CREATE INDEX jobs_correlation_id_idx ON app_jobs.jobs (correlation_id, id)
+  WHERE correlation_id IS NOT NULL;
 -- Jobs enqueued by a schedule; one job per (schedule, fire time): run_due_schedules inserts
 -- with ON CONFLICT DO NOTHING on it (manual runs have no fire time, and NULLs never clash).
 CREATE UNIQUE INDEX jobs_scheduled_job_idx ON app_jobs.jobs (scheduled_job_id, fire_time)
@@ -83,6 +100,18 @@ COMMENT ON COLUMN app_jobs.jobs.state IS
   'Claim state (internal): ready = claimable now; scheduled = run_at in the future (promoted by get_job''s sweep when due); blocked = its serial queue is busy; running = locked by a worker.';
 COMMENT ON COLUMN app_jobs.jobs.superseded IS
   'A running job whose key was taken by a new job (add_job) or removed (remove_job): it finishes undisturbed, but is never retried nor handed out again.';
+COMMENT ON COLUMN app_jobs.jobs.uid IS 'Random uuid for outside reference (find_job takes it); kept in job_history.';
+COMMENT ON COLUMN app_jobs.jobs.correlation_id IS 'Optional caller-chosen id tying related jobs together (tracing); list_jobs filters on it.';
+COMMENT ON COLUMN app_jobs.jobs.first_started_at IS 'When the first attempt was claimed.';
+COMMENT ON COLUMN app_jobs.jobs.progress IS 'Percent done (0-100) the running handler reported with set_progress.';
+COMMENT ON COLUMN app_jobs.jobs.progress_message IS 'Message the running handler reported with set_progress.';
+COMMENT ON COLUMN app_jobs.jobs.cancel_requested_at IS
+  'cancel_job was called while the job ran: its worker cancels the handler and records the job cancelled.';
+COMMENT ON COLUMN app_jobs.jobs.backoff IS
+  'Retry delay options of this job (strategy, base, cap, jitter); NULL: those fail_job is given, else the default exp(min(attempts, 10)) seconds.';
+COMMENT ON COLUMN app_jobs.jobs.rerun_of IS 'The finished job this one reruns (rerun_job).';
+COMMENT ON COLUMN app_jobs.jobs.watched IS
+  'Someone waits for this job (watch_job): its final state is announced with NOTIFY "jobs:finished".';
 COMMENT ON COLUMN app_jobs.jobs.scheduled_job_id IS 'The app_jobs.scheduled_jobs row that enqueued this job, if any.';
 COMMENT ON COLUMN app_jobs.jobs.fire_time IS
   'The fire time of the schedule this job runs for (set by run_due_schedules; NULL for a manual run_scheduled_job and for jobs not from a schedule).';

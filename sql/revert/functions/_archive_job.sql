@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs._archive_job(app_jobs.jobs, text);
+DROP FUNCTION app_jobs._archive_job(app_jobs.jobs, text, jsonb);
 
 COMMIT;

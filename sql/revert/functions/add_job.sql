@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer);
+DROP FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb);
 
 COMMIT;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs.complete_job(text, bigint);
+DROP FUNCTION app_jobs.complete_job(text, bigint, jsonb);
 
 COMMIT;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs.fail_job(text, bigint, text, boolean);
+DROP FUNCTION app_jobs.fail_job(text, bigint, text, boolean, jsonb, jsonb);
 
 COMMIT;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs._archive_job(app_jobs.jobs, text)'::pg_catalog.regprocedure;
+SELECT 'app_jobs._archive_job(app_jobs.jobs, text, jsonb)'::pg_catalog.regprocedure;
 
 ROLLBACK;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer)'::pg_catalog.regprocedure;
+SELECT 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb)'::pg_catalog.regprocedure;
 
 ROLLBACK;

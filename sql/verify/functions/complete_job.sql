@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs.complete_job(text, bigint)'::pg_catalog.regprocedure;
+SELECT 'app_jobs.complete_job(text, bigint, jsonb)'::pg_catalog.regprocedure;
 
 ROLLBACK;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs.fail_job(text, bigint, text, boolean)'::pg_catalog.regprocedure;
+SELECT 'app_jobs.fail_job(text, bigint, text, boolean, jsonb, jsonb)'::pg_catalog.regprocedure;
 
 ROLLBACK;

@@ -4,7 +4,8 @@ BEGIN;
 
 SELECT id, database_id, task_identifier, payload, priority, run_at, attempts, max_attempts,
        locked_by, locked_at, key, queue_name, last_error, created_at, updated_at, state,
-       scheduled_job_id, superseded, fire_time
+       scheduled_job_id, superseded, fire_time, uid, correlation_id, first_started_at, progress,
+       progress_message, cancel_requested_at, backoff, rerun_of, watched
   FROM app_jobs.jobs
  WHERE false;
 
