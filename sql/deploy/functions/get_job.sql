@@ -19,7 +19,9 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_job app_jobs.jobs;
+  v_id bigint;
+  v_database_id uuid;
+  v_queue_name text;
   -- Queues whose row was busy during this call: their jobs are passed over as a whole.
   v_busy_tenants uuid[] := '{}'::uuid[];
   v_busy_queues text[] := '{}'::text[];
@@ -40,7 +42,9 @@ BEGIN
   PERFORM app_jobs._sweep(job_expiry);
 
   LOOP
-    SELECT j.* INTO v_job
+    -- Only the columns the claim needs: a narrow target keeps the ordered index scan the
+    -- cheapest plan even with stale statistics after a burst of enqueues.
+    SELECT j.id, j.database_id, j.queue_name INTO v_id, v_database_id, v_queue_name
       FROM app_jobs.jobs AS j
      WHERE j.state = 'ready'
        AND (get_job.task_identifiers IS NULL OR j.task_identifier = ANY (get_job.task_identifiers))
@@ -54,13 +58,13 @@ BEGIN
       RETURN;
     END IF;
 
-    IF v_job.queue_name IS NULL
-       OR app_jobs._lock_queue(v_job.database_id, v_job.queue_name, get_job.worker_id, v_job.id) THEN
-      RETURN QUERY SELECT * FROM app_jobs._take_job(v_job.id, get_job.worker_id);
+    IF v_queue_name IS NULL
+       OR app_jobs._lock_queue(v_database_id, v_queue_name, get_job.worker_id, v_id) THEN
+      RETURN QUERY SELECT * FROM app_jobs._take_job(v_id, get_job.worker_id);
       RETURN;
     END IF;
-    v_busy_tenants := v_busy_tenants || v_job.database_id;
-    v_busy_queues := v_busy_queues || v_job.queue_name;
+    v_busy_tenants := v_busy_tenants || v_database_id;
+    v_busy_queues := v_busy_queues || v_queue_name;
   END LOOP;
 END;
 $$;
