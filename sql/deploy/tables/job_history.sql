@@ -2,9 +2,15 @@
 -- requires: schema
 -- Finished jobs leave the hot table for good and land here. Range-partitioned by the day
 -- they finished (UTC), so retention drops whole partitions instead of deleting rows.
--- Partitions are created ahead of time by app_jobs.create_history_partitions(); the
--- default partition only catches rows no day partition covers. No foreign keys, and the
--- status is text with a CHECK, so history never blocks or constrains the hot path.
+-- Day partitions are created ahead of time by app_jobs.create_history_partitions() (the worker
+-- calls it; so can pg_cron), never by an install script; the default partition catches rows no
+-- day partition covers. No foreign keys, and the status is text with a CHECK, so history never
+-- blocks or constrains the hot path.
+-- The parent has no index and no key: each partition carries its own primary key
+-- (id, finished_at). Rows of one day live in one partition, so that is unique table-wide. This is
+-- what lets pg_dump/pg_restore copy an extension install: day partitions made after CREATE
+-- EXTENSION are ordinary tables to pg_dump, which restores them (table, ATTACH, then their
+-- key) next to the parent CREATE EXTENSION made; an index on the parent would be made twice.
 
 BEGIN;
 
@@ -26,11 +32,12 @@ CREATE TABLE app_jobs.job_history (
   created_at timestamptz NOT NULL,
   locked_at timestamptz,
   finished_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT job_history_pkey PRIMARY KEY (id, finished_at),
   CONSTRAINT job_history_status_check CHECK (status IN ('completed', 'failed', 'cancelled'))
 ) PARTITION BY RANGE (finished_at);
 
-CREATE TABLE app_jobs.job_history_default PARTITION OF app_jobs.job_history DEFAULT;
+CREATE TABLE app_jobs.job_history_default PARTITION OF app_jobs.job_history (
+  CONSTRAINT job_history_default_pkey PRIMARY KEY (id, finished_at)
+) DEFAULT;
 
 REVOKE ALL ON TABLE app_jobs.job_history FROM PUBLIC;
 REVOKE ALL ON TABLE app_jobs.job_history_default FROM PUBLIC;
@@ -47,9 +54,8 @@ COMMENT ON COLUMN app_jobs.job_history.locked_at IS 'When the final attempt star
 COMMENT ON COLUMN app_jobs.job_history.finished_at IS 'When the job left app_jobs.jobs; the partition key.';
 
 -- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
--- table as user data, so pg_dump keeps its rows (the partitions create_history_partitions makes
--- during the install are registered by its own deploy script). pg_extension_config_dump only
--- works in an extension script: sqitch and pgjobs deploy skip this.
+-- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
+-- extension script: sqitch and pgjobs deploy skip this.
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
