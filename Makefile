@@ -15,15 +15,17 @@ RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
 SELF    := $(lastword $(MAKEFILE_LIST))
 
 # --- the extension (CREATE EXTENSION pgjobs) -------------------------------------------------
-# `python3 -m pgjobs.bundle` (system Python, standard library only) writes the install script
-# and pgjobs.control into build/extension; PGXS installs both into `pg_config --sharedir`/extension.
+# `python3 -m pgjobs.bundle` (system Python, standard library only) writes, into build/extension,
+# the install script of every release (pgjobs--X.Y.Z.sql, one per @vX.Y.Z tag of sqitch.plan),
+# the update scripts between consecutive releases (pgjobs--A--B.sql) and pgjobs.control; PGXS
+# installs them all into `pg_config --sharedir`/extension. `--list` names them without writing.
 # EXTENSION is deliberately not set: PGXS would then install ./pgjobs.control, while the control
-# file lives at the top level as `control`. The generated copy is listed in DATA_built instead,
+# file lives at the top level as `control`. The generated files are listed in DATA_built instead,
 # and MODULEDIR sends DATA_built to share/extension, where EXTENSION would have sent it.
 EXTNAME    := pgjobs
-EXTVERSION := $(shell sed -n "s/^[[:space:]]*default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" control)
 EXTDIR     := build/extension
-EXTFILES   := $(EXTDIR)/$(EXTNAME)--$(EXTVERSION).sql $(EXTDIR)/$(EXTNAME).control
+EXTFILES   := $(shell PYTHONPATH=python python3 -m pgjobs.bundle --list $(EXTDIR) 2>/dev/null)
+EXTSTAMP   := $(EXTDIR)/.built
 BUNDLE_INPUTS := control sql/sqitch.plan $(wildcard sql/deploy/*.sql sql/deploy/*/*.sql) \
                  $(addprefix python/pgjobs/,__init__.py bundle.py plan.py sqlfiles.py)
 
@@ -49,7 +51,7 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml control
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -101,11 +103,16 @@ ifeq ($(PGXS),)
 	rm -rf $(VENV) build dist
 endif
 
-extension: $(EXTFILES) ## Build the extension files into build/extension (no PostgreSQL needed)
+extension: $(EXTFILES) ## Build the extension files (every release and update script) into build/extension
 
-# One run of the bundler writes both files (a pattern rule with two targets is one recipe).
-$(EXTDIR)/%--$(EXTVERSION).sql $(EXTDIR)/%.control: $(BUNDLE_INPUTS)
+# One run of the bundler writes every file; the stamp stands for all of them.
+$(EXTSTAMP): $(BUNDLE_INPUTS)
+	rm -f $(EXTDIR)/$(EXTNAME)--*.sql
 	PYTHONPATH=python python3 -m pgjobs.bundle $(EXTDIR)
+	@touch $@
+
+$(EXTFILES): $(EXTSTAMP)
+	@test -f $@
 
 # The recipe is PGXS's (it copies DATA_built into `pg_config --sharedir`/extension).
 install: ## Build the extension and install it into `pg_config --sharedir`/extension (PGXS)
