@@ -27,6 +27,7 @@ Standard library only: ``make install`` runs this module with the system ``pytho
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -124,7 +125,9 @@ def update_script(plan: Plan, old: str, new: str, changes: Iterable[Change]) -> 
     selected = tuple(changes)
     if not selected:
         raise BundleError(f"no change between releases {old} and {new}: nothing to update")
-    guard = f"\\echo Use \"ALTER EXTENSION {EXTENSION} UPDATE TO '{new}'\" to load this file. \\quit"
+    guard = (
+        f"\\echo Use \"ALTER EXTENSION {EXTENSION} UPDATE TO '{new}'\" to load this file. \\quit"
+    )
     what = (
         f"{EXTENSION} {old} -> {new}: update script for ALTER EXTENSION {EXTENSION} UPDATE "
         f"TO '{new}'."
@@ -138,7 +141,7 @@ def scripts(plan: Plan, version: str) -> dict[str, str]:
     Raises :class:`BundleError` when ``version`` and the tags disagree (see the module doc).
     """
     releases = [(tag, tag.version) for tag in plan.tags]
-    for (_, older), (tag, newer) in zip(releases, releases[1:], strict=False):
+    for (_, older), (tag, newer) in itertools.pairwise(releases):
         if version_key(newer) <= version_key(older):
             raise BundleError(
                 f"sqitch.plan line {tag.line}: release tag @{tag.name} does not come after "
@@ -160,7 +163,7 @@ def scripts(plan: Plan, version: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for tag, release in releases:
         out[install_script_name(release)] = install_script(plan, release, plan.until(tag))
-    for (old_tag, old), (new_tag, new) in zip(releases, releases[1:], strict=False):
+    for (old_tag, old), (new_tag, new) in itertools.pairwise(releases):
         out[update_script_name(old, new)] = update_script(
             plan, old, new, plan.between(old_tag, new_tag)
         )
@@ -213,7 +216,7 @@ def names(*, top_dir: Path | None = None, control: Path | None = None) -> list[s
     plan, version, _ = _inputs(top_dir, control)
     releases = [tag.version for tag in plan.tags]
     out = [install_script_name(v) for v in releases]
-    out += [update_script_name(a, b) for a, b in zip(releases, releases[1:], strict=False)]
+    out += [update_script_name(a, b) for a, b in itertools.pairwise(releases)]
     if not releases or version != releases[-1]:
         out.append(install_script_name(version))
         if releases:

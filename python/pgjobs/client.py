@@ -22,6 +22,7 @@ from psycopg.types.composite import CompositeInfo, register_composite
 from psycopg.types.json import Json
 
 from pgjobs import queries
+from pgjobs.compat import SCHEMA_WITHOUT_VERSION
 from pgjobs.errors import translate
 
 __all__ = ["AsyncClient", "Client", "Job", "JobSpec"]
@@ -273,6 +274,24 @@ class Client:
             },
         )
 
+    def schema_version(self) -> str:
+        """The pgjobs release the database's app_jobs schema is at (app_jobs.schema_version()).
+
+        A schema without that function is at 0.1.0, the release before it existed. Runs in a
+        savepoint, so it is safe inside a transaction too.
+        """
+        try:
+            with self.conn.transaction():
+                [row] = self._rows(queries.SCHEMA_VERSION, {})
+        except psycopg.errors.UndefinedFunction:
+            return SCHEMA_WITHOUT_VERSION
+        return str(row["version"])
+
+    def create_history_partitions(self, days_ahead: int = 7) -> int:
+        """Create the missing day partitions of job_history; returns how many it made."""
+        [row] = self._rows(queries.CREATE_HISTORY_PARTITIONS, {"days_ahead": days_ahead})
+        return int(row["created"])
+
 
 class AsyncClient:
     """Asynchronous client over one psycopg ``AsyncConnection``; same methods as :class:`Client`."""
@@ -404,3 +423,17 @@ class AsyncClient:
                 "max_attempts": max_attempts,
             },
         )
+
+    async def schema_version(self) -> str:
+        """The pgjobs release the database's app_jobs schema is at; see Client.schema_version."""
+        try:
+            async with self.conn.transaction():
+                [row] = await self._rows(queries.SCHEMA_VERSION, {})
+        except psycopg.errors.UndefinedFunction:
+            return SCHEMA_WITHOUT_VERSION
+        return str(row["version"])
+
+    async def create_history_partitions(self, days_ahead: int = 7) -> int:
+        """Create the missing day partitions of job_history; returns how many it made."""
+        [row] = await self._rows(queries.CREATE_HISTORY_PARTITIONS, {"days_ahead": days_ahead})
+        return int(row["created"])

@@ -76,7 +76,7 @@ class Tag:
 
     @property
     def version(self) -> str:
-        """The release version the tag names: ``v0.2.0`` -> ``0.2.0`` (pgjobs tags are ``v``+version)."""
+        """The release the tag makes: ``v0.2.0`` -> ``0.2.0`` (pgjobs tags are ``v<version>``)."""
         if not re.fullmatch(r"v[0-9]+(\.[0-9]+)*", self.name):
             raise PlanError(
                 f"line {self.line}: tag @{self.name} is not a release tag: pgjobs tags name the "

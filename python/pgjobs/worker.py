@@ -13,6 +13,9 @@ releases (or, with ``orphans="fail"``, fails) what an earlier life under the sam
 ``worker_id`` left locked; at stop it stops claiming, lets running jobs finish up to
 ``shutdown_timeout``, then gives the rest back. Lost connections (a PostgreSQL restart, a
 killed backend) are retried with backoff; the worker carries on when the database is back.
+Before anything else a worker checks the schema version (:mod:`pgjobs.compat`: it refuses a
+schema newer than it understands, works with older compatible ones); :meth:`Worker.run` also
+makes job_history's day partitions ahead, at start and every hour.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from pgjobs.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
+from pgjobs.compat import check_schema
 from pgjobs.registry import Event, JobContext, JobEvent, Registry, Task
 from pgjobs.typed import InvalidPayload, InvalidResult
 
@@ -44,6 +48,10 @@ log = logging.getLogger("pgjobs.worker")
 
 #: The channel app_jobs notifies when a job becomes claimable.
 CHANNEL = "jobs:insert"
+#: Seconds between two calls of app_jobs.create_history_partitions (also called at start).
+MAINTENANCE_INTERVAL = 3600
+#: How many days of job_history partitions a worker keeps made ahead of today.
+HISTORY_DAYS_AHEAD = 7
 
 #: Errors that mean "the database is unreachable for now": retried with backoff.
 RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -181,15 +189,19 @@ class Worker:
         if not len(self.registry):
             raise ValueError("the worker has no tasks to run: register handlers first")
         async with self.session():
-            listen = None if once else asyncio.create_task(self._listen_loop())
+            await self._maintain()
+            helpers = [asyncio.create_task(self._maintenance_loop())]
+            if not once:
+                helpers.append(asyncio.create_task(self._listen_loop()))
             try:
                 await self._claim_loop(once=once, batch_size=batch_size)
                 await self._drain()
             finally:
-                if listen is not None:
-                    listen.cancel()
+                for helper in helpers:
+                    helper.cancel()
+                for helper in helpers:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await listen
+                        await helper
         return self.summary
 
     @contextlib.asynccontextmanager
@@ -207,6 +219,8 @@ class Worker:
         await self._pool.open(wait=True)
         heartbeat: asyncio.Task[None] | None = None
         try:
+            async with self.pool.connection() as conn:
+                check_schema(await AsyncClient(conn).schema_version())  # SchemaVersionError
             if orphans:
                 await self._orphans()
             await self._heartbeat()
@@ -456,6 +470,27 @@ class Worker:
                 await self._heartbeat()
             except (psycopg.Error, OSError) as error:
                 await self._report(error, "renewing the lease (heartbeat)")
+
+    async def _maintain(self) -> None:
+        """Make the day partitions of job_history ahead (app_jobs.create_history_partitions)."""
+        try:
+            async with self.pool.connection() as conn:
+                made = await AsyncClient(conn).create_history_partitions(HISTORY_DAYS_AHEAD)
+        except (psycopg.Error, OSError) as error:
+            log.warning(
+                "could not create job_history partitions (%s); finished jobs go to "
+                "job_history_default meanwhile; retrying in %d s",
+                str(error).strip(),
+                MAINTENANCE_INTERVAL,
+            )
+            return
+        if made:
+            log.info("created %d day partition(s) of app_jobs.job_history", made)
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL)
+            await self._maintain()
 
     # -- wake-ups -----------------------------------------------------------------------------
 
