@@ -11,9 +11,9 @@ import shutil
 import subprocess
 
 import pytest
-from install_support import SQL_DIR, TestDatabase
+from install_support import SQL_DIR, TestDatabase, assert_matches_snapshot
 from psycopg import sql
-from schema_snapshot import SNAPSHOT_FILE, render_dsn
+from schema_snapshot import render_dsn
 
 from pgjobs.deploy import deploy
 
@@ -22,25 +22,6 @@ from pgjobs.deploy import deploy
 def _real_sql_tree(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process ``deploy`` reads the checkout's sql/."""
     monkeypatch.setenv("PGJOBS_SQL_DIR", str(SQL_DIR))
-
-
-def assert_matches_snapshot(database: TestDatabase, how: str) -> None:
-    expected = SNAPSHOT_FILE.read_text(encoding="utf-8") if SNAPSHOT_FILE.exists() else ""
-    actual = render_dsn(database.dsn)
-    if actual != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                actual.splitlines(keepends=True),
-                fromfile="tests/snapshots/schema.txt",
-                tofile=f"app_jobs after {how}",
-            )
-        )
-        pytest.fail(
-            f"schema app_jobs after {how} differs from tests/snapshots/schema.txt; if the "
-            f"change is intended, run `make snapshot` and commit the file:\n{diff}",
-            pytrace=False,
-        )
 
 
 def test_pgjobs_deploy_matches_the_snapshot(database: TestDatabase) -> None:
