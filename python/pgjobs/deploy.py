@@ -12,8 +12,8 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
   yoyo's transaction, exactly as sqitch runs the file, and no SQL splitter is involved. yoyo's
   ``.sql`` form would pass each script through ``sqlparse.split`` and run every fragment as its
   own step (under a savepoint each); that is fragile for PL/pgSQL (``BEGIN ATOMIC``, unusual
-  quoting), and yoyo prints the rows of any ``SELECT`` in such a script to stdout (the
-  ``functions/create_history_partitions`` deploy script ends with one). Each generated module
+  quoting), and yoyo prints the rows of any ``SELECT`` in such a script to stdout (verify
+  scripts are made of them). Each generated module
   sets ``__depends__`` to its plan predecessor, so yoyo itself sees a linear chain.
 * **Ids come from the plan**, never from file names: ``pgjobs.functions.get_job`` and
   ``pgjobs.functions.get_job~2`` for a rework (:mod:`pgjobs.plan`). yoyo keys what is applied
@@ -34,6 +34,9 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
 * **Refusals**: pgjobs installed as an extension (``pg_extension``), or deployed by sqitch
   (``sqitch.changes`` has project ``pgjobs``), or ``app_jobs`` present with no yoyo record, or
   a database deployed by a newer pgjobs (applied ids this plan does not know).
+* **Upgrades** are just deploys: a database at an older release has the ids of that release
+  applied, so only the later change instances (reworks included) run. :func:`dry_run` runs the
+  same refusals and returns the SQL of what is pending instead of running it.
 """
 
 from __future__ import annotations
