@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from conftest import TEST_DSN
+# Not `from conftest import TEST_DSN`: in a whole-suite run the name `conftest` may be
+# tests/install/conftest.py, collected first.
+TEST_DSN = os.environ.get(
+    "PGJOBS_TEST_DSN", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
 
 USER_TESTS = """
 from typing import Any
