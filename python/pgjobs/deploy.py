@@ -12,8 +12,8 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
   yoyo's transaction, exactly as sqitch runs the file, and no SQL splitter is involved. yoyo's
   ``.sql`` form would pass each script through ``sqlparse.split`` and run every fragment as its
   own step (under a savepoint each); that is fragile for PL/pgSQL (``BEGIN ATOMIC``, unusual
-  quoting), and yoyo prints the rows of any ``SELECT`` in such a script to stdout (the
-  ``functions/create_history_partitions`` deploy script ends with one). Each generated module
+  quoting), and yoyo prints the rows of any ``SELECT`` in such a script to stdout (verify
+  scripts are made of them). Each generated module
   sets ``__depends__`` to its plan predecessor, so yoyo itself sees a linear chain.
 * **Ids come from the plan**, never from file names: ``pgjobs.functions.get_job`` and
   ``pgjobs.functions.get_job~2`` for a rework (:mod:`pgjobs.plan`). yoyo keys what is applied
@@ -34,6 +34,9 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
 * **Refusals**: pgjobs installed as an extension (``pg_extension``), or deployed by sqitch
   (``sqitch.changes`` has project ``pgjobs``), or ``app_jobs`` present with no yoyo record, or
   a database deployed by a newer pgjobs (applied ids this plan does not know).
+* **Upgrades** are just deploys: a database at an older release has the ids of that release
+  applied, so only the later change instances (reworks included) run. :func:`dry_run` runs the
+  same refusals and returns the SQL of what is pending instead of running it.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ __all__ = [
     "SCHEMA",
     "DeployError",
     "deploy",
+    "dry_run",
     "revert",
     "status",
     "verify",
@@ -435,6 +439,16 @@ def _failed(action: str, exc: psycopg.Error) -> DeployError:
     return DeployError(f"pgjobs {action} failed: {_pg_error(exc)}")
 
 
+def _pending(conn: psycopg.Connection[Any], scripts: Sequence[_Script]) -> list[_Script]:
+    """The guards every deploy runs, then the scripts not applied yet, in plan order."""
+    _refuse_other_installers(conn)
+    applied = _applied(conn)
+    _refuse_unknown(applied, scripts)
+    if not applied:
+        _refuse_foreign_schema(conn)
+    return [script for script in scripts if script.hash not in applied]
+
+
 def deploy(dsn: str | None = None, *, verify: bool = True) -> list[str]:
     """Apply every pending change of the plan, then (by default) run every verify script.
 
@@ -445,13 +459,8 @@ def deploy(dsn: str | None = None, *, verify: bool = True) -> list[str]:
     target = config.resolve(dsn)
     try:
         with _session(target, lock=True) as conn:
-            _refuse_other_installers(conn)
-            applied = _applied(conn)
-            _refuse_unknown(applied, scripts)
-            if not applied:
-                _refuse_foreign_schema(conn)
             done: list[str] = []
-            if any(script.hash not in applied for script in scripts):
+            if _pending(conn, scripts):
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                         sql.Identifier(MIGRATIONS_SCHEMA)
@@ -463,6 +472,40 @@ def deploy(dsn: str | None = None, *, verify: bool = True) -> list[str]:
             return done
     except psycopg.Error as exc:
         raise _failed("deploy", exc) from exc
+
+
+def dry_run(dsn: str | None = None) -> str:
+    """The SQL ``deploy`` would run on this database now, as one psql-runnable text.
+
+    Runs the same guards as :func:`deploy` (so it refuses what deploy refuses) and changes
+    nothing: it only reads the catalog and yoyo's record. Each pending change appears as its
+    deploy script inside ``BEGIN;``/``COMMIT;``, the transaction yoyo runs it in; yoyo's own
+    bookkeeping (schema ``pgjobs_migrations``) is named in a comment, not spelt out.
+    An up-to-date database gives a text with comments only.
+    """
+    scripts = _load_scripts()
+    target = config.resolve(dsn)
+    try:
+        with _session(target, lock=False) as conn:
+            pending = _pending(conn, scripts)
+    except psycopg.Error as exc:
+        raise _failed("deploy --dry-run", exc) from exc
+    where = config.describe(target.conninfo)
+    if not pending:
+        return f"-- pgjobs deploy --dry-run: {where} is up to date; nothing would run.\n"
+    out = [
+        f"-- pgjobs deploy --dry-run: {len(pending)} change(s) would be applied to {where},\n"
+        f"-- each in its own transaction, in this order; yoyo records each one in schema "
+        f"{MIGRATIONS_SCHEMA}\n-- (created first if missing). Nothing has been changed.\n"
+    ]
+    for script in pending:
+        release = script.change.release or "unreleased"
+        release = release.removeprefix("v")
+        out.append(
+            f"-- change {script.id} ({script.path('deploy')}, release {release})\n"
+            f"BEGIN;\n{script.deploy_sql.strip(chr(10))}\nCOMMIT;\n"
+        )
+    return "\n".join(out)
 
 
 def revert(dsn: str | None = None, *, drop_triggers: bool = False) -> list[str]:

@@ -29,7 +29,16 @@ from typing import Final
 
 from pgjobs.sqlfiles import ScriptKind, sql_dir
 
-__all__ = ["Change", "Plan", "PlanError", "Tag", "load_plan", "parse_plan"]
+__all__ = [
+    "Change",
+    "Plan",
+    "PlanError",
+    "Tag",
+    "load_plan",
+    "parse_plan",
+    "version_key",
+    "write_tree",
+]
 
 _PUNCT: Final = r"""-!"#$%&'()*+,./:;<=>?@\[\\\]^`{|}~"""
 # sqitch's name rule: no leading/trailing punctuation, no blanks, ':', '@', '#' or '\'.
@@ -64,6 +73,23 @@ class Tag:
     """Index (into :attr:`Plan.changes`) of the change it tags."""
     note: str
     line: int
+
+    @property
+    def version(self) -> str:
+        """The release the tag makes: ``v0.2.0`` -> ``0.2.0`` (pgjobs tags are ``v<version>``)."""
+        if not re.fullmatch(r"v[0-9]+(\.[0-9]+)*", self.name):
+            raise PlanError(
+                f"line {self.line}: tag @{self.name} is not a release tag: pgjobs tags name the "
+                "release they make, as @v<major>.<minor>.<patch> (e.g. @v0.2.0)"
+            )
+        return self.name[1:]
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a dotted version (``0.10.0`` after ``0.9.1``); PlanError if not dotted digits."""
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)*", version):
+        raise PlanError(f"{version!r} is not a version of digits and dots, like 0.2.0")
+    return tuple(int(part) for part in version.split("."))
 
 
 @dataclass(frozen=True)
@@ -141,6 +167,35 @@ class Plan:
             if change.id == change_id:
                 return change
         raise KeyError(change_id)
+
+    def tag(self, name: str) -> Tag:
+        """The tag called ``name`` (with or without its ``@``)."""
+        for tag in self.tags:
+            if tag.name == name.lstrip("@"):
+                return tag
+        raise PlanError(f"sqitch.plan has no tag @{name.lstrip('@')}")
+
+    def release_tag(self, version: str) -> Tag:
+        """The tag of release ``version`` (``0.2.0`` -> ``@v0.2.0``)."""
+        for tag in self.tags:
+            if tag.version == version:
+                return tag
+        raise PlanError(f"sqitch.plan has no tag @v{version} for release {version}")
+
+    def until(self, tag: Tag | None) -> tuple[Change, ...]:
+        """Every change instance up to and including ``tag`` (None: before the first change)."""
+        last = -1 if tag is None else tag.change_index
+        return tuple(change for change in self.changes if change.index <= last)
+
+    def between(self, after: Tag | None, until: Tag | None) -> tuple[Change, ...]:
+        """The change instances after tag ``after`` up to tag ``until`` (None: the plan's end)."""
+        first = -1 if after is None else after.change_index
+        last = len(self.changes) - 1 if until is None else until.change_index
+        return tuple(change for change in self.changes if first < change.index <= last)
+
+    def unreleased(self) -> tuple[Change, ...]:
+        """The change instances after the last tag (all of them when there is no tag)."""
+        return self.between(self.tags[-1] if self.tags else None, None)
 
 
 @dataclass
@@ -340,6 +395,38 @@ def _finish(
         rework_tags=tuple(raw.rework_tags),
         _file_suffix=suffix,
     )
+
+
+def write_tree(plan: Plan, dest: Path, *, until: str) -> Plan:
+    """Write the SQL tree as it was when tag ``until`` was made into ``dest``; return its plan.
+
+    That is what checking out the release would give: ``sqitch.plan`` cut after the tag line,
+    ``sqitch.conf``, and every script of the changes up to the tag. A change reworked later
+    is back in its own files: ``functions/x@v0.1.0.sql`` becomes ``functions/x.sql`` again.
+    Used to deploy an older release (tests, upgrades) without a git checkout.
+    """
+    tag = plan.tag(until)
+    source = plan.top_dir / "sqitch.plan"
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "sqitch.plan").write_text("".join(lines[: tag.line]), encoding="utf-8")
+    conf = plan.top_dir / "sqitch.conf"
+    if conf.is_file():
+        (dest / "sqitch.conf").write_bytes(conf.read_bytes())
+    latest: dict[str, Change] = {}
+    for change in plan.until(tag):
+        latest[change.name] = change
+    for change in plan.until(tag):
+        kinds: tuple[ScriptKind, ...] = ("deploy", "revert", "verify")
+        for kind in kinds:
+            stem = change.name
+            if latest[change.name] is not change:
+                # reworked again within the release: keep the tagged copy's own name
+                stem = change.file_stem
+            target = dest / kind / f"{stem}.sql"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(change.script(plan.top_dir, kind).read_bytes())
+    return load_plan(dest)
 
 
 def load_plan(top_dir: Path | None = None) -> Plan:

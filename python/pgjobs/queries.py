@@ -60,6 +60,14 @@ RELEASE_JOBS: Final = """
 SELECT * FROM app_jobs.release_jobs(worker_id := %(worker_id)s)
 """
 
+SCHEMA_VERSION: Final = """
+SELECT app_jobs.schema_version() AS version
+"""
+
+CREATE_HISTORY_PARTITIONS: Final = """
+SELECT app_jobs.create_history_partitions(days_ahead := %(days_ahead)s) AS created
+"""
+
 REMOVE_JOB: Final = """
 SELECT * FROM app_jobs.remove_job(job_key := %(job_key)s, db_id := %(db_id)s)
 """
@@ -151,10 +159,6 @@ SELECT app_jobs.reclaim_stuck_jobs(older_than := %(older_than)s) AS reclaimed
 
 CLEANUP_JOBS: Final = """
 SELECT * FROM app_jobs.cleanup_jobs(older_than := %(older_than)s, statuses := %(statuses)s)
-"""
-
-CREATE_HISTORY_PARTITIONS: Final = """
-SELECT app_jobs.create_history_partitions(days_ahead := %(days_ahead)s) AS created
 """
 
 #: Rows of (task_identifier, queue_name, queued, scheduled, running, retrying, total,

@@ -24,8 +24,12 @@ A handler's result is stored with the job (``complete_job(..., result)``); a fai
 traceback as text and as frames to the attempt log, with the task's ``backoff``.
 ``app_jobs.cancel_job`` of a running job reaches the worker on ``NOTIFY "jobs:cancel"`` (or,
 missed, by its absence from the heartbeat's answer): the handler is cancelled (a sync one sees
-``ctx.cancelled`` set) and the job recorded cancelled. Every ``maintenance_interval`` seconds
-the worker creates history partitions ahead and applies ``retention`` (``cleanup_jobs``).
+``ctx.cancelled`` set) and the job recorded cancelled. At start and every
+``maintenance_interval`` seconds the worker creates history partitions ahead and applies
+``retention`` (``cleanup_jobs``).
+
+Before anything else a worker checks the schema version (:mod:`pgjobs.compat`: it refuses a
+schema newer than it understands, works with older compatible ones).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from pgjobs import schedules as schedules_
 from pgjobs.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
+from pgjobs.compat import check_schema
 from pgjobs.registry import Event, JobContext, JobEvent, Registry, Task
 from pgjobs.typed import InvalidPayload, InvalidResult
 
@@ -70,6 +75,8 @@ CHANNEL = "jobs:insert"
 CANCEL_CHANNEL = "jobs:cancel"
 #: Finished jobs are kept this long by default (the worker applies it with cleanup_jobs).
 DEFAULT_RETENTION = timedelta(days=14)
+#: How many days of job_history partitions a worker keeps made ahead of today.
+HISTORY_DAYS_AHEAD = 7
 
 #: Errors that mean "the database is unreachable for now": retried with backoff.
 RETRYABLE = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -221,6 +228,7 @@ class Worker:
         if not len(self.registry):
             raise ValueError("the worker has no tasks to run: register handlers first")
         async with self.session():
+            await self._maintain()  # partitions ahead and the retention, now and periodically
             helpers = await self._start_schedules(once=once)
             helpers.append(asyncio.create_task(self._listen_loop()))  # wake-ups, cancellations
             if not once:
@@ -231,6 +239,7 @@ class Worker:
             finally:
                 for helper in helpers:
                     helper.cancel()
+                for helper in helpers:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await helper
         return self.summary
@@ -250,6 +259,8 @@ class Worker:
         await self._pool.open(wait=True)
         heartbeat: asyncio.Task[None] | None = None
         try:
+            async with self.pool.connection() as conn:
+                check_schema(await AsyncClient(conn).schema_version())  # SchemaVersionError
             if orphans:
                 await self._orphans()
             await self._heartbeat()
@@ -609,20 +620,27 @@ class Worker:
 
     # -- maintenance --------------------------------------------------------------------------
 
+    async def _maintain(self) -> None:
+        """Make the day partitions of job_history ahead (app_jobs.create_history_partitions)
+        and apply the retention (app_jobs.cleanup_jobs); errors are reported, never fatal:
+        finished jobs go to job_history_default meanwhile."""
+        try:
+            async with self.pool.connection() as conn:
+                client = AsyncClient(conn)
+                made = await client.create_history_partitions(HISTORY_DAYS_AHEAD)
+                if made:
+                    log.info("created %d day partition(s) of app_jobs.job_history", made)
+                if self.retention is not None:
+                    removed = await client.cleanup_jobs(self.retention)
+                    if removed.deleted_jobs or removed.deleted_attempts:
+                        log.info("retention %s: %s", self.retention, removed)
+        except (psycopg.Error, OSError) as error:
+            await self._report(error, "maintaining the history (partitions, retention)")
+
     async def _maintenance_loop(self) -> None:
-        """History partitions ahead of time, and the retention: now, then periodically."""
         while True:
-            try:
-                async with self.pool.connection() as conn:
-                    client = AsyncClient(conn)
-                    await client.create_history_partitions(7)
-                    if self.retention is not None:
-                        removed = await client.cleanup_jobs(self.retention)
-                        if removed.deleted_jobs or removed.deleted_attempts:
-                            log.info("retention %s: %s", self.retention, removed)
-            except (psycopg.Error, OSError) as error:
-                await self._report(error, "maintaining the history (partitions, retention)")
             await asyncio.sleep(self.maintenance_interval)
+            await self._maintain()
 
     # -- stop ---------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from install_support import (
     drop_database,
 )
 
-from pgjobs.bundle import control_version, install_script, install_script_name
+from pgjobs.bundle import control_version, scripts
 from pgjobs.plan import load_plan
 
 
@@ -46,10 +46,9 @@ def sharedir() -> str:
     """The server's sharedir, holding this checkout's pgjobs extension files.
 
     Skips the database tests when pgjobs.control is not installed there; fails them when
-    the installed install script is not what the checkout builds now (run make install).
+    any installed script is not what the checkout builds now (run make install).
     """
-    version = control_version(REPO / "control")
-    script = install_script_name(version)
+    built = scripts(load_plan(SQL_DIR), control_version(REPO / "control"))
     with psycopg.connect(admin_dsn(), autocommit=True) as conn:
         row = conn.execute("SELECT setting FROM pg_catalog.pg_config WHERE name = 'SHAREDIR'")
         share = str(row.fetchone()[0])  # type: ignore[index]
@@ -62,14 +61,20 @@ def sharedir() -> str:
                 "`make install` (as root: `sudo make install`; for another server, with "
                 "PG_CONFIG=<its pg_config>) to test CREATE EXTENSION pgjobs"
             )
-        installed = conn.execute(
-            "SELECT pg_catalog.pg_read_file(%s) FROM pg_catalog.pg_ls_dir(%s) AS f WHERE f = %s",
-            [f"{share}/extension/{script}", f"{share}/extension", script],
-        ).fetchone()
-    if installed is None or installed[0] != install_script(load_plan(SQL_DIR), version):
+        installed = dict(
+            conn.execute(
+                "SELECT f, pg_catalog.pg_read_file(%s || '/' || f) "
+                "FROM pg_catalog.pg_ls_dir(%s) AS f WHERE f LIKE 'pgjobs--%%.sql'",
+                [f"{share}/extension", f"{share}/extension"],
+            ).fetchall()
+        )
+    stale = sorted(
+        name for name in built.keys() | installed.keys() if built.get(name) != installed.get(name)
+    )
+    if stale:
         pytest.fail(
-            f"{share}/extension/{script} is missing or stale (it is not what this checkout "
-            "builds): run `make install` again"
+            f"{share}/extension has missing, stale or extra pgjobs scripts ({', '.join(stale)}): "
+            "they are not what this checkout builds; run `make install` again"
         )
     return share
 

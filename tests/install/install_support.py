@@ -6,6 +6,7 @@ afterwards, named ``deploytest_<xdist worker>_<random>`` so parallel workers nev
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -221,3 +223,34 @@ def write_answer_tree(top: Path, *, version: int) -> Path:
             verify=check.format(n=2),
         )
     return top
+
+
+def assert_matches_snapshot(database: TestDatabase, how: str) -> None:
+    """The catalog snapshot of ``database`` is tests/snapshots/schema.txt, or fail with a diff."""
+    from schema_snapshot import SNAPSHOT_FILE, render_dsn
+
+    expected = SNAPSHOT_FILE.read_text(encoding="utf-8") if SNAPSHOT_FILE.exists() else ""
+    actual = render_dsn(database.dsn)
+    if actual != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile="tests/snapshots/schema.txt",
+                tofile=f"app_jobs after {how}",
+            )
+        )
+        pytest.fail(
+            f"schema app_jobs after {how} differs from tests/snapshots/schema.txt; if the "
+            f"change is intended, run `make snapshot` and commit the file:\n{diff}",
+            pytrace=False,
+        )
+
+
+def psql_file(db: TestDatabase, path: Path, *, single_transaction: bool = True) -> None:
+    """Run one SQL file with psql (stop at the first error), as a user's tool would."""
+    args = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.url, "-f", str(path)]
+    if single_transaction:
+        args.insert(1, "--single-transaction")
+    result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"psql -f {path} failed:\n{result.stderr}"

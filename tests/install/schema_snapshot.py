@@ -9,8 +9,8 @@ owns it and whichever day it is:
 - privileges name the object's owner ``OWNER``; an owner holding every privilege the object
   type has (``acldefault``) shows ``ALL``, so PostgreSQL versions with more privilege kinds
   agree; no ACL at all (the built-in default) shows ``default``;
-- day partitions ``job_history_pYYYYMMDD`` lose their date, and since they then read alike,
-  one block stands for all of them (how many exist depends on the day);
+- day partitions ``job_history_pYYYYMMDD`` are left out: maintenance makes them
+  (``create_history_partitions``), never an install, and how many exist depends on the day;
 - NOT NULL shows on the column only (PostgreSQL 18 also lists it as a constraint);
 - the session renders with ``search_path = pg_catalog`` and ``TimeZone = UTC``.
 
@@ -318,9 +318,11 @@ def render(conn: psycopg.Connection[Any]) -> str:
     ]
     out = [HEADER.rstrip("\n"), "\n".join(snap.schema())]
     for title, objects in sections:
-        # Day partitions normalise to one block: the set keeps it once.
+        # Day partitions are maintenance output, not schema: left out.
         blocks = {
-            (_normalise(name, name), _normalise(name, "\n".join(lines))) for name, lines in objects
+            (_normalise(name, name), _normalise(name, "\n".join(lines)))
+            for name, lines in objects
+            if not _DAY_PARTITION.fullmatch(name)
         }
         out.append(f"-- {title}")
         out += [block for _, block in sorted(blocks)]

@@ -1,5 +1,9 @@
 """The committed schema snapshot (tests/snapshots/schema.txt) is what every install path
-builds: ``pgjobs deploy``, ``sqitch deploy`` and ``CREATE EXTENSION pgjobs``.
+builds: ``pgjobs deploy`` (yoyo), ``sqitch deploy``, ``CREATE EXTENSION pgjobs``, and the
+upgrades from the first release: ``CREATE EXTENSION pgjobs VERSION '<first>'`` then ``ALTER
+EXTENSION pgjobs UPDATE``, ``pgjobs deploy`` of the first release's tree then of today's, and
+``sqitch deploy --to @<first tag>`` then ``sqitch deploy``. (Exported files applied with psql
+and the SQL ``pgjobs deploy --dry-run`` prints: tests/install/test_upgrade.py.)
 
 What the snapshot compares, and how it is normalised: see schema_snapshot.py.
 """
@@ -9,38 +13,21 @@ from __future__ import annotations
 import difflib
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
-from install_support import SQL_DIR, TestDatabase
+from install_support import SQL_DIR, TestDatabase, assert_matches_snapshot
 from psycopg import sql
-from schema_snapshot import SNAPSHOT_FILE, render_dsn
+from schema_snapshot import render_dsn
 
 from pgjobs.deploy import deploy
+from pgjobs.plan import load_plan, write_tree
 
 
 @pytest.fixture(autouse=True)
 def _real_sql_tree(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process ``deploy`` reads the checkout's sql/."""
     monkeypatch.setenv("PGJOBS_SQL_DIR", str(SQL_DIR))
-
-
-def assert_matches_snapshot(database: TestDatabase, how: str) -> None:
-    expected = SNAPSHOT_FILE.read_text(encoding="utf-8") if SNAPSHOT_FILE.exists() else ""
-    actual = render_dsn(database.dsn)
-    if actual != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                actual.splitlines(keepends=True),
-                fromfile="tests/snapshots/schema.txt",
-                tofile=f"app_jobs after {how}",
-            )
-        )
-        pytest.fail(
-            f"schema app_jobs after {how} differs from tests/snapshots/schema.txt; if the "
-            f"change is intended, run `make snapshot` and commit the file:\n{diff}",
-            pytrace=False,
-        )
 
 
 def test_pgjobs_deploy_matches_the_snapshot(database: TestDatabase) -> None:
@@ -63,6 +50,47 @@ def test_sqitch_deploy_matches_the_snapshot(database: TestDatabase) -> None:
 
 def test_create_extension_matches_the_snapshot(ext_db: TestDatabase) -> None:
     assert_matches_snapshot(ext_db, "CREATE EXTENSION pgjobs")
+
+
+FIRST = load_plan(SQL_DIR).tags[0]
+
+
+def test_extension_update_from_the_first_release_matches_the_snapshot(
+    sharedir: str, database: TestDatabase
+) -> None:
+    with database.connect() as conn:
+        conn.execute(f"CREATE EXTENSION pgjobs VERSION '{FIRST.version}'")
+        conn.execute("ALTER EXTENSION pgjobs UPDATE")
+    assert_matches_snapshot(
+        database, f"CREATE EXTENSION pgjobs VERSION '{FIRST.version}'; ALTER EXTENSION UPDATE"
+    )
+
+
+def test_pgjobs_deploy_upgrade_from_the_first_release_matches_the_snapshot(
+    database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = write_tree(load_plan(SQL_DIR), tmp_path / "sql", until=FIRST.name)
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(old.top_dir))
+    deploy(database.dsn)
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(SQL_DIR))
+    assert deploy(database.dsn)  # something was upgraded
+    assert_matches_snapshot(database, f"pgjobs deploy of {FIRST.name}, then pgjobs deploy")
+
+
+@pytest.mark.pg15only
+@pytest.mark.skipif(shutil.which("sqitch") is None, reason="sqitch is not installed")
+def test_sqitch_upgrade_from_the_first_release_matches_the_snapshot(
+    database: TestDatabase,
+) -> None:
+    for args in (["--to", f"@{FIRST.name}"], []):
+        subprocess.run(
+            ["sqitch", "deploy", *args, database.sqitch_target],
+            cwd=SQL_DIR,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    assert_matches_snapshot(database, f"sqitch deploy --to @{FIRST.name}, then sqitch deploy")
 
 
 _CHOWN_APP_JOBS = """

@@ -91,3 +91,39 @@ def test_sqitch_and_pgjobs_deploy_a_rework_alike(
     assert by_sqitch.scalar("SELECT app_jobs.answer()") == 1
     assert revert(by_pgjobs.dsn)[0] == "pgjobs.functions.answer~2"
     assert [applied for _, applied in status(by_pgjobs.dsn)] == [False, False, False]
+
+
+def test_sqitch_reverts_the_real_rework_to_the_first_release_and_back(
+    database: TestDatabase,
+) -> None:
+    """sqitch deploy / revert --to @<first tag> / deploy on pgjobs' own reworked plan."""
+    plan = load_plan(SQL_DIR)
+    first = plan.tags[0]
+    reworked = [c for c in plan.between(first, None) if c.instance > 1]
+    assert reworked, "the plan reworks a released change"
+    target = database.sqitch_target
+    sqitch(SQL_DIR, "deploy", "--verify", target)
+    newest = plan.tags[-1].version
+    assert database.scalar("SELECT app_jobs.schema_version()") == newest
+
+    sqitch(SQL_DIR, "revert", "-y", "--to", f"@{first.name}", target)
+    # Back to the first release: what came later is gone, reworked functions are the old ones.
+    assert database.scalar("SELECT to_regproc('app_jobs.schema_version')") is None
+    definitions = {
+        change.name: database.scalar(
+            "SELECT pg_get_functiondef(to_regproc(%s))",
+            ["app_jobs." + change.name.removeprefix("functions/")],
+        )
+        for change in reworked
+    }
+    verified = sqitch(SQL_DIR, "verify", "--to", f"@{first.name}", target)
+    assert "Verify successful" in verified.stdout
+
+    sqitch(SQL_DIR, "deploy", "--verify", target)
+    assert database.scalar("SELECT app_jobs.schema_version()") == newest
+    for name, old in definitions.items():
+        now = database.scalar(
+            "SELECT pg_get_functiondef(to_regproc(%s))",
+            ["app_jobs." + name.removeprefix("functions/")],
+        )
+        assert now != old, f"{name} was not redeployed in its reworked form"

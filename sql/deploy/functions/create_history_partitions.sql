@@ -1,8 +1,12 @@
 -- Deploy pgjobs:functions/create_history_partitions to pg
 -- requires: tables/job_history
--- Day partitions of job_history are made ahead of time (deploy makes the first week; a
--- worker or pg_cron keeps calling this), so complete_job never creates one. A short
--- lock_timeout makes maintenance give way to the hot path instead of stalling it.
+-- Day partitions of job_history are made ahead of time by maintenance (the worker calls this
+-- at start and hourly; pg_cron can too), so complete_job never creates one. No install script
+-- makes any: a partition an install made would be an extension member, which pg_dump would not
+-- recreate on a restore made another day. Until the first call, history goes to the default
+-- partition, and the call moves those rows into their day. Each partition gets its own primary
+-- key (the parent has none: see tables/job_history). A short lock_timeout makes maintenance
+-- give way to the hot path instead of stalling it.
 
 BEGIN;
 
@@ -40,7 +44,7 @@ BEGIN
     v_to := (v_day + 1)::timestamp AT TIME ZONE 'UTC';
     BEGIN
       EXECUTE pg_catalog.format(
-        'CREATE TABLE app_jobs.%I (LIKE app_jobs.job_history INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        'CREATE TABLE app_jobs.%I (LIKE app_jobs.job_history_default INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)',
         v_name);
       IF v_day <= v_today THEN
         -- Jobs finishing today go to the default partition until today's partition is
@@ -71,29 +75,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.create_history_partitions(integer) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.create_history_partitions(integer) IS
-  'Creates the missing day partitions of app_jobs.job_history from today (UTC) to today + days_ahead, moving any rows of those days out of the default partition. Returns how many it created. Uses a 2 s lock_timeout so it never stalls complete_job; call it daily (the worker does).';
-
-SELECT app_jobs.create_history_partitions(7);
-
--- Inside CREATE EXTENSION pgjobs the partitions just created are extension members (whatever a
--- script creates is), so pg_dump would skip their rows: mark every partition that exists now
--- as user data, as tables/job_history did for the parent and the default partition.
--- Partitions created later, by the daily call, are not members: pg_dump dumps them as ordinary
--- tables. sqitch and pgjobs deploy skip this.
-DO $$
-DECLARE
-  v_partition regclass;
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
-    FOR v_partition IN
-      SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
-      WHERE i.inhparent = 'app_jobs.job_history'::regclass
-      ORDER BY i.inhrelid
-    LOOP
-      PERFORM pg_catalog.pg_extension_config_dump(v_partition, '');
-    END LOOP;
-  END IF;
-END
-$$;
+  'Creates the missing day partitions of app_jobs.job_history from today (UTC) to today + days_ahead, moving any rows of those days out of the default partition. Returns how many it created. Uses a 2 s lock_timeout so it never stalls complete_job; call it daily (the worker calls it at start and hourly).';
 
 COMMIT;

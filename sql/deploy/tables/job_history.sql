@@ -2,9 +2,15 @@
 -- requires: schema
 -- Finished jobs leave the hot table for good and land here. Range-partitioned by the day
 -- they finished (UTC), so retention drops whole partitions instead of deleting rows.
--- Partitions are created ahead of time by app_jobs.create_history_partitions(); the
--- default partition only catches rows no day partition covers. No foreign keys, and the
--- status is text with a CHECK, so history never blocks or constrains the hot path.
+-- Day partitions are created ahead of time by app_jobs.create_history_partitions() (the worker
+-- calls it; so can pg_cron), never by an install script; the default partition catches rows no
+-- day partition covers. No foreign keys, and the status is text with a CHECK, so history never
+-- blocks or constrains the hot path.
+-- The parent has no index and no key: each partition carries its own primary key
+-- (id, finished_at). Rows of one day live in one partition, so that is unique table-wide. This is
+-- what lets pg_dump/pg_restore copy an extension install: day partitions made after CREATE
+-- EXTENSION are ordinary tables to pg_dump, which restores them (table, ATTACH, then their
+-- key) next to the parent CREATE EXTENSION made; an index on the parent would be made twice.
 
 BEGIN;
 
@@ -33,28 +39,36 @@ CREATE TABLE app_jobs.job_history (
   result jsonb,
   backoff jsonb,
   rerun_of bigint,
-  CONSTRAINT job_history_pkey PRIMARY KEY (id, finished_at),
   CONSTRAINT job_history_status_check CHECK (status IN ('completed', 'failed', 'cancelled'))
 ) PARTITION BY RANGE (finished_at);
 
-CREATE TABLE app_jobs.job_history_default PARTITION OF app_jobs.job_history DEFAULT;
+CREATE TABLE app_jobs.job_history_default PARTITION OF app_jobs.job_history (
+  CONSTRAINT job_history_default_pkey PRIMARY KEY (id, finished_at)
+) DEFAULT;
 
 -- list_jobs pages newest first by (finished_at, id) and filters by one of these; queue_stats
--- reads the last hour through them. Each index is per partition, so old days cost nothing.
-CREATE INDEX job_history_finished_idx ON app_jobs.job_history (finished_at, id);
-CREATE INDEX job_history_task_idx ON app_jobs.job_history (task_identifier, finished_at, id);
+-- reads the last hour through them. They live on each partition, not on the parent (see above):
+-- create_history_partitions copies this partition's indexes (CREATE TABLE ... LIKE
+-- job_history_default INCLUDING INDEXES), so every day partition has the same set, and old days
+-- cost nothing.
+CREATE INDEX job_history_default_finished_idx ON app_jobs.job_history_default (finished_at, id);
+CREATE INDEX job_history_default_task_idx
+  ON app_jobs.job_history_default (task_identifier, finished_at, id);
 -- Partial: a queue, a correlation id, an unsuccessful status, a tenant other than the
 -- default one are rare or absent in many deployments, and cost those completions nothing.
--- (Listing the default tenant's jobs reads job_history_finished_idx.)
-CREATE INDEX job_history_database_idx ON app_jobs.job_history (database_id, finished_at, id)
+-- (Listing the default tenant's jobs reads the finished_at index.)
+CREATE INDEX job_history_default_database_idx
+  ON app_jobs.job_history_default (database_id, finished_at, id)
   WHERE database_id <> '00000000-0000-0000-0000-000000000000'::uuid;
-CREATE INDEX job_history_queue_idx ON app_jobs.job_history (queue_name, finished_at, id)
+CREATE INDEX job_history_default_queue_idx
+  ON app_jobs.job_history_default (queue_name, finished_at, id)
   WHERE queue_name IS NOT NULL;
-CREATE INDEX job_history_correlation_id_idx ON app_jobs.job_history (correlation_id, finished_at, id)
+CREATE INDEX job_history_default_correlation_id_idx
+  ON app_jobs.job_history_default (correlation_id, finished_at, id)
   WHERE correlation_id IS NOT NULL;
-CREATE INDEX job_history_unsuccessful_idx ON app_jobs.job_history (finished_at, id)
+CREATE INDEX job_history_default_unsuccessful_idx ON app_jobs.job_history_default (finished_at, id)
   WHERE status <> 'completed';
-CREATE INDEX job_history_uid_idx ON app_jobs.job_history (uid);
+CREATE INDEX job_history_default_uid_idx ON app_jobs.job_history_default (uid);
 
 REVOKE ALL ON TABLE app_jobs.job_history FROM PUBLIC;
 REVOKE ALL ON TABLE app_jobs.job_history_default FROM PUBLIC;
@@ -76,9 +90,8 @@ COMMENT ON COLUMN app_jobs.job_history.result IS 'What complete_job was given (t
 COMMENT ON COLUMN app_jobs.job_history.rerun_of IS 'The finished job this one reran (rerun_job).';
 
 -- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
--- table as user data, so pg_dump keeps its rows (the partitions create_history_partitions makes
--- during the install are registered by its own deploy script). pg_extension_config_dump only
--- works in an extension script: sqitch and pgjobs deploy skip this.
+-- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
+-- extension script: sqitch and pgjobs deploy skip this.
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN

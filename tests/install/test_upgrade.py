@@ -1,0 +1,354 @@
+"""Upgrades: a database at an older release, holding queued, running and scheduled jobs, is
+upgraded by ``pgjobs deploy`` and by ``ALTER EXTENSION pgjobs UPDATE`` without losing any; a
+worker keeps running across the upgrade; workers refuse a schema newer than they understand;
+``pgjobs deploy --dry-run`` and ``pgjobs sql export``.
+
+The older release is built from the plan itself (``pgjobs.plan.write_tree``: the tree as of
+its tag), so nothing here names a change of 0.1.0: the tests follow wherever the tag moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from install_support import (
+    REPO,
+    SQL_DIR,
+    TestDatabase,
+    assert_matches_snapshot,
+    psql_file,
+    run_pgjobs,
+    subprocess_env,
+)
+
+from pgjobs.app import App
+from pgjobs.bundle import control_version
+from pgjobs.compat import SchemaVersionError
+from pgjobs.deploy import DeployError, deploy, dry_run
+from pgjobs.export import INDEX, export
+from pgjobs.plan import Plan, load_plan, write_tree
+from pgjobs.registry import JobContext
+
+PLAN = load_plan(SQL_DIR)
+VERSION = control_version(REPO / "control")
+FIRST = PLAN.tags[0]  # the oldest release: every upgrade test starts there
+GUARD = 30.0  # seconds before a wait counts as "never happened"; nothing asserts speed
+
+
+@pytest.fixture
+def old_tree(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    """The SQL tree as of the first release tag."""
+    return write_tree(PLAN, tmp_path_factory.mktemp("old") / "sql", until=FIRST.name)
+
+
+@pytest.fixture
+def sql_tree(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Point in-process ``deploy`` (and the worker's compat check) at a SQL tree."""
+
+    def use(top: Path) -> None:
+        monkeypatch.setenv("PGJOBS_SQL_DIR", str(top))
+
+    use(SQL_DIR)
+    yield use
+
+
+def rows(db: TestDatabase, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with db.connect() as conn:
+        return list(conn.execute(query, params).fetchall())
+
+
+def new_ids() -> list[str]:
+    return [change.id for change in PLAN.between(FIRST, None)]
+
+
+# --- the release tree ---------------------------------------------------------------------------
+
+
+def test_the_old_tree_is_the_plan_as_of_its_tag(old_tree: Plan) -> None:
+    assert [c.id for c in old_tree] == [c.id for c in PLAN.until(FIRST)]
+    assert [t.name for t in old_tree.tags] == [FIRST.name]
+    for old, now in zip(old_tree, PLAN.until(FIRST), strict=True):
+        assert not old.is_reworked  # no rework yet: every change in its own files
+        for kind in ("deploy", "revert", "verify"):
+            assert old.script(old_tree.top_dir, kind).read_bytes() == (
+                PLAN.script(now, kind).read_bytes()  # the tagged copy, for a reworked one
+            )
+    assert not list(old_tree.top_dir.rglob("*@*"))
+
+
+# --- live jobs across an upgrade ------------------------------------------------------------------
+
+
+def fill_live_queue(db: TestDatabase) -> list[int]:
+    """Queued, delayed, keyed, serial (one running, one parked), running jobs held under a
+    worker's lease, and a schedule. Returns the ids of the running jobs (held by w1)."""
+    with db.connect() as conn:
+        conn.execute("SELECT app_jobs.heartbeat('w1', interval '1 hour')")
+        conn.execute("SELECT app_jobs.add_job(NULL, 'run_me', '{\"n\": 1}')")
+        conn.execute("SELECT app_jobs.add_job(NULL, 'run_me', '{\"n\": 2}')")
+        claim = "SELECT id FROM app_jobs.get_job('w1')"
+        running = [int(conn.execute(claim).fetchone()[0]) for _ in range(2)]  # type: ignore[index]
+        conn.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name => 'q')")
+        conn.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name => 'q')")
+        running.append(int(conn.execute(claim).fetchone()[0]))  # type: ignore[index]
+        conn.execute("SELECT app_jobs.add_job(NULL, 'queued', '{\"n\": 3}', job_key => 'k')")
+        conn.execute("SELECT app_jobs.add_job(NULL, 'queued', '{\"n\": 4}')")
+        conn.execute("SELECT app_jobs.add_job(NULL, 'later', run_at => now() + interval '1 day')")
+        conn.execute(
+            "SELECT app_jobs.add_scheduled_job(NULL, 'nightly', schedule_info => %s, "
+            "job_key => 'nightly')",
+            ['{"hour": [2], "minute": [0]}'],
+        )
+    return running
+
+
+def live_state(db: TestDatabase) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        "jobs": rows(
+            db,
+            "SELECT id, task_identifier, payload::text, state, attempts, locked_by, locked_at, "
+            "key, queue_name, run_at FROM app_jobs.jobs ORDER BY id",
+        ),
+        "queues": rows(
+            db, "SELECT queue_name, job_count, locked_by FROM app_jobs.job_queues ORDER BY 1"
+        ),
+        "schedules": rows(
+            db, "SELECT id, task_identifier, schedule_info::text, key FROM app_jobs.scheduled_jobs"
+        ),
+        "workers": rows(db, "SELECT worker_id FROM app_jobs.workers ORDER BY 1"),
+    }
+
+
+def finish_after_upgrade(db: TestDatabase, running: list[int]) -> None:
+    """The worker that held jobs before the upgrade completes them after it; the parked
+    serial job then runs; the upgraded functions answer."""
+    with db.connect() as conn:
+        for job_id in running:
+            done = conn.execute("SELECT id FROM app_jobs.complete_job('w1', %s)", [job_id])
+            assert done.fetchall() == [(job_id,)]
+        claimed = conn.execute(
+            "SELECT task_identifier FROM app_jobs.get_job('w2', ARRAY['serial'])"
+        ).fetchall()
+        assert claimed == [("serial",)]
+        assert conn.execute("SELECT app_jobs.schema_version()").fetchone() == (VERSION,)
+        history = conn.execute(
+            "SELECT id, status FROM app_jobs.job_history WHERE id = ANY(%s) ORDER BY id",
+            [running],
+        ).fetchall()
+    assert history == [(job_id, "completed") for job_id in sorted(running)]
+
+
+def test_pgjobs_deploy_upgrades_a_live_queue(
+    database: TestDatabase, old_tree: Plan, sql_tree: Any
+) -> None:
+    sql_tree(old_tree.top_dir)
+    assert deploy(database.dsn) == [c.id for c in PLAN.until(FIRST)]
+    running = fill_live_queue(database)
+    before = live_state(database)
+    assert {row[3] for row in before["jobs"]} == {"running", "ready", "blocked", "scheduled"}
+
+    sql_tree(SQL_DIR)
+    assert deploy(database.dsn) == new_ids()
+
+    assert live_state(database) == before
+    finish_after_upgrade(database, running)
+    assert deploy(database.dsn) == []
+
+
+def test_alter_extension_update_upgrades_a_live_queue(
+    sharedir: str, database: TestDatabase
+) -> None:
+    with database.connect() as conn:
+        conn.execute(f"CREATE EXTENSION pgjobs VERSION '{FIRST.version}'")
+    running = fill_live_queue(database)
+    before = live_state(database)
+
+    with database.connect() as conn:
+        conn.execute("ALTER EXTENSION pgjobs UPDATE")
+
+    assert database.scalar("SELECT extversion FROM pg_extension WHERE extname = 'pgjobs'") == (
+        VERSION
+    )
+    assert live_state(database) == before
+    finish_after_upgrade(database, running)
+
+
+def test_a_worker_keeps_running_across_the_upgrade(
+    database: TestDatabase, old_tree: Plan, sql_tree: Any
+) -> None:
+    """Rolling upgrade: the new package's worker starts on the old schema (no
+    schema_version() there), holds a job while pgjobs deploy upgrades, then completes it and
+    goes on with jobs enqueued after the upgrade."""
+    sql_tree(old_tree.top_dir)
+    deploy(database.dsn)
+    with database.connect() as conn:
+        assert conn.execute("SELECT to_regproc('app_jobs.schema_version')").fetchone() == (None,)
+        held = conn.execute("SELECT id FROM app_jobs.add_job(NULL, 'slow')").fetchone()[0]  # type: ignore[index]
+    sql_tree(SQL_DIR)
+    app = App(database.dsn)
+
+    async def scenario() -> tuple[Any, list[str]]:
+        started, release, after = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        @app.task("slow")
+        async def slow(payload: Any, ctx: JobContext) -> None:
+            started.set()
+            await release.wait()
+
+        @app.task("after")
+        async def after_upgrade(payload: Any, ctx: JobContext) -> None:
+            after.set()
+
+        worker = app.worker(concurrency=2, poll_interval=0.2)
+        running = asyncio.create_task(worker.run())
+        await asyncio.wait_for(started.wait(), GUARD)
+        applied = await asyncio.to_thread(deploy, database.dsn)
+        release.set()
+        await asyncio.to_thread(database.scalar, "SELECT id FROM app_jobs.add_job(NULL, 'after')")
+        await asyncio.wait_for(after.wait(), GUARD)
+        worker.stop()
+        return await asyncio.wait_for(running, GUARD), applied
+
+    summary, applied = asyncio.run(scenario())
+
+    assert applied == new_ids()
+    assert (summary.claimed, summary.completed, summary.failed, summary.lost) == (2, 2, 0, 0)
+    assert rows(database, "SELECT id, status FROM app_jobs.job_history WHERE id = %s", [held]) == [
+        (held, "completed")
+    ]
+    assert database.scalar("SELECT app_jobs.schema_version()") == VERSION
+
+
+def test_a_worker_refuses_a_schema_newer_than_it_understands(database: TestDatabase) -> None:
+    deploy(database.dsn)
+    with database.connect() as conn:
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION app_jobs.schema_version() RETURNS text "
+            "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+            "AS $$ SELECT '99.0.0'::text $$"
+        )
+        job = conn.execute("SELECT id FROM app_jobs.add_job(NULL, 'send_email')").fetchone()[0]  # type: ignore[index]
+    app = App(database.dsn)
+
+    @app.task("send_email")
+    def send_email(payload: Any) -> None:
+        raise AssertionError("a refused worker ran a job")
+
+    with pytest.raises(SchemaVersionError) as refused:
+        app.process_batch(batch_size=1)
+    assert str(refused.value).startswith(
+        "the app_jobs schema of this database is pgjobs 99.0.0, newer than this pgjobs package"
+    )
+    assert f"(schemas 0.1.0 to {VERSION})" in str(refused.value)
+    assert rows(database, "SELECT id, state, attempts FROM app_jobs.jobs") == [(job, "ready", 0)]
+
+    # The command line says so too, and exits 1.
+    result = run_pgjobs(
+        "worker", "examples.app", "--once", "--dsn", database.url, env=_env_in_repo()
+    )
+    assert result.returncode == 1, result.stderr
+    assert "the worker did not start: the app_jobs schema of this database is pgjobs 99.0.0" in (
+        result.stderr
+    )
+
+
+def _env_in_repo() -> dict[str, str]:
+    env = subprocess_env(PGJOBS_SQL_DIR=str(SQL_DIR))
+    env["PYTHONPATH"] = f"{REPO}:{env['PYTHONPATH']}"  # examples.app
+    return env
+
+
+# --- pgjobs deploy --dry-run ----------------------------------------------------------------------
+
+
+def test_dry_run_prints_the_sql_and_changes_nothing(database: TestDatabase, tmp_path: Path) -> None:
+    result = run_pgjobs("deploy", "--dry-run", "--dsn", database.url)
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout
+    assert [line.split()[2] for line in printed.splitlines() if line.startswith("-- change ")] == [
+        c.id for c in PLAN
+    ]
+    assert "Nothing has been changed." in printed
+    # Nothing changed: no schema, no bookkeeping.
+    assert (
+        database.scalar(
+            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('app_jobs', 'pgjobs_migrations')"
+        )
+        == 0
+    )
+    # What it printed is what deploy would run: psql builds the same schema from it.
+    (tmp_path / "plan.sql").write_text(printed, encoding="utf-8")
+    psql_file(database, tmp_path / "plan.sql", single_transaction=False)
+    assert_matches_snapshot(database, "psql -f <the output of pgjobs deploy --dry-run>")
+
+
+def test_dry_run_on_an_old_release_lists_only_the_upgrade(
+    database: TestDatabase, old_tree: Plan, sql_tree: Any
+) -> None:
+    sql_tree(old_tree.top_dir)
+    deploy(database.dsn)
+    sql_tree(SQL_DIR)
+    before = rows(database, "SELECT migration_id FROM pgjobs_migrations._yoyo_migration")
+    printed = dry_run(database.dsn)
+    listed = [line.split()[2] for line in printed.splitlines() if line.startswith("-- change ")]
+    assert listed == new_ids()
+    assert rows(database, "SELECT migration_id FROM pgjobs_migrations._yoyo_migration") == before
+    deploy(database.dsn)
+    assert "is up to date; nothing would run" in dry_run(database.dsn)
+
+
+def test_dry_run_refuses_what_deploy_refuses(sharedir: str, database: TestDatabase) -> None:
+    with database.connect() as conn:
+        conn.execute("CREATE EXTENSION pgjobs")
+    with pytest.raises(DeployError, match=r"pgjobs is installed as an extension \(version "):
+        dry_run(database.dsn)
+
+
+# --- pgjobs sql export ----------------------------------------------------------------------------
+
+
+def test_exported_files_build_the_schema_and_upgrade_it(
+    database: TestDatabase, tmp_path: Path
+) -> None:
+    out = tmp_path / "migrations"
+    result = run_pgjobs("sql", "export", str(out))
+    assert result.returncode == 0, result.stderr
+    files = sorted(p.name for p in out.glob("*.sql"))
+    assert files == [e.name for e in export(tmp_path / "again")]
+    assert len(files) == len(PLAN)
+    assert sorted(p.name for p in (out / "revert").glob("*.sql")) == files
+    listed = [line.split() for line in (out / INDEX).read_text().splitlines()[2:]]
+    assert [(f, c) for _, f, _, c in listed] == list(zip(files, [c.id for c in PLAN], strict=True))
+    reworked = [c for c in PLAN if c.instance > 1]
+    assert reworked, "the plan has a rework"
+    for change in reworked:
+        assert files[change.index].endswith(f"_rework{change.instance - 1}.sql")
+    text = (out / files[0]).read_text()
+    assert "BEGIN;" not in text.splitlines() and "COMMIT;" not in text.splitlines()
+
+    # A user's migration tool: the first release's files, then (an upgrade) the rest.
+    first_release = [f for _, f, release, _ in listed if release == FIRST.version]
+    assert len(first_release) == len(PLAN.until(FIRST))
+    for name in first_release:
+        psql_file(database, out / name)
+    assert database.scalar("SELECT to_regproc('app_jobs.schema_version')") is None
+    for name in files[len(first_release) :]:
+        psql_file(database, out / name)
+    assert_matches_snapshot(database, "psql -f on every file of pgjobs sql export")
+
+    # The revert files, newest first, take everything away again.
+    for name in reversed(files):
+        psql_file(database, out / "revert" / name)
+    assert database.scalar("SELECT to_regnamespace('app_jobs')") is None
+
+
+def test_export_needs_no_database_and_says_what_failed(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_pgjobs("sql", "export", str(blocker / "sub"))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"pgjobs: error: cannot write into {blocker / 'sub'}")
