@@ -230,16 +230,38 @@ def _schema_line(changes: Sequence[tuple[str, bool]]) -> str:
     )
 
 
+def _stats_lines(stats: Sequence[Any]) -> list[str]:
+    if not stats:
+        return ["queues: empty (no waiting, running or recently finished job)"]
+    header = (
+        f"  {'task':<24} {'queue':<12} {'queued':>7} {'sched.':>7} {'running':>7} "
+        f"{'retrying':>8} {'done/1h':>8} {'failed/1h':>9}  oldest queued"
+    )
+    lines = ["queues (app_jobs.queue_stats()):", header]
+    for row in stats:
+        age = "" if row.oldest_queued_age is None else str(row.oldest_queued_age).split(".")[0]
+        lines.append(
+            f"  {row.task_identifier[:24]:<24} {(row.queue_name or '-')[:12]:<12} "
+            f"{row.queued:>7} {row.scheduled:>7} {row.running:>7} {row.retrying:>8} "
+            f"{row.completed_last_hour:>8} {row.failed_last_hour:>9}  {age}"
+        )
+    return lines
+
+
 def _run_status(args: argparse.Namespace) -> int:
     import psycopg
 
     from pgjobs import config, deploy
+    from pgjobs.client import Client
 
     target = config.resolve(args.dsn)
-    changes = deploy.status(target.conninfo)  # raises DeployError naming the database
     try:
-        with psycopg.connect(target.conninfo) as conn:
+        with psycopg.connect(target.conninfo, autocommit=True) as conn:
             server_version = conn.info.server_version
+            installed_by = deploy.installed_by(conn)
+            client = Client(conn)
+            version = client.schema_version() if installed_by else None
+            stats = client.queue_stats() if installed_by else []
     except psycopg.Error as exc:
         raise _connect_error(target, exc) from exc
     print(f"database: {_database_line(target, server_version)}")
@@ -248,7 +270,17 @@ def _run_status(args: argparse.Namespace) -> int:
             f"  socket DSN: {target.conninfo}\n"
             "  (it stops when the last pgjobs process using it exits; a running worker keeps it up)"
         )
-    print(f"schema app_jobs: {_schema_line(changes)}")
+    if installed_by is None:
+        print("schema app_jobs: not deployed: run `pgjobs deploy` (or CREATE EXTENSION pgjobs)")
+        return 0
+    if installed_by == "pgjobs deploy":
+        changes = deploy.status(target.conninfo)  # raises DeployError naming the database
+        print(f"schema app_jobs: {_schema_line(changes)}")
+    else:
+        print(f"schema app_jobs: installed by {installed_by}")
+    print(f"release: {version} (app_jobs.schema_version())")
+    for line in _stats_lines(stats):
+        print(line)
     return 0
 
 

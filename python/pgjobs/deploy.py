@@ -231,6 +231,22 @@ def _refuse_other_installers(conn: psycopg.Connection[Any]) -> None:
             )
 
 
+def installed_by(conn: psycopg.Connection[Any]) -> str | None:
+    """What installed the app_jobs schema of this database (for pgjobs status): 'pgjobs
+    deploy', 'sqitch', 'CREATE EXTENSION pgjobs', 'another tool'; None when it is absent."""
+    row = conn.execute("SELECT pg_catalog.to_regnamespace(%s) IS NOT NULL", [SCHEMA]).fetchone()
+    if not (row and row[0]):
+        return None
+    if conn.execute("SELECT FROM pg_catalog.pg_extension WHERE extname = 'pgjobs'").fetchone():
+        return "CREATE EXTENSION pgjobs"
+    if _applied(conn):
+        return "pgjobs deploy"
+    row = conn.execute("SELECT pg_catalog.to_regclass('sqitch.changes') IS NOT NULL").fetchone()
+    if row and row[0]:
+        return "sqitch"
+    return "another tool"
+
+
 def _applied(conn: psycopg.Connection[Any]) -> dict[str, str]:
     """yoyo's record of applied migrations in pgjobs_migrations: hash -> id."""
     table = f"{MIGRATIONS_SCHEMA}._yoyo_migration"

@@ -137,3 +137,23 @@ def test_top_level_help_lists_add_and_status_and_the_embedded_default() -> None:
     assert done.returncode == 0
     for word in ("add", "status", "embedded PostgreSQL", ".pgjobs"):
         assert word in done.stdout
+
+
+def test_status_counts_the_jobs_per_task_queue_and_state(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for task, queue in (("resize", None), ("resize", None), ("mail", "outbox")):
+            conn.execute("SELECT app_jobs.add_job(NULL, %s, '{}', queue_name := %s)", (task, queue))
+        conn.execute("SELECT app_jobs.add_job(NULL, 'mail', '{}', run_at := now() + '1 hour')")
+        conn.execute("SELECT * FROM app_jobs.get_job('w1', ARRAY['resize'])")
+    done = run_pgjobs("status", "--dsn", dsn)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^release: \d+\.\d+\.\d+ \(app_jobs.schema_version\(\)\)$", done.stdout, re.M)
+    rows = {
+        tuple(line.split()[:6])
+        for line in done.stdout.splitlines()
+        if line.startswith("  ") and not line.lstrip().startswith("task")
+    }
+    # task, queue, queued, scheduled, running, retrying
+    assert ("resize", "-", "1", "0", "1", "0") in rows, done.stdout
+    assert ("mail", "outbox", "1", "0", "0", "0") in rows, done.stdout
+    assert ("mail", "-", "0", "1", "0", "0") in rows, done.stdout
