@@ -269,9 +269,9 @@ def test_dry_run_prints_the_sql_and_changes_nothing(database: TestDatabase, tmp_
     result = run_pgjobs("deploy", "--dry-run", "--dsn", database.url)
     assert result.returncode == 0, result.stderr
     printed = result.stdout
-    assert [line.split()[2] for line in printed.splitlines() if line.startswith("-- change ")] == [
-        c.id for c in PLAN
-    ]
+    assert [
+        line.split()[2] for line in printed.splitlines() if line.startswith("-- change pgjobs.")
+    ] == [c.id for c in PLAN]
     assert "Nothing has been changed." in printed
     # Nothing changed: no schema, no bookkeeping.
     assert (
@@ -294,7 +294,9 @@ def test_dry_run_on_an_old_release_lists_only_the_upgrade(
     sql_tree(SQL_DIR)
     before = rows(database, "SELECT migration_id FROM pgjobs_migrations._yoyo_migration")
     printed = dry_run(database.dsn)
-    listed = [line.split()[2] for line in printed.splitlines() if line.startswith("-- change ")]
+    listed = [
+        line.split()[2] for line in printed.splitlines() if line.startswith("-- change pgjobs.")
+    ]
     assert listed == new_ids()
     assert rows(database, "SELECT migration_id FROM pgjobs_migrations._yoyo_migration") == before
     deploy(database.dsn)
