@@ -39,7 +39,12 @@ BEGIN
                                                (now() AT TIME ZONE 'UTC')::date - 1,
                                                interval '1 day') AS g
   LOOP
-    EXECUTE format('CREATE TABLE app_jobs.%I PARTITION OF app_jobs.job_history'
+    -- As create_history_partitions makes a day: job_history_default's indexes copied (the
+    -- parent has none), then attached.
+    EXECUTE format('CREATE TABLE app_jobs.%I (LIKE app_jobs.job_history_default INCLUDING'
+                   ' DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)',
+                   'job_history_p' || to_char(d, 'YYYYMMDD'));
+    EXECUTE format('ALTER TABLE app_jobs.job_history ATTACH PARTITION app_jobs.%I'
                    ' FOR VALUES FROM (%L) TO (%L)', 'job_history_p' || to_char(d, 'YYYYMMDD'),
                    d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
   END LOOP;
