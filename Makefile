@@ -45,7 +45,7 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-pg15 test-pg18 test-heavy test-sql test-py test-install lint fmt \
-        snapshot run bench bench-peers recovery clean extension install soak
+        snapshot run bench bench-peers bench-history recovery clean extension install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -111,6 +111,9 @@ PEERS_ARGS ?=
 
 bench: $(STAMP) ## Benchmark pgjobs on a throwaway database: enqueue, drain 20,000 jobs, enqueue-to-start latency
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+bench-history: $(STAMP) ## Time list_jobs, queue_stats and find_job on 1,000,000 history rows (throwaway database)
+	$(BIN)/python bench/history_1m.py
 
 recovery: $(STAMP) ## Time how long after SIGKILL a killed worker's job is picked up again (RECOVERY_ARGS="--lease 5")
 	$(BIN)/python bench/recovery.py $(RECOVERY_ARGS)
