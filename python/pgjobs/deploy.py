@@ -237,7 +237,7 @@ def installed_by(conn: psycopg.Connection[Any]) -> str | None:
     row = conn.execute("SELECT pg_catalog.to_regnamespace(%s) IS NOT NULL", [SCHEMA]).fetchone()
     if not (row and row[0]):
         return None
-    if conn.execute("SELECT FROM pg_catalog.pg_extension WHERE extname = 'pgjobs'").fetchone():
+    if conn.execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs'").fetchone():
         return "CREATE EXTENSION pgjobs"
     if _applied(conn):
         return "pgjobs deploy"

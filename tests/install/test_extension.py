@@ -374,3 +374,16 @@ def test_dump_restore_with_partitions_made_after_install(
     assert rows(restored, partitions) == layout
     with restored.connect() as conn:  # maintenance goes on where it left off
         assert conn.execute("SELECT app_jobs.create_history_partitions(10)").fetchone() == (0,)
+
+
+def test_status_of_an_extension_install(ext_db: TestDatabase) -> None:
+    """pgjobs status knows an extension install: its release and its queues, no deploy record."""
+    from install_support import run_pgjobs
+
+    with ext_db.connect() as conn:
+        conn.execute("SELECT app_jobs.add_job(NULL, 'resize', '{}')")
+    done = run_pgjobs("status", "--dsn", ext_db.dsn)
+    assert done.returncode == 0, done.stderr
+    assert "schema app_jobs: installed by CREATE EXTENSION pgjobs" in done.stdout
+    assert f"release: {VERSION} (app_jobs.schema_version())" in done.stdout
+    assert re.search(r"^  resize\s+-\s+1\s+0\s+0\s+0\b", done.stdout, re.M), done.stdout
