@@ -352,10 +352,7 @@ class App:
                         payload=payload, worker_id="run_now", logger=log.getChild(handler.name),
                         dsn=dsn,
                     )  # fmt: skip
-                    if handler.is_async:
-                        raw = await handler.call(value, ctx)
-                    else:
-                        raw = await asyncio.to_thread(handler.call, value, ctx)
+                    raw = await handler.run(value, ctx)
                     return Outcome(None, "completed", check_result(handler, raw))
                 except Exception as error:
                     if stop_on_error:

@@ -132,6 +132,14 @@ class Task:
     def call(self, payload: Any, ctx: JobContext) -> Any:
         return self.fn(payload, ctx) if self.wants_context else self.fn(payload)
 
+    async def run(self, payload: Any, ctx: JobContext) -> Any:
+        """Run the handler: an async one on the event loop (it never waits for a thread that
+        sync handlers hold), a sync one in a thread."""
+        if self.is_async:
+            return await self.call(payload, ctx)
+        result = await asyncio.to_thread(self.call, payload, ctx)
+        return await result if inspect.isawaitable(result) else result
+
 
 class Registry:
     """Task name -> :class:`Task`, and the listeners of each task."""

@@ -410,11 +410,7 @@ class Worker:
             )
             return await self._record(task, job, error=error, permanent=True)
         try:
-            ctx = self.context(task, job)
-            if task.is_async:  # on the loop: never waits for a thread that sync handlers hold
-                value = await task.call(payload, ctx)
-            else:
-                value = await call_maybe_async(task.call, payload, ctx)
+            value = await task.run(payload, self.context(task, job))
             result = check_result(task, value)
         except asyncio.CancelledError:
             running = self._running.get(job.id)
