@@ -90,6 +90,10 @@ class TestDatabase:
             row = conn.execute(query, params).fetchone()
         return None if row is None else row[0]
 
+    def rows(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.connect() as conn:
+            return list(conn.execute(query, params).fetchall())
+
 
 def _url(scheme: str, params: Mapping[str, Any]) -> str:
     user = quote(str(params.get("user", "")), safe="")

@@ -258,7 +258,14 @@ def queue_state(db: TestDatabase) -> dict[str, list[tuple[Any, ...]]]:
             "SELECT id, task_identifier, status, finished_at, tableoid::regclass::text "
             "FROM app_jobs.job_history ORDER BY id",
         ),
-        "job_queues": rows(db, "SELECT queue_name, job_count FROM app_jobs.job_queues ORDER BY 1"),
+        "job_queues": rows(
+            db,
+            "SELECT queue_name, job_count, locked_by, locked_at FROM app_jobs.job_queues "
+            "ORDER BY 1",
+        ),
+        "job_queue_locks": rows(
+            db, "SELECT queue_name, locked_by, locked_at FROM app_jobs.job_queue_locks ORDER BY 1"
+        ),
     }
 
 
@@ -274,6 +281,9 @@ def fill_queue(db: TestDatabase) -> int:
         done = conn.execute("SELECT id FROM app_jobs.get_job('w1')").fetchone()
         conn.execute("SELECT app_jobs.complete_job('w1', %s)", [done[0]])  # type: ignore[index]
         conn.execute("SELECT app_jobs.get_job('w2')")  # one running job
+        # A held serial queue: one job running under the queue lock, one parked behind it.
+        conn.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name => 'q1')")
+        conn.execute("SELECT app_jobs.get_job('w3', ARRAY['serial'])")
         conn.execute(
             "SELECT app_jobs.add_scheduled_job(NULL, 'nightly', schedule_info => %s, "
             "job_key => 'nightly')",
@@ -294,7 +304,8 @@ def test_dump_restore_keeps_jobs(
     last_id = fill_queue(ext_db)
     before = queue_state(ext_db)
     assert before["job_history"] and before["scheduled_jobs"] and before["job_queues"]
-    assert {row[3] for row in before["jobs"]} >= {"ready", "running"}
+    assert before["job_queue_locks"] == [("q1", "w3", before["job_queue_locks"][0][2])]
+    assert {row[3] for row in before["jobs"]} >= {"ready", "running", "blocked"}
 
     restored, returncode, stderr = dump_and_restore(
         ext_db, make_database, tmp_path, disable_triggers=True
@@ -315,14 +326,12 @@ def test_dump_restore_keeps_jobs(
     assert new_schedule > max(row[0] for row in before["scheduled_jobs"])
 
 
-def test_plain_pg_restore_fires_the_queue_triggers(
+def test_a_plain_pg_restore_is_exact_and_the_queue_goes_on(
     ext_db: TestDatabase, make_database: Callable[[], TestDatabase], tmp_path: Path
 ) -> None:
-    """A one-step pg_restore keeps every job, but job_queues.job_count comes back too high.
-
-    CREATE EXTENSION (restored first) creates the triggers on app_jobs.jobs before the data,
-    so the COPY of jobs counts every serial-queue job again on top of the restored count.
-    """
+    """A one-step pg_restore (the extension's triggers fire as the jobs are loaded) gives the
+    same queue: job_count is counted from the jobs, never stored, so nothing is counted
+    twice; the serial-queue lock comes back with its running job; the queue then goes on."""
     fill_queue(ext_db)
     before = queue_state(ext_db)
 
@@ -331,16 +340,21 @@ def test_plain_pg_restore_fires_the_queue_triggers(
     )
 
     assert returncode == 0, stderr
-    after = queue_state(restored)
-    assert {k: v for k, v in after.items() if k != "job_queues"} == {
-        k: v for k, v in before.items() if k != "job_queues"
-    }
-    if after["job_queues"] != before["job_queues"]:
-        assert after["job_queues"] == [(q, 2 * n) for q, n in before["job_queues"]]
-        pytest.xfail(
-            "plain pg_restore fires the extension's queue-count trigger on the restored jobs: "
-            f"job_count {before['job_queues']} -> {after['job_queues']}"
-        )
+    assert queue_state(restored) == before
+    with restored.connect() as conn:
+        held = conn.execute("SELECT id FROM app_jobs.jobs WHERE locked_by = 'w3'").fetchone()
+        assert held is not None
+        waiting = conn.execute("SELECT id FROM app_jobs.get_job('w4', ARRAY['serial'])")
+        assert waiting.fetchone() is None  # the restored lock still holds the queue
+        conn.execute("SELECT app_jobs.complete_job('w3', %s)", [held[0]])
+        nxt = conn.execute(
+            "SELECT queue_name FROM app_jobs.get_job('w4', ARRAY['serial'])"
+        ).fetchone()
+        assert nxt == ("q1",)
+        queues = conn.execute(
+            "SELECT queue_name, job_count, locked_by FROM app_jobs.job_queues"
+        ).fetchall()
+        assert queues == [("q1", 1, "w4")]
 
 
 def test_dump_restore_with_partitions_made_after_install(

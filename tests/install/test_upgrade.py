@@ -30,7 +30,7 @@ from pgjobs.bundle import control_version
 from pgjobs.compat import SchemaVersionError
 from pgjobs.deploy import DeployError, deploy, dry_run
 from pgjobs.export import INDEX, export
-from pgjobs.plan import Plan, load_plan, write_tree
+from pgjobs.plan import Plan, Tag, load_plan, write_tree
 from pgjobs.registry import JobContext
 
 PLAN = load_plan(SQL_DIR)
@@ -61,8 +61,23 @@ def rows(db: TestDatabase, query: str, params: list[Any] | None = None) -> list[
         return list(conn.execute(query, params).fetchall())
 
 
-def new_ids() -> list[str]:
-    return [change.id for change in PLAN.between(FIRST, None)]
+def new_ids(since: Tag = FIRST) -> list[str]:
+    return [change.id for change in PLAN.between(since, None)]
+
+
+#: Every earlier release: each must upgrade to the current one.
+EARLIER = PLAN.tags[:-1]
+
+
+@pytest.fixture(params=EARLIER, ids=[tag.version for tag in EARLIER])
+def release(request: pytest.FixtureRequest) -> Tag:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def release_tree(tmp_path_factory: pytest.TempPathFactory, release: Tag) -> Plan:
+    """The SQL tree as of an earlier release's tag."""
+    return write_tree(PLAN, tmp_path_factory.mktemp("release") / "sql", until=release.name)
 
 
 # --- the release tree ---------------------------------------------------------------------------
@@ -143,16 +158,16 @@ def finish_after_upgrade(db: TestDatabase, running: list[int]) -> None:
 
 
 def test_pgjobs_deploy_upgrades_a_live_queue(
-    database: TestDatabase, old_tree: Plan, sql_tree: Any
+    database: TestDatabase, release: Tag, release_tree: Plan, sql_tree: Any
 ) -> None:
-    sql_tree(old_tree.top_dir)
-    assert deploy(database.dsn) == [c.id for c in PLAN.until(FIRST)]
+    sql_tree(release_tree.top_dir)
+    assert deploy(database.dsn) == [c.id for c in PLAN.until(release)]
     running = fill_live_queue(database)
     before = live_state(database)
     assert {row[3] for row in before["jobs"]} == {"running", "ready", "blocked", "scheduled"}
 
     sql_tree(SQL_DIR)
-    assert deploy(database.dsn) == new_ids()
+    assert deploy(database.dsn) == new_ids(release)
 
     assert live_state(database) == before
     finish_after_upgrade(database, running)
@@ -160,10 +175,10 @@ def test_pgjobs_deploy_upgrades_a_live_queue(
 
 
 def test_alter_extension_update_upgrades_a_live_queue(
-    sharedir: str, database: TestDatabase
+    sharedir: str, database: TestDatabase, release: Tag
 ) -> None:
     with database.connect() as conn:
-        conn.execute(f"CREATE EXTENSION pgjobs VERSION '{FIRST.version}'")
+        conn.execute(f"CREATE EXTENSION pgjobs VERSION '{release.version}'")
     running = fill_live_queue(database)
     before = live_state(database)
 

@@ -17,7 +17,16 @@ TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
 OTHER_TENANT = "9d4b0e6a-3f1c-4c4e-8a57-2f6d1c0b7e21"
 
 #: Every table whose content a failed call must leave untouched.
-STATE_TABLES = ("jobs", "job_history", "job_attempts", "job_queues", "scheduled_jobs", "workers")
+STATE_TABLES = (
+    "jobs",
+    "job_history",
+    "job_attempts",
+    "job_queues",
+    "job_queue_locks",
+    "job_queue_wakes",
+    "scheduled_jobs",
+    "workers",
+)
 
 
 def add_job(conn: Conn, identifier: str = "task", db_id: str | None = TENANT, **kw: Any) -> Row:
@@ -49,10 +58,10 @@ def complete_job(conn: Conn, worker_id: str, job_id: int) -> Row | None:
     return None if row is None else dict(row)
 
 
-def settle_queue_counts(conn: Conn) -> None:
-    """Let get_job's pre-claim sweep fold in job_count changes that were parked while a queue
-    row was busy (it claims nothing: no task matches an empty list)."""
-    conn.execute("SELECT * FROM app_jobs.get_job('settle-counts', ARRAY[]::text[])").fetchall()
+def settle_wake_requests(conn: Conn) -> None:
+    """Let get_job's pre-claim sweep settle the wake requests of serial queues recorded while
+    a queue was busy (it claims nothing: no task matches an empty list)."""
+    conn.execute("SELECT * FROM app_jobs.get_job('settle-wakes', ARRAY[]::text[])").fetchall()
 
 
 def snapshot(conn: Conn) -> dict[str, Any]:

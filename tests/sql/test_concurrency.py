@@ -17,7 +17,7 @@ from itertools import pairwise
 from typing import TypeVar
 
 import psycopg
-from helpers import TENANT, Conn, add_job, complete_job, get_job, settle_queue_counts
+from helpers import TENANT, Conn, add_job, complete_job, get_job, settle_wake_requests
 
 Connect = Callable[..., Conn]
 T = TypeVar("T")
@@ -62,12 +62,14 @@ def history_counts(db: Conn) -> Counter[int]:
 
 
 def assert_all_done_once(db: Conn, ids: list[int]) -> None:
-    settle_queue_counts(db)
+    settle_wake_requests(db)
     history = history_counts(db)
     assert sorted(history) == sorted(ids)
     assert set(history.values()) == {1}
     assert db.execute("SELECT count(*) AS n FROM app_jobs.jobs").fetchone() == {"n": 0}
     assert db.execute("SELECT count(*) AS n FROM app_jobs.job_queues").fetchone() == {"n": 0}
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_queue_locks").fetchone() == {"n": 0}
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_queue_wakes").fetchone() == {"n": 0}
 
 
 def test_every_job_is_handed_out_exactly_once(db: Conn, connect: Connect) -> None:
@@ -292,8 +294,8 @@ def test_producers_and_workers_racing_on_named_queues(db: Conn, connect: Connect
     assert len(completed) == len(set(completed))
 
     # The workers stopped with the producers: each queue's count must match what is left of
-    # it, no queue may still be locked, and a queue with nothing left has no row.
-    settle_queue_counts(db)
+    # it, no queue may still be locked, and a queue with nothing left has no row, nor lock.
+    settle_wake_requests(db)
     left = db.execute(
         "SELECT queue_name, count(*) AS n FROM app_jobs.jobs GROUP BY queue_name"
     ).fetchall()
@@ -307,6 +309,7 @@ def test_producers_and_workers_racing_on_named_queues(db: Conn, connect: Connect
         row["queue_name"]: row["n"] for row in left
     }
     assert [row["locked_by"] for row in rows if row["locked_by"] is not None] == []
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_queue_locks").fetchone() == {"n": 0}
 
     # Drain what is left with one worker.
     while (job := get_job(db, "drainer")) is not None:
@@ -334,11 +337,13 @@ def test_producers_committing_into_shared_queues_in_opposite_orders_do_not_deadl
     db: Conn, connect: Connect
 ) -> None:
     # Two application transactions each enqueue one job into queues A and B, in opposite
-    # orders. Neither holds a queue row before commit (the count is kept at commit), so both
-    # commits must succeed. A third transaction holds row A while they commit, to line them
-    # up the worst way: T1 reaches A first, then T2 passes B and reaches A; then A is freed.
+    # orders, while queue A is held by a worker and its lock row is busy (a release in
+    # progress). Producers never touch a queue's lock row, before or at commit, so both
+    # commits go through at once, and each queue's job_count is exact right after.
     for queue in ("A", "B"):
         add_job(db, "seed", queue_name=queue)
+    held = get_job(db, "holder")
+    assert held is not None and held["queue_name"] == "A"
     t1 = connect(autocommit=False)
     t2 = connect(autocommit=False)
     add_job(t1, "t1", queue_name="A")
@@ -347,10 +352,14 @@ def test_producers_committing_into_shared_queues_in_opposite_orders_do_not_deadl
     add_job(t2, "t2", queue_name="A")
 
     blocker = connect(autocommit=False)
-    blocker.execute(
-        "SELECT 1 FROM app_jobs.job_queues WHERE database_id = %s AND queue_name = 'A' FOR UPDATE",
+    locked = blocker.execute(
+        "SELECT locked_by FROM app_jobs.job_queue_locks"
+        " WHERE database_id = %s AND queue_name = 'A' FOR UPDATE",
         (TENANT,),
-    )
+    ).fetchall()
+    assert locked == [{"locked_by": "holder"}]
+    for conn in (t1, t2):
+        conn.execute("SET LOCAL lock_timeout = '5s'")  # a wait would fail the commit
     errors: list[BaseException] = []
 
     def commit(conn: Conn) -> None:
@@ -364,12 +373,13 @@ def test_producers_committing_into_shared_queues_in_opposite_orders_do_not_deadl
     for conn, thread in zip((t1, t2), threads, strict=True):
         thread.start()
         wait_until_blocked_or_done(db, conn.info.backend_pid, thread)
+    for thread in threads:
+        assert not thread.is_alive(), "a producer's commit waited for the busy queue lock row"
     blocker.rollback()
     for thread in threads:
         thread.join()
 
     assert errors == []
-    settle_queue_counts(db)
     rows = db.execute("SELECT queue_name, job_count FROM app_jobs.job_queues ORDER BY 1")
     assert [(row["queue_name"], row["job_count"]) for row in rows] == [("A", 3), ("B", 3)]
 
@@ -380,11 +390,16 @@ def test_a_busy_queue_is_skipped_as_a_whole_not_job_by_job(db: Conn, connect: Co
     # work. It should give up on the queue once, not try each of its waiting jobs in turn:
     # that costs a claim time quadratic in the queue's backlog (seconds for a few thousand).
     backlog = 100
+    # The queue is held by a worker; a backlog arrives after it took the queue (still
+    # claimable, not parked yet), and the lock row is busy (that worker releasing it).
+    add_job(db, "serial", queue_name="busy")
+    first = get_job(db, "worker-0")
+    assert first is not None and first["queue_name"] == "busy"
     bulk_add(db, [(TENANT, "busy", "serial")] * backlog)
     free = add_job(db, "free")
     holder = connect(autocommit=False)
     holder.execute(
-        "SELECT 1 FROM app_jobs.job_queues WHERE database_id = %s AND queue_name = 'busy'"
+        "SELECT 1 FROM app_jobs.job_queue_locks WHERE database_id = %s AND queue_name = 'busy'"
         " FOR UPDATE",
         (TENANT,),
     )

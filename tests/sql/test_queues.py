@@ -87,7 +87,7 @@ def test_job_count_tracks_the_queue_and_the_row_goes_when_empty(db: Conn) -> Non
     assert rows == [("b", 1)]
 
 
-def test_job_count_is_kept_at_commit_so_producers_never_hold_the_queue_row(
+def test_producers_never_hold_anything_a_claimer_or_completer_needs(
     db: Conn, connect: Callable[..., Conn]
 ) -> None:
     first = add(db, "a")
@@ -102,10 +102,7 @@ def test_job_count_is_kept_at_commit_so_producers_never_hold_the_queue_row(
     assert worker.execute(
         "SELECT * FROM app_jobs.complete_job('w1', %s)", (first["id"],)
     ).fetchone()
-    assert (
-        queues(db) == [{"t": T1, "queue_name": "a", "job_count": 0, "locked_by": None}]
-        or queues(db) == []
-    )
+    assert queues(db) == []  # the producer's job is not visible yet, and nothing is stored
     producer.commit()
     assert [(q["queue_name"], q["job_count"]) for q in queues(db)] == [("a", 1)]
     nxt = worker.execute("SELECT * FROM app_jobs.get_job('w1')").fetchone()
@@ -129,7 +126,7 @@ def test_a_stale_queue_lock_is_reclaimed_with_its_job(db: Conn) -> None:
     db.execute(
         "UPDATE app_jobs.jobs SET locked_at = now() - interval '5 hours' WHERE id = %s", (a1["id"],)
     )
-    db.execute("UPDATE app_jobs.job_queues SET locked_at = now() - interval '5 hours'")
+    db.execute("UPDATE app_jobs.job_queue_locks SET locked_at = now() - interval '5 hours'")
     got = claim(db, "w2")
     # The stale job is released and, being first in the queue, claimed again.
     assert got is not None and got["id"] == a1["id"] and got["attempts"] == 2
@@ -142,8 +139,11 @@ def test_a_stale_queue_lock_is_reclaimed_with_its_job(db: Conn) -> None:
 def test_an_orphaned_queue_lock_without_its_job_is_released(db: Conn) -> None:
     add(db, "a")
     db.execute(
-        "UPDATE app_jobs.job_queues SET locked_by = 'ghost', locked_at = now() - interval '5 hours'"
+        "INSERT INTO app_jobs.job_queue_locks (database_id, queue_name, locked_by, locked_at)"
+        " VALUES (%s, 'a', 'ghost', now() - interval '5 hours')",
+        (T1,),
     )
+    assert [q["locked_by"] for q in queues(db)] == ["ghost"]
     got = claim(db, "w1")
     assert got is not None and got["queue_name"] == "a"
 
@@ -165,20 +165,41 @@ def test_a_producer_committing_while_the_queue_row_is_busy_never_waits(
     db: Conn, connect: Callable[..., Conn]
 ) -> None:
     add(db, "a")
-    holder = connect(autocommit=False)
-    holder.execute("SELECT 1 FROM app_jobs.job_queues WHERE queue_name = 'a' FOR UPDATE")
+    assert claim(db, "w1") is not None
+    holder = connect(autocommit=False)  # the lock row is busy: w1 releasing it, say
+    holder.execute("SELECT 1 FROM app_jobs.job_queue_locks WHERE queue_name = 'a' FOR UPDATE")
     producer = connect(autocommit=False)
     producer.execute("SET lock_timeout = '2s'")  # waiting would fail the commit
     for _ in range(3):
         producer.execute("SELECT app_jobs.add_job(%s, 'task', queue_name := 'a')", (T1,))
     producer.commit()
-    parked = db.execute("SELECT sum(delta)::int AS n FROM app_jobs.job_queue_deltas").fetchone()
-    assert parked == {"n": 3}
-    holder.rollback()
-    # The next holder of the row (here the claim's sweep) folds the parked changes in.
-    assert claim(db) is not None
+    # Nothing was parked for later: the count is read from the jobs themselves.
     assert [(q["queue_name"], q["job_count"]) for q in queues(db)] == [("a", 4)]
-    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_queue_deltas").fetchone() == {"n": 0}
+    holder.rollback()
+
+
+def test_the_lock_row_exists_only_while_the_queue_is_held(db: Conn) -> None:
+    first = add(db, "a")
+    add(db, "a")
+    locks = "SELECT queue_name, locked_by FROM app_jobs.job_queue_locks"
+    assert db.execute(locks).fetchall() == []
+    assert claim(db, "w1") is not None
+    assert db.execute(locks).fetchall() == [{"queue_name": "a", "locked_by": "w1"}]
+    db.execute("SELECT app_jobs.complete_job('w1', %s)", (first["id"],))
+    assert db.execute(locks).fetchall() == []
+    assert [(q["queue_name"], q["job_count"], q["locked_by"]) for q in queues(db)] == [
+        ("a", 1, None)
+    ]
+
+
+def test_job_count_is_exact_in_every_snapshot(db: Conn, connect: Callable[..., Conn]) -> None:
+    producer = connect(autocommit=False)
+    for _ in range(3):
+        add(producer, "a")
+    assert [(q["queue_name"], q["job_count"]) for q in queues(producer)] == [("a", 3)]
+    assert queues(db) == []  # not committed: nobody else counts them
+    producer.commit()
+    assert [(q["queue_name"], q["job_count"]) for q in queues(db)] == [("a", 3)]
 
 
 def test_draining_a_serial_queue_changes_o_of_n_rows(connect: Callable[..., Conn]) -> None:

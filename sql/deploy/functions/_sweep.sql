@@ -1,20 +1,23 @@
 -- Deploy pgjobs:functions/_sweep to pg
+-- requires: functions/_sweep@v0.2.0
 -- requires: functions/_reclaim_job
--- requires: tables/workers
--- requires: functions/_count_queue
+-- requires: functions/_wake_queue
+-- requires: tables/job_queue_locks
+-- requires: tables/job_queue_wakes
 -- get_job runs this before it claims. Each step is one probe of a small partial index that
 -- is empty in the normal case, so the sweep is cheap, and the claim scan itself never has
 -- to look at locks or future jobs. Like the claim, the sweep never waits on a row lock.
 --   1. a lock older than job_expiry whose holder keeps no live lease is stale;
 --   2. every job of a worker whose lease lapsed is reclaimable at once;
 --   3. a queue lock left without a running job of its holder is released (safety net);
---   4. job_count changes parked in job_queue_deltas are folded in, and wake requests of
---      serial queues settled;
+--   4. wake requests of serial queues (app_jobs.job_queue_wakes) are settled;
 --   5. scheduled jobs whose run_at has come become claimable.
+-- 0.3.0: queue locks are rows of app_jobs.job_queue_locks, and there are no parked
+-- job_count changes any more, only wake requests.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._sweep(p_job_expiry interval)
+CREATE OR REPLACE FUNCTION app_jobs._sweep(p_job_expiry interval)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -22,7 +25,7 @@ AS $$
 DECLARE
   v_now timestamptz := pg_catalog.now();
   v_job app_jobs.jobs;
-  v_queue app_jobs.job_queues;
+  v_queue app_jobs.job_queue_locks;
   v_reason text;
   v_database_id uuid;
   v_queue_name text;
@@ -67,7 +70,7 @@ BEGIN
 
   FOR v_queue IN
     SELECT q.*
-      FROM app_jobs.job_queues AS q
+      FROM app_jobs.job_queue_locks AS q
      WHERE q.locked_at < v_now - p_job_expiry
        AND NOT EXISTS (SELECT 1 FROM app_jobs.workers AS w
                         WHERE w.worker_id = q.locked_by AND w.lease_expires_at >= v_now)
@@ -79,25 +82,30 @@ BEGIN
     PERFORM app_jobs._unlock_queue(v_queue.database_id, v_queue.queue_name, v_queue.locked_by);
   END LOOP;
 
-  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_deltas) THEN
+  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes) THEN
     FOR v_database_id, v_queue_name IN
-      SELECT DISTINCT d.database_id, d.queue_name FROM app_jobs.job_queue_deltas AS d LIMIT 100
+      SELECT DISTINCT w.database_id, w.queue_name FROM app_jobs.job_queue_wakes AS w LIMIT 100
     LOOP
-      PERFORM 1 FROM app_jobs.job_queues AS q
-        WHERE q.database_id = v_database_id AND q.queue_name = v_queue_name
+      PERFORM 1 FROM app_jobs.job_queue_locks AS l
+        WHERE l.database_id = v_database_id AND l.queue_name = v_queue_name
           FOR UPDATE SKIP LOCKED;
-      IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
-                                    WHERE q.database_id = v_database_id
-                                      AND q.queue_name = v_queue_name) THEN
-        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);  -- creates it, ours
-        PERFORM 1 FROM app_jobs.job_queues AS q
-          WHERE q.database_id = v_database_id AND q.queue_name = v_queue_name
-            FOR UPDATE SKIP LOCKED;
-      END IF;
       IF FOUND THEN
-        -- Folds everything pending; a folded wake request is settled or asked again.
-        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);
+        -- Held: its holder's release wakes the queue, so the requests are settled.
+        DELETE FROM app_jobs.job_queue_wakes AS w
+         WHERE w.database_id = v_database_id AND w.queue_name = v_queue_name;
+      ELSIF NOT EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
+                         WHERE l.database_id = v_database_id AND l.queue_name = v_queue_name)
+            AND pg_catalog.pg_try_advisory_xact_lock(
+              pg_catalog.hashtextextended(
+                'pgjobs.job_queues:' || v_database_id::text || ':' || v_queue_name, 0))
+      THEN
+        -- Free, and nobody can take it while we hold the creators' lock: settle the
+        -- requests, and wake the queue (which asks again if it cannot right now).
+        DELETE FROM app_jobs.job_queue_wakes AS w
+         WHERE w.database_id = v_database_id AND w.queue_name = v_queue_name;
+        PERFORM app_jobs._wake_queue(v_database_id, v_queue_name);
       END IF;
+      -- Otherwise the lock row is busy this instant: the requests wait for the next sweep.
     END LOOP;
   END IF;
 
@@ -116,6 +124,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._sweep(interval) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._sweep(interval) IS
-  'Internal: the pre-claim sweep of get_job (stale locks, lapsed leases, orphaned queue locks, parked job_count changes, due scheduled jobs). Never waits on a row lock.';
+  'Internal: the pre-claim sweep of get_job (stale locks, lapsed leases, orphaned queue locks, wake requests of serial queues, due scheduled jobs). Never waits on a row lock.';
 
 COMMIT;

@@ -1,24 +1,25 @@
 -- Deploy pgjobs:functions/_unlock_queue to pg
+-- requires: functions/_unlock_queue@v0.2.0
 -- requires: functions/_wake_queue
 -- Releasing a serial queue makes its next parked (blocked) job claimable: only the head, in
 -- claim order, since the queue runs one job at a time anyway. Draining a queue of N jobs
 -- thus costs O(N) row changes, not O(N^2). A head row another transaction holds is passed
 -- over rather than waited for (app_jobs._wake_queue then records a wake request that
--- get_job's sweep retries).
+-- get_job's sweep retries). 0.3.0: the lock is a row of app_jobs.job_queue_locks, and
+-- releasing it deletes the row.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._unlock_queue(p_database_id uuid, p_queue_name text, p_worker_id text)
+CREATE OR REPLACE FUNCTION app_jobs._unlock_queue(p_database_id uuid, p_queue_name text, p_worker_id text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  UPDATE app_jobs.job_queues AS q
-     SET locked_by = NULL, locked_at = NULL
-   WHERE q.database_id = p_database_id
-     AND q.queue_name = p_queue_name
-     AND q.locked_by = p_worker_id;
+  DELETE FROM app_jobs.job_queue_locks AS l
+   WHERE l.database_id = p_database_id
+     AND l.queue_name = p_queue_name
+     AND l.locked_by = p_worker_id;
   IF FOUND THEN
     PERFORM app_jobs._wake_queue(p_database_id, p_queue_name);
   END IF;

@@ -1,25 +1,25 @@
 -- Deploy pgjobs:functions/_wake_queue to pg
--- requires: tables/jobs
--- requires: tables/job_queues
--- requires: tables/job_queue_deltas
+-- requires: functions/_wake_queue@v0.2.0
+-- requires: tables/job_queue_locks
+-- requires: tables/job_queue_wakes
 -- A free serial queue keeps only its head claimable. This wakes the next parked job when a
 -- free queue has nothing claimable. When every parked job's row is held by another
 -- transaction right now (a claim that looked at it, an admin call or a keyed add_job that
--- may still roll back), it records a wake request instead (a zero row in
--- job_queue_deltas) that get_job's sweep retries, so no interleaving leaves a queue stuck.
--- The caller holds the queue row.
+-- may still roll back), it records a wake request instead (app_jobs.job_queue_wakes) that
+-- get_job's sweep retries, so no interleaving leaves a queue stuck. The caller holds the
+-- queue: its lock row (taken or just deleted), or, for a free queue, the creators'
+-- advisory lock (see app_jobs._lock_queue). 0.3.0: the lock is app_jobs.job_queue_locks.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._wake_queue(p_database_id uuid, p_queue_name text)
+CREATE OR REPLACE FUNCTION app_jobs._wake_queue(p_database_id uuid, p_queue_name text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
-              WHERE q.database_id = p_database_id AND q.queue_name = p_queue_name
-                AND q.locked_by IS NOT NULL)
+  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
+              WHERE l.database_id = p_database_id AND l.queue_name = p_queue_name)
      OR EXISTS (SELECT 1 FROM app_jobs.jobs AS j
                  WHERE j.database_id = p_database_id AND j.queue_name = p_queue_name
                    AND j.state = 'ready')
@@ -41,8 +41,8 @@ BEGIN
       LIMIT 1
         FOR UPDATE SKIP LOCKED);
   IF NOT FOUND THEN
-    INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
-    VALUES (p_database_id, p_queue_name, 0);
+    INSERT INTO app_jobs.job_queue_wakes (database_id, queue_name)
+    VALUES (p_database_id, p_queue_name);
   END IF;
 END;
 $$;

@@ -1,12 +1,13 @@
 -- Deploy pgjobs:functions/release_jobs to pg
--- requires: functions/_release_job
--- requires: tables/workers
+-- requires: functions/release_jobs@v0.2.0
+-- requires: tables/job_queue_locks
 -- Admin / worker shutdown: give back everything a worker holds, at once. As upstream, the
 -- interrupted attempt is refunded: the job gets the attempt back and runs again at once.
+-- 0.3.0: queue locks are rows of app_jobs.job_queue_locks.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.release_jobs(worker_id text)
+CREATE OR REPLACE FUNCTION app_jobs.release_jobs(worker_id text)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -14,7 +15,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job app_jobs.jobs;
-  v_queue app_jobs.job_queues;
+  v_queue app_jobs.job_queue_locks;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' THEN
     RAISE EXCEPTION USING
@@ -32,7 +33,7 @@ BEGIN
   END LOOP;
   -- Queue locks the worker still holds without a job (safety net).
   FOR v_queue IN
-    SELECT q.* FROM app_jobs.job_queues AS q
+    SELECT q.* FROM app_jobs.job_queue_locks AS q
      WHERE q.locked_by = release_jobs.worker_id
      ORDER BY q.database_id, q.queue_name
        FOR UPDATE

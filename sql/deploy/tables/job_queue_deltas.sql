@@ -1,37 +1,32 @@
 -- Deploy pgjobs:tables/job_queue_deltas to pg
--- requires: schema
--- Enqueuing transactions never wait for a queue row: when the row is busy at their commit
--- (a claim, a release, another producer), their job_count change lands here instead, and
--- whoever next holds the row folds it in (app_jobs._count_queue, get_job's sweep). Waiting
--- would let two producers that enqueue into the same queues in opposite orders deadlock at
--- COMMIT, failing the user's transaction. A zero delta is a wake request for the queue
--- (see app_jobs._wake_queue).
+-- requires: tables/job_queue_deltas@v0.2.0
+-- requires: tables/job_queue_wakes
+-- requires: functions/_count_queue
+-- requires: functions/_wake_queue
+-- requires: triggers/jobs_queue_wake
+-- 0.3.0 retires the table of parked job_count changes: there is no count to park, and wake
+-- requests have their own table, app_jobs.job_queue_wakes. Requests recorded since that
+-- table took over the pending ones (a sqitch deploy runs change by change) move there.
 
 BEGIN;
 
-CREATE TABLE app_jobs.job_queue_deltas (
-  database_id uuid NOT NULL,
-  queue_name text NOT NULL,
-  delta integer NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
+INSERT INTO app_jobs.job_queue_wakes (database_id, queue_name, created_at)
+SELECT d.database_id, d.queue_name, pg_catalog.min(d.created_at)
+  FROM app_jobs.job_queue_deltas AS d
+ WHERE d.delta = 0
+ GROUP BY d.database_id, d.queue_name;
 
-CREATE INDEX job_queue_deltas_queue_idx ON app_jobs.job_queue_deltas (database_id, queue_name);
-
-REVOKE ALL ON TABLE app_jobs.job_queue_deltas FROM PUBLIC;
-
-COMMENT ON TABLE app_jobs.job_queue_deltas IS
-  'Internal: job_count changes of app_jobs.job_queues waiting to be folded in by whoever next holds the queue row, and wake requests (delta 0); normally empty.';
-
--- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
--- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
--- extension script: sqitch and pgjobs deploy skip this.
+-- In ALTER EXTENSION UPDATE, take the table out of the extension first: that also removes
+-- it from the tables pg_dump keeps (pg_extension.extconfig), which a plain DROP TABLE would
+-- leave behind as a dangling entry.
 DO $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
-    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.job_queue_deltas', '');
+    ALTER EXTENSION pgjobs DROP TABLE app_jobs.job_queue_deltas;
   END IF;
 END
 $$;
+
+DROP TABLE app_jobs.job_queue_deltas;
 
 COMMIT;

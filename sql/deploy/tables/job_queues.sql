@@ -1,48 +1,70 @@
 -- Deploy pgjobs:tables/job_queues to pg
--- requires: schema
--- One small row per (tenant, named queue). It carries the serial-queue lock (locked_by,
--- locked_at) and the count of the queue's jobs. Producers only touch it at commit time
--- (see triggers/jobs_queue_count), so a long enqueuing transaction never holds it.
+-- requires: tables/job_queues@v0.2.0
+-- requires: tables/job_queue_locks
+-- requires: triggers/jobs_queue_count
+-- requires: functions/_lock_queue
+-- requires: functions/_unlock_queue
+-- requires: functions/_wake_queue
+-- requires: functions/_reclaim_job
+-- requires: functions/release_jobs
+-- requires: functions/_sweep
+-- 0.3.0: app_jobs.job_queues becomes a view with the same columns. job_count is counted
+-- from app_jobs.jobs when the view is read, so it is exact in every transaction's own
+-- snapshot (the stored count of 0.1.0 and 0.2.0 lagged until commit, and a plain
+-- pg_restore counted every restored job twice); the lock comes from
+-- app_jobs.job_queue_locks. A queue shows while it has jobs or is locked. Filtering by
+-- database_id and queue_name reaches the jobs_queue_idx index.
 
 BEGIN;
 
-CREATE TABLE app_jobs.job_queues (
-  database_id uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
-  queue_name text NOT NULL,
-  job_count integer NOT NULL DEFAULT 0,
-  locked_by text,
-  locked_at timestamptz,
-  created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT job_queues_pkey PRIMARY KEY (database_id, queue_name),
-  CONSTRAINT job_queues_job_count_check CHECK (job_count >= 0),
-  CONSTRAINT job_queues_lock_check CHECK ((locked_by IS NULL) = (locked_at IS NULL))
-);
+-- Locks taken since tables/job_queue_locks copied them (a sqitch deploy runs change by change).
+INSERT INTO app_jobs.job_queue_locks (database_id, queue_name, locked_by, locked_at)
+SELECT q.database_id, q.queue_name, q.locked_by, q.locked_at
+  FROM app_jobs.job_queues AS q
+ WHERE q.locked_by IS NOT NULL
+ON CONFLICT (database_id, queue_name) DO NOTHING;
 
--- The stale-lock safety net in app_jobs._sweep looks up old queue locks through this.
-CREATE INDEX job_queues_locked_at_idx ON app_jobs.job_queues (locked_at)
-  WHERE locked_at IS NOT NULL;
+-- In ALTER EXTENSION UPDATE, take the table out of the extension first: that also removes
+-- it from the tables pg_dump keeps (pg_extension.extconfig), which a plain DROP TABLE would
+-- leave behind as a dangling entry.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
+    ALTER EXTENSION pgjobs DROP TABLE app_jobs.job_queues;
+  END IF;
+END
+$$;
+
+DROP TABLE app_jobs.job_queues;
+
+CREATE VIEW app_jobs.job_queues AS
+SELECT c.database_id, c.queue_name, c.job_count, l.locked_by, l.locked_at, c.created_at
+  FROM (SELECT j.database_id, j.queue_name,
+               pg_catalog.count(*)::integer AS job_count,
+               pg_catalog.min(j.created_at) AS created_at
+          FROM app_jobs.jobs AS j
+         WHERE j.queue_name IS NOT NULL
+         GROUP BY j.database_id, j.queue_name) AS c
+  LEFT JOIN app_jobs.job_queue_locks AS l
+    ON l.database_id = c.database_id AND l.queue_name = c.queue_name
+UNION ALL
+SELECT l.database_id, l.queue_name, 0, l.locked_by, l.locked_at, l.locked_at
+  FROM app_jobs.job_queue_locks AS l
+ WHERE NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
+                    WHERE j.database_id = l.database_id AND j.queue_name = l.queue_name);
 
 REVOKE ALL ON TABLE app_jobs.job_queues FROM PUBLIC;
 
-COMMENT ON TABLE app_jobs.job_queues IS
-  'Named serial queues, one row per (tenant, queue): while a job of the queue runs, locked_by/locked_at hold the queue and no other job of it is handed out.';
+COMMENT ON VIEW app_jobs.job_queues IS
+  'Named serial queues, one row per (tenant, queue) that has jobs or is locked: while a job of the queue runs, locked_by/locked_at hold the queue and no other job of it is handed out.';
 COMMENT ON COLUMN app_jobs.job_queues.database_id IS
   'Tenant owning the queue: queue names are scoped by tenant.';
 COMMENT ON COLUMN app_jobs.job_queues.queue_name IS 'Queue name, as passed to add_job(queue_name := ...).';
 COMMENT ON COLUMN app_jobs.job_queues.job_count IS
-  'Jobs of this queue still in app_jobs.jobs (waiting or running); maintained at commit of the enqueuing transaction. The row is removed when it drops to zero while unlocked.';
+  'Jobs of this queue in app_jobs.jobs (waiting or running), counted when read: exact in the reader''s snapshot.';
 COMMENT ON COLUMN app_jobs.job_queues.locked_by IS 'Worker running a job of this queue, or NULL.';
 COMMENT ON COLUMN app_jobs.job_queues.locked_at IS 'When that worker took the queue.';
-
--- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
--- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
--- extension script: sqitch and pgjobs deploy skip this.
-DO $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
-    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.job_queues', '');
-  END IF;
-END
-$$;
+COMMENT ON COLUMN app_jobs.job_queues.created_at IS
+  'When the queue''s oldest job was created (the lock time for a locked queue without jobs).';
 
 COMMIT;

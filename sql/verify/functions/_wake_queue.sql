@@ -1,7 +1,9 @@
 -- Verify pgjobs:functions/_wake_queue on pg
+-- The 0.3.0 definition: it works on app_jobs.job_queue_wakes.
 
 BEGIN;
 
-SELECT 'app_jobs._wake_queue(uuid, text)'::pg_catalog.regprocedure;
+SELECT 1 / (pg_catalog.strpos(pg_catalog.pg_get_functiondef('app_jobs._wake_queue(uuid, text)'::pg_catalog.regprocedure),
+                               'app_jobs.job_queue_wakes') > 0)::integer;
 
 ROLLBACK;

@@ -1,0 +1,7 @@
+-- Revert pgjobs:tables/job_queue_wakes from pg
+
+BEGIN;
+
+DROP TABLE app_jobs.job_queue_wakes;
+
+COMMIT;
