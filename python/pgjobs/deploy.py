@@ -53,8 +53,8 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
   a database deployed by a newer pgjobs (applied ids this plan does not know).
 * **Upgrades** are just deploys: a database at an older release has the ids of that release
   applied, so only the later change instances (reworks included) run, in one transaction.
-  :func:`dry_run` runs the same refusals and returns the SQL of what is pending instead of
-  running it.
+  :func:`dry_run` runs the same refusals and returns the SQL of what is pending (one
+  ``BEGIN;`` ... ``COMMIT;`` around it all) instead of running it.
 """
 
 from __future__ import annotations
@@ -580,10 +580,11 @@ def dry_run(dsn: str | None = None) -> str:
     """The SQL ``deploy`` would run on this database now, as one psql-runnable text.
 
     Runs the same guards as :func:`deploy` (so it refuses what deploy refuses) and changes
-    nothing: it only reads the catalog and yoyo's record. Each pending change appears as its
-    deploy script inside ``BEGIN;``/``COMMIT;``, the transaction yoyo runs it in; yoyo's own
-    bookkeeping (schema ``pgjobs_migrations``) is named in a comment, not spelt out.
-    An up-to-date database gives a text with comments only.
+    nothing: it only reads the catalog and yoyo's record. The pending changes appear in plan
+    order, each as its deploy script after a ``-- change <id> (...)`` comment, all inside one
+    ``BEGIN;`` ... ``COMMIT;``: the one transaction deploy runs them in. yoyo's own bookkeeping
+    (schema ``pgjobs_migrations``) is named in a comment, not spelt out. An up-to-date database
+    gives a text with comments only.
     """
     scripts = _load_scripts()
     target = config.resolve(dsn)
@@ -597,16 +598,20 @@ def dry_run(dsn: str | None = None) -> str:
         return f"-- pgjobs deploy --dry-run: {where} is up to date; nothing would run.\n"
     out = [
         f"-- pgjobs deploy --dry-run: {len(pending)} change(s) would be applied to {where},\n"
-        f"-- each in its own transaction, in this order; yoyo records each one in schema "
-        f"{MIGRATIONS_SCHEMA}\n-- (created first if missing). Nothing has been changed.\n"
+        "-- in this order, all in ONE transaction (BEGIN; ... COMMIT; below), as pgjobs deploy\n"
+        "-- runs them: all of them are applied, or none is. yoyo records each one in schema\n"
+        f"-- {MIGRATIONS_SCHEMA} (created first if missing), in the same transaction.\n"
+        "-- Nothing has been changed.\n",
+        "BEGIN;\n",
     ]
     for script in pending:
         release = script.change.release or "unreleased"
         release = release.removeprefix("v")
         out.append(
             f"-- change {script.id} ({script.path('deploy')}, release {release})\n"
-            f"BEGIN;\n{script.deploy_sql.strip(chr(10))}\nCOMMIT;\n"
+            f"{script.deploy_sql.strip(chr(10))}\n"
         )
+    out.append("COMMIT;\n")
     return "\n".join(out)
 
 
