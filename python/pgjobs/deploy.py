@@ -9,12 +9,12 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
   apply and rollback callables run the whole frame-stripped deploy / revert script in a single
   ``execute``: psycopg 3 sends a parameterless multi-statement string with the simple query
   protocol (``prepare=False`` keeps it that way). So a change is applied as one unit, exactly
-  as sqitch runs the file, and no SQL splitter is involved. yoyo's
-  ``.sql`` form would pass each script through ``sqlparse.split`` and run every fragment as its
-  own step (under a savepoint each); that is fragile for PL/pgSQL (``BEGIN ATOMIC``, unusual
-  quoting), and yoyo prints the rows of any ``SELECT`` in such a script to stdout (verify
-  scripts are made of them). Each generated module
-  sets ``__depends__`` to its plan predecessor, so yoyo itself sees a linear chain.
+  as sqitch runs the file, and no SQL splitter is involved. yoyo's ``.sql`` form would pass
+  each script through ``sqlparse.split`` and run every fragment as its own step (under a
+  savepoint each); that is fragile for PL/pgSQL (``BEGIN ATOMIC``, unusual quoting), and yoyo
+  prints the rows of any ``SELECT`` in such a script to stdout (verify scripts are made of
+  them). Each generated module sets ``__depends__`` to its plan predecessor, so yoyo itself
+  sees a linear chain.
 * **A deploy is all or nothing: every pending change runs in ONE transaction**, as
   ``ALTER EXTENSION pgjobs UPDATE`` runs an update script. Other sessions (live workers during
   an upgrade) see the schema before the deploy until it commits, then all of it, never a
@@ -363,9 +363,9 @@ def _check_still_open(backend: Any, script: _Script) -> None:
     """Fail loudly should a yoyo version commit inside apply_one / rollback_one."""
     if backend.connection.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
         raise DeployError(
-            f"yoyo ended the deploy's transaction while running {script.id}: the changes up to "
-            "it may be committed, the rest are not. This yoyo version is not one pgjobs deploy "
-            "supports (run pgjobs status to see what is applied); please report it."
+            f"yoyo ended the transaction while running {script.id}: what ran up to it may be "
+            "committed, the rest is not. This yoyo version is not one pgjobs deploy supports "
+            "(pgjobs status shows what is applied); please report it."
         )
 
 
