@@ -8,13 +8,30 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
 * **Migration form: generated ``.py`` migrations, one ``step(apply, rollback)`` each.** The
   apply and rollback callables run the whole frame-stripped deploy / revert script in a single
   ``execute``: psycopg 3 sends a parameterless multi-statement string with the simple query
-  protocol (``prepare=False`` keeps it that way). So a change is applied as one unit inside
-  yoyo's transaction, exactly as sqitch runs the file, and no SQL splitter is involved. yoyo's
-  ``.sql`` form would pass each script through ``sqlparse.split`` and run every fragment as its
-  own step (under a savepoint each); that is fragile for PL/pgSQL (``BEGIN ATOMIC``, unusual
-  quoting), and yoyo prints the rows of any ``SELECT`` in such a script to stdout (verify
-  scripts are made of them). Each generated module
-  sets ``__depends__`` to its plan predecessor, so yoyo itself sees a linear chain.
+  protocol (``prepare=False`` keeps it that way). So a change is applied as one unit, exactly
+  as sqitch runs the file, and no SQL splitter is involved. yoyo's ``.sql`` form would pass
+  each script through ``sqlparse.split`` and run every fragment as its own step (under a
+  savepoint each); that is fragile for PL/pgSQL (``BEGIN ATOMIC``, unusual quoting), and yoyo
+  prints the rows of any ``SELECT`` in such a script to stdout (verify scripts are made of
+  them). Each generated module sets ``__depends__`` to its plan predecessor, so yoyo itself
+  sees a linear chain.
+* **A deploy is all or nothing: every pending change runs in ONE transaction**, as
+  ``ALTER EXTENSION pgjobs UPDATE`` runs an update script. Other sessions (live workers during
+  an upgrade) see the schema before the deploy until it commits, then all of it, never a
+  half-upgraded one; a failing change rolls back the changes before it in the same deploy, and
+  yoyo's records of them (``_yoyo_migration``, ``_yoyo_log``), which are written in that
+  transaction too. ``revert`` is the same (with the triggers ``--drop-triggers`` drops). yoyo 9
+  needs two adjustments for that (:func:`_one_transaction`): ``apply_one`` /
+  ``rollback_one`` run a migration's steps on ``backend.copy()``, a *new connection* that
+  commits on its own before the record is written on the backend's connection, so wrapping
+  them in ``backend.transaction()`` alone would commit every change's objects and roll back
+  only their records; and ``ensure_internal_schema_updated`` commits (it asserts no
+  transaction is open), so it runs before the transaction opens. Inside it, yoyo's nested
+  ``transaction()`` calls become savepoints. The cost is that of any transactional DDL: the
+  locks a change takes (``ACCESS EXCLUSIVE`` on a table it alters) are held until the whole
+  deploy commits, and a statement that cannot run in a transaction block could not be a
+  change (the update scripts of the extension have the same rule). On a first deploy,
+  ``pgjobs_migrations`` and yoyo's empty tables are created (and committed) before it.
 * **Ids come from the plan**, never from file names: ``pgjobs.functions.get_job`` and
   ``pgjobs.functions.get_job~2`` for a rework (:mod:`pgjobs.plan`). yoyo keys what is applied
   by ``sha256(id)``, so ids never change once released.
@@ -35,8 +52,9 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
   (``sqitch.changes`` has project ``pgjobs``), or ``app_jobs`` present with no yoyo record, or
   a database deployed by a newer pgjobs (applied ids this plan does not know).
 * **Upgrades** are just deploys: a database at an older release has the ids of that release
-  applied, so only the later change instances (reworks included) run. :func:`dry_run` runs the
-  same refusals and returns the SQL of what is pending instead of running it.
+  applied, so only the later change instances (reworks included) run, in one transaction.
+  :func:`dry_run` runs the same refusals and returns the SQL of what is pending (one
+  ``BEGIN;`` ... ``COMMIT;`` around it all) instead of running it.
 """
 
 from __future__ import annotations
@@ -46,7 +64,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -302,6 +320,55 @@ def _write_migrations(directory: Path, scripts: Sequence[_Script]) -> None:
 _YoyoAction = Callable[[Any, Any], list[str]]
 
 
+@contextmanager
+def _one_transaction(backend: Any, command: str) -> Iterator[None]:
+    """Make every ``apply_one`` / ``rollback_one`` in the block part of ONE transaction.
+
+    yoyo 9's ``apply_one`` runs the migration's steps in ``with self.copy() as b``: a second
+    backend on a new connection, whose own transaction commits before ``apply_one`` logs and
+    marks the migration on this backend's connection. Here ``copy()`` hands back this backend
+    (not closed on exit), so the steps, ``_yoyo_log`` and ``_yoyo_migration`` all run on one
+    connection, inside the transaction begun here; yoyo nests its own ``transaction()`` calls
+    in it as savepoints. An exception leaving the block rolls it all back; otherwise it commits
+    once, at the end. ``command`` (deploy, revert) names it in the error of a failed COMMIT.
+    """
+    # It commits on its own when yoyo's tables need creating or upgrading (and asserts that no
+    # transaction is open): done now, it has nothing left to do inside the transaction.
+    backend.ensure_internal_schema_updated()
+    backend.copy = lambda: nullcontext(backend)
+    try:
+        # What backend.transaction() does, but a failed COMMIT (a deferred trigger or
+        # constraint firing) also goes through backend.rollback(), which resets yoyo's
+        # in-transaction flag: yoyo.lock() then still deletes its lock row afterwards.
+        backend.begin()
+        try:
+            yield
+        except BaseException:
+            backend.rollback()
+            raise
+        try:
+            backend.commit()
+        except psycopg.Error as exc:
+            backend.rollback()  # the server has rolled back already; this resets yoyo's state
+            raise DeployError(
+                f"pgjobs {command} failed at COMMIT:\n    {_pg_error(exc)}\n"
+                f"Nothing of this {command} was {'applied' if command == 'deploy' else 'done'}: "
+                "it runs in one transaction, which was rolled back."
+            ) from exc
+    finally:
+        del backend.copy  # back to the class's copy()
+
+
+def _check_still_open(backend: Any, script: _Script) -> None:
+    """Fail loudly should a yoyo version commit inside apply_one / rollback_one."""
+    if backend.connection.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        raise DeployError(
+            f"yoyo ended the transaction while running {script.id}: what ran up to it may be "
+            "committed, the rest is not. This yoyo version is not one pgjobs deploy supports "
+            "(pgjobs status shows what is applied); please report it."
+        )
+
+
 def _with_yoyo(
     target: config.ResolvedDsn, scripts: Sequence[_Script], action: _YoyoAction
 ) -> list[str]:
@@ -334,52 +401,65 @@ def _with_yoyo(
 def _apply_all(scripts: Sequence[_Script]) -> _YoyoAction:
     def action(backend: Any, migrations: Any) -> list[str]:
         by_id = {migration.id: migration for migration in migrations}
-        pending = {migration.id for migration in backend.to_apply(migrations)}
+        pending_ids = {migration.id for migration in backend.to_apply(migrations)}
+        pending = [script for script in scripts if script.id in pending_ids]
         done: list[str] = []
-        for script in scripts:
-            if script.id not in pending:
-                continue
-            log.info("applying %s", script.id)
-            try:
-                backend.apply_one(by_id[script.id])
-            except psycopg.Error as exc:
-                raise DeployError(
-                    f"applying {script.id} ({script.path('deploy')}) failed:\n"
-                    f"    {_pg_error(exc, script.deploy_sql)}\n"
-                    f"Nothing of {script.id} was applied (it runs in one transaction)"
-                    + (f"; applied before it: {', '.join(done)}" if done else "")
-                    + ". Fix the script and run pgjobs deploy again."
-                ) from exc
-            done.append(script.id)
+        with _one_transaction(backend, "deploy"):
+            for script in pending:
+                log.info("applying %s", script.id)
+                try:
+                    backend.apply_one(by_id[script.id])
+                except psycopg.Error as exc:
+                    raise DeployError(
+                        f"applying {script.id} ({script.path('deploy')}) failed:\n"
+                        f"    {_pg_error(exc, script.deploy_sql)}\n"
+                        "Nothing of this deploy was applied: it runs its "
+                        f"{_count(pending, 'pending')} in one transaction, which was rolled back"
+                        + (f" (with {', '.join(done)}, which had run before it)" if done else "")
+                        + f", so {SCHEMA} is as it was before the deploy and none of them is "
+                        "recorded as applied. Fix the script and run pgjobs deploy again."
+                    ) from exc
+                _check_still_open(backend, script)
+                done.append(script.id)
         return done
 
     return action
 
 
-def _rollback_all(scripts: Sequence[_Script]) -> _YoyoAction:
+def _rollback_all(scripts: Sequence[_Script], drop_triggers: bool) -> _YoyoAction:
     def action(backend: Any, migrations: Any) -> list[str]:
         by_id = {migration.id: migration for migration in migrations}
-        applied = {migration.id for migration in backend.to_rollback(migrations)}
+        applied_ids = {migration.id for migration in backend.to_rollback(migrations)}
+        applied = [script for script in reversed(scripts) if script.id in applied_ids]
         done: list[str] = []
-        for script in reversed(scripts):
-            if script.id not in applied:
-                continue
-            log.info("reverting %s", script.id)
-            try:
-                backend.rollback_one(by_id[script.id])
-            except psycopg.Error as exc:
-                raise DeployError(
-                    f"reverting {script.id} ({script.path('revert')}) failed:\n"
-                    f"    {_pg_error(exc, script.revert_sql)}\n"
-                    f"{script.id} is still applied"
-                    + (f"; reverted before it: {', '.join(done)}" if done else "")
-                    + ". Remove whatever depends on it (the error names it) and run pgjobs "
-                    "revert again."
-                ) from exc
-            done.append(script.id)
+        with _one_transaction(backend, "revert"):
+            if drop_triggers:
+                _drop_triggers(backend.connection)
+            for script in applied:
+                log.info("reverting %s", script.id)
+                try:
+                    backend.rollback_one(by_id[script.id])
+                except psycopg.Error as exc:
+                    raise DeployError(
+                        f"reverting {script.id} ({script.path('revert')}) failed:\n"
+                        f"    {_pg_error(exc, script.revert_sql)}\n"
+                        "Nothing of this revert was done: it reverts its "
+                        f"{_count(applied, 'applied')} in one transaction, which was rolled back"
+                        + (f" (with {', '.join(done)}, which had run before it)" if done else "")
+                        + ", so every change is still applied"
+                        + (" and no trigger was dropped" if drop_triggers else "")
+                        + ". Remove whatever depends on it (the error names it) and run pgjobs "
+                        "revert again."
+                    ) from exc
+                _check_still_open(backend, script)
+                done.append(script.id)
         return done
 
     return action
+
+
+def _count(scripts: Sequence[_Script], state: str) -> str:
+    return f"1 {state} change" if len(scripts) == 1 else f"{len(scripts)} {state} changes"
 
 
 def _run_verifies(
@@ -426,29 +506,33 @@ def _user_triggers(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str, s
     return [(str(a), str(b), str(c), str(d)) for a, b, c, d in rows]
 
 
-def _handle_triggers(conn: psycopg.Connection[Any], drop: bool) -> None:
-    triggers = _user_triggers(conn)
-    if not triggers:
-        return
-    listing = "\n".join(
+def _listing(triggers: Sequence[tuple[str, str, str, str]]) -> str:
+    return "\n".join(
         f"  {schema}.{table}: {name} (executes {SCHEMA}.{function})"
         for schema, table, name, function in triggers
     )
-    if not drop:
+
+
+def _refuse_triggers(conn: psycopg.Connection[Any]) -> None:
+    triggers = _user_triggers(conn)
+    if triggers:
         raise DeployError(
             "pgjobs revert would drop functions that these triggers on your tables execute:\n"
-            f"{listing}\n"
+            f"{_listing(triggers)}\n"
             "Drop them first (DROP TRIGGER name ON table), or run pgjobs revert "
             "--drop-triggers to drop them along with pgjobs."
         )
-    with conn.transaction():
-        for schema, table, name, _ in triggers:
-            log.info("dropping trigger %s on %s.%s", name, schema, table)
-            conn.execute(
-                sql.SQL("DROP TRIGGER {} ON {}").format(
-                    sql.Identifier(name), sql.Identifier(schema, table)
-                )
+
+
+def _drop_triggers(conn: psycopg.Connection[Any]) -> None:
+    """Drop those triggers, in the transaction open on ``conn`` (the revert's)."""
+    for schema, table, name, _ in _user_triggers(conn):
+        log.info("dropping trigger %s on %s.%s", name, schema, table)
+        conn.execute(
+            sql.SQL("DROP TRIGGER {} ON {}").format(
+                sql.Identifier(name), sql.Identifier(schema, table)
             )
+        )
 
 
 def _failed(action: str, exc: psycopg.Error) -> DeployError:
@@ -468,8 +552,10 @@ def _pending(conn: psycopg.Connection[Any], scripts: Sequence[_Script]) -> list[
 def deploy(dsn: str | None = None, *, verify: bool = True) -> list[str]:
     """Apply every pending change of the plan, then (by default) run every verify script.
 
-    Returns the ids applied, in plan order; ``[]`` when the database was already current.
-    Safe to run from many processes at once: they take turns.
+    The changes run in one transaction: all of them are applied and recorded, or (when one
+    fails, raising :class:`DeployError`) none is. Returns the ids applied, in plan order; ``[]``
+    when the database was already current. Safe to run from many processes at once: they take
+    turns.
     """
     scripts = _load_scripts()
     target = config.resolve(dsn)
@@ -494,10 +580,11 @@ def dry_run(dsn: str | None = None) -> str:
     """The SQL ``deploy`` would run on this database now, as one psql-runnable text.
 
     Runs the same guards as :func:`deploy` (so it refuses what deploy refuses) and changes
-    nothing: it only reads the catalog and yoyo's record. Each pending change appears as its
-    deploy script inside ``BEGIN;``/``COMMIT;``, the transaction yoyo runs it in; yoyo's own
-    bookkeeping (schema ``pgjobs_migrations``) is named in a comment, not spelt out.
-    An up-to-date database gives a text with comments only.
+    nothing: it only reads the catalog and yoyo's record. The pending changes appear in plan
+    order, each as its deploy script after a ``-- change <id> (...)`` comment, all inside one
+    ``BEGIN;`` ... ``COMMIT;``: the one transaction deploy runs them in. yoyo's own bookkeeping
+    (schema ``pgjobs_migrations``) is named in a comment, not spelt out. An up-to-date database
+    gives a text with comments only.
     """
     scripts = _load_scripts()
     target = config.resolve(dsn)
@@ -511,25 +598,31 @@ def dry_run(dsn: str | None = None) -> str:
         return f"-- pgjobs deploy --dry-run: {where} is up to date; nothing would run.\n"
     out = [
         f"-- pgjobs deploy --dry-run: {len(pending)} change(s) would be applied to {where},\n"
-        f"-- each in its own transaction, in this order; yoyo records each one in schema "
-        f"{MIGRATIONS_SCHEMA}\n-- (created first if missing). Nothing has been changed.\n"
+        "-- in this order, all in ONE transaction (BEGIN; ... COMMIT; below), as pgjobs deploy\n"
+        "-- runs them: all of them are applied, or none is. yoyo records each one in schema\n"
+        f"-- {MIGRATIONS_SCHEMA} (created first if missing), in the same transaction.\n"
+        "-- Nothing has been changed.\n",
+        "BEGIN;\n",
     ]
     for script in pending:
         release = script.change.release or "unreleased"
         release = release.removeprefix("v")
         out.append(
             f"-- change {script.id} ({script.path('deploy')}, release {release})\n"
-            f"BEGIN;\n{script.deploy_sql.strip(chr(10))}\nCOMMIT;\n"
+            f"{script.deploy_sql.strip(chr(10))}\n"
         )
+    out.append("COMMIT;\n")
     return "\n".join(out)
 
 
 def revert(dsn: str | None = None, *, drop_triggers: bool = False) -> list[str]:
     """Roll back every applied pgjobs change, newest first; ``app_jobs`` is gone afterwards.
 
-    yoyo's own tables in ``pgjobs_migrations`` stay. Refuses while triggers on tables outside
-    ``app_jobs`` execute ``app_jobs`` functions, unless ``drop_triggers`` is true, in which case
-    those triggers are dropped first. Returns the ids rolled back, in the order it ran them.
+    All of it runs in one transaction: every change is reverted, or none is. yoyo's own tables
+    in ``pgjobs_migrations`` stay. Refuses while triggers on tables outside ``app_jobs`` execute
+    ``app_jobs`` functions, unless ``drop_triggers`` is true, in which case those triggers are
+    dropped first, in the same transaction. Returns the ids rolled back, in the order it ran
+    them.
     """
     scripts = _load_scripts()
     target = config.resolve(dsn)
@@ -540,8 +633,9 @@ def revert(dsn: str | None = None, *, drop_triggers: bool = False) -> list[str]:
             _refuse_unknown(applied, scripts)
             if not applied:
                 return []
-            _handle_triggers(conn, drop_triggers)
-            return _with_yoyo(target, scripts, _rollback_all(scripts))
+            if not drop_triggers:
+                _refuse_triggers(conn)
+            return _with_yoyo(target, scripts, _rollback_all(scripts, drop_triggers))
     except psycopg.Error as exc:
         raise _failed("revert", exc) from exc
 

@@ -6,8 +6,11 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,12 +22,15 @@ from install_support import (
     write_answer_tree,
     write_scripts,
 )
+from schema_snapshot import render_dsn
 
 from pgjobs import config
 from pgjobs.deploy import DeployError, deploy, revert, status, verify
-from pgjobs.plan import load_plan
+from pgjobs.plan import load_plan, write_tree
 
-PLAN_IDS = [change.id for change in load_plan(SQL_DIR)]
+PLAN = load_plan(SQL_DIR)
+PLAN_IDS = [change.id for change in PLAN]
+GUARD = 60.0  # seconds before a wait counts as "never happened"; nothing asserts speed
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +45,32 @@ def schema_exists(db: TestDatabase, schema: str) -> bool:
 
 def yoyo_count(db: TestDatabase, where: str = "true") -> int:
     return int(db.scalar(f"SELECT count(*) FROM pgjobs_migrations._yoyo_migration WHERE {where}"))
+
+
+def yoyo_records(db: TestDatabase) -> tuple[list[str], list[tuple[str, str]], int]:
+    """yoyo's whole record: applied ids, (operation, id) of every log row, lock rows."""
+    with db.connect() as conn:
+        applied = conn.execute(
+            "SELECT migration_id FROM pgjobs_migrations._yoyo_migration ORDER BY 1"
+        ).fetchall()
+        logged = conn.execute(
+            "SELECT operation, migration_id FROM pgjobs_migrations._yoyo_log ORDER BY 1, 2"
+        ).fetchall()
+        locks = conn.execute("SELECT count(*) FROM pgjobs_migrations.yoyo_lock").fetchone()
+    return [row[0] for row in applied], [(row[0], row[1]) for row in logged], int(locks[0])  # type: ignore[index]
+
+
+def with_extra_change(source: Path, dest: Path, name: str, deploy_sql: str) -> Path:
+    """A copy of the SQL tree ``source`` with one more change, ``name [schema]``, at its end."""
+    shutil.copytree(source, dest)
+    plan = dest / "sqitch.plan"
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(
+        text.rstrip("\n") + f"\n{name} [schema] 2026-12-31T00:00:00Z T <t@example.com> # Test.\n",
+        encoding="utf-8",
+    )
+    write_scripts(dest, name, deploy=deploy_sql, revert="SELECT 1;", verify="SELECT 1;")
+    return dest
 
 
 # --- the real tree ---------------------------------------------------------------------------
@@ -215,9 +247,11 @@ def test_repeated_deploys_in_one_process_and_a_rework(
         assert revert(database.dsn)[0] == "pgjobs.functions.answer~2"
 
 
-def test_a_failing_change_is_named_and_rolled_back(
+def test_a_failing_change_rolls_back_the_whole_deploy(
     database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The changes before the failing one, applied in the same deploy, are undone with it:
+    their objects and yoyo's records of them. A good deploy then applies everything."""
     top = write_answer_tree(tmp_path / "tree", version=1)
     with (top / "sqitch.plan").open("a", encoding="utf-8") as plan:
         plan.write("tables/broken [schema] 2026-01-02T00:00:00Z T <t@example.com> # Broken.\n")
@@ -236,12 +270,224 @@ def test_a_failing_change_is_named_and_rolled_back(
     assert "applying pgjobs.tables.broken (deploy/tables/broken.sql) failed" in message
     assert 'type "nope" does not exist' in message
     assert "at line 6" in message  # the line in the file, frame included
-    assert database.scalar("SELECT pg_catalog.to_regclass('app_jobs.half')") is None
+    assert (
+        "Nothing of this deploy was applied: it runs its 3 pending changes in one transaction, "
+        "which was rolled back (with pgjobs.schema, pgjobs.functions.answer, which had run "
+        "before it), so app_jobs is as it was before the deploy and none of them is recorded "
+        "as applied." in message
+    )
+    # Neither the objects of the earlier changes nor yoyo's records of them.
+    assert not schema_exists(database, "app_jobs")
+    assert database.scalar("SELECT pg_catalog.to_regprocedure('app_jobs.answer()')") is None
+    assert yoyo_records(database) == ([], [], 0)
     assert status(database.dsn) == [
-        ("pgjobs.schema", True),
-        ("pgjobs.functions.answer", True),
+        ("pgjobs.schema", False),
+        ("pgjobs.functions.answer", False),
         ("pgjobs.tables.broken", False),
     ]
+    cli = run_pgjobs("deploy", "--dsn", database.dsn, env=subprocess_env(PGJOBS_SQL_DIR=str(top)))
+    assert cli.returncode == 1
+    assert "Nothing of this deploy was applied" in cli.stderr
+    assert "applied " not in cli.stdout
+
+    write_scripts(
+        top,
+        "tables/broken",
+        deploy="CREATE TABLE app_jobs.half (id integer);",
+        revert="DROP TABLE app_jobs.half;",
+        verify="SELECT id FROM app_jobs.half WHERE false;",
+    )
+    assert deploy(database.dsn) == [
+        "pgjobs.schema",
+        "pgjobs.functions.answer",
+        "pgjobs.tables.broken",
+    ]
+    assert database.scalar("SELECT app_jobs.answer()") == 1
+    assert database.scalar("SELECT pg_catalog.to_regclass('app_jobs.half') IS NOT NULL")
+    applied, logged, locks = yoyo_records(database)
+    assert applied == ["pgjobs.functions.answer", "pgjobs.schema", "pgjobs.tables.broken"]
+    assert [operation for operation, _ in logged] == ["apply"] * 3
+    assert locks == 0
+
+
+def test_a_failing_upgrade_changes_nothing(
+    database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database at the first release, upgraded with the real plan plus a failing last change:
+    none of the release's changes is applied (same catalog, same records), then the real
+    upgrade applies them all."""
+    first = PLAN.tags[0]
+    upgrade_ids = [change.id for change in PLAN.between(first, None)]
+    assert upgrade_ids
+    old = write_tree(PLAN, tmp_path / "old", until=first.name)
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(old.top_dir))
+    deploy(database.dsn)
+    catalog = render_dsn(database.dsn)
+    records = yoyo_records(database)
+
+    broken = with_extra_change(
+        SQL_DIR,
+        tmp_path / "broken",
+        "tests/broken",
+        "CREATE TABLE app_jobs.half (id integer);\nSELECT 1 / 0;",
+    )
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(broken))
+    with pytest.raises(DeployError) as failed:
+        deploy(database.dsn)
+    message = str(failed.value)
+    assert "applying pgjobs.tests.broken (deploy/tests/broken.sql) failed" in message
+    assert "division by zero" in message
+    assert f"it runs its {len(upgrade_ids) + 1} pending changes in one transaction" in message
+    assert f"(with {', '.join(upgrade_ids)}, which had run before it)" in message
+    assert render_dsn(database.dsn) == catalog
+    assert yoyo_records(database) == records
+    # 0.2.0 added schema_version(): still absent, the database is at the first release.
+    assert database.scalar("SELECT pg_catalog.to_regprocedure('app_jobs.schema_version()')") is None
+
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(SQL_DIR))
+    assert deploy(database.dsn) == upgrade_ids
+    assert status(database.dsn) == [(change_id, True) for change_id in PLAN_IDS]
+
+
+def test_a_deploy_in_progress_is_invisible_to_other_sessions(
+    database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the last change of a deploy waits on an advisory lock the test holds, every
+    earlier change has run in the deploy's transaction (the waiting change checks), yet
+    another session sees none of them; once the lock is released it sees them all."""
+    key = 424242
+    tree = with_extra_change(
+        SQL_DIR,
+        tmp_path / "sql",
+        "tests/wait",
+        # Inside the deploy's transaction the earlier changes are there ...
+        "SELECT 1 / (pg_catalog.to_regprocedure('app_jobs.schema_version()') IS NOT NULL)::int;\n"
+        f"SELECT pg_catalog.pg_advisory_xact_lock({key});",
+    )
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(tree))
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["applied"] = deploy(database.dsn)
+        except BaseException as exc:  # handed to the test thread
+            outcome["error"] = exc
+
+    with database.connect() as holder, database.connect() as observer:
+        holder.execute("SELECT pg_catalog.pg_advisory_lock(%s)", [key])
+        deployer = threading.Thread(target=run, daemon=True)
+        deployer.start()
+        try:
+            deadline = time.monotonic() + GUARD
+            waiting = (
+                "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory' "
+                "AND database = (SELECT oid FROM pg_catalog.pg_database "
+                "WHERE datname = pg_catalog.current_database()) AND objid = %s AND NOT granted)"
+            )
+            while not observer.execute(waiting, [key]).fetchone()[0]:  # type: ignore[index]
+                assert deployer.is_alive(), f"deploy ended before the waiting change: {outcome}"
+                assert time.monotonic() < deadline, "deploy never reached the waiting change"
+                time.sleep(0.05)
+
+            # ... and outside it, none of them is.
+            seen = observer.execute(
+                "SELECT pg_catalog.to_regnamespace('app_jobs'), "
+                "pg_catalog.to_regprocedure('app_jobs.schema_version()'), "
+                "(SELECT count(*) FROM pgjobs_migrations._yoyo_migration), "
+                "(SELECT count(*) FROM pgjobs_migrations._yoyo_log)"
+            ).fetchone()
+            assert seen == (None, None, 0, 0)
+            assert status(database.dsn) == [(change_id, False) for change_id in PLAN_IDS] + [
+                ("pgjobs.tests.wait", False)
+            ]
+        finally:
+            holder.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", [key])
+            deployer.join(GUARD)
+        assert not deployer.is_alive()
+        assert "error" not in outcome, outcome
+        assert outcome["applied"] == [*PLAN_IDS, "pgjobs.tests.wait"]
+        assert observer.execute("SELECT app_jobs.schema_version()").fetchone()
+        assert observer.execute(
+            "SELECT count(*) FROM pgjobs_migrations._yoyo_migration"
+        ).fetchone() == (len(PLAN_IDS) + 1,)
+
+
+def test_a_failure_at_commit_rolls_back_everything(
+    database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deferred trigger that raises fires at the deploy's COMMIT: the deploy is rolled back
+    whole and yoyo's lock row is still removed, so the next deploy runs."""
+    raising = (
+        "CREATE TABLE app_jobs.t (id integer);\n"
+        "CREATE FUNCTION app_jobs.boom() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n  RAISE EXCEPTION 'boom at commit';\nEND;\n$$;\n"
+        "CREATE CONSTRAINT TRIGGER t_boom AFTER INSERT ON app_jobs.t "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app_jobs.boom();\n"
+        "INSERT INTO app_jobs.t VALUES (1);"
+    )
+    top = with_extra_change(
+        write_answer_tree(tmp_path / "answer", version=1), tmp_path / "tree", "tables/t", raising
+    )
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(top))
+    with pytest.raises(DeployError) as failed:
+        deploy(database.dsn)
+    message = str(failed.value)
+    assert "pgjobs deploy failed at COMMIT" in message
+    assert "boom at commit" in message
+    assert "Nothing of this deploy was applied" in message
+    assert not schema_exists(database, "app_jobs")
+    assert yoyo_records(database) == ([], [], 0)
+
+    write_scripts(
+        top,
+        "tables/t",
+        deploy="CREATE TABLE app_jobs.t (id integer);",
+        revert="DROP TABLE app_jobs.t;",
+        verify="SELECT 1;",
+    )
+    assert deploy(database.dsn) == ["pgjobs.schema", "pgjobs.functions.answer", "pgjobs.tables.t"]
+
+
+def test_a_failing_revert_reverts_nothing(
+    database: TestDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """revert --drop-triggers drops the trigger and answer(), then DROP SCHEMA app_jobs fails
+    on an object the user put there: the trigger, answer() and the records all stay."""
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(write_answer_tree(tmp_path / "tree", version=1)))
+    deploy(database.dsn)
+    with database.connect() as conn:
+        conn.execute(
+            "CREATE FUNCTION app_jobs.mine() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RETURN NEW; END; $$"
+        )
+        conn.execute("CREATE TABLE public.things (id integer)")
+        conn.execute(
+            "CREATE TRIGGER things_mine AFTER INSERT ON public.things FOR EACH ROW "
+            "EXECUTE FUNCTION app_jobs.mine()"
+        )
+    records = yoyo_records(database)
+
+    with pytest.raises(DeployError) as failed:
+        revert(database.dsn, drop_triggers=True)
+    message = str(failed.value)
+    assert "reverting pgjobs.schema (revert/schema.sql) failed" in message
+    assert (
+        "Nothing of this revert was done: it reverts its 2 applied changes in one transaction, "
+        "which was rolled back (with pgjobs.functions.answer, which had run before it), so "
+        "every change is still applied and no trigger was dropped." in message
+    )
+    assert database.scalar("SELECT app_jobs.answer()") == 1
+    assert (
+        database.scalar("SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgname = 'things_mine'")
+        == 1
+    )
+    assert yoyo_records(database) == records
+    assert status(database.dsn) == [("pgjobs.schema", True), ("pgjobs.functions.answer", True)]
+
+    with database.connect() as conn:
+        conn.execute("DROP FUNCTION app_jobs.mine() CASCADE")  # the trigger goes with it
+    assert revert(database.dsn) == ["pgjobs.functions.answer", "pgjobs.schema"]
+    assert not schema_exists(database, "app_jobs")
 
 
 def test_refuses_app_jobs_installed_another_way(database: TestDatabase, tmp_path: Path) -> None:

@@ -288,6 +288,14 @@ def test_dry_run_prints_the_sql_and_changes_nothing(database: TestDatabase, tmp_
         line.split()[2] for line in printed.splitlines() if line.startswith("-- change pgjobs.")
     ] == [c.id for c in PLAN]
     assert "Nothing has been changed." in printed
+    assert "all in ONE transaction" in printed
+    # One BEGIN; before the first change and one COMMIT; after the last, as deploy runs them.
+    lines = printed.splitlines()
+    code = [line for line in lines if line and not line.startswith("--")]
+    assert code[0] == "BEGIN;" and code[-1] == "COMMIT;"
+    assert lines.count("BEGIN;") == 1 and lines.count("COMMIT;") == 1
+    changes = [i for i, line in enumerate(lines) if line.startswith("-- change pgjobs.")]
+    assert lines.index("BEGIN;") < changes[0] and changes[-1] < lines.index("COMMIT;")
     # Nothing changed: no schema, no bookkeeping.
     assert (
         database.scalar(
