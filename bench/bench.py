@@ -14,6 +14,9 @@ them all at the end. Everything goes through the pgjobs Python API, as a user's 
            then the pgjobs Worker (App.worker, --concurrency, a no-op async handler) drains
            them. jobs/s runs from the first handler start until app_jobs.jobs is empty.
            Latency: claim to completion of each job (job_history.finished_at - locked_at).
+  enqueue-queues  as enqueue, each job into one of --queues named (serial) queues.
+  serial   as drain, the jobs spread over --queues named queues, which run one job at a time
+           each; verified also from job_history: no two jobs of a queue ever overlapped.
   latency  an idle Worker waiting on LISTEN/NOTIFY; jobs enqueued one at a time, each in its
            own transaction, the next one --gap-ms after the previous handler started.
            Latency: from sending the enqueuing COMMIT to the handler's start.
@@ -49,7 +52,7 @@ from pgjobs.deploy import deploy
 
 TASK = "bench_noop"
 DEFAULT_SERVER = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-MEASURES = ("enqueue", "drain", "latency")
+MEASURES = ("enqueue", "enqueue-queues", "drain", "serial", "latency")
 now = time.perf_counter
 
 
@@ -124,14 +127,18 @@ async def scalar(dsn: str, query: str) -> Any:
 # -- the measures ------------------------------------------------------------------------------
 
 
-async def bench_enqueue(dsn: str, n: int, producers: int) -> Result:
+def queue_of(i: int, queues: int) -> str | None:
+    return f"q{i % queues}" if queues else None
+
+
+async def bench_enqueue(dsn: str, n: int, producers: int, queues: int = 0) -> Result:
     clients = [await AsyncClient.connect(dsn) for _ in range(producers)]
     latencies: list[float] = []
 
     async def produce(client: AsyncClient, indexes: range) -> None:
         for i in indexes:
             t0 = now()
-            await client.add_job(TASK, {"i": i})
+            await client.add_job(TASK, {"i": i}, queue=queue_of(i, queues))
             latencies.append((now() - t0) * 1000)
 
     try:
@@ -142,9 +149,10 @@ async def bench_enqueue(dsn: str, n: int, producers: int) -> Result:
         for client in clients:
             await client.close()
     queued = await scalar(dsn, "SELECT count(*) FROM app_jobs.jobs")
+    into = f", into {queues} named queues" if queues else ""
     return result(
-        "enqueue",
-        f"enqueue, single ({producers} producers)",
+        "enqueue-queues" if queues else "enqueue",
+        f"enqueue, single ({producers} producers{into})",
         latencies,
         jobs=n,
         seconds=seconds,
@@ -155,10 +163,28 @@ async def bench_enqueue(dsn: str, n: int, producers: int) -> Result:
     )
 
 
-async def bench_drain(dsn: str, n: int, concurrency: int, cap_s: float) -> Result:
+async def overlaps(dsn: str) -> int:
+    """Pairs of jobs of one named queue whose runs (locked_at to finished_at) overlapped."""
+    return int(
+        await scalar(
+            dsn,
+            "SELECT count(*) FROM app_jobs.job_history AS a JOIN app_jobs.job_history AS b"
+            "  ON a.database_id = b.database_id AND a.queue_name = b.queue_name AND a.id < b.id"
+            " WHERE a.status = 'completed' AND b.status = 'completed'"
+            "   AND a.locked_at < b.finished_at AND b.locked_at < a.finished_at",
+        )
+    )
+
+
+async def bench_drain(dsn: str, n: int, concurrency: int, cap_s: float, queues: int = 0) -> Result:
     async with await AsyncClient.connect(dsn) as client:
         for k in range(0, n, 5000):
-            await client.add_jobs([JobSpec(TASK, {"i": i}) for i in range(k, min(n, k + 5000))])
+            await client.add_jobs(
+                [
+                    JobSpec(TASK, {"i": i}, queue=queue_of(i, queues))
+                    for i in range(k, min(n, k + 5000))
+                ]
+            )
     await scalar(dsn, "ANALYZE")
     tracker = Tracker()
     worker = tracker.app(dsn).worker(concurrency=concurrency)
@@ -182,18 +208,26 @@ async def bench_drain(dsn: str, n: int, concurrency: int, cap_s: float) -> Resul
         held_ms = [float(r[0]) for r in await cur.fetchall()]
     left = await scalar(dsn, "SELECT count(*) FROM app_jobs.jobs")
     done, handled = len(held_ms), len(tracker.started)
+    overlapped = await overlaps(dsn) if queues else 0
+    into = f" in {queues} named queues" if queues else ""
     return result(
-        "drain",
-        f"drain {n:,} queued, concurrency {concurrency}",
+        "serial" if queues else "drain",
+        f"drain {n:,} queued{into}, concurrency {concurrency}",
         held_ms,
         jobs=n,
         seconds=t_done - first,
         rate=done / (t_done - first) if done and t_done > first else 0.0,
         latency_of="claim -> complete (job_history.finished_at - locked_at)",
-        verified=handled == n and tracker.calls == n and done == n and left == 0,
+        verified=handled == n
+        and tracker.calls == n
+        and done == n
+        and left == 0
+        and overlapped == 0,
         detail=(
             f"handled {handled}, duplicate calls {tracker.calls - handled}, completed {done}, "
-            f"left {left}, worker {summary}"
+            f"left {left}"
+            + (f", overlapping runs in a queue {overlapped}" if queues else "")
+            + f", worker {summary}"
         ),
     )
 
@@ -345,6 +379,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--producers", type=int, default=4)
     ap.add_argument("--drain-jobs", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, default=10)
+    ap.add_argument(
+        "--queues", type=int, default=20, help="named queues of the *-queues/serial measures"
+    )
+    ap.add_argument("--serial-jobs", type=int, default=5000)
     ap.add_argument("--drain-cap-s", type=float, default=120.0)
     ap.add_argument("--latency-jobs", type=int, default=200)
     ap.add_argument("--gap-ms", type=float, default=20.0)
@@ -353,8 +391,10 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = set(o.measures.split(",")) - set(MEASURES)
     if unknown:
         ap.error(f"unknown measure(s) {sorted(unknown)}; choose from {', '.join(MEASURES)}")
+    if o.queues < 1:
+        ap.error("--queues must be at least 1")
     if o.jobs is not None:
-        o.enqueue_jobs = o.drain_jobs = o.latency_jobs = o.jobs
+        o.enqueue_jobs = o.drain_jobs = o.latency_jobs = o.serial_jobs = o.jobs
     return o
 
 
@@ -362,7 +402,11 @@ async def run(o: argparse.Namespace, dbs: Databases, emit: Callable[[Result], No
     template = dbs.template()
     steps = {
         "enqueue": lambda dsn: bench_enqueue(dsn, o.enqueue_jobs, o.producers),
+        "enqueue-queues": lambda dsn: bench_enqueue(dsn, o.enqueue_jobs, o.producers, o.queues),
         "drain": lambda dsn: bench_drain(dsn, o.drain_jobs, o.concurrency, o.drain_cap_s),
+        "serial": lambda dsn: bench_drain(
+            dsn, o.serial_jobs, o.concurrency, o.drain_cap_s, o.queues
+        ),
         "latency": lambda dsn: bench_latency(dsn, o.latency_jobs, o.concurrency, o.gap_ms),
     }
     for measure in o.measures.split(","):

@@ -42,17 +42,21 @@ def test_bench_reports_every_measure_and_drops_its_databases() -> None:
     run = bench("--jobs", "40", "--gap-ms", "5", "--json")
     assert run.returncode == 0, run.stderr
     results = [json.loads(line) for line in run.stdout.splitlines()]
-    assert [r["measure"] for r in results] == ["enqueue", "drain", "latency"]
+    measures = ["enqueue", "enqueue-queues", "drain", "serial", "latency"]
+    assert [r["measure"] for r in results] == measures
     for r in results:
         assert r["jobs"] == 40
         assert r["verified"] is True, r["detail"]
         assert 0 <= r["p50"] <= r["p95"] <= r["p99"] <= r["max"]
         assert r["latency_of"]
         assert r["database"].startswith("pgjobs_bench_")
-    enqueue, drain, latency = results
+    enqueue, enqueue_queues, drain, serial, latency = results
     assert enqueue["rate"] > 0 and drain["rate"] > 0
+    assert enqueue_queues["rate"] > 0 and serial["rate"] > 0
     assert latency["rate"] is None  # the bench sets its pace
     assert "duplicate calls 0" in drain["detail"] and "completed 40" in drain["detail"]
+    assert "overlapping runs in a queue 0" in serial["detail"]
+    assert "completed 40" in serial["detail"]
     assert databases(results[0]["database"]) == []
 
 
