@@ -10,6 +10,8 @@ its tag), so nothing here names a change of 0.1.0: the tests follow wherever the
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from install_support import (
     run_pgjobs,
     subprocess_env,
 )
+from psycopg import sql
 
 from pgjobs.app import App
 from pgjobs.bundle import control_version
@@ -377,3 +380,132 @@ def test_export_needs_no_database_and_says_what_failed(tmp_path: Path) -> None:
     result = run_pgjobs("sql", "export", str(blocker / "sub"))
     assert result.returncode == 1
     assert result.stderr.startswith(f"pgjobs: error: cannot write into {blocker / 'sub'}")
+
+
+# --- the 0.3.0 move of the serial-queue lock ------------------------------------------------------
+
+HOLDS_Q = "SELECT queue_name, locked_by FROM app_jobs.job_queue_locks ORDER BY 1"
+
+
+def hold_queue_q(db: TestDatabase) -> int:
+    """Queue q held by w1 (its first job running), two jobs parked behind it; the running id."""
+    with db.connect() as conn:
+        conn.execute("SELECT app_jobs.heartbeat('w1', interval '1 hour')")
+        for _ in range(3):
+            conn.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name => 'q')")
+        held = conn.execute("SELECT id FROM app_jobs.get_job('w1')").fetchone()
+        assert held is not None
+        conn.execute("SELECT id FROM app_jobs.get_job('w2')")  # parks the other two
+    return int(held[0])
+
+
+@pytest.mark.parametrize("how", ["pgjobs deploy", "ALTER EXTENSION"])
+def test_a_release_committing_during_the_upgrade_is_not_lost(
+    sharedir: str, database: TestDatabase, release: Tag, release_tree: Plan, sql_tree: Any, how: str
+) -> None:
+    """A worker of the old release completes its serial job while the upgrade starts: the
+    upgrade waits for that commit, so the queue is not left locked by a lock copied before
+    the release, and the next job of the queue runs."""
+    if how == "pgjobs deploy":
+        sql_tree(release_tree.top_dir)
+        deploy(database.dsn)
+        sql_tree(SQL_DIR)
+    else:
+        with database.connect() as conn:
+            conn.execute(f"CREATE EXTENSION pgjobs VERSION '{release.version}'")
+    held = hold_queue_q(database)
+
+    completer = database.connect()
+    completer.autocommit = False
+    completer.execute("SELECT app_jobs.complete_job('w1', %s)", [held])  # not committed yet
+    errors: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            if how == "pgjobs deploy":
+                deploy(database.dsn)
+            else:
+                with database.connect() as conn:
+                    conn.execute("ALTER EXTENSION pgjobs UPDATE")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    upgrading = threading.Thread(target=upgrade)
+    upgrading.start()
+    try:
+        blocked_pid = None
+        limit = time.monotonic() + GUARD
+        while blocked_pid is None and upgrading.is_alive():
+            assert time.monotonic() < limit, "the upgrade never waited for the open release"
+            blocked_pid = database.scalar(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database() AND pid <> pg_backend_pid() LIMIT 1"
+            )
+            time.sleep(0.02)
+        assert blocked_pid is not None, "the upgrade did not wait for the release in flight"
+    finally:
+        completer.commit()
+        completer.close()
+        upgrading.join(GUARD)
+    assert not upgrading.is_alive() and errors == []
+    assert database.scalar("SELECT app_jobs.schema_version()") == VERSION
+
+    assert rows(database, HOLDS_Q) == []  # w1's release was not undone by the upgrade
+    nxt = rows(database, "SELECT queue_name FROM app_jobs.get_job('w2')")
+    assert nxt == [("q",)]
+    assert rows(database, HOLDS_Q) == [("q", "w2")]
+
+
+def test_the_upgrade_reconciles_locks_with_running_jobs_and_keeps_grants(
+    database: TestDatabase, release: Tag, release_tree: Plan, sql_tree: Any
+) -> None:
+    """What a change-by-change (sqitch) upgrade may leave in the old lock table, repaired:
+    a lock without its running job goes, a running job's queue gets its lock, a free queue
+    with parked jobs is woken; a grant on the old table is kept on the view."""
+    sql_tree(release_tree.top_dir)
+    deploy(database.dsn)
+    hold_queue_q(database)
+    role = database.name + "_monitor"
+    with database.connect() as conn:
+        for _ in range(2):
+            conn.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name => 'r')")
+        conn.execute("SELECT id FROM app_jobs.get_job('w3', ARRAY['serial'])")  # r held by w3
+        conn.execute("SELECT id FROM app_jobs.get_job('w4', ARRAY['serial'])")  # parks r's next
+        for _ in range(2):
+            conn.execute("SELECT app_jobs.add_job(NULL, 'serial', queue_name => 's')")
+        # Locks out of step with the running jobs, as old-release claims and releases
+        # committing between two sqitch changes could leave them: q's lock names a ghost while
+        # w1 runs q's job, r's lock is gone while w3 runs r's job, and free queue s has only
+        # parked jobs.
+        conn.execute("UPDATE app_jobs.job_queues SET locked_by = 'ghost' WHERE queue_name = 'q'")
+        conn.execute(
+            "UPDATE app_jobs.job_queues SET locked_by = NULL, locked_at = NULL"
+            " WHERE queue_name = 'r'"
+        )
+        conn.execute("UPDATE app_jobs.jobs SET state = 'blocked' WHERE queue_name = 's'")
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    try:
+        with database.connect() as conn:
+            conn.execute(
+                sql.SQL("GRANT USAGE ON SCHEMA app_jobs TO {}").format(sql.Identifier(role))
+            )
+            conn.execute(
+                sql.SQL("GRANT SELECT ON app_jobs.job_queues TO {}").format(sql.Identifier(role))
+            )
+        sql_tree(SQL_DIR)
+        deploy(database.dsn)
+
+        # q: its lock is w1's again (w1 runs q's job); r: w3 runs r's job, so w3 holds it.
+        assert rows(database, HOLDS_Q) == [("q", "w1"), ("r", "w3")]
+        with database.connect() as conn:
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            seen = conn.execute(
+                "SELECT queue_name, job_count, locked_by FROM app_jobs.job_queues ORDER BY 1"
+            ).fetchall()
+        assert seen == [("q", 3, "w1"), ("r", 2, "w3"), ("s", 2, None)]
+        # s is woken: the next claim runs one of its jobs.
+        assert rows(database, "SELECT queue_name FROM app_jobs.get_job('w5')") == [("s",)]
+    finally:
+        with database.connect() as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

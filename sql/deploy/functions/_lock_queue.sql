@@ -8,7 +8,7 @@
 -- row lock, so a concurrent release cannot miss them) and later claims skip them without
 -- reading them; _unlock_queue makes them claimable again. A free queue has no lock row:
 -- the claim inserts one, under a try-advisory lock that every creator (and the sweep's
--- wake-up of a free queue) takes first, so the insert never waits on another's.
+-- wake-up of a free queue) takes before it looks for the row, so the insert never waits.
 -- 0.3.0: the lock is a row of app_jobs.job_queue_locks; there is no count to fold.
 
 BEGIN;
@@ -39,10 +39,13 @@ BEGIN
     RETURN false;
   END IF;
 
-  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
-              WHERE l.database_id = p_database_id AND l.queue_name = p_queue_name)
-     OR NOT pg_catalog.pg_try_advisory_xact_lock(
+  -- The creators' lock first: while we hold it no lock row can appear, so once the check
+  -- below finds none, the insert meets no row at all (not even one being deleted) and never
+  -- waits.
+  IF NOT pg_catalog.pg_try_advisory_xact_lock(
        pg_catalog.hashtextextended('pgjobs.job_queues:' || p_database_id::text || ':' || p_queue_name, 0))
+     OR EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
+                 WHERE l.database_id = p_database_id AND l.queue_name = p_queue_name)
   THEN
     RETURN false;  -- busy this instant: leave the job claimable and try another one
   END IF;

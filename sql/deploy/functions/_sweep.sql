@@ -93,14 +93,17 @@ BEGIN
         -- Held: its holder's release wakes the queue, so the requests are settled.
         DELETE FROM app_jobs.job_queue_wakes AS w
          WHERE w.database_id = v_database_id AND w.queue_name = v_queue_name;
-      ELSIF NOT EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
-                         WHERE l.database_id = v_database_id AND l.queue_name = v_queue_name)
-            AND pg_catalog.pg_try_advisory_xact_lock(
+      ELSIF pg_catalog.pg_try_advisory_xact_lock(
               pg_catalog.hashtextextended(
                 'pgjobs.job_queues:' || v_database_id::text || ':' || v_queue_name, 0))
+            AND NOT EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
+                             WHERE l.database_id = v_database_id
+                               AND l.queue_name = v_queue_name)
       THEN
-        -- Free, and nobody can take it while we hold the creators' lock: settle the
-        -- requests, and wake the queue (which asks again if it cannot right now).
+        -- Free, and nobody can take it while we hold the creators' lock (taken before the
+        -- check, so no lock row can have appeared since, and no sweep is on the held path
+        -- for this queue): settle the requests, and wake the queue (which asks again if it
+        -- cannot right now).
         DELETE FROM app_jobs.job_queue_wakes AS w
          WHERE w.database_id = v_database_id AND w.queue_name = v_queue_name;
         PERFORM app_jobs._wake_queue(v_database_id, v_queue_name);

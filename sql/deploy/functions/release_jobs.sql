@@ -3,7 +3,8 @@
 -- requires: tables/job_queue_locks
 -- Admin / worker shutdown: give back everything a worker holds, at once. As upstream, the
 -- interrupted attempt is refunded: the job gets the attempt back and runs again at once.
--- 0.3.0: queue locks are rows of app_jobs.job_queue_locks.
+-- 0.3.0: queue locks are rows of app_jobs.job_queue_locks, and a lock is only freed here
+-- when the worker runs no job of that queue.
 
 BEGIN;
 
@@ -31,10 +32,14 @@ BEGIN
   LOOP
     RETURN NEXT app_jobs._release_job(v_job, NULL, true);
   END LOOP;
-  -- Queue locks the worker still holds without a job (safety net).
+  -- Queue locks the worker still holds without a running job of that queue (safety net).
+  -- A claim it committed after the loop above began keeps its job and its queue lock.
   FOR v_queue IN
     SELECT q.* FROM app_jobs.job_queue_locks AS q
      WHERE q.locked_by = release_jobs.worker_id
+       AND NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
+                        WHERE j.state = 'running' AND j.locked_by = q.locked_by
+                          AND j.database_id = q.database_id AND j.queue_name = q.queue_name)
      ORDER BY q.database_id, q.queue_name
        FOR UPDATE
   LOOP

@@ -10,6 +10,15 @@
 
 BEGIN;
 
+-- Workers of the release being upgraded keep working while this runs. Every transaction of
+-- theirs that takes or releases a queue touches app_jobs.jobs first, so holding jobs
+-- exclusively from here to the end of the upgrade (pgjobs deploy and ALTER EXTENSION UPDATE
+-- run it in one transaction) lets no lock change between the copy below and the switch to
+-- the new functions: in-flight claims and completions finish first, later ones wait for the
+-- new release. (sqitch commits change by change; tables/job_queues reconciles the locks
+-- again for it.)
+LOCK TABLE app_jobs.jobs IN ACCESS EXCLUSIVE MODE;
+
 CREATE TABLE app_jobs.job_queue_locks (
   database_id uuid NOT NULL,
   queue_name text NOT NULL,

@@ -17,12 +17,38 @@
 
 BEGIN;
 
--- Locks taken since tables/job_queue_locks copied them (a sqitch deploy runs change by change).
+-- Reconcile the locks with the running jobs, for a sqitch deploy that committed the earlier
+-- changes one by one while 0.2.0 workers took and released queues in between (in one
+-- transaction, jobs is held exclusively since tables/job_queue_locks and nothing changed).
+-- A queue is held exactly when one of its jobs runs, by that job's worker: a lock without
+-- such a job goes, a queue running a job gets its lock, and every free queue with parked
+-- jobs gets a wake request, which the next get_job settles.
+LOCK TABLE app_jobs.jobs IN ACCESS EXCLUSIVE MODE;
+
+DELETE FROM app_jobs.job_queue_locks AS l
+ WHERE NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
+                    WHERE j.state = 'running' AND j.locked_by = l.locked_by
+                      AND j.database_id = l.database_id AND j.queue_name = l.queue_name);
+
 INSERT INTO app_jobs.job_queue_locks (database_id, queue_name, locked_by, locked_at)
-SELECT q.database_id, q.queue_name, q.locked_by, q.locked_at
-  FROM app_jobs.job_queues AS q
- WHERE q.locked_by IS NOT NULL
+SELECT DISTINCT ON (j.database_id, j.queue_name) j.database_id, j.queue_name, j.locked_by, j.locked_at
+  FROM app_jobs.jobs AS j
+ WHERE j.state = 'running' AND j.queue_name IS NOT NULL
+ ORDER BY j.database_id, j.queue_name, j.locked_at
 ON CONFLICT (database_id, queue_name) DO NOTHING;
+
+INSERT INTO app_jobs.job_queue_wakes (database_id, queue_name)
+SELECT DISTINCT j.database_id, j.queue_name
+  FROM app_jobs.jobs AS j
+ WHERE j.state = 'blocked'
+   AND NOT EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
+                    WHERE l.database_id = j.database_id AND l.queue_name = j.queue_name);
+
+-- Privileges granted on the 0.2.0 table (say SELECT to a monitoring role) carry over to the
+-- view: its ACL is kept for this transaction in a setting and granted again below.
+SELECT pg_catalog.set_config('pgjobs.job_queues_acl', coalesce(c.relacl::text, '{}'), true)
+  FROM pg_catalog.pg_class AS c
+ WHERE c.oid = 'app_jobs.job_queues'::pg_catalog.regclass;
 
 -- In ALTER EXTENSION UPDATE, take the table out of the extension first: that also removes
 -- it from the tables pg_dump keeps (pg_extension.extconfig), which a plain DROP TABLE would
@@ -54,6 +80,34 @@ SELECT l.database_id, l.queue_name, 0, l.locked_by, l.locked_at, l.locked_at
                     WHERE j.database_id = l.database_id AND j.queue_name = l.queue_name);
 
 REVOKE ALL ON TABLE app_jobs.job_queues FROM PUBLIC;
+
+-- The grants of the 0.2.0 table, again (role names quoted with %I, privilege names from the
+-- catalog and checked against the table privileges).
+DO $$
+DECLARE
+  v_grant record;
+BEGIN
+  FOR v_grant IN
+    SELECT a.privilege_type, a.is_grantable, a.grantee, r.rolname
+      FROM pg_catalog.aclexplode(
+             pg_catalog.current_setting('pgjobs.job_queues_acl')::pg_catalog.aclitem[]) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.grantee <> (SELECT c.relowner FROM pg_catalog.pg_class AS c
+                          WHERE c.oid = 'app_jobs.job_queues'::pg_catalog.regclass)
+       AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE',
+                                'REFERENCES', 'TRIGGER')
+  LOOP
+    IF v_grant.grantee = 0 THEN
+      EXECUTE pg_catalog.format('GRANT %s ON TABLE app_jobs.job_queues TO PUBLIC',
+                                v_grant.privilege_type);
+    ELSE
+      EXECUTE pg_catalog.format('GRANT %s ON TABLE app_jobs.job_queues TO %I%s',
+                                v_grant.privilege_type, v_grant.rolname,
+                                CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END IF;
+  END LOOP;
+END
+$$;
 
 COMMENT ON VIEW app_jobs.job_queues IS
   'Named serial queues, one row per (tenant, queue) that has jobs or is locked: while a job of the queue runs, locked_by/locked_at hold the queue and no other job of it is handed out.';
