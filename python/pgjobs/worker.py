@@ -332,7 +332,12 @@ class Worker:
                         break
                     want *= 2  # the queue has work: claim more at once, up to the free slots
                 backoff = 0.1
-            except RETRYABLE as error:
+            except psycopg.Error as error:
+                # Unreachable database (RETRYABLE), or an error from the claim itself: say a
+                # get_job that began during a schema upgrade and ran on into the new schema
+                # with the old function's code. Either way the next claim may well work, so
+                # the loop reports it and tries again with backoff instead of ending (which
+                # would leave the worker alive but claiming nothing).
                 await self._report(error, "claiming jobs")
                 await self._pause(backoff)
                 backoff = min(backoff * 2, self.max_backoff)

@@ -114,6 +114,46 @@ def test_notify_wakes_the_worker_long_before_the_poll_interval(dsn: str) -> None
     run(scenario())
 
 
+def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: str) -> None:
+    """A get_job that fails with an SQL error (here: the function is missing for a moment, as
+    when a claim runs into a schema upgrade) does not end the claim loop."""
+    app = App(dsn)
+    done = asyncio.Event()
+    errors: list[tuple[str, str]] = []
+
+    @app.task("t")
+    async def t(payload: Any) -> None:
+        done.set()
+
+    @app.on_error
+    def seen(error: BaseException, where: str) -> None:
+        errors.append((type(error).__name__, where))
+
+    get_job = "app_jobs.get_job(text, text[], interval)"
+    sql(dsn, f"ALTER FUNCTION {get_job} RENAME TO get_job_away")
+
+    async def scenario() -> None:
+        worker = app.worker(poll_interval=0.1)
+        running = background(worker)
+        try:
+            while not errors:
+                await asyncio.sleep(0.05)
+        finally:
+            await asyncio.to_thread(
+                sql,
+                dsn,
+                "ALTER FUNCTION app_jobs.get_job_away(text, text[], interval) RENAME TO get_job",
+            )
+        await asyncio.to_thread(enqueue, dsn, "t")
+        await asyncio.wait_for(done.wait(), GUARD)
+        worker.stop()
+        summary = await running
+        assert summary.completed == 1
+
+    run(scenario())
+    assert ("UndefinedFunction", "claiming jobs") in errors
+
+
 def test_graceful_stop_lets_the_running_job_finish(dsn: str) -> None:
     app = App(dsn)
     started, release = asyncio.Event(), asyncio.Event()
