@@ -42,11 +42,6 @@ def pg_binary(name: str) -> str:
     return str(path)
 
 
-def rows(db: TestDatabase, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    with db.connect() as conn:
-        return list(conn.execute(query, params).fetchall())
-
-
 # --- the generated files -----------------------------------------------------------------------
 
 
@@ -127,8 +122,7 @@ def test_create_extension_round_trip(ext_db: TestDatabase) -> None:
 
 def app_jobs_objects(db: TestDatabase) -> list[tuple[Any, ...]]:
     """Every schema, relation, function and type named app_jobs or living in it."""
-    return rows(
-        db,
+    return db.rows(
         """
         WITH n AS (SELECT oid FROM pg_namespace WHERE nspname = 'app_jobs')
         SELECT 'schema', 'app_jobs' FROM n
@@ -243,28 +237,24 @@ def dump_and_restore(
 
 def queue_state(db: TestDatabase) -> dict[str, list[tuple[Any, ...]]]:
     return {
-        "jobs": rows(
-            db,
+        "jobs": db.rows(
             "SELECT id, task_identifier, payload::text, state, attempts, locked_by, key "
             "FROM app_jobs.jobs ORDER BY id",
         ),
-        "scheduled_jobs": rows(
-            db,
+        "scheduled_jobs": db.rows(
             "SELECT id, task_identifier, schedule_info::text, key "
             "FROM app_jobs.scheduled_jobs ORDER BY id",
         ),
-        "job_history": rows(
-            db,
+        "job_history": db.rows(
             "SELECT id, task_identifier, status, finished_at, tableoid::regclass::text "
             "FROM app_jobs.job_history ORDER BY id",
         ),
-        "job_queues": rows(
-            db,
+        "job_queues": db.rows(
             "SELECT queue_name, job_count, locked_by, locked_at FROM app_jobs.job_queues "
             "ORDER BY 1",
         ),
-        "job_queue_locks": rows(
-            db, "SELECT queue_name, locked_by, locked_at FROM app_jobs.job_queue_locks ORDER BY 1"
+        "job_queue_locks": db.rows(
+            "SELECT queue_name, locked_by, locked_at FROM app_jobs.job_queue_locks ORDER BY 1"
         ),
     }
 
@@ -376,7 +366,7 @@ def test_dump_restore_with_partitions_made_after_install(
         " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
         " WHERE i.inhparent = 'app_jobs.job_history'::regclass ORDER BY 1"
     )
-    layout = rows(ext_db, partitions)
+    layout = ext_db.rows(partitions)
     assert len(layout) == 12
 
     restored, returncode, stderr = dump_and_restore(
@@ -385,7 +375,7 @@ def test_dump_restore_with_partitions_made_after_install(
 
     assert returncode == 0, stderr
     assert queue_state(restored) == before
-    assert rows(restored, partitions) == layout
+    assert restored.rows(partitions) == layout
     with restored.connect() as conn:  # maintenance goes on where it left off
         assert conn.execute("SELECT app_jobs.create_history_partitions(10)").fetchone() == (0,)
 

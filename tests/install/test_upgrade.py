@@ -59,11 +59,6 @@ def sql_tree(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield use
 
 
-def rows(db: TestDatabase, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-    with db.connect() as conn:
-        return list(conn.execute(query, params).fetchall())
-
-
 def new_ids(since: Tag = FIRST) -> list[str]:
     return [change.id for change in PLAN.between(since, None)]
 
@@ -126,18 +121,17 @@ def fill_live_queue(db: TestDatabase) -> list[int]:
 
 def live_state(db: TestDatabase) -> dict[str, list[tuple[Any, ...]]]:
     return {
-        "jobs": rows(
-            db,
+        "jobs": db.rows(
             "SELECT id, task_identifier, payload::text, state, attempts, locked_by, locked_at, "
             "key, queue_name, run_at FROM app_jobs.jobs ORDER BY id",
         ),
-        "queues": rows(
-            db, "SELECT queue_name, job_count, locked_by FROM app_jobs.job_queues ORDER BY 1"
+        "queues": db.rows(
+            "SELECT queue_name, job_count, locked_by FROM app_jobs.job_queues ORDER BY 1"
         ),
-        "schedules": rows(
-            db, "SELECT id, task_identifier, schedule_info::text, key FROM app_jobs.scheduled_jobs"
+        "schedules": db.rows(
+            "SELECT id, task_identifier, schedule_info::text, key FROM app_jobs.scheduled_jobs"
         ),
-        "workers": rows(db, "SELECT worker_id FROM app_jobs.workers ORDER BY 1"),
+        "workers": db.rows("SELECT worker_id FROM app_jobs.workers ORDER BY 1"),
     }
 
 
@@ -235,7 +229,7 @@ def test_a_worker_keeps_running_across_the_upgrade(
 
     assert applied == new_ids()
     assert (summary.claimed, summary.completed, summary.failed, summary.lost) == (2, 2, 0, 0)
-    assert rows(database, "SELECT id, status FROM app_jobs.job_history WHERE id = %s", [held]) == [
+    assert database.rows("SELECT id, status FROM app_jobs.job_history WHERE id = %s", [held]) == [
         (held, "completed")
     ]
     assert database.scalar("SELECT app_jobs.schema_version()") == VERSION
@@ -262,7 +256,7 @@ def test_a_worker_refuses_a_schema_newer_than_it_understands(database: TestDatab
         "the app_jobs schema of this database is pgjobs 99.0.0, newer than this pgjobs package"
     )
     assert f"(schemas 0.1.0 to {VERSION})" in str(refused.value)
-    assert rows(database, "SELECT id, state, attempts FROM app_jobs.jobs") == [(job, "ready", 0)]
+    assert database.rows("SELECT id, state, attempts FROM app_jobs.jobs") == [(job, "ready", 0)]
 
     # The command line says so too, and exits 1.
     result = run_pgjobs(
@@ -318,13 +312,13 @@ def test_dry_run_on_an_old_release_lists_only_the_upgrade(
     sql_tree(old_tree.top_dir)
     deploy(database.dsn)
     sql_tree(SQL_DIR)
-    before = rows(database, "SELECT migration_id FROM pgjobs_migrations._yoyo_migration")
+    before = database.rows("SELECT migration_id FROM pgjobs_migrations._yoyo_migration")
     printed = dry_run(database.dsn)
     listed = [
         line.split()[2] for line in printed.splitlines() if line.startswith("-- change pgjobs.")
     ]
     assert listed == new_ids()
-    assert rows(database, "SELECT migration_id FROM pgjobs_migrations._yoyo_migration") == before
+    assert database.rows("SELECT migration_id FROM pgjobs_migrations._yoyo_migration") == before
     deploy(database.dsn)
     assert "is up to date; nothing would run" in dry_run(database.dsn)
 
@@ -450,10 +444,10 @@ def test_a_release_committing_during_the_upgrade_is_not_lost(
     assert not upgrading.is_alive() and errors == []
     assert database.scalar("SELECT app_jobs.schema_version()") == VERSION
 
-    assert rows(database, HOLDS_Q) == []  # w1's release was not undone by the upgrade
-    nxt = rows(database, "SELECT queue_name FROM app_jobs.get_job('w2')")
+    assert database.rows(HOLDS_Q) == []  # w1's release was not undone by the upgrade
+    nxt = database.rows("SELECT queue_name FROM app_jobs.get_job('w2')")
     assert nxt == [("q",)]
-    assert rows(database, HOLDS_Q) == [("q", "w2")]
+    assert database.rows(HOLDS_Q) == [("q", "w2")]
 
 
 def test_the_upgrade_reconciles_locks_with_running_jobs_and_keeps_grants(
@@ -496,7 +490,7 @@ def test_the_upgrade_reconciles_locks_with_running_jobs_and_keeps_grants(
         deploy(database.dsn)
 
         # q: its lock is w1's again (w1 runs q's job); r: w3 runs r's job, so w3 holds it.
-        assert rows(database, HOLDS_Q) == [("q", "w1"), ("r", "w3")]
+        assert database.rows(HOLDS_Q) == [("q", "w1"), ("r", "w3")]
         with database.connect() as conn:
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
             seen = conn.execute(
@@ -504,7 +498,7 @@ def test_the_upgrade_reconciles_locks_with_running_jobs_and_keeps_grants(
             ).fetchall()
         assert seen == [("q", 3, "w1"), ("r", 2, "w3"), ("s", 2, None)]
         # s is woken: the next claim runs one of its jobs.
-        assert rows(database, "SELECT queue_name FROM app_jobs.get_job('w5')") == [("s",)]
+        assert database.rows("SELECT queue_name FROM app_jobs.get_job('w5')") == [("s",)]
     finally:
         with database.connect() as conn:
             conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
