@@ -79,6 +79,23 @@ CASES = {
         "get_job", "app_jobs.get_job('w', job_expiry := interval '-1 hour')", "PJ105"
     ),
     "get_job/job_expiry NULL": Case("get_job", "app_jobs.get_job('w', NULL, NULL)", "PJ105"),
+    "get_job/worker too long": Case("get_job", "app_jobs.get_job(repeat('w', 201))", "PJ102"),
+    "get_jobs/worker NULL": Case("get_jobs", "app_jobs.get_jobs(NULL)", "PJ102"),
+    "get_jobs/worker empty": Case("get_jobs", "app_jobs.get_jobs('')", "PJ102"),
+    "get_jobs/worker too long": Case("get_jobs", "app_jobs.get_jobs(repeat('w', 201))", "PJ102"),
+    "get_jobs/job_expiry 0": Case(
+        "get_jobs", "app_jobs.get_jobs('w', job_expiry := interval '0')", "PJ105"
+    ),
+    "get_jobs/batch_size 0": Case("get_jobs", "app_jobs.get_jobs('w', batch_size := 0)", "PJ130"),
+    "get_jobs/batch_size NULL": Case(
+        "get_jobs", "app_jobs.get_jobs('w', batch_size := NULL)", "PJ130"
+    ),
+    "get_jobs/batch_size too big": Case(
+        "get_jobs", "app_jobs.get_jobs('w', batch_size := 10001)", "PJ130"
+    ),
+    "heartbeat/worker too long": Case(
+        "heartbeat", "app_jobs.heartbeat(repeat('w', 201))", "PJ102"
+    ),
     # complete_job / fail_job
     "complete_job/worker NULL": Case("complete_job", "app_jobs.complete_job(NULL, 1)", "PJ102"),
     "complete_job/worker empty": Case("complete_job", "app_jobs.complete_job('', 1)", "PJ102"),
