@@ -93,6 +93,17 @@ CASES = {
     "get_jobs/batch_size too big": Case(
         "get_jobs", "app_jobs.get_jobs('w', batch_size := 10001)", "PJ130"
     ),
+    "finish_jobs/worker NULL": Case("finish_jobs", "app_jobs.finish_jobs(NULL, '{1}')", "PJ102"),
+    "finish_jobs/worker too long": Case(
+        "finish_jobs", "app_jobs.finish_jobs(repeat('w', 201), '{1}')", "PJ102"
+    ),
+    "finish_jobs/job_ids NULL": Case("finish_jobs", "app_jobs.finish_jobs('w', NULL)", "PJ103"),
+    "finish_jobs/job_ids with NULL": Case(
+        "finish_jobs", "app_jobs.finish_jobs('w', '{1,NULL}')", "PJ103"
+    ),
+    "finish_jobs/arrays of another length": Case(
+        "finish_jobs", "app_jobs.finish_jobs('w', '{1,2}', error_messages := '{e}')", "PJ131"
+    ),
     "heartbeat/worker too long": Case(
         "heartbeat", "app_jobs.heartbeat(repeat('w', 201))", "PJ102"
     ),
