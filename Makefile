@@ -15,7 +15,7 @@ RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
 SELF    := $(lastword $(MAKEFILE_LIST))
 
 # --- the extension (CREATE EXTENSION pgjobs) -------------------------------------------------
-# `python3 -m pgjobs.bundle` (system Python, standard library only) writes, into build/extension,
+# `python3 -m pgjobs.sqltree.bundle` (system Python, standard library only) writes, into build/extension,
 # the install script of every release (pgjobs--X.Y.Z.sql, one per @vX.Y.Z tag of sqitch.plan),
 # the update scripts between consecutive releases (pgjobs--A--B.sql) and pgjobs.control; PGXS
 # installs them all into `pg_config --sharedir`/extension. `--list` names them without writing.
@@ -24,10 +24,11 @@ SELF    := $(lastword $(MAKEFILE_LIST))
 # and MODULEDIR sends DATA_built to share/extension, where EXTENSION would have sent it.
 EXTNAME    := pgjobs
 EXTDIR     := build/extension
-EXTFILES   := $(shell PYTHONPATH=python python3 -m pgjobs.bundle --list $(EXTDIR) 2>/dev/null)
+EXTFILES   := $(shell PYTHONPATH=python python3 -m pgjobs.sqltree.bundle --list $(EXTDIR) 2>/dev/null)
 EXTSTAMP   := $(EXTDIR)/.built
 BUNDLE_INPUTS := control sql/sqitch.plan $(wildcard sql/deploy/*.sql sql/deploy/*/*.sql) \
-                 $(addprefix python/pgjobs/,__init__.py bundle.py plan.py sqlfiles.py)
+                 python/pgjobs/__init__.py \
+                 $(addprefix python/pgjobs/sqltree/,__init__.py bundle.py plan.py sqlfiles.py)
 
 MODULEDIR  = extension
 DATA_built = $(EXTFILES)
@@ -136,7 +137,7 @@ extension: $(EXTFILES) ## Build the extension files (every release and update sc
 # One run of the bundler writes every file; the stamp stands for all of them.
 $(EXTSTAMP): $(BUNDLE_INPUTS)
 	rm -f $(EXTDIR)/$(EXTNAME)--*.sql
-	PYTHONPATH=python python3 -m pgjobs.bundle $(EXTDIR)
+	PYTHONPATH=python python3 -m pgjobs.sqltree.bundle $(EXTDIR)
 	@touch $@
 
 $(EXTFILES): $(EXTSTAMP)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pgjobs import queries
+from pgjobs.db import queries
 
 PACKAGE = Path(queries.__file__).parent
 INSTALLERS = {"deploy.py", "bundle.py", "queries.py"}

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pgjobs.client import AsyncClient, Client, JobSpec
-from pgjobs.errors import InvalidArgument, PgJobsError
+from pgjobs.db.client import AsyncClient, Client, JobSpec
+from pgjobs.db.errors import InvalidArgument, PgJobsError
 
 TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
 

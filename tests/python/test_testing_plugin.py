@@ -15,7 +15,7 @@ TEST_DSN = os.environ.get(
 USER_TESTS = """
 from typing import Any
 
-from pgjobs.app import App
+from pgjobs.runtime.app import App
 
 app = App()  # no DSN: the plugin points PGJOBS_DSN at the test's database
 seen: list[Any] = []

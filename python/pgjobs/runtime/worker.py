@@ -51,11 +51,11 @@ from typing import Any, Literal
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from pgjobs import schedules as schedules_
-from pgjobs.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
-from pgjobs.compat import check_schema
-from pgjobs.registry import Event, JobContext, JobEvent, Registry, Task
-from pgjobs.typed import InvalidPayload, InvalidResult
+from pgjobs.db import schedules as schedules_
+from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
+from pgjobs.install.compat import check_schema
+from pgjobs.runtime.registry import Event, JobContext, JobEvent, Registry, Task
+from pgjobs.runtime.typed import InvalidPayload, InvalidResult
 
 __all__ = [
     "CANCEL_CHANNEL",

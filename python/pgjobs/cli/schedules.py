@@ -13,40 +13,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pgjobs.cli.common import CommandError, Subparsers, client, common_options, table, tenant
+
 __all__ = ["add_schedules"]
 
 
 @contextmanager
 def _schedules(args: argparse.Namespace) -> Iterator[Any]:
-    import psycopg
+    from pgjobs.db.schedules import Schedules
 
-    from pgjobs import config
-    from pgjobs.cli import CommandError, _connect_error
-    from pgjobs.errors import PgJobsError
-    from pgjobs.schedules import Schedules
-
-    target = config.resolve(args.dsn)
-    try:
-        conn = psycopg.connect(target.conninfo, autocommit=True)
-    except psycopg.OperationalError as exc:
-        raise _connect_error(target, exc) from exc
-    with conn:
-        try:
-            yield Schedules(conn)
-        except PgJobsError as exc:
-            raise CommandError(str(exc)) from exc
-        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
-            raise CommandError(
-                f"app_jobs (with schedules) is not deployed in {config.describe(target.conninfo)}"
-                f" (from {target.source}): {exc.diag.message_primary or exc}\n"
-                "Run `pgjobs deploy` first."
-            ) from exc
+    with client(args) as connected:
+        yield Schedules(connected.conn)
 
 
 def _resolve(schedules: Any, name: str, tenant: Any) -> int:
     """The id of the schedule named by id or by key."""
-    from pgjobs.cli import CommandError
-
     if name.isdigit():
         return int(name)
     found = [s for s in schedules.list_all(tenant) if s.key == name]
@@ -92,14 +73,14 @@ def _run_list(args: argparse.Namespace) -> int:
         print("no schedules")
         return 0
     header = ("id", "key", "task", "schedule", "on", "next run", "last run", "missed runs")
-    table = [header]
+    rows_out: list[tuple[str, ...]] = [header]
     for s in rows:
         policy = s.missed_runs
         if s.backfill_limit is not None:
             policy += f" limit {s.backfill_limit}"
         if s.backfill_window is not None:
             policy += f" window {s.backfill_window}"
-        table.append(
+        rows_out.append(
             (
                 str(s.id),
                 s.key or "-",
@@ -111,10 +92,8 @@ def _run_list(args: argparse.Namespace) -> int:
                 policy,
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
+    for line in table(rows_out):
+        print(line)
     return 0
 
 
@@ -133,13 +112,11 @@ def _run_now(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_schedules(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     """Register ``pgjobs schedules`` and its subcommands."""
-    from pgjobs.cli import _common_options, _tenant
-
     parser = subparsers.add_parser(
         "schedules",
-        parents=[_common_options(top_level=False)],
+        parents=[common_options(top_level=False)],
         help="run due schedules once, list, enable, disable or run a schedule now",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
@@ -157,7 +134,7 @@ def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         ),
     )
     commands = parser.add_subparsers(dest="schedules_command", metavar="COMMAND", required=True)
-    common = [_common_options(top_level=False)]
+    common = [common_options(top_level=False)]
 
     tick = commands.add_parser(
         "tick", parents=common, help="enqueue every due fire time now (run_due_schedules)"
@@ -165,7 +142,7 @@ def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     tick.set_defaults(handler=_run_tick)
 
     listing = commands.add_parser("list", parents=common, help="list the schedules")
-    listing.add_argument("--tenant", metavar="UUID", type=_tenant, help="only this tenant's")
+    listing.add_argument("--tenant", metavar="UUID", type=tenant, help="only this tenant's")
     listing.set_defaults(handler=_run_list)
 
     for name, enable, text in (
@@ -176,7 +153,7 @@ def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         command = commands.add_parser(name, parents=common, help=text, description=text)
         command.add_argument("schedule", metavar="ID|KEY", help="the schedule's id or key")
         command.add_argument(
-            "--tenant", metavar="UUID", type=_tenant, help="the tenant of a KEY (default: any)"
+            "--tenant", metavar="UUID", type=tenant, help="the tenant of a KEY (default: any)"
         )
         if enable is None:
             command.set_defaults(handler=_run_now)

@@ -34,8 +34,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
-from pgjobs.plan import Change, Plan, PlanError, load_plan, version_key
-from pgjobs.sqlfiles import SqlFileError, read_script, sql_dir
+from pgjobs.sqltree.plan import Change, Plan, PlanError, load_plan, version_key
+from pgjobs.sqltree.sqlfiles import SqlFileError, read_script, sql_dir
 
 __all__ = [
     "EXTENSION",

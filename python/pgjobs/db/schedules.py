@@ -27,9 +27,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool
 
-from pgjobs import queries
-from pgjobs.client import Job
-from pgjobs.errors import translate
+from pgjobs.db import queries
+from pgjobs.db.client import Job
+from pgjobs.db.errors import translate
 
 __all__ = [
     "MISSED_RUNS",

@@ -35,11 +35,11 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
-from pgjobs import queries
+from pgjobs.db import queries
 
 if TYPE_CHECKING:
-    from pgjobs.app import App
-    from pgjobs.worker import WorkerSummary
+    from pgjobs.runtime.app import App
+    from pgjobs.runtime.worker import WorkerSummary
 
 __all__ = ["TestDatabase", "drain"]
 
@@ -52,8 +52,8 @@ def drain(app: App, *, later: bool = False, max_rounds: int = 100, **options: An
     With ``later=True`` jobs due in the future (delayed jobs, retries waiting out their
     backoff) are made due now (``app_jobs.reschedule_jobs``) and run too, round after round,
     until none of the app's tasks is waiting (at most ``max_rounds`` rounds)."""
-    from pgjobs import config
-    from pgjobs.worker import WorkerSummary
+    from pgjobs import connect
+    from pgjobs.runtime.worker import WorkerSummary
 
     total = WorkerSummary()
     for _ in range(max_rounds):
@@ -62,7 +62,7 @@ def drain(app: App, *, later: bool = False, max_rounds: int = 100, **options: An
             setattr(total, field.name, getattr(total, field.name) + getattr(summary, field.name))
         if not later:
             return total
-        with psycopg.connect(config.resolve_dsn(app.dsn), autocommit=True) as conn:
+        with psycopg.connect(connect.conninfo(app.dsn), autocommit=True) as conn:
             moved = conn.execute(
                 queries.RUN_LATER_JOBS_NOW, {"tasks": app.registry.names()}
             ).fetchall()
@@ -126,7 +126,7 @@ def _admin(server_dsn: str) -> psycopg.Connection[Any]:
 
 @pytest.fixture(scope="session")
 def _pgjobs_template(pgjobs_server_dsn: str) -> Iterator[str]:
-    from pgjobs.deploy import deploy
+    from pgjobs.install.deploy import deploy
 
     name = f"pgjobs_tpl_{uuid.uuid4().hex[:12]}"
     with _admin(pgjobs_server_dsn) as conn:

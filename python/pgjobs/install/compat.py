@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Final
 
 from pgjobs import __version__
-from pgjobs.plan import PlanError, load_plan, version_key
-from pgjobs.sqlfiles import SqlFileError
+from pgjobs.sqltree.plan import PlanError, load_plan, version_key
+from pgjobs.sqltree.sqlfiles import SqlFileError
 
 __all__ = [
     "OLDEST_SCHEMA",

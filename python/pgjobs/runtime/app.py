@@ -30,12 +30,12 @@ from uuid import UUID
 
 import psycopg
 
-from pgjobs import config
-from pgjobs.client import AsyncClient, Backoff, Client, Job, JobSpec
-from pgjobs.registry import Event, JobContext, Listener, Registry, Task
-from pgjobs.schedules import Schedule
-from pgjobs.typed import InvalidPayload
-from pgjobs.worker import (
+from pgjobs import connect
+from pgjobs.db.client import AsyncClient, Backoff, Client, Job, JobSpec
+from pgjobs.db.schedules import Schedule
+from pgjobs.runtime.registry import Event, JobContext, Listener, Registry, Task
+from pgjobs.runtime.typed import InvalidPayload
+from pgjobs.runtime.worker import (
     ErrorHandler,
     Outcome,
     Worker,
@@ -182,7 +182,7 @@ class App:
         if conn is not None:
             yield AsyncClient(conn)
             return
-        async with await AsyncClient.connect(config.resolve_dsn(self.dsn)) as client:
+        async with await AsyncClient.connect(connect.conninfo(self.dsn)) as client:
             yield client
 
     async def later(
@@ -249,7 +249,7 @@ class App:
         """A :class:`~pgjobs.worker.Worker` for this app (options as for Worker)."""
         options.setdefault("on_error", self._report if self._on_error else None)
         options.setdefault("schedules", list(self.schedules.values()))
-        return Worker(self.registry, config.resolve_dsn(self.dsn), **options)
+        return Worker(self.registry, connect.conninfo(self.dsn), **options)
 
     def _handler(self, task: TaskRef) -> Task:
         name, known = self.resolve(task)
@@ -338,7 +338,7 @@ class App:
     ) -> list[Outcome]:
         slots = asyncio.Semaphore(concurrency)
         stopped = False
-        dsn = config.resolve_dsn(self.dsn)
+        dsn = connect.conninfo(self.dsn)
 
         async def one(payload: Any) -> Outcome:
             nonlocal stopped
@@ -384,7 +384,7 @@ class App:
         """Wait until job ``job_id`` finishes; return its result, or raise
         :class:`pgjobs.errors.JobFailed` (failed or cancelled; ``.job`` holds its final state)
         or TimeoutError. Race-free: a job finishing at any moment is never missed."""
-        async with await AsyncClient.connect(config.resolve_dsn(self.dsn)) as client:
+        async with await AsyncClient.connect(connect.conninfo(self.dsn)) as client:
             return await client.wait_for(job_id, timeout)
 
     @staticmethod
@@ -420,7 +420,7 @@ class SyncApp:
         if conn is not None:
             yield Client(conn)
             return
-        with Client.connect(config.resolve_dsn(self.app.dsn)) as client:
+        with Client.connect(connect.conninfo(self.app.dsn)) as client:
             yield client
 
     def later(

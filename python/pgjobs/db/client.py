@@ -23,9 +23,9 @@ from psycopg.rows import dict_row
 from psycopg.types.composite import CompositeInfo, register_composite
 from psycopg.types.json import Json
 
-from pgjobs import queries
-from pgjobs.compat import SCHEMA_WITHOUT_VERSION
-from pgjobs.errors import JobFailed, translate
+from pgjobs.db import queries
+from pgjobs.db.errors import JobFailed, translate
+from pgjobs.install.compat import SCHEMA_WITHOUT_VERSION
 
 __all__ = [
     "FINISHED_CHANNEL",
