@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pgjobs.runtime.app import App
+from pgjobs import App
 from pgjobs.runtime.registry import JobContext, JobEvent
 
 

@@ -32,7 +32,7 @@ def _load_app(spec: str) -> Any:
     if not isinstance(app, App):
         raise CommandError(
             f"{module_name}.{attribute} is not a pgjobs App (got {type(app).__name__}); "
-            "create one with `app = pgjobs.app.App()` and register tasks with @app.task(...)"
+            "create one with `app = pgjobs.App()` and register tasks with @app.task(...)"
         )
     return app
 
@@ -78,7 +78,7 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Run a worker for the tasks of APP (MODULE or MODULE:ATTRIBUTE, imported from the\n"
-            "current directory; the attribute defaults to `app`, a pgjobs.app.App). It claims\n"
+            "current directory; the attribute defaults to `app`, a pgjobs.App). It claims\n"
             "only tasks APP has handlers for, wakes on NOTIFY with a poll fallback, keeps a\n"
             "lease alive, and stops on SIGTERM/SIGINT: running jobs finish (up to\n"
             "--shutdown-timeout), a second signal stops at once, unfinished jobs go back.\n"
