@@ -46,7 +46,7 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-pg15 test-pg18 test-heavy test-sql test-py test-install lint fmt \
-        snapshot run bench bench-peers bench-history recovery clean extension install soak
+        snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -87,15 +87,26 @@ soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random case
 	PGJOBS_CRON_CASES=$(SOAK_CASES) PGJOBS_CRON_SEED=$${PGJOBS_CRON_SEED:-$$(date +%s)} \
 	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check python tests examples bench
-	$(BIN)/ruff format --check python tests examples bench
+# Duplicate blocks of this many lines or more fail lint (across modules; the generated sync
+# client is left out: it is a copy by design, checked by tests/python/test_sync_client.py).
+DUPLICATE_LINES ?= 6
+
+lint: $(STAMP) ## ruff, ruff format --check, mypy --strict, import contracts, duplicate code, generated files
+	$(BIN)/ruff check python tests examples bench tools
+	$(BIN)/ruff format --check python tests examples bench tools
 	$(BIN)/mypy
 	$(BIN)/mypy bench
+	$(BIN)/lint-imports
+	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=$(DUPLICATE_LINES) \
+	  --ignore=sync_client.py --score=n python/pgjobs
+	$(BIN)/python tools/async_to_sync.py --check
+
+sync-client: $(STAMP) ## Regenerate python/pgjobs/db/sync_client.py from async_client.py
+	$(BIN)/python tools/async_to_sync.py
 
 fmt: $(STAMP) ## Format the Python code
-	$(BIN)/ruff format python tests examples bench
-	$(BIN)/ruff check --fix python tests examples bench
+	$(BIN)/ruff format python tests examples bench tools
+	$(BIN)/ruff check --fix python tests examples bench tools
 
 snapshot: $(STAMP) ## Rewrite tests/snapshots/schema.txt from a fresh deploy on $$PGJOBS_TEST_DSN's server
 	$(BIN)/python tests/install/schema_snapshot.py

@@ -8,6 +8,8 @@ message, hint and SQLSTATE, and the original error as ``__cause__``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final
 
 import psycopg
@@ -23,6 +25,7 @@ __all__ = [
     "SchedulePending",
     "TriggerMisuse",
     "translate",
+    "translated",
 ]
 
 
@@ -100,3 +103,15 @@ def translate(error: psycopg.Error) -> PgJobsError | None:
     )
     translated.__cause__ = error
     return translated
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Raise the pgjobs exception of an SQL API error (SQLSTATE class PJ) inside the block."""
+    try:
+        yield
+    except psycopg.Error as error:
+        pgjobs_error = translate(error)
+        if pgjobs_error is None:
+            raise
+        raise pgjobs_error from error

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Final
 
+#: The version of a schema that has no ``app_jobs.schema_version()`` (it came in 0.2.0).
+SCHEMA_WITHOUT_VERSION: Final = "0.1.0"
+
 ADD_JOB: Final = """
 SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
@@ -169,5 +172,7 @@ SELECT * FROM app_jobs.queue_stats()
 """
 
 ALL: Final[dict[str, str]] = {
-    name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
+    name: value
+    for name, value in globals().items()
+    if name.isupper() and isinstance(value, str) and name != "SCHEMA_WITHOUT_VERSION"
 }
