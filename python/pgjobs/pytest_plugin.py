@@ -64,7 +64,7 @@ def drain(app: App, *, later: bool = False, max_rounds: int = 100, **options: An
             return total
         with psycopg.connect(connect.conninfo(app.dsn), autocommit=True) as conn:
             moved = conn.execute(
-                queries.RUN_LATER_JOBS_NOW, {"tasks": app.registry.names()}
+                queries.RUN_JOBS_NOW, {"task_identifiers": app.registry.names()}
             ).fetchall()
         if not moved:
             return total

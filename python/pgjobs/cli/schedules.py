@@ -2,15 +2,13 @@
 
 ``tick`` runs ``app_jobs.run_due_schedules()`` once (for system cron or a serverless timer);
 the others manage the schedules workers declared. A schedule is named by its id or its key
-(``--tenant`` picks the tenant of a key). No SQL here: pgjobs.schedules calls app_jobs.
+(``--tenant`` picks the tenant of a key). No SQL here: the client calls app_jobs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pgjobs.cli.common import CommandError, Subparsers, client, common_options, table, tenant
@@ -18,19 +16,11 @@ from pgjobs.cli.common import CommandError, Subparsers, client, common_options, 
 __all__ = ["add_schedules"]
 
 
-@contextmanager
-def _schedules(args: argparse.Namespace) -> Iterator[Any]:
-    from pgjobs.db.schedules import Schedules
-
-    with client(args) as connected:
-        yield Schedules(connected.conn)
-
-
-def _resolve(schedules: Any, name: str, tenant: Any) -> int:
-    """The id of the schedule named by id or by key."""
+def _resolve(connected: Any, name: str, tenant: Any) -> int:
+    """The id of the schedule named by id or by key (app_jobs.find_scheduled_job)."""
     if name.isdigit():
         return int(name)
-    found = [s for s in schedules.list_all(tenant) if s.key == name]
+    found = connected.find_scheduled_job(name, tenant)
     if len(found) == 1:
         return int(found[0].id)
     if not found:
@@ -55,8 +45,8 @@ def _describe(schedule: Any) -> str:
 
 
 def _run_tick(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        jobs = schedules.run_due()
+    with client(args) as connected:
+        jobs = connected.run_due_schedules()
     for job in jobs:
         print(
             f"job {job.id}: task {job.task_identifier} for {_when(job.fire_time)} "
@@ -67,8 +57,8 @@ def _run_tick(args: argparse.Namespace) -> int:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        rows = schedules.list_all(args.tenant)
+    with client(args) as connected:
+        rows = connected.list_scheduled_jobs(args.tenant)
     if not rows:
         print("no schedules")
         return 0
@@ -98,16 +88,17 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_enable(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        row = schedules.set_enabled(_resolve(schedules, args.schedule, args.tenant), args.enable)
+    with client(args) as connected:
+        scheduled_job_id = _resolve(connected, args.schedule, args.tenant)
+        row = connected.enable_scheduled_job(scheduled_job_id, args.enable)
     state = f"enabled, next run {_when(row.next_run_at)}" if row.enabled else "disabled"
     print(f"schedule {row.id} ({row.key or row.task_identifier}): {state}")
     return 0
 
 
 def _run_now(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        job = schedules.run_now(_resolve(schedules, args.schedule, args.tenant))
+    with client(args) as connected:
+        job = connected.run_scheduled_job(_resolve(connected, args.schedule, args.tenant))
     print(f"job {job.id} added: task {job.task_identifier} (schedule {job.scheduled_job_id})")
     return 0
 

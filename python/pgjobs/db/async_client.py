@@ -321,10 +321,23 @@ class AsyncClient:
         [row] = await self._rows(queries.ENABLE_SCHEDULED_JOB, params)
         return ScheduledJob.from_row(row)
 
+    async def find_scheduled_job(
+        self, job_key: str, tenant: UUID | str | None = None
+    ) -> list[ScheduledJob]:
+        """The schedules with this key (app_jobs.find_scheduled_job): of ``tenant``, or one per
+        tenant that has the key when ``tenant`` is None; empty when none has it."""
+        rows = await self._rows(queries.FIND_SCHEDULED_JOB, {"job_key": job_key, "db_id": tenant})
+        return [ScheduledJob.from_row(row) for row in rows]
+
     async def list_scheduled_jobs(self, tenant: UUID | str | None = None) -> list[ScheduledJob]:
         """Every schedule, or a tenant's (app_jobs.list_scheduled_jobs), by id."""
         rows = await self._rows(queries.LIST_SCHEDULED_JOBS, {"db_id": tenant})
         return [ScheduledJob.from_row(row) for row in rows]
+
+    async def run_jobs_now(self, task_identifiers: Sequence[str]) -> list[Job]:
+        """For tests: these tasks' jobs waiting for a later run_at become due now
+        (app_jobs.run_jobs_now); returns them."""
+        return await self._jobs(queries.RUN_JOBS_NOW, {"task_identifiers": list(task_identifiers)})
 
     async def wait_for(self, job_id: int, timeout: float | None = None) -> Any:
         """Wait until the job finishes and return its result; raise

@@ -81,12 +81,9 @@ SELECT * FROM app_jobs.reschedule_jobs(
   attempts := %(attempts)s, max_attempts := %(max_attempts)s)
 """
 
-# Test support (pgjobs.testing): the waiting jobs of these tasks that are due later, due now.
-RUN_LATER_JOBS_NOW: Final = """
-SELECT * FROM app_jobs.reschedule_jobs(
-  job_ids := ARRAY(SELECT j.id FROM app_jobs.jobs AS j
-                    WHERE j.state = 'scheduled' AND j.task_identifier = ANY(%(tasks)s)),
-  run_at := now())
+# Test support (the pytest plugin's drain(later=True)): these tasks' later jobs, due now.
+RUN_JOBS_NOW: Final = """
+SELECT * FROM app_jobs.run_jobs_now(task_identifiers := %(task_identifiers)s)
 """
 
 ADD_SCHEDULED_JOB: Final = """
@@ -109,6 +106,10 @@ SELECT * FROM app_jobs.run_scheduled_job(scheduled_job_id := %(scheduled_job_id)
 ENABLE_SCHEDULED_JOB: Final = """
 SELECT * FROM app_jobs.enable_scheduled_job(
   scheduled_job_id := %(scheduled_job_id)s, enabled := %(enabled)s)
+"""
+
+FIND_SCHEDULED_JOB: Final = """
+SELECT * FROM app_jobs.find_scheduled_job(job_key := %(job_key)s, db_id := %(db_id)s)
 """
 
 LIST_SCHEDULED_JOBS: Final = """
