@@ -100,6 +100,10 @@ lint: $(STAMP) ## ruff, ruff format --check, mypy --strict, import contracts, du
 	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=$(DUPLICATE_LINES) \
 	  --ignore=sync_client.py --score=n python/pgjobs
 	$(BIN)/python tools/async_to_sync.py --check
+	PYTHONPATH=python python3 -m pgjobs.sqltree.index --check
+
+sql-index: ## Regenerate sql/README.md (the live and retired objects) from sql/sqitch.plan
+	PYTHONPATH=python python3 -m pgjobs.sqltree.index
 
 sync-client: $(STAMP) ## Regenerate python/pgjobs/db/sync_client.py from async_client.py
 	$(BIN)/python tools/async_to_sync.py
