@@ -26,7 +26,7 @@ __all__ = ["add_add", "add_cleanup", "add_jobs"]
 def _run_add(args: argparse.Namespace) -> int:
     with client(args) as connected:
         job = connected.add_job(
-            args.task, args.payload, tenant=args.tenant, job_key=args.key,
+            args.task, args.payload, database_id=args.tenant, job_key=args.key,
             queue=args.queue, run_at=args.run_at, delay=args.delay,
             max_attempts=args.max_attempts, priority=args.priority,
         )  # fmt: skip
@@ -129,7 +129,7 @@ def _job_json(job: Any) -> str:
 def _run_jobs_list(args: argparse.Namespace) -> int:
     with client(args) as connected:
         jobs = connected.list_jobs(
-            args.status or None, task=args.task, queue=args.queue, tenant=args.tenant,
+            args.status or None, task=args.task, queue=args.queue, database_id=args.tenant,
             correlation_id=args.correlation_id, limit=args.limit, offset=args.offset,
         )  # fmt: skip
     if args.json:

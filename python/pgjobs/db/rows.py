@@ -8,10 +8,13 @@ first.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
 from psycopg.types.composite import CompositeInfo
@@ -33,7 +36,51 @@ __all__ = [
     "QueueStats",
     "Schedule",
     "ScheduledJob",
+    "renamed_keywords",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def renamed_keywords(**renames: str) -> Callable[[F], F]:
+    """Accept the old keyword names (``old=new``) for one release, with a DeprecationWarning.
+
+    Works on plain and ``async`` functions alike, so the generated sync client keeps it.
+    """
+
+    def decorate(fn: F) -> F:
+        def move(kwargs: dict[str, Any]) -> None:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise TypeError(f"{fn.__name__}() got both {old}= and {new}= (the same)")
+                warnings.warn(
+                    f"{fn.__name__}({old}=...) is deprecated: use {new}= (the SQL contract's "
+                    "name); the old keyword goes in the next release",
+                    DeprecationWarning,
+                    stacklevel=3,
+                )
+                kwargs[new] = kwargs.pop(old)
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                move(kwargs)
+                return await fn(*args, **kwargs)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            move(kwargs)
+            return fn(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
 
 #: The missed-run policies of app_jobs.scheduled_jobs.missed_runs.
 MISSED_RUNS = ("skip", "run_once", "backfill")
@@ -202,7 +249,7 @@ def _list_params(
     status: str | Sequence[str] | None,
     task: str | None,
     queue: str | None,
-    tenant: UUID | str | None,
+    database_id: UUID | str | None,
     correlation_id: str | None,
     limit: int,
     offset: int,
@@ -211,7 +258,7 @@ def _list_params(
         "status": _statuses(status),
         "task": task,
         "queue": queue,
-        "db_id": tenant,
+        "db_id": database_id,
         "correlation_id": correlation_id,
         "row_limit": limit,
         "row_offset": offset,
@@ -235,7 +282,7 @@ def _add_job_params(
     task: str,
     payload: Any,
     *,
-    tenant: UUID | str | None,
+    database_id: UUID | str | None,
     job_key: str | None,
     queue: str | None,
     run_at: datetime | None,
@@ -248,7 +295,7 @@ def _add_job_params(
     params: dict[str, Any] = {
         "correlation_id": correlation_id,
         "backoff": _backoff_param(backoff),
-        "db_id": tenant,
+        "db_id": database_id,
         "identifier": task,
         "payload": None if payload is None else Json(payload),
         "job_key": job_key,

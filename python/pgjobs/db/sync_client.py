@@ -41,6 +41,7 @@ from pgjobs.db.rows import (
     _list_params,
     _outcome,
     _result_param,
+    renamed_keywords,
 )
 
 __all__ = ["Client"]
@@ -79,12 +80,13 @@ class Client:
         jobs = self._jobs(query, params)
         return jobs[0] if jobs else None
 
+    @renamed_keywords(tenant="database_id")
     def add_job(
         self,
         task: str,
         payload: Any = None,
         *,
-        tenant: UUID | str | None = None,
+        database_id: UUID | str | None = None,
         job_key: str | None = None,
         queue: str | None = None,
         run_at: datetime | None = None,
@@ -96,7 +98,7 @@ class Client:
     ) -> Job:
         """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock."""
         query, params = _add_job_params(
-            task, payload, tenant=tenant, job_key=job_key, queue=queue, run_at=run_at,
+            task, payload, database_id=database_id, job_key=job_key, queue=queue, run_at=run_at,
             delay=delay, max_attempts=max_attempts, priority=priority,
             correlation_id=correlation_id, backoff=backoff,
         )  # fmt: skip
@@ -162,9 +164,10 @@ class Client:
         """Give back every job and queue the worker holds (app_jobs.release_jobs)."""
         return self._jobs(queries.RELEASE_JOBS, {"worker_id": worker_id})
 
-    def remove_job(self, job_key: str, tenant: UUID | str | None = None) -> Job | None:
+    @renamed_keywords(tenant="database_id")
+    def remove_job(self, job_key: str, database_id: UUID | str | None = None) -> Job | None:
         """Cancel the tenant's waiting job with this key (app_jobs.remove_job)."""
-        return self._job(queries.REMOVE_JOB, {"job_key": job_key, "db_id": tenant})
+        return self._job(queries.REMOVE_JOB, {"job_key": job_key, "db_id": database_id})
 
     def reschedule_jobs(
         self,
@@ -210,13 +213,14 @@ class Client:
         infos = self._infos(queries.FIND_JOB, _find_params(job, with_attempts))
         return infos[0] if infos else None
 
+    @renamed_keywords(tenant="database_id")
     def list_jobs(
         self,
         status: str | Sequence[str] | None = None,
         *,
         task: str | None = None,
         queue: str | None = None,
-        tenant: UUID | str | None = None,
+        database_id: UUID | str | None = None,
         correlation_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
@@ -224,7 +228,7 @@ class Client:
         """Jobs newest first, live then finished (app_jobs.list_jobs); filters combine."""
         return self._infos(
             queries.LIST_JOBS,
-            _list_params(status, task, queue, tenant, correlation_id, limit, offset),
+            _list_params(status, task, queue, database_id, correlation_id, limit, offset),
         )
 
     def recent_jobs(self, limit: int = 20) -> list[JobInfo]:
@@ -240,6 +244,7 @@ class Client:
         infos = self._infos(queries.CANCEL_JOB, {"job_id": job_id})
         return infos[0] if infos else None
 
+    @renamed_keywords(tenant="database_id")
     def cancel_jobs(
         self,
         *,
@@ -247,12 +252,18 @@ class Client:
         priority: int | None = None,
         run_at: datetime | None = None,
         queue: str | None = None,
-        tenant: UUID | str | None = None,
+        database_id: UUID | str | None = None,
     ) -> int:
         """Cancel every waiting job matching all filters given; returns how many."""
         [row] = self._rows(
             queries.CANCEL_JOBS,
-            {"task": task, "priority": priority, "run_at": run_at, "queue": queue, "db_id": tenant},
+            {
+                "task": task,
+                "priority": priority,
+                "run_at": run_at,
+                "queue": queue,
+                "db_id": database_id,
+            },
         )
         return int(row["cancelled"])
 
@@ -319,16 +330,18 @@ class Client:
         return ScheduledJob.from_row(row)
 
     def find_scheduled_job(
-        self, job_key: str, tenant: UUID | str | None = None
+        self, job_key: str, database_id: UUID | str | None = None
     ) -> list[ScheduledJob]:
-        """The schedules with this key (app_jobs.find_scheduled_job): of ``tenant``, or one per
-        tenant that has the key when ``tenant`` is None; empty when none has it."""
-        rows = self._rows(queries.FIND_SCHEDULED_JOB, {"job_key": job_key, "db_id": tenant})
+        """The schedules with this key (app_jobs.find_scheduled_job): of tenant ``database_id``,
+        or one per tenant that has the key when it is None; empty when none has it."""
+        params = {"job_key": job_key, "db_id": database_id}
+        rows = self._rows(queries.FIND_SCHEDULED_JOB, params)
         return [ScheduledJob.from_row(row) for row in rows]
 
-    def list_scheduled_jobs(self, tenant: UUID | str | None = None) -> list[ScheduledJob]:
+    @renamed_keywords(tenant="database_id")
+    def list_scheduled_jobs(self, database_id: UUID | str | None = None) -> list[ScheduledJob]:
         """Every schedule, or a tenant's (app_jobs.list_scheduled_jobs), by id."""
-        rows = self._rows(queries.LIST_SCHEDULED_JOBS, {"db_id": tenant})
+        rows = self._rows(queries.LIST_SCHEDULED_JOBS, {"db_id": database_id})
         return [ScheduledJob.from_row(row) for row in rows]
 
     def run_jobs_now(self, task_identifiers: Sequence[str]) -> list[Job]:

@@ -32,6 +32,7 @@ import psycopg
 
 from pgjobs import connect
 from pgjobs.db.client import AsyncClient, Backoff, Client, Job, JobSpec
+from pgjobs.db.rows import renamed_keywords
 from pgjobs.db.schedules import Schedule
 from pgjobs.runtime.registry import Event, JobContext, Listener, Registry, Task
 from pgjobs.runtime.typed import InvalidPayload
@@ -149,12 +150,13 @@ class App:
         name = self.registry.name_of(task)
         return name, self.registry.get(name)
 
+    @renamed_keywords(tenant="database_id")
     def spec(
         self,
         task: TaskRef,
         payload: Any = None,
         *,
-        tenant: UUID | str | None = None,
+        database_id: UUID | str | None = None,
         job_key: str | None = None,
         queue: str | None = None,
         run_at: datetime | None = None,
@@ -175,7 +177,7 @@ class App:
             queue = queue if queue is not None else known.queue
             max_attempts = max_attempts if max_attempts is not None else known.max_attempts
             priority = priority if priority is not None else known.priority
-        return JobSpec(name, payload, tenant, job_key, queue, run_at, max_attempts, priority)
+        return JobSpec(name, payload, database_id, job_key, queue, run_at, max_attempts, priority)
 
     @contextlib.asynccontextmanager
     async def _client(self, conn: AsyncConn | None) -> AsyncIterator[AsyncClient]:
@@ -194,14 +196,14 @@ class App:
         delay: timedelta | float | None = None,
         **options: Any,
     ) -> Job:
-        """Enqueue one job (app_jobs.add_job) and return it. ``options``: tenant, job_key,
+        """Enqueue one job (app_jobs.add_job) and return it. ``options``: database_id, job_key,
         queue, run_at, max_attempts, priority; ``delay`` counts from the database's clock.
         Pass ``conn`` to enqueue inside your own transaction (the job exists when it commits).
         """
         spec = self.spec(task, payload, **options)
         async with self._client(conn) as client:
             return await client.add_job(
-                spec.task, spec.payload, tenant=spec.tenant, job_key=spec.job_key,
+                spec.task, spec.payload, database_id=spec.tenant, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority,
             )  # fmt: skip
@@ -265,7 +267,7 @@ class App:
         With ``persist`` (the default) the job is enqueued, claimed by id and recorded like any
         other (history, listeners; a failure with attempts left stays queued for a retry by the
         workers). With ``persist=False`` only the handler runs (payload and result checked).
-        ``options`` are enqueue options (tenant, job_key, queue, max_attempts, priority)."""
+        ``options`` are enqueue options (database_id, job_key, queue, max_attempts, priority)."""
         [outcome] = await self.run_batch(task, [payload], concurrency=1, persist=persist, **options)
         return outcome.value()
 
@@ -436,7 +438,7 @@ class SyncApp:
         spec = self.app.spec(task, payload, **options)
         with self._client(conn) as client:
             return client.add_job(
-                spec.task, spec.payload, tenant=spec.tenant, job_key=spec.job_key,
+                spec.task, spec.payload, database_id=spec.tenant, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority,
             )  # fmt: skip
