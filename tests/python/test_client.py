@@ -134,6 +134,20 @@ def test_app_spec_takes_database_id_and_the_old_tenant_keyword() -> None:
     from pgjobs import App
 
     app = App(dsn="unused")
-    assert app.spec("t", database_id=TENANT).tenant == TENANT
+    assert app.spec("t", database_id=TENANT).database_id == TENANT
     with pytest.warns(DeprecationWarning, match=r"spec\(tenant=\.\.\.\)"):
-        assert app.spec("t", tenant=TENANT).tenant == TENANT
+        assert app.spec("t", tenant=TENANT).database_id == TENANT
+
+
+def test_job_spec_and_schedule_take_database_id_and_the_old_tenant_name() -> None:
+    from pgjobs import JobSpec, Schedule
+
+    assert JobSpec("t", None, TENANT).database_id == TENANT
+    with pytest.warns(DeprecationWarning, match=r"JobSpec\(tenant=\.\.\.\)"):
+        spec = JobSpec("t", tenant=TENANT)
+    assert spec.database_id == TENANT
+    with pytest.warns(DeprecationWarning, match=r"JobSpec.tenant is deprecated"):
+        assert spec.tenant == TENANT
+    with pytest.warns(DeprecationWarning, match=r"Schedule\(tenant=\.\.\.\)"):
+        schedule = Schedule("report", cron="@daily", tenant=TENANT)
+    assert schedule.database_id == TENANT and schedule.params()["db_id"] == TENANT

@@ -42,6 +42,15 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _warn_renamed(old: str, new: str, stacklevel: int = 3) -> None:
+    warnings.warn(
+        f"{old} is deprecated: use {new} (the SQL contract's name); the old name goes in the "
+        "next release",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
 def renamed_keywords(**renames: str) -> Callable[[F], F]:
     """Accept the old keyword names (``old=new``) for one release, with a DeprecationWarning.
 
@@ -54,13 +63,9 @@ def renamed_keywords(**renames: str) -> Callable[[F], F]:
                 if old not in kwargs:
                     continue
                 if new in kwargs:
-                    raise TypeError(f"{fn.__name__}() got both {old}= and {new}= (the same)")
-                warnings.warn(
-                    f"{fn.__name__}({old}=...) is deprecated: use {new}= (the SQL contract's "
-                    "name); the old keyword goes in the next release",
-                    DeprecationWarning,
-                    stacklevel=3,
-                )
+                    raise TypeError(f"{fn.__qualname__}() got both {old}= and {new}= (the same)")
+                name = fn.__qualname__.removesuffix(".__init__")
+                _warn_renamed(f"{name}({old}=...)", f"{new}=", stacklevel=4)
                 kwargs[new] = kwargs.pop(old)
 
         if inspect.iscoroutinefunction(fn):
@@ -132,12 +137,18 @@ class JobSpec:
 
     task: str
     payload: Any = None
-    tenant: UUID | str | None = None
+    database_id: UUID | str | None = None
     job_key: str | None = None
     queue: str | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
     priority: int | None = None
+
+    @property
+    def tenant(self) -> UUID | str | None:
+        """Deprecated name of :attr:`database_id`."""
+        _warn_renamed("JobSpec.tenant", "JobSpec.database_id")
+        return self.database_id
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -314,7 +325,7 @@ def _add_job_params(
 
 def _spec_tuple(spec: JobSpec) -> tuple[Any, ...]:
     return (
-        spec.tenant,
+        spec.database_id,
         spec.task,
         None if spec.payload is None else Json(spec.payload),
         spec.job_key,
@@ -391,7 +402,7 @@ class Schedule:
     tz: str | None = None
     payload: Any = None
     key: str | None = None
-    tenant: UUID | str | None = None
+    database_id: UUID | str | None = None
     queue: str | None = None
     priority: int | None = None
     max_attempts: int | None = None
@@ -412,6 +423,12 @@ class Schedule:
             )
 
     @property
+    def tenant(self) -> UUID | str | None:
+        """Deprecated name of :attr:`database_id`."""
+        _warn_renamed("Schedule.tenant", "Schedule.database_id")
+        return self.database_id
+
+    @property
     def job_key(self) -> str:
         """The key the schedule is stored under: ``key``, else the task name."""
         return self.key or self.task
@@ -419,7 +436,7 @@ class Schedule:
     def params(self) -> dict[str, Any]:
         """Arguments of app_jobs.add_scheduled_job (queries.ADD_SCHEDULED_JOB)."""
         return {
-            "db_id": self.tenant,
+            "db_id": self.database_id,
             "identifier": self.task,
             "payload": None if self.payload is None else Json(self.payload),
             "schedule_info": None if self.schedule_info is None else Json(self.schedule_info),
@@ -461,3 +478,9 @@ class ScheduledJob:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ScheduledJob:
         return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+
+# The old keyword of the constructors (``JobSpec(..., tenant=...)``) for one release.
+for _renamed in (JobSpec, Schedule):
+    _init = renamed_keywords(tenant="database_id")(_renamed.__init__)
+    _renamed.__init__ = _init  # type: ignore[method-assign]

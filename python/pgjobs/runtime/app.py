@@ -203,7 +203,7 @@ class App:
         spec = self.spec(task, payload, **options)
         async with self._client(conn) as client:
             return await client.add_job(
-                spec.task, spec.payload, database_id=spec.tenant, job_key=spec.job_key,
+                spec.task, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority,
             )  # fmt: skip
@@ -236,7 +236,7 @@ class App:
         ``missed_runs`` (skip, run_once, backfill), ``backfill_limit``, ``backfill_window``,
         ``tenant``. Workers upsert the schedules by key at start; the database checks them."""
         schedule = Schedule(task, cron, **options)
-        slot = (str(schedule.tenant or ""), schedule.job_key)
+        slot = (str(schedule.database_id or ""), schedule.job_key)
         if slot in self.schedules:
             raise ValueError(
                 f"a schedule with key {schedule.job_key!r} is already declared: pass key=... "
@@ -438,7 +438,7 @@ class SyncApp:
         spec = self.app.spec(task, payload, **options)
         with self._client(conn) as client:
             return client.add_job(
-                spec.task, spec.payload, database_id=spec.tenant, job_key=spec.job_key,
+                spec.task, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority,
             )  # fmt: skip
