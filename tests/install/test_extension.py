@@ -20,9 +20,15 @@ import psycopg
 import pytest
 from install_support import REPO, SQL_DIR, TestDatabase
 
-from pgjobs.bundle import GUARD, build, control_version, install_script_name, update_script_name
-from pgjobs.deploy import DeployError, deploy
-from pgjobs.plan import Change, load_plan
+from pgjobs.install.deploy import DeployError, deploy
+from pgjobs.sqltree.bundle import (
+    GUARD,
+    build,
+    control_version,
+    install_script_name,
+    update_script_name,
+)
+from pgjobs.sqltree.plan import Change, load_plan
 
 PG_BINDIR = Path(os.environ.get("PGJOBS_PG_BINDIR", "/usr/lib/postgresql/15/bin"))
 VERSION = control_version(REPO / "control")

@@ -14,8 +14,8 @@ import pytest
 from install_support import REPO, SQL_DIR, plan_text, write_answer_tree, write_scripts
 
 import pgjobs
-from pgjobs.bundle import BundleError, build, control_version, names, scripts
-from pgjobs.plan import Change, PlanError, Tag, load_plan, version_key
+from pgjobs.sqltree.bundle import BundleError, build, control_version, names, scripts
+from pgjobs.sqltree.plan import Change, PlanError, Tag, load_plan, version_key
 
 PLAN = load_plan(SQL_DIR)
 VERSION = control_version(REPO / "control")

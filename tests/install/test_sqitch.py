@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from install_support import SQL_DIR, TestDatabase, plan_text, write_answer_tree, write_scripts
 
-from pgjobs.deploy import deploy, revert, status
-from pgjobs.plan import load_plan
+from pgjobs.install.deploy import deploy, revert, status
+from pgjobs.sqltree.plan import load_plan
 
 pytestmark = [
     pytest.mark.pg15only,

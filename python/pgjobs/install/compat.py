@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Final
 
 from pgjobs import __version__
-from pgjobs.plan import PlanError, load_plan, version_key
-from pgjobs.sqlfiles import SqlFileError
+from pgjobs.db.queries import SCHEMA_WITHOUT_VERSION
+from pgjobs.sqltree.plan import PlanError, load_plan, version_key
+from pgjobs.sqltree.sqlfiles import SqlFileError
 
 __all__ = [
     "OLDEST_SCHEMA",
@@ -30,8 +31,6 @@ __all__ = [
 
 #: The oldest schema every query of :mod:`pgjobs.queries` works with.
 OLDEST_SCHEMA: Final = "0.1.0"
-#: The version of a schema that has no ``app_jobs.schema_version()`` (it came in 0.2.0).
-SCHEMA_WITHOUT_VERSION: Final = "0.1.0"
 
 
 class SchemaVersionError(RuntimeError):
