@@ -137,7 +137,7 @@ def profile(conn: psycopg.Connection[Any]) -> list[str]:
             lines.append(f"    stmt {calls:>8} calls {mean * 1000:8.1f} us/call {rows:>8} rows  {q}")
     for name, calls, self_ms, total_ms in conn.execute(
         "SELECT funcname, calls, self_time, total_time FROM pg_stat_user_functions"
-        " WHERE schemaname = 'app_jobs' ORDER BY total_time DESC LIMIT 12"
+        " WHERE schemaname = 'app_jobs' AND calls > 0 ORDER BY total_time DESC LIMIT 12"
     ):
         lines.append(
             f"    func {calls:>8} calls {total_ms * 1000 / calls:8.1f} us/call total"

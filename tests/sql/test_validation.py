@@ -464,8 +464,6 @@ def expected_failure(args: Args) -> str | None:
     arguments = (args.identifier, args.job_key, args.queue_name)
     if any(text is not None and "\x00" in text for text in arguments):
         return "client"  # PostgreSQL text cannot hold NUL: psycopg raises DataError, unsent
-    if has_nul_string(args.payload):
-        return "22P05"  # jsonb cannot hold \u0000 (untranslatable_character)
     if not args.identifier or len(args.identifier) > 255:
         return "PJ101"
     if args.max_attempts is not None and args.max_attempts < 1:
@@ -474,6 +472,8 @@ def expected_failure(args: Args) -> str | None:
         return "PJ106"
     if args.queue_name is not None and (args.queue_name == "" or len(args.queue_name) > 255):
         return "PJ106"
+    if has_nul_string(args.payload):
+        return "22P05"  # jsonb cannot hold \u0000 (untranslatable_character)
     return None
 
 

@@ -34,7 +34,6 @@ DECLARE
   v_errors text[] := coalesce(error_messages, '{}'::text[]);
   v_details json[] := coalesce(error_details, '{}'::json[]);
   v_job app_jobs.jobs;
-  v_queue record;
   v_failed record;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN

@@ -1,0 +1,179 @@
+-- Deploy pgjobs:functions/_add_jobs to pg
+-- requires: types/job_spec
+-- requires: tables/jobs
+-- requires: functions/_check_backoff
+-- The one enqueue implementation: add_job is its one-element case, add_jobs passes a whole
+-- batch. Set-based: one statement checks every element (the first bad one, in order, raises
+-- its code and nothing is written), one INSERT ... ON CONFLICT writes them all, in element
+-- order, so ids follow it. A job key replaces the tenant's waiting job with that key in place
+-- (attempts and last_error reset); a running one is left to finish undisturbed, without a
+-- retry, and a new job takes the key (then those elements go in again, at most 5 rounds, since
+-- a running keyed job may finish meanwhile). A key repeated within one batch is taken element
+-- by element, as that many add_job calls would.
+
+BEGIN;
+
+CREATE FUNCTION app_jobs._add_jobs(p_specs app_jobs.job_spec[], p_correlation_ids text[],
+                                   p_backoffs jsonb[], p_fn text)
+RETURNS SETOF app_jobs.jobs
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_nil constant uuid := '00000000-0000-0000-0000-000000000000'::uuid;
+  v_bad record;
+  v_where text;
+  v_todo integer[];
+  v_rows app_jobs.jobs[];
+  v_keyed boolean;
+BEGIN
+  IF coalesce(pg_catalog.cardinality(p_correlation_ids), 0) NOT IN (0, pg_catalog.cardinality(p_specs))
+     OR coalesce(pg_catalog.cardinality(p_backoffs), 0) NOT IN (0, pg_catalog.cardinality(p_specs)) THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ131',
+      MESSAGE = pg_catalog.format('%s: correlation_ids and backoffs must be NULL or have one element per spec (%s)', p_fn, pg_catalog.cardinality(p_specs)),
+      HINT = 'Element i of each array belongs to specs[i]; pass NULL elements where there is nothing.';
+  END IF;
+  v_todo := ARRAY(SELECT pg_catalog.generate_subscripts(p_specs, 1));
+
+  SELECT s.i, s.identifier, s.max_attempts,
+         CASE
+           WHEN s.identifier IS NULL OR s.identifier = '' OR pg_catalog.length(s.identifier) > 255 THEN 'identifier'
+           WHEN coalesce(s.max_attempts, 25) < 1 THEN 'max_attempts'
+           WHEN s.job_key = '' OR pg_catalog.length(s.job_key) > 512 THEN 'job_key'
+           WHEN s.queue_name = '' OR pg_catalog.length(s.queue_name) > 255 THEN 'queue_name'
+           WHEN s.correlation_id = '' OR pg_catalog.length(s.correlation_id) > 255 THEN 'correlation_id'
+         END AS what
+    INTO v_bad
+    FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
+                   pg_catalog.unnest(p_backoffs)) WITH ORDINALITY
+         AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
+               correlation_id, backoff, i)
+   WHERE s.identifier IS NULL OR s.identifier = '' OR pg_catalog.length(s.identifier) > 255
+      OR coalesce(s.max_attempts, 25) < 1
+      OR s.job_key = '' OR pg_catalog.length(s.job_key) > 512
+      OR s.queue_name = '' OR pg_catalog.length(s.queue_name) > 255
+      OR s.correlation_id = '' OR pg_catalog.length(s.correlation_id) > 255
+   ORDER BY s.i
+   LIMIT 1;
+  IF FOUND THEN
+    v_where := CASE WHEN p_fn = 'add_job' THEN 'add_job: '
+                    ELSE pg_catalog.format('%s: element %s: ', p_fn, v_bad.i) END;
+    IF v_bad.what = 'identifier' THEN
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ101',
+        MESSAGE = v_where || 'identifier (the task name) must be a non-empty text of at most 255 characters',
+        DETAIL = pg_catalog.format('identifier = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left(v_bad.identifier, 300)), 'NULL')),
+        HINT = 'Pass the name of the task that runs the job, e.g. identifier := ''send_email''.';
+    ELSIF v_bad.what = 'max_attempts' THEN
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ104',
+        MESSAGE = v_where || pg_catalog.format('max_attempts must be at least 1, got %s', v_bad.max_attempts),
+        HINT = 'Pass how many attempts the job may take in all (1 = no retry), or leave it out for 25.';
+    ELSIF v_bad.what = 'job_key' THEN
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ106',
+        MESSAGE = v_where || 'job_key must be NULL or a non-empty text of at most 512 characters',
+        HINT = 'Leave job_key out for a job without a key.';
+    ELSIF v_bad.what = 'queue_name' THEN
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ106',
+        MESSAGE = v_where || 'queue_name must be NULL or a non-empty text of at most 255 characters',
+        HINT = 'Leave queue_name out for a job that runs in parallel with others.';
+    ELSE
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ106',
+        MESSAGE = v_where || 'correlation_id must be NULL or a non-empty text of at most 255 characters',
+        HINT = 'Pass an id shared by related jobs (e.g. a request id), or leave it out.';
+    END IF;
+  END IF;
+  FOR v_bad IN
+    SELECT s.i, s.b AS backoff FROM pg_catalog.unnest(p_backoffs) WITH ORDINALITY AS s (b, i)
+     WHERE s.b IS NOT NULL ORDER BY s.i
+  LOOP
+    PERFORM app_jobs._check_backoff(v_bad.backoff,
+                                    CASE WHEN p_fn = 'add_job' THEN 'add_job'
+                                         ELSE pg_catalog.format('%s: element %s', p_fn, v_bad.i) END);
+  END LOOP;
+
+  SELECT pg_catalog.bool_or(s.job_key IS NOT NULL) INTO v_keyed FROM pg_catalog.unnest(p_specs) AS s;
+  IF coalesce(v_keyed, false) AND EXISTS (
+       SELECT 1 FROM pg_catalog.unnest(p_specs) AS s
+        WHERE s.job_key IS NOT NULL
+        GROUP BY coalesce(s.db_id, v_nil), s.job_key
+       HAVING pg_catalog.count(*) > 1) THEN
+    -- A key repeated in the batch: element by element, as that many add_job calls would.
+    FOR i IN 1 .. pg_catalog.cardinality(p_specs) LOOP
+      RETURN QUERY SELECT * FROM app_jobs._add_jobs(ARRAY[p_specs[i]], ARRAY[p_correlation_ids[i]],
+                                                    ARRAY[p_backoffs[i]], p_fn);
+    END LOOP;
+    RETURN;
+  END IF;
+
+  FOR v_round IN 1 .. 5 LOOP
+    WITH written AS (
+      INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, key, queue_name,
+                                      run_at, max_attempts, priority, state, correlation_id,
+                                      backoff)
+      SELECT coalesce(s.db_id, v_nil), s.identifier, coalesce(s.payload::jsonb, '{}'::jsonb),
+             s.job_key, s.queue_name, coalesce(s.run_at, pg_catalog.now()),
+             coalesce(s.max_attempts, 25), coalesce(s.priority, 0),
+             CASE WHEN coalesce(s.run_at, pg_catalog.now()) > pg_catalog.now()
+                  THEN 'scheduled' ELSE 'ready' END,
+             s.correlation_id, s.backoff
+        FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
+                       pg_catalog.unnest(p_backoffs)) WITH ORDINALITY
+             AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
+                   correlation_id, backoff, i)
+       WHERE v_round = 1 OR s.i = ANY (v_todo)
+       ORDER BY s.i
+      ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO UPDATE
+         SET task_identifier = excluded.task_identifier,
+             payload = excluded.payload,
+             queue_name = excluded.queue_name,
+             run_at = excluded.run_at,
+             max_attempts = excluded.max_attempts,
+             priority = excluded.priority,
+             state = excluded.state,
+             correlation_id = excluded.correlation_id,
+             backoff = excluded.backoff,
+             attempts = 0,
+             last_error = NULL,
+             updated_at = pg_catalog.now()
+       WHERE j.state <> 'running'
+      RETURNING j AS job)
+    SELECT pg_catalog.array_agg(w.job) INTO v_rows FROM written AS w;
+    RETURN QUERY SELECT * FROM pg_catalog.unnest(v_rows);
+    IF NOT coalesce(v_keyed, false) OR coalesce(pg_catalog.cardinality(v_rows), 0) = pg_catalog.cardinality(v_todo) THEN
+      RETURN;
+    END IF;
+    -- The elements whose key a running job holds: that job finishes undisturbed, without a
+    -- retry, and gives the key up; those elements go in again.
+    v_todo := ARRAY(
+      SELECT g.i FROM pg_catalog.unnest(v_todo) AS g (i)
+       WHERE (p_specs[g.i]).job_key IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(v_rows) AS r
+                          WHERE r.database_id = coalesce((p_specs[g.i]).db_id, v_nil)
+                            AND r.key = (p_specs[g.i]).job_key)
+       ORDER BY g.i);
+    UPDATE app_jobs.jobs AS j
+       SET key = NULL, superseded = true, max_attempts = greatest(j.attempts, 1),
+           updated_at = pg_catalog.now()
+      FROM pg_catalog.unnest(v_todo) AS g (i)
+     WHERE j.database_id = coalesce((p_specs[g.i]).db_id, v_nil) AND j.key = (p_specs[g.i]).job_key
+       AND j.state = 'running';
+  END LOOP;
+
+  RAISE EXCEPTION USING
+    ERRCODE = 'PJ401',
+    MESSAGE = pg_catalog.format('%s: could not enqueue under job_key %L: the key kept changing hands', p_fn, (p_specs[v_todo[1]]).job_key),
+    HINT = 'Another transaction is replacing the same key at the same moment; retry the call.';
+END;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], text) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], text) IS
+  'Internal: the one enqueue implementation behind add_job (one element) and add_jobs (many), set-based; p_fn names the caller in error messages.';
+
+COMMIT;
