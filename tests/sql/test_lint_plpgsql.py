@@ -21,9 +21,6 @@ TRIGGER_TABLES = {"_tg_scheduled_jobs_spec": "app_jobs.scheduled_jobs"}
 #: Each entry says why. Keep this empty unless a finding is provably harmless.
 FALSE_POSITIVES: dict[tuple[str, str], str] = {}
 
-#: Statement triggers that read a transition table: its name, so the checker knows it.
-NEW_TABLES = {"_tg_jobs_notify_inserted": "inserted"}
-
 
 @pytest.fixture
 def checked_db(db: Conn) -> Conn:
@@ -75,16 +72,9 @@ def all_findings(db: Conn, schema: str = "app_jobs") -> list[Row]:
                      performance_warnings := true,
                      extra_warnings := true,
                      security_warnings := true,
-                     compatibility_warnings := true,
-                     newtable := %s)
+                     compatibility_warnings := true)
             """,
-            (
-                function["signature"],
-                function["name"],
-                function["oid"],
-                relid_for(function),
-                NEW_TABLES.get(str(function["name"])),
-            ),
+            (function["signature"], function["name"], function["oid"], relid_for(function)),
         ).fetchall()
     return found
 
@@ -111,7 +101,13 @@ def describe(rows: list[Row]) -> str:
 def test_the_checker_sees_every_function(checked_db: Conn) -> None:
     names = {row["name"] for row in plpgsql_functions(checked_db)}
     # Spot checks across kinds: public, internal, trigger, enqueue trigger.
-    assert {"_add_jobs", "get_jobs", "_sweep", "_tg_jobs_queue_wake", "tg_add_job_with_row"} <= names
+    assert {
+        "_add_jobs",
+        "get_jobs",
+        "_sweep",
+        "_tg_jobs_queue_wake",
+        "tg_add_job_with_row",
+    } <= names
 
 
 def test_the_checker_reports_errors_and_security_warnings(checked_db: Conn) -> None:

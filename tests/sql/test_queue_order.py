@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import count
 
 import pytest
@@ -30,7 +31,16 @@ Connect = Callable[..., Conn]
 TENANTS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
 TASKS = ("a", "b", "c")
 #: The task sets of the racing workers: some serve everything, some only part of it.
-WORKER_TASKS: tuple[list[str] | None, ...] = (None, None, None, ["a"], ["b"], ["c"], ["a", "b"], None)
+WORKER_TASKS: tuple[list[str] | None, ...] = (
+    None,
+    None,
+    None,
+    ["a"],
+    ["b"],
+    ["c"],
+    ["a", "b"],
+    None,
+)
 #: A safety net against a hung test, never an assertion about speed.
 GUARD_SECONDS = 180.0
 
@@ -56,7 +66,9 @@ def cpu_load(processes: int) -> Iterator[None]:
                 p.kill()
 
 
-def enqueue(db: Conn, rng: random.Random, queues: int, per_queue: int) -> dict[int, tuple[str, str]]:
+def enqueue(
+    db: Conn, rng: random.Random, queues: int, per_queue: int
+) -> dict[int, tuple[str, str]]:
     """Jobs of `queues` named queues (over two tenants) with random priorities and tasks, in a
     random interleaving, plus queue-less jobs; returns {job id: (tenant, queue)}."""
     specs = [
@@ -79,6 +91,49 @@ def enqueue(db: Conn, rng: random.Random, queues: int, per_queue: int) -> dict[i
     return where
 
 
+@dataclass
+class Shared:
+    """What the racing workers share: claim sequence numbers, errors, the guard's deadline."""
+
+    deadline: float
+    started: dict[int, int] = field(default_factory=dict)
+    errors: list[BaseException] = field(default_factory=list)
+    sequence: Iterator[int] = field(default_factory=count)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def work(conn: Conn, index: int, seed: int, shared: Shared) -> None:
+    """One worker: claim 1-5 jobs (its tasks only), note when each claim returned, complete
+    them (sometimes after a pause), until no job is left."""
+    rng = random.Random(seed * 100 + index)
+    name = f"w{index}"
+    idle = 0
+    while time.monotonic() < shared.deadline:
+        rows = conn.execute(
+            "SELECT id FROM app_jobs.get_jobs(%s, %s, batch_size := %s)",
+            (name, WORKER_TASKS[index], rng.choice((1, 1, 2, 5))),
+        ).fetchall()
+        with shared.lock:
+            for row in rows:
+                shared.started[row["id"]] = next(shared.sequence)
+        if not rows:
+            left = conn.execute("SELECT count(*) AS n FROM app_jobs.jobs").fetchone()
+            if left is not None and left["n"] == 0:
+                return
+            idle += 1
+            time.sleep(0.001 * min(idle, 20))
+            continue
+        idle = 0
+        for row in rows:
+            if rng.random() < 0.3:
+                time.sleep(rng.random() * 0.002)
+            done = conn.execute(
+                "SELECT id FROM app_jobs.complete_job(%s, %s)", (name, row["id"])
+            ).fetchone()
+            assert done is not None, f"{name} lost job {row['id']}"
+    raise AssertionError(f"gave up after {GUARD_SECONDS}s")
+
+
 def race(db: Conn, connect: Connect, seed: int, queues: int = 8, per_queue: int = 25) -> None:
     rng = random.Random(seed)
     where = enqueue(db, rng, queues, per_queue)
@@ -91,56 +146,24 @@ def race(db: Conn, connect: Connect, seed: int, queues: int = 8, per_queue: int 
     total = db.execute("SELECT count(*) AS n FROM app_jobs.jobs").fetchone()
     assert total is not None
 
-    sequence = count()
-    seq_lock = threading.Lock()
-    started: dict[int, int] = {}
-    errors: list[BaseException] = []
-    deadline = time.monotonic() + GUARD_SECONDS
+    shared = Shared(deadline=time.monotonic() + GUARD_SECONDS)
     barrier = threading.Barrier(len(WORKER_TASKS))
 
     def worker(index: int) -> None:
         try:
-            conn = connect()
-            wrng = random.Random(seed * 100 + index)
-            name = f"w{index}"
-            tasks = WORKER_TASKS[index]
             barrier.wait()
-            idle = 0
-            while time.monotonic() < deadline:
-                batch = wrng.choice((1, 1, 2, 5))
-                rows = conn.execute(
-                    "SELECT id FROM app_jobs.get_jobs(%s, %s, batch_size := %s)",
-                    (name, tasks, batch),
-                ).fetchall()
-                with seq_lock:
-                    for row in rows:
-                        started[row["id"]] = next(sequence)
-                if not rows:
-                    left = conn.execute("SELECT count(*) AS n FROM app_jobs.jobs").fetchone()
-                    if left is not None and left["n"] == 0:
-                        return
-                    idle += 1
-                    time.sleep(0.001 * min(idle, 20))
-                    continue
-                idle = 0
-                for row in rows:
-                    if wrng.random() < 0.3:
-                        time.sleep(wrng.random() * 0.002)
-                    done = conn.execute(
-                        "SELECT id FROM app_jobs.complete_job(%s, %s)", (name, row["id"])
-                    ).fetchone()
-                    assert done is not None, f"{name} lost job {row['id']}"
-            raise AssertionError(f"gave up after {GUARD_SECONDS}s")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test thread
-            errors.append(exc)
+            work(connect(), index, seed, shared)
+        except BaseException as exc:
+            shared.errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(WORKER_TASKS))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    if errors:
-        raise errors[0]
+    if shared.errors:
+        raise shared.errors[0]
+    started = shared.started
 
     settle_wake_requests(db)
     assert len(started) == total["n"], "every job started once"

@@ -104,9 +104,7 @@ CASES = {
     "finish_jobs/arrays of another length": Case(
         "finish_jobs", "app_jobs.finish_jobs('w', '{1,2}', error_messages := '{e}')", "PJ131"
     ),
-    "heartbeat/worker too long": Case(
-        "heartbeat", "app_jobs.heartbeat(repeat('w', 201))", "PJ102"
-    ),
+    "heartbeat/worker too long": Case("heartbeat", "app_jobs.heartbeat(repeat('w', 201))", "PJ102"),
     # complete_job / fail_job
     "complete_job/worker NULL": Case("complete_job", "app_jobs.complete_job(NULL, 1)", "PJ102"),
     "complete_job/worker empty": Case("complete_job", "app_jobs.complete_job('', 1)", "PJ102"),

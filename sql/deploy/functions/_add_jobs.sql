@@ -2,6 +2,7 @@
 -- requires: types/job_spec
 -- requires: tables/jobs
 -- requires: functions/_check_backoff
+-- requires: functions/_job_spec_problem
 -- The one enqueue implementation: add_job is its one-element case, add_jobs passes a whole
 -- batch. Set-based: one statement checks every element (the first bad one, in order, raises
 -- its code and nothing is written), one INSERT ... ON CONFLICT writes them all, in element
@@ -26,6 +27,8 @@ DECLARE
   v_todo integer[];
   v_rows app_jobs.jobs[];
   v_keyed boolean;
+  v_i bigint;
+  v_what text;
 BEGIN
   IF coalesce(pg_catalog.cardinality(p_correlation_ids), 0) NOT IN (0, pg_catalog.cardinality(p_specs))
      OR coalesce(pg_catalog.cardinality(p_backoffs), 0) NOT IN (0, pg_catalog.cardinality(p_specs)) THEN
@@ -34,48 +37,45 @@ BEGIN
       MESSAGE = pg_catalog.format('%s: correlation_ids and backoffs must be NULL or have one element per spec (%s)', p_fn, pg_catalog.cardinality(p_specs)),
       HINT = 'Element i of each array belongs to specs[i]; pass NULL elements where there is nothing.';
   END IF;
-  v_todo := ARRAY(SELECT pg_catalog.generate_subscripts(p_specs, 1));
-
-  SELECT s.i, s.identifier, s.max_attempts,
-         CASE
-           WHEN s.identifier IS NULL OR s.identifier = '' OR pg_catalog.length(s.identifier) > 255 THEN 'identifier'
-           WHEN coalesce(s.max_attempts, 25) < 1 THEN 'max_attempts'
-           WHEN s.job_key = '' OR pg_catalog.length(s.job_key) > 512 THEN 'job_key'
-           WHEN s.queue_name = '' OR pg_catalog.length(s.queue_name) > 255 THEN 'queue_name'
-           WHEN s.correlation_id = '' OR pg_catalog.length(s.correlation_id) > 255 THEN 'correlation_id'
-         END AS what
-    INTO v_bad
-    FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
-                   pg_catalog.unnest(p_backoffs)) WITH ORDINALITY
-         AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
-               correlation_id, backoff, i)
-   WHERE s.identifier IS NULL OR s.identifier = '' OR pg_catalog.length(s.identifier) > 255
-      OR coalesce(s.max_attempts, 25) < 1
-      OR s.job_key = '' OR pg_catalog.length(s.job_key) > 512
-      OR s.queue_name = '' OR pg_catalog.length(s.queue_name) > 255
-      OR s.correlation_id = '' OR pg_catalog.length(s.correlation_id) > 255
-   ORDER BY s.i
-   LIMIT 1;
-  IF FOUND THEN
+  IF pg_catalog.cardinality(p_specs) = 1 THEN
+    -- add_job: the same checks as an expression, without a query.
+    v_what := app_jobs._job_spec_problem(p_specs[1], p_correlation_ids[1]);
+    v_i := 1;
+  ELSE
+    SELECT c.i, c.what INTO v_i, v_what
+      FROM (SELECT s.i,
+                   app_jobs._job_spec_problem(
+                     ROW(s.db_id, s.identifier, s.payload, s.job_key, s.queue_name, s.run_at,
+                         s.max_attempts, s.priority)::app_jobs.job_spec,
+                     s.correlation_id) AS what
+              FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids))
+                   WITH ORDINALITY
+                   AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts,
+                         priority, correlation_id, i)) AS c
+     WHERE c.what IS NOT NULL
+     ORDER BY c.i
+     LIMIT 1;
+  END IF;
+  IF v_what IS NOT NULL THEN
     v_where := CASE WHEN p_fn = 'add_job' THEN 'add_job: '
-                    ELSE pg_catalog.format('%s: element %s: ', p_fn, v_bad.i) END;
-    IF v_bad.what = 'identifier' THEN
+                    ELSE pg_catalog.format('%s: element %s: ', p_fn, v_i) END;
+    IF v_what = 'identifier' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ101',
         MESSAGE = v_where || 'identifier (the task name) must be a non-empty text of at most 255 characters',
-        DETAIL = pg_catalog.format('identifier = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left(v_bad.identifier, 300)), 'NULL')),
+        DETAIL = pg_catalog.format('identifier = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left((p_specs[v_i]).identifier, 300)), 'NULL')),
         HINT = 'Pass the name of the task that runs the job, e.g. identifier := ''send_email''.';
-    ELSIF v_bad.what = 'max_attempts' THEN
+    ELSIF v_what = 'max_attempts' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ104',
-        MESSAGE = v_where || pg_catalog.format('max_attempts must be at least 1, got %s', v_bad.max_attempts),
+        MESSAGE = v_where || pg_catalog.format('max_attempts must be at least 1, got %s', (p_specs[v_i]).max_attempts),
         HINT = 'Pass how many attempts the job may take in all (1 = no retry), or leave it out for 25.';
-    ELSIF v_bad.what = 'job_key' THEN
+    ELSIF v_what = 'job_key' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ106',
         MESSAGE = v_where || 'job_key must be NULL or a non-empty text of at most 512 characters',
         HINT = 'Leave job_key out for a job without a key.';
-    ELSIF v_bad.what = 'queue_name' THEN
+    ELSIF v_what = 'queue_name' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ106',
         MESSAGE = v_where || 'queue_name must be NULL or a non-empty text of at most 255 characters',
@@ -87,17 +87,43 @@ BEGIN
         HINT = 'Pass an id shared by related jobs (e.g. a request id), or leave it out.';
     END IF;
   END IF;
-  FOR v_bad IN
-    SELECT s.i, s.b AS backoff FROM pg_catalog.unnest(p_backoffs) WITH ORDINALITY AS s (b, i)
-     WHERE s.b IS NOT NULL ORDER BY s.i
-  LOOP
-    PERFORM app_jobs._check_backoff(v_bad.backoff,
-                                    CASE WHEN p_fn = 'add_job' THEN 'add_job'
-                                         ELSE pg_catalog.format('%s: element %s', p_fn, v_bad.i) END);
-  END LOOP;
+  IF p_backoffs IS NOT NULL AND pg_catalog.array_remove(p_backoffs, NULL) <> '{}'::jsonb[] THEN
+    FOR v_bad IN
+      SELECT s.i, s.b AS backoff FROM pg_catalog.unnest(p_backoffs) WITH ORDINALITY AS s (b, i)
+       WHERE s.b IS NOT NULL ORDER BY s.i
+    LOOP
+      PERFORM app_jobs._check_backoff(v_bad.backoff,
+                                      CASE WHEN p_fn = 'add_job' THEN 'add_job'
+                                           ELSE pg_catalog.format('%s: element %s', p_fn, v_bad.i) END);
+    END LOOP;
+  END IF;
 
-  SELECT pg_catalog.bool_or(s.job_key IS NOT NULL) INTO v_keyed FROM pg_catalog.unnest(p_specs) AS s;
-  IF coalesce(v_keyed, false) AND EXISTS (
+  IF pg_catalog.cardinality(p_specs) = 1 THEN
+    v_keyed := (p_specs[1]).job_key IS NOT NULL;
+  ELSE
+    SELECT pg_catalog.bool_or(s.job_key IS NOT NULL) INTO v_keyed FROM pg_catalog.unnest(p_specs) AS s;
+  END IF;
+
+  IF NOT coalesce(v_keyed, false) THEN
+    -- No job key: one plain INSERT (no ON CONFLICT, whose speculative insertion costs WAL).
+    RETURN QUERY
+      INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, run_at,
+                                      max_attempts, priority, state, correlation_id, backoff)
+      SELECT coalesce(s.db_id, v_nil), s.identifier, coalesce(s.payload::jsonb, '{}'::jsonb),
+             s.queue_name, coalesce(s.run_at, pg_catalog.now()), coalesce(s.max_attempts, 25),
+             coalesce(s.priority, 0),
+             CASE WHEN coalesce(s.run_at, pg_catalog.now()) > pg_catalog.now()
+                  THEN 'scheduled' ELSE 'ready' END,
+             s.correlation_id, s.backoff
+        FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
+                        pg_catalog.unnest(p_backoffs)) WITH ORDINALITY
+             AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
+                   correlation_id, backoff, i)
+       ORDER BY s.i
+      RETURNING j.*;
+    RETURN;
+  END IF;
+  IF EXISTS (
        SELECT 1 FROM pg_catalog.unnest(p_specs) AS s
         WHERE s.job_key IS NOT NULL
         GROUP BY coalesce(s.db_id, v_nil), s.job_key
@@ -110,6 +136,7 @@ BEGIN
     RETURN;
   END IF;
 
+  v_todo := ARRAY(SELECT pg_catalog.generate_subscripts(p_specs, 1));
   FOR v_round IN 1 .. 5 LOOP
     WITH written AS (
       INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, key, queue_name,
@@ -144,7 +171,7 @@ BEGIN
       RETURNING j AS job)
     SELECT pg_catalog.array_agg(w.job) INTO v_rows FROM written AS w;
     RETURN QUERY SELECT * FROM pg_catalog.unnest(v_rows);
-    IF NOT coalesce(v_keyed, false) OR coalesce(pg_catalog.cardinality(v_rows), 0) = pg_catalog.cardinality(v_todo) THEN
+    IF coalesce(pg_catalog.cardinality(v_rows), 0) = pg_catalog.cardinality(v_todo) THEN
       RETURN;
     END IF;
     -- The elements whose key a running job holds: that job finishes undisturbed, without a

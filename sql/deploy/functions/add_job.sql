@@ -21,14 +21,21 @@ CREATE OR REPLACE FUNCTION app_jobs.add_job(
   correlation_id text DEFAULT NULL,
   backoff jsonb DEFAULT NULL)
 RETURNS app_jobs.jobs
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT * FROM app_jobs._add_jobs(
-    ARRAY[ROW(db_id, identifier, payload, job_key, queue_name, run_at, max_attempts,
-              priority)::app_jobs.job_spec],
-    ARRAY[correlation_id], ARRAY[backoff], 'add_job');
+DECLARE
+  v_job app_jobs.jobs;
+BEGIN
+  -- PL/pgSQL rather than SQL: its statement plans are cached for the session.
+  SELECT * INTO v_job
+    FROM app_jobs._add_jobs(
+           ARRAY[ROW(db_id, identifier, payload, job_key, queue_name, run_at, max_attempts,
+                     priority)::app_jobs.job_spec],
+           ARRAY[correlation_id], ARRAY[backoff], 'add_job');
+  RETURN v_job;
+END;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) FROM PUBLIC;

@@ -11,11 +11,14 @@ CREATE OR REPLACE FUNCTION app_jobs.get_job(
   task_identifiers text[] DEFAULT NULL,
   job_expiry interval DEFAULT interval '4 hours')
 RETURNS SETOF app_jobs.jobs
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT * FROM app_jobs.get_jobs(worker_id, task_identifiers, job_expiry, 1);
+BEGIN
+  -- PL/pgSQL rather than SQL: its statement plans are cached for the session.
+  RETURN QUERY SELECT * FROM app_jobs.get_jobs(worker_id, task_identifiers, job_expiry, 1);
+END;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs.get_job(text, text[], interval) FROM PUBLIC;

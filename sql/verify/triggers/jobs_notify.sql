@@ -2,9 +2,9 @@
 
 BEGIN;
 
-SELECT 1 / pg_catalog.count(*)::integer
+SELECT 1 / (pg_catalog.count(*) = 2)::integer
   FROM pg_catalog.pg_trigger
- WHERE tgrelid = 'app_jobs.jobs'::pg_catalog.regclass AND tgname = 'jobs_notify_insert'
-   AND tgfoid = 'app_jobs._tg_jobs_notify_inserted()'::pg_catalog.regprocedure;
+ WHERE tgrelid = 'app_jobs.jobs'::pg_catalog.regclass
+   AND tgname IN ('jobs_notify_insert', 'jobs_notify_ready');
 
 ROLLBACK;
