@@ -44,13 +44,16 @@ def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
     calls = in_flight = peak = 0
     real_claim = Worker._claim
 
-    async def counted_claim(self: Worker, tasks: list[str]) -> Job | None:
+    sizes: list[int] = []
+
+    async def counted_claim(self: Worker, tasks: list[str], count: int) -> list[Job]:
         nonlocal calls, in_flight, peak
         calls += 1
         in_flight += 1
         peak = max(peak, in_flight)
+        sizes.append(count)
         try:
-            return await real_claim(self, tasks)
+            return await real_claim(self, tasks, count)
         finally:
             in_flight -= 1
 
@@ -72,8 +75,9 @@ def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
         worker = app.worker(concurrency=8, poll_interval=600)
         run = asyncio.create_task(worker.run())
         await until(lambda: len(running) == 8, "8 handlers running")
-        # Claims of 1, then 2, then 4 at once (each found jobs), then 1 for the last free slot.
-        assert peak == 4 and calls == 8
+        # Claims of 1, then 2, then 4 jobs (each found them), then 1 for the last free slot:
+        # each one get_jobs call.
+        assert sizes == [1, 2, 4, 1] and peak == 1 and calls == 4
         gate.set()
         await until(lambda: len(done) == 20 and not worker._running, "all 20 jobs done")
         with psycopg.connect(dsn, autocommit=True) as conn:

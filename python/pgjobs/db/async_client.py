@@ -125,6 +125,18 @@ class AsyncClient:
         """Claim the next due job (app_jobs.get_job), or None."""
         return await self._job(queries.GET_JOB, _get_job_params(worker_id, tasks, job_expiry))
 
+    async def get_jobs(
+        self,
+        worker_id: str,
+        tasks: Iterable[str] | None = None,
+        job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
+        batch_size: int = 100,
+    ) -> list[Job]:
+        """Claim up to ``batch_size`` due jobs in one call (app_jobs.get_jobs, since 0.4.0), in
+        claim order; at most one per serial queue."""
+        params = _get_job_params(worker_id, tasks, job_expiry)
+        return await self._jobs(queries.GET_JOBS, {**params, "batch_size": batch_size})
+
     async def claim_job(self, worker_id: str, job_id: int) -> Job | None:
         """Claim one given waiting job now (app_jobs.claim_job), or None."""
         return await self._job(queries.CLAIM_JOB, {"worker_id": worker_id, "job_id": job_id})

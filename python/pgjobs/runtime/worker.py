@@ -1,6 +1,6 @@
 """The pgjobs worker: runs the handlers of claimed jobs; all queue decisions stay in SQL.
 
-One claim loop fills up to ``concurrency`` slots with ``app_jobs.get_job`` (only the tasks it
+One claim loop fills up to ``concurrency`` slots with ``app_jobs.get_jobs`` (only the tasks it
 has handlers for), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a running job ends, or
 ``poll_interval`` passes (the fallback for due delayed jobs and missed notifications). Each job
 ends with ``complete_job`` or, when its handler raises, ``fail_job`` with the error and the
@@ -16,9 +16,10 @@ killed backend) are retried with backoff; the worker carries on when the databas
 At start it also declares the app's schedules, and unless ``scheduler=False`` it runs
 ``app_jobs.run_due_schedules()`` every ``schedule_interval`` seconds (see pgjobs.schedules).
 
-Claims go one after a wake-up, then, while they find jobs, twice as many at once each round
-(each on its own pooled connection), up to the free slots: a backlog fills the slots in
-parallel, and an idle wake-up costs one ``get_job``.
+Claims go one job after a wake-up, then, while they find jobs, twice as many each round, up to
+the free slots, each round one ``get_jobs`` call (one round trip, one transaction): a backlog
+fills the slots in a few calls, and an idle wake-up costs one claim. On a schema before 0.4.0
+(no ``get_jobs``) the worker claims with ``get_job``, one call per job.
 
 A handler's result is stored with the job (``complete_job(..., result)``); a failure sends the
 traceback as text and as frames to the attempt log, with the task's ``backoff``.
@@ -199,6 +200,9 @@ class Worker:
         self.maintenance_interval = maintenance_interval
         self.summary = WorkerSummary()
         self._running: dict[int, _Running] = {}
+        # Until this time.monotonic(), claims use get_job: the schema had no app_jobs.get_jobs
+        # (before 0.4.0). Checked again a minute later, so an upgrade is noticed.
+        self._single_claims_until = 0.0
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._stop_now: asyncio.Event | None = None
@@ -318,17 +322,11 @@ class Worker:
                     if free <= 0:
                         exhausted = True
                         break
-                    claims = await asyncio.gather(
-                        *(self._claim(tasks) for _ in range(min(want, free))),
-                        return_exceptions=True,
-                    )
-                    for claim in claims:
-                        if isinstance(claim, Job):
-                            self.start(claim)
-                    for claim in claims:
-                        if isinstance(claim, BaseException):
-                            raise claim
-                    if None in claims:
+                    asked = min(want, free)
+                    claimed = await self._claim(tasks, asked)
+                    for job in claimed:
+                        self.start(job)
+                    if len(claimed) < asked:
                         exhausted = True
                         break
                     want *= 2  # the queue has work: claim more at once, up to the free slots
@@ -348,10 +346,25 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
-    async def _claim(self, tasks: list[str]) -> Job | None:
-        """One get_job on a connection of its own, so claims for free slots run in parallel."""
+    async def _claim(self, tasks: list[str], count: int) -> list[Job]:
+        """Up to ``count`` jobs in one get_jobs call (one round trip, one transaction). On a
+        schema older than 0.4.0, which has no get_jobs, the worker falls back to get_job, one
+        call per job (rolling upgrades: a new worker runs on the older compatible schema)."""
         async with self.pool.connection() as conn:
-            return await AsyncClient(conn).get_job(self.worker_id, tasks, self.job_expiry)
+            client = AsyncClient(conn)
+            if time.monotonic() >= self._single_claims_until:
+                try:
+                    return await client.get_jobs(self.worker_id, tasks, self.job_expiry, count)
+                except psycopg.errors.UndefinedFunction:
+                    log.info("app_jobs.get_jobs is missing (a schema before 0.4.0): get_job")
+                    self._single_claims_until = time.monotonic() + 60.0
+            jobs = []
+            for _ in range(count):
+                job = await client.get_job(self.worker_id, tasks, self.job_expiry)
+                if job is None:
+                    break
+                jobs.append(job)
+            return jobs
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up for stop()."""
