@@ -8,6 +8,7 @@ are raised as :mod:`pgjobs.db.errors` exceptions.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -148,6 +149,26 @@ class AsyncClient:
             queries.COMPLETE_JOB,
             {"worker_id": worker_id, "job_id": job_id, "result": _result_param(result)},
         )
+
+    async def finish_jobs(
+        self, worker_id: str, completions: Sequence[tuple[int, Any]]
+    ) -> dict[int, str]:
+        """Record many completions (job id, result) of jobs this worker holds in one call
+        (app_jobs.finish_jobs, since 0.4.0). Returns {job id: status} of those applied:
+        ``completed``, or ``scheduled``/``failed`` when a result could not be stored (recorded
+        as a failure with the reason); a job this worker does not hold is left out."""
+        rows = await self._rows(
+            queries.FINISH_JOBS,
+            {
+                "worker_id": worker_id,
+                "job_ids": [job_id for job_id, _ in completions],
+                "results": [
+                    None if result is None else json.dumps(result, default=str)
+                    for _, result in completions
+                ],
+            },
+        )
+        return {int(row["job_id"]): str(row["status"]) for row in rows}
 
     async def fail_job(
         self,

@@ -45,6 +45,11 @@ SELECT * FROM app_jobs.get_jobs(
   job_expiry := %(job_expiry)s, batch_size := %(batch_size)s)
 """
 
+FINISH_JOBS: Final = """
+SELECT * FROM app_jobs.finish_jobs(
+  worker_id := %(worker_id)s, job_ids := %(job_ids)s, results := %(results)s::json[])
+"""
+
 CLAIM_JOB: Final = """
 SELECT * FROM app_jobs.claim_job(worker_id := %(worker_id)s, job_id := %(job_id)s)
 """
