@@ -17,7 +17,6 @@ from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.composite import CompositeInfo, register_composite
 
 from pgjobs.db import queries
 from pgjobs.db.errors import translated
@@ -54,7 +53,6 @@ class AsyncClient:
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self.conn = conn
-        self._job_spec: CompositeInfo | None = None
 
     @classmethod
     async def connect(cls, conninfo: str = "") -> Self:
@@ -110,12 +108,7 @@ class AsyncClient:
 
     async def add_jobs(self, specs: Iterable[JobSpec]) -> list[Job]:
         """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
-        if self._job_spec is None:
-            self._job_spec = await CompositeInfo.fetch(self.conn, "app_jobs.job_spec")
-            if self._job_spec is None:
-                raise RuntimeError("type app_jobs.job_spec is missing: run `pgjobs deploy`")
-            register_composite(self._job_spec, self.conn)
-        return await self._jobs(queries.ADD_JOBS, _add_jobs_params(self._job_spec, specs))
+        return await self._jobs(queries.ADD_JOBS, _add_jobs_params(specs))
 
     async def get_job(
         self,

@@ -16,7 +16,6 @@ from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.composite import CompositeInfo, register_composite
 
 from pgjobs.db import queries
 from pgjobs.db.errors import translated
@@ -53,7 +52,6 @@ class Client:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-        self._job_spec: CompositeInfo | None = None
 
     @classmethod
     def connect(cls, conninfo: str = "") -> Self:
@@ -109,12 +107,7 @@ class Client:
 
     def add_jobs(self, specs: Iterable[JobSpec]) -> list[Job]:
         """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
-        if self._job_spec is None:
-            self._job_spec = CompositeInfo.fetch(self.conn, "app_jobs.job_spec")
-            if self._job_spec is None:
-                raise RuntimeError("type app_jobs.job_spec is missing: run `pgjobs deploy`")
-            register_composite(self._job_spec, self.conn)
-        return self._jobs(queries.ADD_JOBS, _add_jobs_params(self._job_spec, specs))
+        return self._jobs(queries.ADD_JOBS, _add_jobs_params(specs))
 
     def get_job(
         self,
