@@ -1,9 +1,12 @@
 -- Deploy pgjobs:tables/jobs to pg
 -- requires: tables/jobs@v0.3.0
+-- requires: functions/_uuid_v7
 -- The claim takes a named queue's jobs strictly in order: the claimer that holds a serial queue
 -- starts the queue's head, the first due waiting job by (priority, run_at, id), never a later
 -- one it happened to find first. This index finds that head (and the queue's jobs to park or
 -- wake) in claim order, instead of by state: it is also one column fewer that a claim changes.
+-- New jobs get a time-ordered uid (app_jobs._uuid_v7): a random one wrote a random page of
+-- the uid indexes per job (and per claim). Existing uids are kept.
 -- (The table itself is as created in 0.1.0: deploy/tables/jobs@v0.3.0.sql.)
 
 BEGIN;
@@ -11,6 +14,8 @@ BEGIN;
 DROP INDEX app_jobs.jobs_queue_idx;
 CREATE INDEX jobs_queue_idx ON app_jobs.jobs (database_id, queue_name, priority, run_at, id)
   WHERE queue_name IS NOT NULL;
+
+ALTER TABLE app_jobs.jobs ALTER COLUMN uid SET DEFAULT app_jobs._uuid_v7();
 
 COMMENT ON INDEX app_jobs.jobs_queue_idx IS
   'A named queue''s jobs in claim order: the claim finds the queue''s head through it, and parks and wakes the queue''s jobs.';
