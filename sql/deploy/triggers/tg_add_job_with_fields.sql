@@ -1,22 +1,27 @@
 -- Deploy pgjobs:triggers/tg_add_job_with_fields to pg
--- requires: functions/add_job
+-- requires: triggers/tg_add_job_with_fields@v0.3.0
 -- EXECUTE FUNCTION app_jobs.tg_add_job_with_fields('<tenant uuid>', '<task>', 'f1', 'f2', ...):
 -- enqueues exactly the named fields of the row. Field names are looked up in the row's
 -- JSON, never spliced into SQL, so any name is safe.
 -- It runs with the rights of whoever writes the table (SECURITY INVOKER): turning the row
 -- into JSON may call casts the table owner defined, which must never run as the owner of
 -- app_jobs. Only app_jobs.add_job, which the writer needs EXECUTE on, runs as the owner.
+-- 0.4.0: the row is turned into json, not jsonb, so a value jsonb cannot hold (a \u0000 in a
+-- json column) only matters when it is part of the payload. add_job checks the payload
+-- (app_jobs._check_payload, as the owner: the writer needs no grant on it); one it cannot
+-- store (PJ120) or over the limits (PJ121) makes the row's INSERT, UPDATE or DELETE fail:
+-- the job is part of the write, so the write is refused rather than committed without it.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.tg_add_job_with_fields()
+CREATE OR REPLACE FUNCTION app_jobs.tg_add_job_with_fields()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_row jsonb;
-  v_payload jsonb := '{}'::jsonb;
+  v_row json;
+  v_payload json;
   v_field text;
 BEGIN
   -- Checked here, not by a cast error: an exception block would open a subtransaction for
@@ -43,21 +48,26 @@ BEGIN
       HINT = 'Recreate the trigger with a real tenant uuid as its first argument, e.g. ''00000000-0000-0000-0000-000000000000'' for the default tenant.';
   END IF;
   IF TG_OP = 'DELETE' THEN
-    v_row := pg_catalog.to_jsonb(OLD);
+    v_row := pg_catalog.to_json(OLD);
   ELSE
-    v_row := pg_catalog.to_jsonb(NEW);
+    v_row := pg_catalog.to_json(NEW);
   END IF;
   FOR i IN 2 .. TG_NARGS - 1 LOOP
     v_field := TG_ARGV[i];
-    IF NOT v_row ? v_field THEN
+    IF v_row -> v_field IS NULL THEN  -- a missing key (a column's NULL is JSON null)
       RAISE EXCEPTION USING
         ERRCODE = 'PJ203',
         MESSAGE = pg_catalog.format('trigger %s on %I.%I: the table has no column %I', TG_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME, v_field),
         HINT = 'Pass only names of existing columns after the tenant and task arguments.';
     END IF;
-    v_payload := v_payload || pg_catalog.jsonb_build_object(v_field, v_row -> v_field);
   END LOOP;
-  PERFORM app_jobs.add_job(db_id := TG_ARGV[0]::uuid, identifier := TG_ARGV[1], payload := v_payload::json);
+  -- The named fields in the order given (a field named twice counts once, as a jsonb key).
+  v_payload := (SELECT pg_catalog.json_object_agg(a.f, v_row -> a.f ORDER BY a.n)
+                 FROM (SELECT f, pg_catalog.max(n) AS n
+                         FROM pg_catalog.unnest(TG_ARGV[2:]) WITH ORDINALITY AS u(f, n)
+                        GROUP BY f) AS a);
+  v_payload := coalesce(v_payload, '{}'::json);
+  PERFORM app_jobs.add_job(db_id := TG_ARGV[0]::uuid, identifier := TG_ARGV[1], payload := v_payload);
   IF TG_OP = 'DELETE' THEN
     RETURN OLD;
   END IF;
