@@ -22,6 +22,11 @@ AS $$
 DECLARE
   v_row json;
   v_payload json;
+  v_fast boolean;
+  v_jsonb jsonb;
+  v_value json;
+  v_fields text[] := '{}'::text[];
+  v_values json[] := '{}'::json[];
   v_field text;
 BEGIN
   -- Checked here, not by a cast error: an exception block would open a subtransaction for
@@ -52,21 +57,40 @@ BEGIN
   ELSE
     v_row := pg_catalog.to_json(NEW);
   END IF;
+  v_fast := pg_catalog.strpos(v_row::text, '\u') = 0;
+  IF v_fast THEN
+    -- No escape anywhere in the row: jsonb reads it (the common case, no catalog look-up).
+    v_jsonb := v_row::jsonb;
+  END IF;
   FOR i IN 2 .. TG_NARGS - 1 LOOP
     v_field := TG_ARGV[i];
-    IF v_row -> v_field IS NULL THEN  -- a missing key (a column's NULL is JSON null)
+    IF v_fast THEN
+      v_value := (v_jsonb -> v_field)::json;  -- NULL only when there is no such column
+    ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                   WHERE a.attrelid = TG_RELID AND a.attname = v_field AND a.attnum > 0
+                     AND NOT a.attisdropped) THEN
+      -- An escape somewhere (a \u0000 in a json column jsonb cannot hold): read only the
+      -- fields sent, so the other columns never matter.
+      EXECUTE pg_catalog.format('SELECT pg_catalog.to_json(($1).%I)', v_field)
+         USING CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END INTO v_value;
+      v_value := coalesce(v_value, 'null'::json);
+    ELSE
+      v_value := NULL;
+    END IF;
+    IF v_value IS NULL THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ203',
         MESSAGE = pg_catalog.format('trigger %s on %I.%I: the table has no column %I', TG_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME, v_field),
         HINT = 'Pass only names of existing columns after the tenant and task arguments.';
     END IF;
+    v_fields := v_fields || v_field;
+    v_values := v_values || v_value;
   END LOOP;
-  -- The named fields in the order given (a field named twice counts once, as a jsonb key).
-  v_payload := (SELECT pg_catalog.json_object_agg(a.f, v_row -> a.f ORDER BY a.n)
-                 FROM (SELECT f, pg_catalog.max(n) AS n
-                         FROM pg_catalog.unnest(TG_ARGV[2:]) WITH ORDINALITY AS u(f, n)
-                        GROUP BY f) AS a);
-  v_payload := coalesce(v_payload, '{}'::json);
+  -- A field named twice counts once (the last, as a jsonb key would).
+  v_payload := coalesce((SELECT pg_catalog.json_object_agg(u.f, u.v ORDER BY u.n)
+                           FROM ROWS FROM (pg_catalog.unnest(v_fields), pg_catalog.unnest(v_values))
+                                WITH ORDINALITY AS u(f, v, n)),
+                        '{}'::json);
   PERFORM app_jobs.add_job(db_id := TG_ARGV[0]::uuid, identifier := TG_ARGV[1], payload := v_payload);
   IF TG_OP = 'DELETE' THEN
     RETURN OLD;

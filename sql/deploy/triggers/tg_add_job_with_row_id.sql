@@ -22,7 +22,8 @@ AS $$
 DECLARE
   v_field text := coalesce(TG_ARGV[2], 'id');
   v_row json;
-  v_payload json;
+  v_payload jsonb;
+  v_value json;
 BEGIN
   -- Checked here, not by a cast error: an exception block would open a subtransaction for
   -- every row a bulk statement fires on. The pattern is exactly what uuid_in accepts.
@@ -52,15 +53,29 @@ BEGIN
   ELSE
     v_row := pg_catalog.to_json(NEW);
   END IF;
-  -- A column's SQL NULL is the JSON null here; only a missing key is SQL NULL.
-  IF v_row -> v_field IS NULL THEN
+  IF pg_catalog.strpos(v_row::text, '\u') = 0 THEN
+    -- No escape anywhere in the row: jsonb reads it (the common case, no catalog look-up).
+    v_payload := v_row::jsonb;
+    IF v_payload ? v_field THEN
+      v_value := (v_payload -> v_field)::json;
+    END IF;
+  ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                 WHERE a.attrelid = TG_RELID AND a.attname = v_field AND a.attnum > 0
+                   AND NOT a.attisdropped) THEN
+    -- An escape somewhere (a \u0000 in a json column jsonb cannot hold): read only the field
+    -- sent, so the other columns never matter.
+    EXECUTE pg_catalog.format('SELECT pg_catalog.to_json(($1).%I)', v_field)
+       USING CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END INTO v_value;
+    v_value := coalesce(v_value, 'null'::json);
+  END IF;
+  IF v_value IS NULL THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ203',
       MESSAGE = pg_catalog.format('trigger %s on %I.%I: the table has no column %I', TG_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME, v_field),
       HINT = 'Pass the name of an existing column as the third trigger argument.';
   END IF;
-  v_payload := pg_catalog.json_build_object(v_field, v_row -> v_field);
-  PERFORM app_jobs.add_job(db_id := TG_ARGV[0]::uuid, identifier := TG_ARGV[1], payload := v_payload);
+  PERFORM app_jobs.add_job(db_id := TG_ARGV[0]::uuid, identifier := TG_ARGV[1],
+                           payload := pg_catalog.json_build_object(v_field, v_value));
   IF TG_OP = 'DELETE' THEN
     RETURN OLD;
   END IF;
