@@ -526,3 +526,19 @@ def test_two_bulk_add_jobs_with_keys_in_opposite_orders_never_deadlock(
     deadlocks = [e for e in errors if isinstance(e, psycopg.errors.DeadlockDetected)]
     assert not deadlocks, deadlocks[0]
     assert not [e for e in errors if not isinstance(e, threading.BrokenBarrierError)], errors
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_cancel_jobs_line_runs_as_written(db: Conn) -> None:
+    """The Job lifecycle tour's cancel_jobs line, verbatim: it names its tenant scope."""
+    [line] = [
+        line.split("--")[0]
+        for line in README.read_text().splitlines()
+        if line.startswith("SELECT app_jobs.cancel_jobs(")
+    ]
+    for tenant in (TENANT, OTHER_TENANT):
+        add_job(db, "send_email", db_id=tenant, queue_name="mailbox")
+    add_job(db, "send_email", db_id=TENANT, queue_name="other")
+    assert db.execute(line).fetchone() == {"cancel_jobs": 2}
