@@ -109,6 +109,14 @@ def test_queue_stats_survives_jobs_with_infinite_and_bc_run_at(db: Conn) -> None
     [row] = db.execute("SELECT * FROM app_jobs.queue_stats()").fetchall()
     assert row["total"] == 3
     assert row["oldest_queued_age"] is not None
+    # The other readers list them too (as text: Python's datetime cannot hold them).
+    listed = db.execute("SELECT id, run_at::text FROM app_jobs.list_jobs()").fetchall()
+    assert len(listed) == 3
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.recent_jobs()").fetchone() == {"n": 3}
+    found = db.execute(
+        "SELECT status FROM app_jobs.find_job(%s, with_attempts := true)", (listed[0]["id"],)
+    ).fetchone()
+    assert found is not None
     # And they can be cleaned up by their run_at.
     count = db.execute(
         "SELECT app_jobs.cancel_jobs(run_at := '-infinity', all_tenants := true) AS n"
