@@ -33,13 +33,17 @@ AS $$
   FROM (SELECT
           -- Each option read as a number rounded to a microsecond and clamped to what
           -- _check_backoff accepts: a stored option from before 0.4.0 (base 1e-400) or
-          -- anything else odd gives a delay, never an error.
-          (SELECT least(greatest(pg_catalog.round((p_backoff ->> 'base')::numeric, 6), 0), 31622400)::float8
-            WHERE pg_catalog.jsonb_typeof(p_backoff -> 'base') = 'number') AS base,
-          (SELECT least(greatest(pg_catalog.round((p_backoff ->> 'cap')::numeric, 6), 0), 31622400)::float8
-            WHERE pg_catalog.jsonb_typeof(p_backoff -> 'cap') = 'number') AS cap,
-          (SELECT least(greatest(pg_catalog.round((p_backoff ->> 'jitter')::numeric, 6), 0), 1)::float8
-            WHERE pg_catalog.jsonb_typeof(p_backoff -> 'jitter') = 'number') AS jitter) AS o;
+          -- anything else odd gives a delay, never an error. CASE, not a filter: only a CASE
+          -- arm is sure never to be evaluated (even folded at plan time) when not taken.
+          CASE WHEN pg_catalog.jsonb_typeof(p_backoff -> 'base') = 'number'
+               THEN least(greatest(pg_catalog.round((p_backoff ->> 'base')::numeric, 6), 0), 31622400)::float8
+          END AS base,
+          CASE WHEN pg_catalog.jsonb_typeof(p_backoff -> 'cap') = 'number'
+               THEN least(greatest(pg_catalog.round((p_backoff ->> 'cap')::numeric, 6), 0), 31622400)::float8
+          END AS cap,
+          CASE WHEN pg_catalog.jsonb_typeof(p_backoff -> 'jitter') = 'number'
+               THEN least(greatest(pg_catalog.round((p_backoff ->> 'jitter')::numeric, 6), 0), 1)::float8
+          END AS jitter) AS o;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs._retry_delay(jsonb, integer) FROM PUBLIC;
