@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from pgjobs import __version__
 from pgjobs.cli_schedules import add_schedules
+from pgjobs.dashboard.cli import add_parser as add_dashboard
 
 __all__ = ["build_parser", "main"]
 
@@ -821,7 +822,7 @@ _SUBCOMMANDS: Final[
     tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...]
 ] = (
     _add_deploy, _add_revert, _add_verify, _add_add, _add_status, _add_worker, add_schedules,
-    _add_jobs, _add_cleanup, _add_sql,
+    _add_jobs, _add_cleanup, _add_sql, add_dashboard,
 )  # fmt: skip
 
 
