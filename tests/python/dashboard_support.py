@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from cli_support import clean_env
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's Chromium; PGJOBS_CHROMIUM points elsewhere (e.g. to check the skip and CI paths).
+CHROMIUM = Path(os.environ.get("PGJOBS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -45,3 +45,36 @@ def test_no_other_client_module_holds_sql() -> None:
             if SQL_WORDS.search(line):
                 offenders.append(f"{path.name}:{number}: {line.strip()}")
     assert offenders == []
+
+
+# -- the dashboard (pgjobs.dashboard): its statements are in pgjobs.dashboard.queries ------------
+
+DASHBOARD = PACKAGE / "dashboard"
+#: SELECT <columns> FROM app_jobs.fn(...) or SELECT app_jobs.fn(...) [AS name].
+DASHBOARD_CALL = re.compile(
+    r"^\s*SELECT (?:(?P<columns>[\w*(), ]+?) FROM )?app_jobs\.(?P<fn>[a-z_]+)\(", re.S
+)
+
+
+def test_every_dashboard_query_calls_one_public_app_jobs_function() -> None:
+    from pgjobs.dashboard import queries as dashboard_queries
+
+    assert dashboard_queries.ALL, "no dashboard queries found"
+    for name, text in dashboard_queries.ALL.items():
+        match = DASHBOARD_CALL.match(text)
+        assert match, f"{name} does not start with a call of an app_jobs function"
+        assert not match.group("fn").startswith("_"), f"{name} calls an internal function"
+        assert text.count("app_jobs.") == 1, f"{name} names more than the one function"
+        assert not re.search(r"\b(INSERT|UPDATE|DELETE|JOIN|UNION)\b", text), name
+        assert text.count("SELECT") == 1, f"{name} has a subquery"
+
+
+def test_no_other_dashboard_module_holds_sql() -> None:
+    offenders = []
+    for path in sorted(DASHBOARD.rglob("*")):
+        if path.suffix not in (".py", ".html", ".js") or path.name == "queries.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if SQL_WORDS.search(line):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}")
+    assert offenders == []
