@@ -276,3 +276,25 @@ def test_an_unreachable_database_is_reported_not_raised() -> None:
     collector = DatabaseCollector("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
     families = {f.name: f for f in collector.collect()}
     assert [s.value for s in families["pgjobs_database_up"].samples] == [0.0]
+
+
+def test_a_search_that_runs_too_long_is_cut_off_by_the_statement_timeout(
+    dsn: str, tmp_path: Path, connect: Callable[..., Conn]
+) -> None:
+    db = connect()
+    add_job(db, payload='{"user": 7}')
+    running = start_dashboard(dsn, tmp_path, "--statement-timeout", "0.5")
+    try:
+        assert running.request("/jobs?payload=user")[0] == 200
+        # A transaction holding app_jobs.jobs exclusively makes every reader wait: the
+        # dashboard's search waits until its statement timeout stops it.
+        locker = connect(autocommit=False)
+        locker.execute("LOCK TABLE app_jobs.jobs IN ACCESS EXCLUSIVE MODE")
+        code, body, _ = running.request("/jobs?payload=%7B%22user%22%3A+7%7D")
+        locker.rollback()
+        assert code == 200
+        assert "the search took too long and was stopped" in body
+        code, body, _ = running.request("/jobs?payload=%7B%22user%22%3A+7%7D")
+        assert "took too long" not in body and 'data-job-id="' in body
+    finally:
+        stop_dashboard(running)

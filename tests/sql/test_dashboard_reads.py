@@ -115,3 +115,34 @@ def test_queue_gauges_refresh_is_done_by_one_caller_and_others_never_wait(
     refresher.commit()
     assert gauges(other) == {(None, None): 1, ("a", None): 1}
     refresher.close()
+
+
+def test_racing_callers_of_stale_gauges_recount_once(
+    db: Conn, connect: Callable[..., Conn]
+) -> None:
+    """Eight callers find the figures stale at once, each in its own open transaction: one
+    recounts (and holds the election lock until it commits), the seven others return the
+    previous figures."""
+    import threading
+
+    gauges(db)
+    add_job(db, "a")
+    db.execute("UPDATE app_jobs.queue_gauges_cache SET computed_at = now() - interval '1 hour'")
+    callers = [connect(autocommit=False) for _ in range(8)]
+    barrier = threading.Barrier(len(callers))
+    answers: list[dict[Any, int]] = []
+
+    def call(conn: Conn) -> None:
+        barrier.wait()
+        answers.append(gauges(conn))
+
+    threads = [threading.Thread(target=call, args=(conn,)) for conn in callers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for conn in callers:
+        conn.commit()
+    fresh = {(None, None): 1, ("a", None): 1}
+    assert sorted(answers, key=len) == [{(None, None): 0}] * 7 + [fresh]
+    assert gauges(db) == fresh
