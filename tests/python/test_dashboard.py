@@ -157,6 +157,8 @@ def test_an_api_call_without_the_secret_is_refused_and_one_with_it_processes_a_b
     assert sorted(status(db, j) for j in jobs) == ["completed", "completed", "pending"]
     result = db.execute("SELECT result FROM app_jobs.find_job(%s)", (jobs[0],)).fetchone()
     assert result["result"] == {"greeting": "hello n0"}
+    _, page, _ = dashboard.request(f"/jobs/{jobs[0]}")
+    assert '<pre id="result">' in page and "hello n0" in page
 
 
 def test_the_api_reclaims_cleans_up_and_runs_due_schedules(
