@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from cli_support import run_pgjobs
 from dashboard_support import (
     API_SECRET,
@@ -23,6 +24,7 @@ from dashboard_support import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from pgjobs.dashboard.metrics import DatabaseCollector, WorkerMetrics
+from pgjobs.worker_hooks import NoWorkerHooks, WorkerHooks
 
 __all__ = ["dashboard"]  # fixture
 
@@ -262,6 +264,13 @@ def test_a_workers_metrics_from_its_hooks(dsn: str, connect: Callable[..., Conn]
     assert samples[("pgjobs_queue_ready_jobs", resize)] == 1
 
 
+def test_worker_metrics_implement_the_worker_hook_interface() -> None:
+    assert isinstance(WorkerMetrics(), WorkerHooks)
+    assert isinstance(NoWorkerHooks(), WorkerHooks)
+    hook_names = {"job_started", "job_completed", "job_retried", "job_failed", "heartbeat"}
+    assert {n for n in dir(WorkerHooks) if not n.startswith("_")} == hook_names
+
+
 def test_labels_are_per_task_unless_queues_are_asked_for() -> None:
     metrics = WorkerMetrics()
     metrics.job_started("resize", "images-7f3a")
@@ -300,3 +309,24 @@ def test_a_search_that_runs_too_long_is_cut_off_by_the_statement_timeout(
         assert "took too long" not in body and 'data-job-id="' in body
     finally:
         stop_dashboard(running)
+
+
+def test_a_database_without_the_schema_gets_a_clear_answer(
+    dsn: str, tmp_path: Path, connect: Callable[..., Conn]
+) -> None:
+    import uuid
+
+    db = connect()
+    name = f"pgjobs_dash_empty_{uuid.uuid4().hex[:10]}"
+    db.execute(f'CREATE DATABASE "{name}"')
+    empty = psycopg.conninfo.make_conninfo(dsn, dbname=name)
+    try:
+        running = start_dashboard(empty, tmp_path)
+        try:
+            for path in ("/", "/jobs", "/schedules"):
+                code, body, _ = running.request(path)
+                assert code == 503 and "Run `pgjobs deploy`" in body, path
+        finally:
+            stop_dashboard(running)
+    finally:
+        db.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

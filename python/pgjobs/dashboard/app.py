@@ -218,6 +218,8 @@ class Pages:
             found = await self.store.jobs(selection, limit=PAGE_SIZE + 1, offset=offset)
         except psycopg.errors.QueryCanceled:
             found, error = [], "the search took too long and was stopped: narrow the filter"
+        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName):
+            raise  # not deployed: see not_deployed
         except psycopg.Error as exc:
             found, error = [], _db_message(exc)
         query = [
@@ -366,6 +368,20 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes,
         middleware=[Middleware(Guard, settings=settings)],
         lifespan=pages.lifespan,
+        exception_handlers={
+            psycopg.errors.UndefinedFunction: not_deployed,
+            psycopg.errors.InvalidSchemaName: not_deployed,
+        },
+    )
+
+
+async def not_deployed(request: Request, exc: Exception) -> Response:
+    """The schema is missing, or older than the functions the dashboard calls."""
+    detail = exc.diag.message_primary if isinstance(exc, psycopg.Error) else str(exc)
+    return PlainTextResponse(
+        f"app_jobs is not deployed in this database, or is older than this dashboard: {detail}\n"
+        "Run `pgjobs deploy` (or upgrade the extension) first.",
+        status_code=503,
     )
 
 

@@ -1,7 +1,9 @@
 """Prometheus metrics for pgjobs: what a worker did (in-process counters fed by hooks) and how
 deep the queues are (figures from the database, counted by at most one process every 15 s).
 
-Worker hooks: a worker owns one :class:`WorkerMetrics` and calls, for each attempt::
+Worker hooks (the interface is :class:`pgjobs.worker_hooks.WorkerHooks`, so the worker never
+imports this module or prometheus-client): a worker given a :class:`WorkerMetrics` calls, for
+each attempt::
 
     metrics.job_started(task, queue)                     # when the handler starts
     metrics.job_completed(task, queue, duration)         # complete_job recorded it
