@@ -199,7 +199,9 @@ def test_overview_shows_counts_charts_and_workers_screenshot(
     assert (summary["completed"], summary["failed"]) == (12, 3)
     # Spread the finished jobs over the last hour, so the charts have bars to draw.
     db.execute(
-        "UPDATE app_jobs.job_history SET finished_at = now() - (id * 7 % 55) * interval '1 minute'"
+        "UPDATE app_jobs.job_history SET finished_at = now() - (id * 7 % 55) * interval '1 minute',"
+        " locked_at = now() - (id * 7 % 55) * interval '1 minute'"
+        " - (id % 5 + 1) * interval '90 milliseconds'"
     )
     for i in range(5):
         add_job(db, "greet", {"name": f"later{i}"}, queue_name="mail")
