@@ -26,7 +26,13 @@ class WorkerHooks(Protocol):
         """fail_job recorded a failed attempt with attempts left (the job will run again)."""
 
     def job_failed(self, task: str, queue: str | None, duration: float) -> None:
-        """fail_job recorded the job failed for good (or it was cancelled or lost)."""
+        """fail_job recorded the job failed for good."""
+
+    def job_cancelled(self, task: str, queue: str | None, duration: float) -> None:
+        """The handler was stopped on request (cancel_job) and the job recorded cancelled."""
+
+    def job_lost(self, task: str, queue: str | None, duration: float) -> None:
+        """The database had taken the job back (lease lapsed) before its outcome was recorded."""
 
     def heartbeat(self) -> None:
         """app_jobs.heartbeat renewed the worker's lease."""
@@ -45,6 +51,12 @@ class NoWorkerHooks:
         pass
 
     def job_failed(self, task: str, queue: str | None, duration: float) -> None:
+        pass
+
+    def job_cancelled(self, task: str, queue: str | None, duration: float) -> None:
+        pass
+
+    def job_lost(self, task: str, queue: str | None, duration: float) -> None:
         pass
 
     def heartbeat(self) -> None:

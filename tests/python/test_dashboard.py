@@ -240,6 +240,10 @@ def test_a_workers_metrics_from_its_hooks(dsn: str, connect: Callable[..., Conn]
     metrics.job_completed("resize", "images", 0.2)
     metrics.job_retried("resize", "images", 1.5)
     metrics.job_failed("mail", None, 0.01)
+    metrics.job_started("mail", None)
+    metrics.job_cancelled("mail", None, 3.0)
+    metrics.job_started("mail", None)
+    metrics.job_lost("mail", None, 40.0)
     metrics.heartbeat()
     port = free_port()
     server, thread = metrics.serve(port, dsn=dsn)
@@ -255,6 +259,8 @@ def test_a_workers_metrics_from_its_hooks(dsn: str, connect: Callable[..., Conn]
     assert samples[("pgjobs_jobs_completed_total", resize)] == 1
     assert samples[("pgjobs_jobs_retried_total", resize)] == 1
     assert samples[("pgjobs_jobs_failed_total", mail)] == 1
+    assert samples[("pgjobs_jobs_cancelled_total", mail)] == 1
+    assert samples[("pgjobs_jobs_lost_total", mail)] == 1
     retried = (("outcome", "retried"), *resize)
     assert samples[("pgjobs_job_duration_seconds_count", retried)] == 1
     assert samples[("pgjobs_worker_running_jobs", ())] == 1  # one mail job still runs
@@ -267,7 +273,15 @@ def test_a_workers_metrics_from_its_hooks(dsn: str, connect: Callable[..., Conn]
 def test_worker_metrics_implement_the_worker_hook_interface() -> None:
     assert isinstance(WorkerMetrics(), WorkerHooks)
     assert isinstance(NoWorkerHooks(), WorkerHooks)
-    hook_names = {"job_started", "job_completed", "job_retried", "job_failed", "heartbeat"}
+    hook_names = {
+        "job_started",
+        "job_completed",
+        "job_retried",
+        "job_failed",
+        "job_cancelled",
+        "job_lost",
+        "heartbeat",
+    }
     assert {n for n in dir(WorkerHooks) if not n.startswith("_")} == hook_names
 
 

@@ -9,6 +9,8 @@ each attempt::
     metrics.job_completed(task, queue, duration)         # complete_job recorded it
     metrics.job_retried(task, queue, duration)           # fail_job: attempts left, will retry
     metrics.job_failed(task, queue, duration)            # fail_job: failed for good
+    metrics.job_cancelled(task, queue, duration)         # stopped on request, recorded cancelled
+    metrics.job_lost(task, queue, duration)              # taken back by the database meanwhile
     metrics.heartbeat()                                  # after each successful app_jobs.heartbeat
 
 ``duration`` is in seconds (the handler's run time); ``queue`` may be None. Every hook is
@@ -71,6 +73,18 @@ class WorkerMetrics:
         self.failed = Counter(
             "pgjobs_jobs_failed", "Jobs that failed for good in this worker.", labels, registry=r
         )
+        self.cancelled = Counter(
+            "pgjobs_jobs_cancelled",
+            "Running jobs this worker stopped on request (cancel_job).",
+            labels,
+            registry=r,
+        )
+        self.lost = Counter(
+            "pgjobs_jobs_lost",
+            "Jobs the database took back (lease lapsed) before this worker recorded them.",
+            labels,
+            registry=r,
+        )
         self.duration = Histogram(
             "pgjobs_job_duration_seconds",
             "Handler run time of finished attempts, by outcome.",
@@ -112,6 +126,12 @@ class WorkerMetrics:
 
     def job_failed(self, task: str, queue: str | None, duration: float) -> None:
         self._finished(self.failed, "failed", task, queue, duration)
+
+    def job_cancelled(self, task: str, queue: str | None, duration: float) -> None:
+        self._finished(self.cancelled, "cancelled", task, queue, duration)
+
+    def job_lost(self, task: str, queue: str | None, duration: float) -> None:
+        self._finished(self.lost, "lost", task, queue, duration)
 
     def heartbeat(self) -> None:
         self.last_heartbeat.set(time.time())
