@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from pgjobs.app import App
-from pgjobs.client import AsyncClient, Backoff, Client
-from pgjobs.errors import JobFailed, JobNotFinished
-from pgjobs.registry import JobContext
+from pgjobs.db.client import AsyncClient, Backoff, Client
+from pgjobs.db.errors import JobFailed, JobNotFinished
+from pgjobs.runtime.app import App
+from pgjobs.runtime.registry import JobContext
 
 GUARD = 20.0
 

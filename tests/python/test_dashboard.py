@@ -24,7 +24,7 @@ from dashboard_support import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from pgjobs.dashboard.metrics import DatabaseCollector, WorkerMetrics
-from pgjobs.worker_hooks import NoWorkerHooks, WorkerHooks
+from pgjobs.runtime.hooks import NoWorkerHooks, WorkerHooks
 
 __all__ = ["dashboard"]  # fixture
 

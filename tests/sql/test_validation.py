@@ -96,6 +96,7 @@ CASES = {
         "permanently_fail_jobs", "app_jobs.permanently_fail_jobs(NULL, 'why')", "PJ103"
     ),
     "reschedule_jobs/NULL": Case("reschedule_jobs", "app_jobs.reschedule_jobs(NULL)", "PJ103"),
+    "run_jobs_now/NULL": Case("run_jobs_now", "app_jobs.run_jobs_now(NULL)", "PJ103"),
     "reschedule_jobs/attempts -1": Case(
         "reschedule_jobs", f"app_jobs.reschedule_jobs({WAITING_IDS}, attempts := -1)", "PJ104"
     ),
@@ -344,9 +345,10 @@ def test_every_public_function_has_a_bad_input_case(db: Conn) -> None:
 
 
 #: Public functions with arguments that no argument can make fail: list_scheduled_jobs takes any
-#: tenant (NULL: all of them). (Those without arguments, such as run_due_schedules, queue_stats
-#: and schema_version, are not asked for a case.)
-NO_BAD_INPUT = {"list_scheduled_jobs"}
+#: tenant (NULL: all of them); find_scheduled_job any key and tenant (a key no schedule has, or
+#: NULL, finds none). (Those without arguments, such as run_due_schedules, queue_stats and
+#: schema_version, are not asked for a case.)
+NO_BAD_INPUT = {"list_scheduled_jobs", "find_scheduled_job"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

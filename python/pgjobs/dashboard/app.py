@@ -1,7 +1,7 @@
 """The dashboard: a Starlette app with server-rendered Jinja2 pages, a little vanilla JS for
 live refresh, actions as CSRF-protected POSTs, the HTTP API for serverless platforms
 (:mod:`pgjobs.dashboard.api`) and ``/metrics``. Everything it reads and does goes through
-``app_jobs`` functions (:mod:`pgjobs.dashboard.queries`)."""
+``app_jobs`` functions (:mod:`pgjobs.db.dashboard_queries`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Prometheus metrics for pgjobs: what a worker did (in-process counters fed by hooks) and how
 deep the queues are (figures from the database, counted by at most one process every 15 s).
 
-Worker hooks (the interface is :class:`pgjobs.worker_hooks.WorkerHooks`, so the worker never
+Worker hooks (the interface is :class:`pgjobs.runtime.hooks.WorkerHooks`, so the worker never
 imports this module or prometheus-client): a worker given a :class:`WorkerMetrics` calls, for
 each attempt::
 
@@ -39,7 +39,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from psycopg.rows import dict_row
 
-from pgjobs.dashboard import queries
+from pgjobs.db import dashboard_queries as queries
 
 __all__ = ["DatabaseCollector", "WorkerMetrics", "database_metric_families"]
 

@@ -1,5 +1,5 @@
 """The dashboard's database access: a small pool of connections running the statements of
-:mod:`pgjobs.dashboard.queries`, each under a statement timeout (a payload search has no index
+:mod:`pgjobs.db.dashboard_queries`, each under a statement timeout (a payload search has no index
 to lean on, so a slow one is cut off instead of piling up)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from pgjobs.dashboard import queries
+from pgjobs.db import dashboard_queries as queries
 
 Row = dict[str, Any]
 

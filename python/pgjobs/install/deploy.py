@@ -72,9 +72,9 @@ from typing import Any, Final
 import psycopg
 from psycopg import sql
 
-from pgjobs import config
-from pgjobs.plan import Change, PlanError, load_plan
-from pgjobs.sqlfiles import SqlFileError, read_script
+from pgjobs import config, embedded
+from pgjobs.sqltree.plan import Change, PlanError, load_plan
+from pgjobs.sqltree.sqlfiles import SqlFileError, read_script
 
 __all__ = [
     "LOCK_NAME",
@@ -127,6 +127,16 @@ step(apply, rollback)  # step() is injected by yoyo
 # resolves __depends__ through it when a migration loads: reading and loading must not
 # interleave between threads.
 _REGISTRY_LOCK = threading.Lock()
+
+
+Target = str | config.ResolvedDsn | None
+"""A DSN (resolved by :func:`pgjobs.config.resolve`), or a target the connect step resolved."""
+
+
+def _target(dsn: Target) -> config.ResolvedDsn:
+    """Where to install; an embedded server named by it is started (its first deploy is ours)."""
+    target = dsn if isinstance(dsn, config.ResolvedDsn) else config.resolve(dsn)
+    return embedded.started(target)
 
 
 class DeployError(Exception):
@@ -549,7 +559,7 @@ def _pending(conn: psycopg.Connection[Any], scripts: Sequence[_Script]) -> list[
     return [script for script in scripts if script.hash not in applied]
 
 
-def deploy(dsn: str | None = None, *, verify: bool = True) -> list[str]:
+def deploy(dsn: Target = None, *, verify: bool = True) -> list[str]:
     """Apply every pending change of the plan, then (by default) run every verify script.
 
     The changes run in one transaction: all of them are applied and recorded, or (when one
@@ -558,7 +568,7 @@ def deploy(dsn: str | None = None, *, verify: bool = True) -> list[str]:
     turns.
     """
     scripts = _load_scripts()
-    target = config.resolve(dsn)
+    target = _target(dsn)
     try:
         with _session(target, lock=True) as conn:
             done: list[str] = []
@@ -576,7 +586,7 @@ def deploy(dsn: str | None = None, *, verify: bool = True) -> list[str]:
         raise _failed("deploy", exc) from exc
 
 
-def dry_run(dsn: str | None = None) -> str:
+def dry_run(dsn: Target = None) -> str:
     """The SQL ``deploy`` would run on this database now, as one psql-runnable text.
 
     Runs the same guards as :func:`deploy` (so it refuses what deploy refuses) and changes
@@ -587,7 +597,7 @@ def dry_run(dsn: str | None = None) -> str:
     gives a text with comments only.
     """
     scripts = _load_scripts()
-    target = config.resolve(dsn)
+    target = _target(dsn)
     try:
         with _session(target, lock=False) as conn:
             pending = _pending(conn, scripts)
@@ -615,7 +625,7 @@ def dry_run(dsn: str | None = None) -> str:
     return "\n".join(out)
 
 
-def revert(dsn: str | None = None, *, drop_triggers: bool = False) -> list[str]:
+def revert(dsn: Target = None, *, drop_triggers: bool = False) -> list[str]:
     """Roll back every applied pgjobs change, newest first; ``app_jobs`` is gone afterwards.
 
     All of it runs in one transaction: every change is reverted, or none is. yoyo's own tables
@@ -625,7 +635,7 @@ def revert(dsn: str | None = None, *, drop_triggers: bool = False) -> list[str]:
     them.
     """
     scripts = _load_scripts()
-    target = config.resolve(dsn)
+    target = _target(dsn)
     try:
         with _session(target, lock=True) as conn:
             _refuse_other_installers(conn)
@@ -640,10 +650,10 @@ def revert(dsn: str | None = None, *, drop_triggers: bool = False) -> list[str]:
         raise _failed("revert", exc) from exc
 
 
-def verify(dsn: str | None = None) -> None:
+def verify(dsn: Target = None) -> None:
     """Run every live verify script in a rolled-back transaction; raise naming each failure."""
     scripts = _load_scripts()
-    target = config.resolve(dsn)
+    target = _target(dsn)
     try:
         with _session(target, lock=True) as conn:
             _run_verifies(conn, scripts, set(_applied(conn)))
@@ -651,13 +661,13 @@ def verify(dsn: str | None = None) -> None:
         raise _failed("verify", exc) from exc
 
 
-def status(dsn: str | None = None) -> list[tuple[str, bool]]:
+def status(dsn: Target = None) -> list[tuple[str, bool]]:
     """Every change instance of the plan, in order, with whether yoyo recorded it applied."""
     try:
         changes = list(load_plan())
     except (PlanError, SqlFileError) as exc:
         raise DeployError(str(exc)) from exc
-    target = config.resolve(dsn)
+    target = _target(dsn)
     try:
         with _session(target, lock=False) as conn:
             applied = _applied(conn)

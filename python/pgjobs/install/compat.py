@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Final
 
 from pgjobs import __version__
-from pgjobs.plan import PlanError, load_plan, version_key
-from pgjobs.sqlfiles import SqlFileError
+from pgjobs.db.queries import SCHEMA_WITHOUT_VERSION
+from pgjobs.sqltree.plan import PlanError, load_plan, version_key
+from pgjobs.sqltree.sqlfiles import SqlFileError
 
 __all__ = [
     "OLDEST_SCHEMA",
@@ -30,8 +31,6 @@ __all__ = [
 
 #: The oldest schema every query of :mod:`pgjobs.queries` works with.
 OLDEST_SCHEMA: Final = "0.1.0"
-#: The version of a schema that has no ``app_jobs.schema_version()`` (it came in 0.2.0).
-SCHEMA_WITHOUT_VERSION: Final = "0.1.0"
 
 
 class SchemaVersionError(RuntimeError):
@@ -39,12 +38,17 @@ class SchemaVersionError(RuntimeError):
 
 
 def newest_schema() -> str:
-    """The newest schema this package knows: the newest release tag of its own plan."""
+    """The newest schema this package knows: the newest release tag of its own plan, or the
+    release in preparation that ``control`` names when changes follow that tag (a schema
+    deployed from such a checkout already answers that version)."""
     try:
         tags = load_plan().tags
     except (PlanError, SqlFileError):
         tags = ()
-    return tags[-1].version if tags else __version__
+    if not tags:
+        return __version__
+    newest = tags[-1].version
+    return __version__ if version_key(__version__) > version_key(newest) else newest
 
 
 def check_schema(version: str) -> None:

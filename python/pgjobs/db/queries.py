@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Final
 
+#: The version of a schema that has no ``app_jobs.schema_version()`` (it came in 0.2.0).
+SCHEMA_WITHOUT_VERSION: Final = "0.1.0"
+
 ADD_JOB: Final = """
 SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
@@ -78,12 +81,9 @@ SELECT * FROM app_jobs.reschedule_jobs(
   attempts := %(attempts)s, max_attempts := %(max_attempts)s)
 """
 
-# Test support (pgjobs.testing): the waiting jobs of these tasks that are due later, due now.
-RUN_LATER_JOBS_NOW: Final = """
-SELECT * FROM app_jobs.reschedule_jobs(
-  job_ids := ARRAY(SELECT j.id FROM app_jobs.jobs AS j
-                    WHERE j.state = 'scheduled' AND j.task_identifier = ANY(%(tasks)s)),
-  run_at := now())
+# Test support (the pytest plugin's drain(later=True)): these tasks' later jobs, due now.
+RUN_JOBS_NOW: Final = """
+SELECT * FROM app_jobs.run_jobs_now(task_identifiers := %(task_identifiers)s)
 """
 
 ADD_SCHEDULED_JOB: Final = """
@@ -106,6 +106,10 @@ SELECT * FROM app_jobs.run_scheduled_job(scheduled_job_id := %(scheduled_job_id)
 ENABLE_SCHEDULED_JOB: Final = """
 SELECT * FROM app_jobs.enable_scheduled_job(
   scheduled_job_id := %(scheduled_job_id)s, enabled := %(enabled)s)
+"""
+
+FIND_SCHEDULED_JOB: Final = """
+SELECT * FROM app_jobs.find_scheduled_job(job_key := %(job_key)s, db_id := %(db_id)s)
 """
 
 LIST_SCHEDULED_JOBS: Final = """
@@ -169,5 +173,7 @@ SELECT * FROM app_jobs.queue_stats()
 """
 
 ALL: Final[dict[str, str]] = {
-    name: value for name, value in globals().items() if name.isupper() and isinstance(value, str)
+    name: value
+    for name, value in globals().items()
+    if name.isupper() and isinstance(value, str) and name != "SCHEMA_WITHOUT_VERSION"
 }

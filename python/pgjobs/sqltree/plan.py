@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from pgjobs.sqlfiles import ScriptKind, sql_dir
+from pgjobs.sqltree.sqlfiles import ScriptKind, sql_dir
 
 __all__ = [
     "Change",

@@ -51,11 +51,12 @@ from typing import Any, Literal
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from pgjobs import schedules as schedules_
-from pgjobs.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
-from pgjobs.compat import check_schema
-from pgjobs.registry import Event, JobContext, JobEvent, Registry, Task
-from pgjobs.typed import InvalidPayload, InvalidResult
+from pgjobs.db import schedules as schedules_
+from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
+from pgjobs.install.compat import check_schema
+from pgjobs.runtime import scheduler
+from pgjobs.runtime.registry import Event, JobContext, JobEvent, Registry, Task
+from pgjobs.runtime.typed import InvalidPayload, InvalidResult
 
 __all__ = [
     "CANCEL_CHANNEL",
@@ -551,7 +552,7 @@ class Worker:
                 await schedules_.AsyncSchedules(conn).declare(self.schedules)
         if not self.scheduler:
             return []
-        await schedules_.tick(self.pool)
+        await scheduler.tick(self.pool)
 
         def enqueued() -> None:
             if self._wake is not None:
@@ -559,7 +560,7 @@ class Worker:
 
         if once:
             return []
-        loop = schedules_.scheduler_loop(self.pool, self.schedule_interval, enqueued)
+        loop = scheduler.scheduler_loop(self.pool, self.schedule_interval, enqueued)
         return [asyncio.create_task(loop)]
 
     # -- lease --------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def sql_dir() -> Path:
                 "or unset it"
             )
         return path
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent.parent
     for candidate in (package_dir / "sql", package_dir.parent.parent / "sql"):
         if (candidate / "sqitch.plan").is_file():
             return candidate

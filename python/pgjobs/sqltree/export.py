@@ -27,8 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgjobs.plan import Change, Plan, load_plan
-from pgjobs.sqlfiles import read_script
+from pgjobs.sqltree.plan import Change, Plan, load_plan
+from pgjobs.sqltree.sqlfiles import read_script
 
 __all__ = ["ExportedFile", "export", "file_name"]
 

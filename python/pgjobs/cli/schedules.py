@@ -2,54 +2,25 @@
 
 ``tick`` runs ``app_jobs.run_due_schedules()`` once (for system cron or a serverless timer);
 the others manage the schedules workers declared. A schedule is named by its id or its key
-(``--tenant`` picks the tenant of a key). No SQL here: pgjobs.schedules calls app_jobs.
+(``--tenant`` picks the tenant of a key). No SQL here: the client calls app_jobs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from pgjobs.cli.common import CommandError, Subparsers, client, common_options, table, tenant
 
 __all__ = ["add_schedules"]
 
 
-@contextmanager
-def _schedules(args: argparse.Namespace) -> Iterator[Any]:
-    import psycopg
-
-    from pgjobs import config
-    from pgjobs.cli import CommandError, _connect_error
-    from pgjobs.errors import PgJobsError
-    from pgjobs.schedules import Schedules
-
-    target = config.resolve(args.dsn)
-    try:
-        conn = psycopg.connect(target.conninfo, autocommit=True)
-    except psycopg.OperationalError as exc:
-        raise _connect_error(target, exc) from exc
-    with conn:
-        try:
-            yield Schedules(conn)
-        except PgJobsError as exc:
-            raise CommandError(str(exc)) from exc
-        except (psycopg.errors.UndefinedFunction, psycopg.errors.InvalidSchemaName) as exc:
-            raise CommandError(
-                f"app_jobs (with schedules) is not deployed in {config.describe(target.conninfo)}"
-                f" (from {target.source}): {exc.diag.message_primary or exc}\n"
-                "Run `pgjobs deploy` first."
-            ) from exc
-
-
-def _resolve(schedules: Any, name: str, tenant: Any) -> int:
-    """The id of the schedule named by id or by key."""
-    from pgjobs.cli import CommandError
-
+def _resolve(connected: Any, name: str, tenant: Any) -> int:
+    """The id of the schedule named by id or by key (app_jobs.find_scheduled_job)."""
     if name.isdigit():
         return int(name)
-    found = [s for s in schedules.list_all(tenant) if s.key == name]
+    found = connected.find_scheduled_job(name, tenant)
     if len(found) == 1:
         return int(found[0].id)
     if not found:
@@ -74,8 +45,8 @@ def _describe(schedule: Any) -> str:
 
 
 def _run_tick(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        jobs = schedules.run_due()
+    with client(args) as connected:
+        jobs = connected.run_due_schedules()
     for job in jobs:
         print(
             f"job {job.id}: task {job.task_identifier} for {_when(job.fire_time)} "
@@ -86,20 +57,20 @@ def _run_tick(args: argparse.Namespace) -> int:
 
 
 def _run_list(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        rows = schedules.list_all(args.tenant)
+    with client(args) as connected:
+        rows = connected.list_scheduled_jobs(args.tenant)
     if not rows:
         print("no schedules")
         return 0
     header = ("id", "key", "task", "schedule", "on", "next run", "last run", "missed runs")
-    table = [header]
+    rows_out: list[tuple[str, ...]] = [header]
     for s in rows:
         policy = s.missed_runs
         if s.backfill_limit is not None:
             policy += f" limit {s.backfill_limit}"
         if s.backfill_window is not None:
             policy += f" window {s.backfill_window}"
-        table.append(
+        rows_out.append(
             (
                 str(s.id),
                 s.key or "-",
@@ -111,35 +82,32 @@ def _run_list(args: argparse.Namespace) -> int:
                 policy,
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        print("  ".join(cells).rstrip())
+    for line in table(rows_out):
+        print(line)
     return 0
 
 
 def _run_enable(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        row = schedules.set_enabled(_resolve(schedules, args.schedule, args.tenant), args.enable)
+    with client(args) as connected:
+        scheduled_job_id = _resolve(connected, args.schedule, args.tenant)
+        row = connected.enable_scheduled_job(scheduled_job_id, args.enable)
     state = f"enabled, next run {_when(row.next_run_at)}" if row.enabled else "disabled"
     print(f"schedule {row.id} ({row.key or row.task_identifier}): {state}")
     return 0
 
 
 def _run_now(args: argparse.Namespace) -> int:
-    with _schedules(args) as schedules:
-        job = schedules.run_now(_resolve(schedules, args.schedule, args.tenant))
+    with client(args) as connected:
+        job = connected.run_scheduled_job(_resolve(connected, args.schedule, args.tenant))
     print(f"job {job.id} added: task {job.task_identifier} (schedule {job.scheduled_job_id})")
     return 0
 
 
-def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_schedules(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     """Register ``pgjobs schedules`` and its subcommands."""
-    from pgjobs.cli import _common_options, _tenant
-
     parser = subparsers.add_parser(
         "schedules",
-        parents=[_common_options(top_level=False)],
+        parents=[common_options(top_level=False)],
         help="run due schedules once, list, enable, disable or run a schedule now",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
@@ -157,7 +125,7 @@ def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         ),
     )
     commands = parser.add_subparsers(dest="schedules_command", metavar="COMMAND", required=True)
-    common = [_common_options(top_level=False)]
+    common = [common_options(top_level=False)]
 
     tick = commands.add_parser(
         "tick", parents=common, help="enqueue every due fire time now (run_due_schedules)"
@@ -165,7 +133,7 @@ def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     tick.set_defaults(handler=_run_tick)
 
     listing = commands.add_parser("list", parents=common, help="list the schedules")
-    listing.add_argument("--tenant", metavar="UUID", type=_tenant, help="only this tenant's")
+    listing.add_argument("--tenant", metavar="UUID", type=tenant, help="only this tenant's")
     listing.set_defaults(handler=_run_list)
 
     for name, enable, text in (
@@ -176,7 +144,7 @@ def add_schedules(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         command = commands.add_parser(name, parents=common, help=text, description=text)
         command.add_argument("schedule", metavar="ID|KEY", help="the schedule's id or key")
         command.add_argument(
-            "--tenant", metavar="UUID", type=_tenant, help="the tenant of a KEY (default: any)"
+            "--tenant", metavar="UUID", type=tenant, help="the tenant of a KEY (default: any)"
         )
         if enable is None:
             command.set_defaults(handler=_run_now)

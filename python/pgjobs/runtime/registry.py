@@ -17,12 +17,12 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from pgjobs.typed import Codec, handler_codecs
+from pgjobs.runtime.typed import Codec, handler_codecs
 
 if TYPE_CHECKING:
     import psycopg
 
-    from pgjobs.client import Job
+    from pgjobs.db.client import Job
 
 __all__ = ["EVENTS", "JobContext", "JobEvent", "Listener", "Registry", "Task"]
 

@@ -7,7 +7,9 @@ import os
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["add_parser"]
+from pgjobs.cli.common import CommandError, Subparsers, common_options, load_app, target
+
+__all__ = ["add_dashboard"]
 
 
 def _basic_auth(text: str) -> tuple[str, str]:
@@ -24,14 +26,10 @@ def _run(args: argparse.Namespace) -> int:
         from pgjobs.dashboard.app import Settings, create_app
         from pgjobs.dashboard.security import Auth, UnsafeBind, check_bind
     except ImportError as exc:
-        from pgjobs.cli import CommandError
-
         raise CommandError(
             f"the dashboard needs its extra packages ({exc.name} is missing): "
             "pip install 'pgjobs[dashboard]'"
         ) from exc
-    from pgjobs import config
-    from pgjobs.cli import CommandError, _load_app
 
     basic = args.basic_auth or (
         _basic_auth(os.environ["PGJOBS_DASHBOARD_BASIC_AUTH"])
@@ -49,11 +47,11 @@ def _run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     worker_app: Any = None
     if args.app:
-        worker_app = _load_app(args.app)
+        worker_app = load_app(args.app)
         if args.dsn is not None:
             worker_app.dsn = args.dsn
     settings = Settings(
-        conninfo=config.resolve_dsn(args.dsn),
+        conninfo=target(args).conninfo,
         auth=auth,
         read_only=args.read_only,
         api_secret=args.api_secret or os.environ.get("PGJOBS_API_SECRET") or None,
@@ -74,13 +72,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``pgjobs dashboard`` (called by pgjobs.cli)."""
-    from pgjobs.cli import _common_options
-
+def add_dashboard(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
+    """Register ``pgjobs dashboard``."""
     parser = subparsers.add_parser(
         "dashboard",
-        parents=[_common_options(top_level=False)],
+        parents=[common_options(top_level=False)],
         help="serve the web dashboard, the HTTP API and /metrics",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
