@@ -12,7 +12,7 @@ from typing import Any
 
 from dashboard_support import API_SECRET, Dashboard, dashboard, free_port
 
-from pgjobs.cli import build_parser
+from pgjobs.cli.main import build_parser
 
 __all__ = ["dashboard"]  # fixture
 

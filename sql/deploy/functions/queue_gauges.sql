@@ -1,5 +1,5 @@
 -- Deploy pgjobs:functions/queue_gauges to pg
--- requires: tables/queue_gauges
+-- requires: tables/queue_gauges_cache
 -- requires: tables/jobs
 -- Queue depth for metrics at a bounded cost. Every exporter (dashboards, workers) may call it
 -- on every scrape: while the cached figures are younger than max_age they are returned as

@@ -1,4 +1,4 @@
--- Deploy pgjobs:tables/queue_gauges to pg
+-- Deploy pgjobs:tables/queue_gauges_cache to pg
 -- requires: schema
 -- The latest queue-depth figures, shared by every process that exports metrics, so that the
 -- hot table is counted at most once per refresh interval however many dashboards and workers

@@ -1,4 +1,4 @@
--- Verify pgjobs:tables/queue_gauges on pg
+-- Verify pgjobs:tables/queue_gauges_cache on pg
 
 BEGIN;
 

@@ -1,4 +1,4 @@
--- Revert pgjobs:tables/queue_gauges from pg
+-- Revert pgjobs:tables/queue_gauges_cache from pg
 
 BEGIN;
 
