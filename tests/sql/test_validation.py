@@ -295,6 +295,31 @@ CASES = {
     "cleanup_jobs/no status": Case(
         "cleanup_jobs", "app_jobs.cleanup_jobs(interval '1 day', '{}')", "PJ115"
     ),
+    # dashboard reads
+    "search_jobs/unknown status": Case(
+        "search_jobs", "app_jobs.search_jobs(status := '{done}')", "PJ115"
+    ),
+    "search_jobs/limit 0": Case("search_jobs", "app_jobs.search_jobs(row_limit := 0)", "PJ116"),
+    "search_jobs/window too long": Case(
+        "search_jobs", "app_jobs.search_jobs('{}', history_window := interval '8 days')", "PJ150"
+    ),
+    "search_jobs/window NULL": Case(
+        "search_jobs", "app_jobs.search_jobs('{}', history_window := NULL)", "PJ150"
+    ),
+    "search_jobs/payload a number": Case("search_jobs", "app_jobs.search_jobs('7')", "PJ151"),
+    "search_jobs/payload text empty": Case(
+        "search_jobs", "app_jobs.search_jobs(payload_text := '')", "PJ151"
+    ),
+    "job_throughput/zero": Case("job_throughput", "app_jobs.job_throughput(interval '0')", "PJ150"),
+    "job_throughput/too long": Case(
+        "job_throughput", "app_jobs.job_throughput(interval '2 days')", "PJ150"
+    ),
+    "queue_gauges/max_age short": Case(
+        "queue_gauges", "app_jobs.queue_gauges(interval '0.5 seconds')", "PJ150"
+    ),
+    "queue_gauges/max_rows 0": Case(
+        "queue_gauges", "app_jobs.queue_gauges(max_rows := 0)", "PJ152"
+    ),
     # maintenance
     "create_history_partitions/negative": Case(
         "create_history_partitions", "app_jobs.create_history_partitions(-1)", "PJ110"
