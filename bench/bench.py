@@ -45,10 +45,10 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import pgjobs
-from pgjobs.app import App
-from pgjobs.client import AsyncClient, JobSpec
 from pgjobs.config import describe
-from pgjobs.deploy import deploy
+from pgjobs.db.client import AsyncClient, JobSpec
+from pgjobs.install.deploy import deploy
+from pgjobs.runtime.app import App
 
 TASK = "bench_noop"
 DEFAULT_SERVER = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"

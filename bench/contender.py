@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pgjobs
-from pgjobs.app import App
-from pgjobs.client import AsyncClient, JobSpec
-from pgjobs.deploy import deploy
-from pgjobs.worker import Worker, WorkerSummary
+from pgjobs.db.client import AsyncClient, JobSpec
+from pgjobs.install.deploy import deploy
+from pgjobs.runtime.app import App
+from pgjobs.runtime.worker import Worker, WorkerSummary
 
 NAME = "pgjobs"
 ENABLED = True

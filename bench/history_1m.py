@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pgjobs.deploy import deploy
+from pgjobs.install.deploy import deploy
 
 FILL = """
 DO $$

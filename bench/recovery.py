@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from pgjobs.deploy import deploy
+from pgjobs.install.deploy import deploy
 
 
 def main() -> int:
@@ -42,7 +42,7 @@ def main() -> int:
         textwrap.dedent(
             """
             import time
-            from pgjobs.app import App
+            from pgjobs.runtime.app import App
             app = App()
 
             @app.task()

@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pgjobs.app import App
-from pgjobs.registry import JobContext, JobEvent
+from pgjobs import App
+from pgjobs.runtime.registry import JobContext, JobEvent
 
 
 def say(line: str) -> None:

@@ -19,13 +19,13 @@ import psycopg
 from examples.app import app
 from psycopg.rows import dict_row
 
-from pgjobs import config
+from pgjobs import connect
 
 GUARD = 120.0  # seconds; the retry backoff is under 3 s
 
 
 async def main() -> int:
-    dsn = config.resolve_dsn(app.dsn)
+    dsn = connect.conninfo(app.dsn)
     sql = (Path(__file__).parent / "demo.sql").read_text()
     with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
         start = conn.execute("SELECT clock_timestamp() AS t").fetchall()[0]["t"]

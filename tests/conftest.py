@@ -35,7 +35,7 @@ for _var in ("PGJOBS_DSN", "DATABASE_URL"):
 
 def _install_template(**params: Any) -> None:
     """Build the template database through the real install path: pgjobs deploy."""
-    from pgjobs.deploy import deploy
+    from pgjobs.install.deploy import deploy
 
     deploy(
         psycopg.conninfo.make_conninfo(

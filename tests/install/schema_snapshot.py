@@ -339,7 +339,7 @@ def main() -> int:
     from install_support import SQL_DIR, create_database, drop_database
 
     os.environ["PGJOBS_SQL_DIR"] = str(SQL_DIR)
-    from pgjobs.deploy import deploy
+    from pgjobs.install.deploy import deploy
 
     database = create_database()
     try:

@@ -25,8 +25,8 @@ from install_support import (
 from schema_snapshot import render_dsn
 
 from pgjobs import config
-from pgjobs.deploy import DeployError, deploy, revert, status, verify
-from pgjobs.plan import load_plan, write_tree
+from pgjobs.install.deploy import DeployError, deploy, revert, status, verify
+from pgjobs.sqltree.plan import load_plan, write_tree
 
 PLAN = load_plan(SQL_DIR)
 PLAN_IDS = [change.id for change in PLAN]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from install_support import CLOSING, HEADERS, SQL_DIR, framed, plan_text, write_scripts
 
-from pgjobs.plan import Change, PlanError, load_plan, parse_plan
-from pgjobs.sqlfiles import ENV_SQL_DIR, SqlFileError, read_script, sql_dir, strip_frame
+from pgjobs.sqltree.plan import Change, PlanError, load_plan, parse_plan
+from pgjobs.sqltree.sqlfiles import ENV_SQL_DIR, SqlFileError, read_script, sql_dir, strip_frame
 
 KINDS = ("deploy", "revert", "verify")
 

@@ -20,8 +20,8 @@ from install_support import SQL_DIR, TestDatabase, assert_matches_snapshot
 from psycopg import sql
 from schema_snapshot import render_dsn
 
-from pgjobs.deploy import deploy
-from pgjobs.plan import load_plan, write_tree
+from pgjobs.install.deploy import deploy
+from pgjobs.sqltree.plan import load_plan, write_tree
 
 
 @pytest.fixture(autouse=True)

@@ -28,13 +28,13 @@ from install_support import (
 )
 from psycopg import sql
 
-from pgjobs.app import App
-from pgjobs.bundle import control_version
-from pgjobs.compat import SchemaVersionError
-from pgjobs.deploy import DeployError, deploy, dry_run
-from pgjobs.export import INDEX, export
-from pgjobs.plan import Plan, Tag, load_plan, write_tree
-from pgjobs.registry import JobContext
+from pgjobs.install.compat import SchemaVersionError
+from pgjobs.install.deploy import DeployError, deploy, dry_run
+from pgjobs.runtime.app import App
+from pgjobs.runtime.registry import JobContext
+from pgjobs.sqltree.bundle import control_version
+from pgjobs.sqltree.export import INDEX, export
+from pgjobs.sqltree.plan import Plan, Tag, load_plan, write_tree
 
 PLAN = load_plan(SQL_DIR)
 VERSION = control_version(REPO / "control")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from install_support import REPO, SQL_DIR, TestDatabase, subprocess_env
 
-from pgjobs.bundle import control_version
-from pgjobs.plan import load_plan
+from pgjobs.sqltree.bundle import control_version
+from pgjobs.sqltree.plan import load_plan
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,9 @@ def test_the_wheel_carries_every_script_of_the_plan(wheel: Path) -> None:
             relative = plan.script(change, kind).relative_to(SQL_DIR).as_posix()
             expected.add(f"pgjobs/sql/{relative}")
     assert expected <= contents
-    assert "pgjobs/cli.py" in contents and "pgjobs/py.typed" in contents
+    assert "pgjobs/py.typed" in contents
+    for layer in ("sqltree", "install", "db", "runtime", "cli"):
+        assert f"pgjobs/{layer}/__init__.py" in contents
 
 
 def test_pgjobs_deploy_from_the_wheel_in_a_fresh_virtualenv(
@@ -69,7 +71,7 @@ def test_pgjobs_deploy_from_the_wheel_in_a_fresh_virtualenv(
     version = run([str(bin_dir / "pgjobs"), "--version"], cwd=tmp_path, env=env)
     assert version.stdout.strip() == f"pgjobs {VERSION}"
     where = run(
-        [str(bin_dir / "python"), "-c", "import pgjobs.sqlfiles as s; print(s.sql_dir())"],
+        [str(bin_dir / "python"), "-c", "import pgjobs.sqltree.sqlfiles as s; print(s.sql_dir())"],
         cwd=tmp_path,
         env=env,
     )

@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 from test_worker import enqueue, history, run, sql
 from typing_extensions import TypedDict
 
-from pgjobs.app import App
-from pgjobs.registry import JobContext, JobEvent
-from pgjobs.typed import InvalidPayload
+from pgjobs.runtime.app import App
+from pgjobs.runtime.registry import JobContext, JobEvent
+from pgjobs.runtime.typed import InvalidPayload
 
 
 class Email(BaseModel):

@@ -18,10 +18,10 @@ import pytest
 from cli_support import run_pgjobs
 from psycopg.rows import dict_row
 
-from pgjobs.app import App
-from pgjobs.errors import InvalidArgument
-from pgjobs.registry import JobContext
-from pgjobs.schedules import Schedule, Schedules
+from pgjobs.db.errors import InvalidArgument
+from pgjobs.db.schedules import Schedule, Schedules
+from pgjobs.runtime.app import App
+from pgjobs.runtime.registry import JobContext
 
 GUARD = 20.0
 

@@ -6,7 +6,7 @@ import json
 
 from cli_support import run_pgjobs
 
-from pgjobs.client import Client
+from pgjobs.db.client import Client
 
 
 def test_jobs_list_show_cancel_rerun_and_cleanup(dsn: str) -> None:

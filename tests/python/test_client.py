@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pgjobs.client import AsyncClient, Client, JobSpec
-from pgjobs.errors import InvalidArgument, PgJobsError
+from pgjobs.db.client import AsyncClient, Client, JobSpec
+from pgjobs.db.errors import InvalidArgument, PgJobsError
 
 TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
 
@@ -21,7 +21,7 @@ def client(dsn: str) -> Iterator[Client]:
 
 
 def test_enqueue_claim_complete(client: Client) -> None:
-    job = client.add_job("send_email", {"to": "a@b.c"}, tenant=TENANT, priority=-1)
+    job = client.add_job("send_email", {"to": "a@b.c"}, database_id=TENANT, priority=-1)
     assert (job.task_identifier, job.payload, str(job.database_id)) == (
         "send_email",
         {"to": "a@b.c"},
@@ -105,3 +105,49 @@ def test_async_client(dsn: str) -> None:
                 await client.add_job("", None)
 
     asyncio.run(scenario())
+
+
+def test_tenant_is_a_deprecated_alias_of_database_id(client: Client, dsn: str) -> None:
+    with pytest.warns(DeprecationWarning, match=r"add_job\(tenant=\.\.\.\) is deprecated"):
+        job = client.add_job("t", tenant=TENANT, job_key="k")
+    assert str(job.database_id) == TENANT
+    with pytest.warns(DeprecationWarning, match="use database_id="):
+        listed = client.list_jobs(tenant=TENANT)
+    assert [info.id for info in listed] == [job.id]
+    assert [info.id for info in client.list_jobs(database_id=TENANT)] == [job.id]
+    with pytest.raises(TypeError, match="got both tenant= and database_id="):
+        client.remove_job("k", tenant=TENANT, database_id=TENANT)
+    with pytest.warns(DeprecationWarning, match="remove_job"):
+        removed = client.remove_job("k", tenant=TENANT)
+    assert removed is not None and removed.id == job.id
+
+    async def scenario() -> None:
+        async with await AsyncClient.connect(dsn) as aclient:
+            with pytest.warns(DeprecationWarning, match="cancel_jobs"):
+                assert await aclient.cancel_jobs(task="t", tenant=TENANT) == 0
+            assert await aclient.cancel_jobs(task="t", database_id=TENANT) == 0
+
+    asyncio.run(scenario())
+
+
+def test_app_spec_takes_database_id_and_the_old_tenant_keyword() -> None:
+    from pgjobs import App
+
+    app = App(dsn="unused")
+    assert app.spec("t", database_id=TENANT).database_id == TENANT
+    with pytest.warns(DeprecationWarning, match=r"spec\(tenant=\.\.\.\)"):
+        assert app.spec("t", tenant=TENANT).database_id == TENANT
+
+
+def test_job_spec_and_schedule_take_database_id_and_the_old_tenant_name() -> None:
+    from pgjobs import JobSpec, Schedule
+
+    assert JobSpec("t", None, TENANT).database_id == TENANT
+    with pytest.warns(DeprecationWarning, match=r"JobSpec\(tenant=\.\.\.\)"):
+        spec = JobSpec("t", tenant=TENANT)
+    assert spec.database_id == TENANT
+    with pytest.warns(DeprecationWarning, match=r"JobSpec.tenant is deprecated"):
+        assert spec.tenant == TENANT
+    with pytest.warns(DeprecationWarning, match=r"Schedule\(tenant=\.\.\.\)"):
+        schedule = Schedule("report", cron="@daily", tenant=TENANT)
+    assert schedule.database_id == TENANT and schedule.params()["db_id"] == TENANT

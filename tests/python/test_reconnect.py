@@ -22,8 +22,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from pgjobs.app import App
-from pgjobs.deploy import deploy
+from pgjobs.install.deploy import deploy
+from pgjobs.runtime.app import App
 
 GUARD = 60.0
 OPTIONS = ("--concurrency", "3", "--poll-interval", "0.5")
@@ -123,7 +123,7 @@ def test_the_worker_rides_out_a_postgresql_restart(
         textwrap.dedent(
             """
             import asyncio
-            from pgjobs.app import App
+            from pgjobs.runtime.app import App
 
             app = App()
 

@@ -1,4 +1,5 @@
-"""The pytest plugin users get (pgjobs.testing), run as a user's test suite would run it."""
+"""The pytest plugin users get (entry point pgjobs.pytest_plugin), run as a user's test suite
+would run it: with deprecation warnings as errors, so the plugin itself never warns."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ TEST_DSN = os.environ.get(
 USER_TESTS = """
 from typing import Any
 
-from pgjobs.app import App
+from pgjobs import App
 
 app = App()  # no DSN: the plugin points PGJOBS_DSN at the test's database
 seen: list[Any] = []
@@ -65,5 +66,7 @@ def test_a_user_suite_runs_on_real_databases(
     else:
         monkeypatch.setenv("PGJOBS_TEST_DSN", TEST_DSN)
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-q", "-W", "error::DeprecationWarning"
+    )
     result.assert_outcomes(passed=3)

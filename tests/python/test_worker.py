@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from pgjobs.app import App
-from pgjobs.registry import JobContext
-from pgjobs.worker import Worker
+from pgjobs.runtime.app import App
+from pgjobs.runtime.registry import JobContext
+from pgjobs.runtime.worker import Worker
 
 GUARD = 20.0  # seconds before a wait counts as "never happened"
 

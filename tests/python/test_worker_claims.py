@@ -15,9 +15,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgjobs.app import App
-from pgjobs.client import Job
-from pgjobs.worker import Worker
+from pgjobs.db.client import Job
+from pgjobs.runtime.app import App
+from pgjobs.runtime.worker import Worker
 
 GUARD = 20.0
 

@@ -25,7 +25,7 @@ def sql(dsn: str, query: str, *params: Any) -> list[dict[str, Any]]:
 
 def write_app(tmp_path: Path, body: str) -> None:
     (tmp_path / "jobsapp.py").write_text(
-        "import time\nfrom pgjobs.app import App\napp = App()\n" + textwrap.dedent(body)
+        "import time\nfrom pgjobs import App\napp = App()\n" + textwrap.dedent(body)
     )
 
 

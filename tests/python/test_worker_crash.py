@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from pgjobs.app import App
+from pgjobs.runtime.app import App
 
 GUARD = 30.0
 
@@ -44,7 +44,7 @@ def test_sigkill_mid_job_then_another_worker_completes_it(dsn: str, tmp_path: Pa
             f"""
             import time
             from datetime import timedelta
-            from pgjobs.app import App
+            from pgjobs.runtime.app import App
 
             app = App({dsn!r})
 
@@ -102,7 +102,7 @@ def test_a_worker_killed_inside_a_listener_leaves_the_event_to_fire_again(
             f"""
             import pathlib, time
             from datetime import timedelta
-            from pgjobs.app import App
+            from pgjobs.runtime.app import App
 
             app = App({dsn!r})
 

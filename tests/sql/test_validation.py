@@ -96,6 +96,7 @@ CASES = {
         "permanently_fail_jobs", "app_jobs.permanently_fail_jobs(NULL, 'why')", "PJ103"
     ),
     "reschedule_jobs/NULL": Case("reschedule_jobs", "app_jobs.reschedule_jobs(NULL)", "PJ103"),
+    "run_jobs_now/NULL": Case("run_jobs_now", "app_jobs.run_jobs_now(NULL)", "PJ103"),
     "reschedule_jobs/attempts -1": Case(
         "reschedule_jobs", f"app_jobs.reschedule_jobs({WAITING_IDS}, attempts := -1)", "PJ104"
     ),
@@ -352,6 +353,31 @@ CASES = {
     "cleanup_jobs/no status": Case(
         "cleanup_jobs", "app_jobs.cleanup_jobs(interval '1 day', '{}')", "PJ115"
     ),
+    # dashboard reads
+    "search_jobs/unknown status": Case(
+        "search_jobs", "app_jobs.search_jobs(status := '{done}')", "PJ115"
+    ),
+    "search_jobs/limit 0": Case("search_jobs", "app_jobs.search_jobs(row_limit := 0)", "PJ116"),
+    "search_jobs/window too long": Case(
+        "search_jobs", "app_jobs.search_jobs('{}', history_window := interval '8 days')", "PJ150"
+    ),
+    "search_jobs/window NULL": Case(
+        "search_jobs", "app_jobs.search_jobs('{}', history_window := NULL)", "PJ150"
+    ),
+    "search_jobs/payload a number": Case("search_jobs", "app_jobs.search_jobs('7')", "PJ151"),
+    "search_jobs/payload text empty": Case(
+        "search_jobs", "app_jobs.search_jobs(payload_text := '')", "PJ151"
+    ),
+    "job_throughput/zero": Case("job_throughput", "app_jobs.job_throughput(interval '0')", "PJ150"),
+    "job_throughput/too long": Case(
+        "job_throughput", "app_jobs.job_throughput(interval '2 days')", "PJ150"
+    ),
+    "queue_gauges/max_age short": Case(
+        "queue_gauges", "app_jobs.queue_gauges(interval '0.5 seconds')", "PJ150"
+    ),
+    "queue_gauges/max_rows 0": Case(
+        "queue_gauges", "app_jobs.queue_gauges(max_rows := 0)", "PJ152"
+    ),
     # maintenance
     "create_history_partitions/negative": Case(
         "create_history_partitions", "app_jobs.create_history_partitions(-1)", "PJ110"
@@ -377,9 +403,10 @@ def test_every_public_function_has_a_bad_input_case(db: Conn) -> None:
 
 
 #: Public functions with arguments that no argument can make fail: list_scheduled_jobs takes any
-#: tenant (NULL: all of them). (Those without arguments, such as run_due_schedules, queue_stats
-#: and schema_version, are not asked for a case.)
-NO_BAD_INPUT = {"list_scheduled_jobs"}
+#: tenant (NULL: all of them); find_scheduled_job any key and tenant (a key no schedule has, or
+#: NULL, finds none). (Those without arguments, such as run_due_schedules, queue_stats and
+#: schema_version, are not asked for a case.)
+NO_BAD_INPUT = {"list_scheduled_jobs", "find_scheduled_job"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

@@ -1,0 +1,387 @@
+"""The asyncio client: every call of the app_jobs SQL API, one method each.
+
+This file is the one written by hand; ``sync_client.py`` is generated from it
+(``make sync-client``; tests/python/test_sync_client.py fails when it is stale). Every
+statement lives in :mod:`pgjobs.db.queries`; errors of the SQL API (SQLSTATE class ``PJ``)
+are raised as :mod:`pgjobs.db.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Self
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.composite import CompositeInfo, register_composite
+
+from pgjobs.db import queries
+from pgjobs.db.errors import translated
+from pgjobs.db.rows import (
+    _POLL,
+    DEFAULT_JOB_EXPIRY,
+    DEFAULT_LEASE,
+    FINISHED_CHANNEL,
+    Backoff,
+    CleanupResult,
+    Job,
+    JobInfo,
+    JobSpec,
+    QueueStats,
+    Schedule,
+    ScheduledJob,
+    _add_job_params,
+    _add_jobs_params,
+    _cleanup_params,
+    _fail_params,
+    _find_params,
+    _get_job_params,
+    _list_params,
+    _outcome,
+    _result_param,
+    renamed_keywords,
+)
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient:
+    """Client over one psycopg ``AsyncConnection`` (autocommit unless you pass your own)."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+        self._job_spec: CompositeInfo | None = None
+
+    @classmethod
+    async def connect(cls, conninfo: str = "") -> Self:
+        return cls(await psycopg.AsyncConnection.connect(conninfo, autocommit=True))
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _rows(self, query: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        with translated():
+            async with self.conn.cursor(row_factory=dict_row) as cur:
+                await cur.execute(query, params)
+                return await cur.fetchall()
+
+    async def _jobs(self, query: str, params: Mapping[str, Any]) -> list[Job]:
+        return [Job.from_row(row) for row in await self._rows(query, params)]
+
+    async def _job(self, query: str, params: Mapping[str, Any]) -> Job | None:
+        jobs = await self._jobs(query, params)
+        return jobs[0] if jobs else None
+
+    @renamed_keywords(tenant="database_id")
+    async def add_job(
+        self,
+        task: str,
+        payload: Any = None,
+        *,
+        database_id: UUID | str | None = None,
+        job_key: str | None = None,
+        queue: str | None = None,
+        run_at: datetime | None = None,
+        delay: timedelta | float | None = None,
+        max_attempts: int | None = None,
+        priority: int | None = None,
+        correlation_id: str | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
+    ) -> Job:
+        """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock."""
+        query, params = _add_job_params(
+            task, payload, database_id=database_id, job_key=job_key, queue=queue, run_at=run_at,
+            delay=delay, max_attempts=max_attempts, priority=priority,
+            correlation_id=correlation_id, backoff=backoff,
+        )  # fmt: skip
+        job = await self._job(query, params)
+        assert job is not None
+        return job
+
+    async def add_jobs(self, specs: Iterable[JobSpec]) -> list[Job]:
+        """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
+        if self._job_spec is None:
+            self._job_spec = await CompositeInfo.fetch(self.conn, "app_jobs.job_spec")
+            if self._job_spec is None:
+                raise RuntimeError("type app_jobs.job_spec is missing: run `pgjobs deploy`")
+            register_composite(self._job_spec, self.conn)
+        return await self._jobs(queries.ADD_JOBS, _add_jobs_params(self._job_spec, specs))
+
+    async def get_job(
+        self,
+        worker_id: str,
+        tasks: Iterable[str] | None = None,
+        job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
+    ) -> Job | None:
+        """Claim the next due job (app_jobs.get_job), or None."""
+        return await self._job(queries.GET_JOB, _get_job_params(worker_id, tasks, job_expiry))
+
+    async def claim_job(self, worker_id: str, job_id: int) -> Job | None:
+        """Claim one given waiting job now (app_jobs.claim_job), or None."""
+        return await self._job(queries.CLAIM_JOB, {"worker_id": worker_id, "job_id": job_id})
+
+    async def complete_job(self, worker_id: str, job_id: int, result: Any = None) -> Job | None:
+        """Complete a job this worker holds, storing ``result`` (JSON); None when it does not
+        hold it (any more)."""
+        return await self._job(
+            queries.COMPLETE_JOB,
+            {"worker_id": worker_id, "job_id": job_id, "result": _result_param(result)},
+        )
+
+    async def fail_job(
+        self,
+        worker_id: str,
+        job_id: int,
+        error_message: str,
+        error_details: Any = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
+        *,
+        permanent: bool = False,
+    ) -> Job | None:
+        """Fail the attempt of a job this worker holds (logged in the attempt log with
+        ``error_details``; for good with ``permanent``; else retried after the job's backoff,
+        or ``backoff``). The returned job's state is ``scheduled`` (will retry), ``failed`` or
+        ``cancelled`` (moved to history). None when this worker does not hold the job."""
+        return await self._job(
+            queries.FAIL_JOB,
+            _fail_params(worker_id, job_id, error_message, error_details, backoff, permanent),
+        )
+
+    async def heartbeat(self, worker_id: str, lease: timedelta = DEFAULT_LEASE) -> list[int]:
+        """Renew this worker's lease; returns the ids of the jobs it still holds."""
+        [row] = await self._rows(queries.HEARTBEAT, {"worker_id": worker_id, "lease": lease})
+        return list(row["held"])
+
+    async def release_jobs(self, worker_id: str) -> list[Job]:
+        """Give back every job and queue the worker holds (app_jobs.release_jobs)."""
+        return await self._jobs(queries.RELEASE_JOBS, {"worker_id": worker_id})
+
+    @renamed_keywords(tenant="database_id")
+    async def remove_job(self, job_key: str, database_id: UUID | str | None = None) -> Job | None:
+        """Cancel the tenant's waiting job with this key (app_jobs.remove_job)."""
+        return await self._job(queries.REMOVE_JOB, {"job_key": job_key, "db_id": database_id})
+
+    async def reschedule_jobs(
+        self,
+        job_ids: Iterable[int],
+        *,
+        run_at: datetime | None = None,
+        priority: int | None = None,
+        attempts: int | None = None,
+        max_attempts: int | None = None,
+    ) -> list[Job]:
+        """Change when and how waiting jobs run (app_jobs.reschedule_jobs); None keeps."""
+        return await self._jobs(
+            queries.RESCHEDULE_JOBS,
+            {
+                "job_ids": list(job_ids),
+                "run_at": run_at,
+                "priority": priority,
+                "attempts": attempts,
+                "max_attempts": max_attempts,
+            },
+        )
+
+    async def schema_version(self) -> str:
+        """The pgjobs release the database's app_jobs schema is at (app_jobs.schema_version()).
+
+        A schema without that function is at 0.1.0, the release before it existed. Runs in a
+        savepoint, so it is safe inside a transaction too.
+        """
+        try:
+            async with self.conn.transaction():
+                [row] = await self._rows(queries.SCHEMA_VERSION, {})
+        except psycopg.errors.UndefinedFunction:
+            return queries.SCHEMA_WITHOUT_VERSION
+        return str(row["version"])
+
+    # -- the lifecycle ---------------------------------------------------------------------
+
+    async def _infos(self, query: str, params: Mapping[str, Any]) -> list[JobInfo]:
+        return [JobInfo.from_row(row) for row in await self._rows(query, params)]
+
+    async def find_job(
+        self, job: int | UUID | str, *, with_attempts: bool = False
+    ) -> JobInfo | None:
+        """The job with this id (int) or uid, live or finished (app_jobs.find_job), or None."""
+        infos = await self._infos(queries.FIND_JOB, _find_params(job, with_attempts))
+        return infos[0] if infos else None
+
+    @renamed_keywords(tenant="database_id")
+    async def list_jobs(
+        self,
+        status: str | Sequence[str] | None = None,
+        *,
+        task: str | None = None,
+        queue: str | None = None,
+        database_id: UUID | str | None = None,
+        correlation_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[JobInfo]:
+        """Jobs newest first, live then finished (app_jobs.list_jobs); filters combine."""
+        return await self._infos(
+            queries.LIST_JOBS,
+            _list_params(status, task, queue, database_id, correlation_id, limit, offset),
+        )
+
+    async def recent_jobs(self, limit: int = 20) -> list[JobInfo]:
+        """The newest jobs (app_jobs.recent_jobs)."""
+        return await self._infos(queries.RECENT_JOBS, {"row_limit": limit})
+
+    async def queue_stats(self) -> list[QueueStats]:
+        """Per task and queue: live counts and the last hour (app_jobs.queue_stats)."""
+        return [QueueStats.from_row(row) for row in await self._rows(queries.QUEUE_STATS, {})]
+
+    async def cancel_job(self, job_id: int) -> JobInfo | None:
+        """Cancel a waiting job, or ask the worker of a running one to (app_jobs.cancel_job)."""
+        infos = await self._infos(queries.CANCEL_JOB, {"job_id": job_id})
+        return infos[0] if infos else None
+
+    @renamed_keywords(tenant="database_id")
+    async def cancel_jobs(
+        self,
+        *,
+        task: str | None = None,
+        priority: int | None = None,
+        run_at: datetime | None = None,
+        queue: str | None = None,
+        database_id: UUID | str | None = None,
+        all_tenants: bool = False,
+    ) -> int:
+        """Cancel every waiting job matching all filters given; returns how many.
+
+        Give ``database_id`` (one tenant) or ``all_tenants=True`` (every tenant's matching
+        jobs); neither is refused with :class:`~pgjobs.db.errors.InvalidArgument` (``PJ122``).
+        """
+        [row] = await self._rows(
+            queries.CANCEL_JOBS,
+            {
+                "task": task,
+                "priority": priority,
+                "run_at": run_at,
+                "queue": queue,
+                "db_id": database_id,
+                "all_tenants": all_tenants,
+            },
+        )
+        return int(row["cancelled"])
+
+    async def rerun_job(self, job_id: int) -> JobInfo:
+        """Enqueue a fresh copy of a finished job (app_jobs.rerun_job)."""
+        [info] = await self._infos(queries.RERUN_JOB, {"job_id": job_id})
+        return info
+
+    async def set_progress(
+        self, worker_id: str, job_id: int, percent: float | None, message: str | None = None
+    ) -> bool:
+        """Report a running job's progress; False when the worker does not hold it."""
+        [row] = await self._rows(
+            queries.SET_PROGRESS,
+            {"worker_id": worker_id, "job_id": job_id, "percent": percent, "message": message},
+        )
+        return bool(row["held"])
+
+    async def reclaim_stuck_jobs(self, older_than: timedelta) -> int:
+        """Take back jobs locked longer than ``older_than`` by workers without a live lease."""
+        [row] = await self._rows(queries.RECLAIM_STUCK_JOBS, {"older_than": older_than})
+        return int(row["reclaimed"])
+
+    async def cleanup_jobs(
+        self, older_than: timedelta, statuses: Sequence[str] | None = None
+    ) -> CleanupResult:
+        """Remove finished jobs older than ``older_than`` (app_jobs.cleanup_jobs)."""
+        [row] = await self._rows(queries.CLEANUP_JOBS, _cleanup_params(older_than, statuses))
+        return CleanupResult(**row)
+
+    async def create_history_partitions(self, days_ahead: int = 7) -> int:
+        """Create the day partitions of job_history ahead of time; returns how many."""
+        [row] = await self._rows(queries.CREATE_HISTORY_PARTITIONS, {"days_ahead": days_ahead})
+        return int(row["created"])
+
+    # -- schedules (app_jobs.scheduled_jobs): declared by key, evaluated in SQL ---------------
+
+    async def add_scheduled_job(self, schedule: Schedule) -> ScheduledJob:
+        """Create or replace (by tenant and key) the schedule (app_jobs.add_scheduled_job)."""
+        [row] = await self._rows(queries.ADD_SCHEDULED_JOB, schedule.params())
+        return ScheduledJob.from_row(row)
+
+    async def add_scheduled_jobs(self, schedules: Iterable[Schedule]) -> list[ScheduledJob]:
+        """Create or replace each schedule by key, in one transaction."""
+        declared = []
+        async with self.conn.transaction():
+            for schedule in schedules:
+                declared.append(await self.add_scheduled_job(schedule))
+        return declared
+
+    async def run_due_schedules(self) -> list[Job]:
+        """Enqueue every due fire time (app_jobs.run_due_schedules); the new jobs."""
+        return await self._jobs(queries.RUN_DUE_SCHEDULES, {})
+
+    async def run_scheduled_job(self, scheduled_job_id: int) -> Job:
+        """Enqueue one job from the schedule now (app_jobs.run_scheduled_job)."""
+        [row] = await self._rows(queries.RUN_SCHEDULED_JOB, {"scheduled_job_id": scheduled_job_id})
+        return Job.from_row(row)
+
+    async def enable_scheduled_job(self, scheduled_job_id: int, enabled: bool) -> ScheduledJob:
+        """Enable or disable a schedule (app_jobs.enable_scheduled_job)."""
+        params = {"scheduled_job_id": scheduled_job_id, "enabled": enabled}
+        [row] = await self._rows(queries.ENABLE_SCHEDULED_JOB, params)
+        return ScheduledJob.from_row(row)
+
+    async def find_scheduled_job(
+        self, job_key: str, database_id: UUID | str | None = None
+    ) -> list[ScheduledJob]:
+        """The schedules with this key (app_jobs.find_scheduled_job): of tenant ``database_id``,
+        or one per tenant that has the key when it is None; empty when none has it."""
+        params = {"job_key": job_key, "db_id": database_id}
+        rows = await self._rows(queries.FIND_SCHEDULED_JOB, params)
+        return [ScheduledJob.from_row(row) for row in rows]
+
+    @renamed_keywords(tenant="database_id")
+    async def list_scheduled_jobs(
+        self, database_id: UUID | str | None = None
+    ) -> list[ScheduledJob]:
+        """Every schedule, or a tenant's (app_jobs.list_scheduled_jobs), by id."""
+        rows = await self._rows(queries.LIST_SCHEDULED_JOBS, {"db_id": database_id})
+        return [ScheduledJob.from_row(row) for row in rows]
+
+    async def run_jobs_now(self, task_identifiers: Sequence[str]) -> list[Job]:
+        """For tests: these tasks' jobs waiting for a later run_at become due now
+        (app_jobs.run_jobs_now); returns them."""
+        return await self._jobs(queries.RUN_JOBS_NOW, {"task_identifiers": list(task_identifiers)})
+
+    async def wait_for(self, job_id: int, timeout: float | None = None) -> Any:
+        """Wait until the job finishes and return its result; raise
+        :class:`~pgjobs.errors.JobFailed` if it failed or was cancelled, TimeoutError after
+        ``timeout`` seconds. Race-free: it LISTENs on "jobs:finished" before watch_job marks
+        the job, so a completion committing at any moment is either seen by watch_job or
+        notified; a poll every few seconds covers a lost connection's notifications."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        await self.conn.execute(f'LISTEN "{FINISHED_CHANNEL}"')
+        try:
+            while True:
+                infos = await self._infos(queries.WATCH_JOB, {"job_id": job_id})
+                if not infos:
+                    raise LookupError(f"there is no job {job_id}")
+                if infos[0].finished:
+                    return _outcome(infos[0])
+                while True:
+                    left = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
+                    if left <= 0:
+                        raise TimeoutError(f"job {job_id} did not finish within {timeout} s")
+                    notes = self.conn.notifies(timeout=left, stop_after=1)
+                    payloads = [n.payload async for n in notes]
+                    if str(job_id) in payloads or not payloads:
+                        break  # ours finished, or a poll is due (a missed notification)
+        finally:
+            await self.conn.execute(f'UNLISTEN "{FINISHED_CHANNEL}"')

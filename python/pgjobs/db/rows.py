@@ -1,0 +1,486 @@
+"""What the clients send and get back: row types and the shaping of arguments.
+
+Shared by :class:`~pgjobs.db.async_client.AsyncClient` and the generated
+:class:`~pgjobs.db.sync_client.Client`. Priorities follow the contract: a lower number runs
+first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import json
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar, cast
+from uuid import UUID
+
+from psycopg.types.composite import CompositeInfo
+from psycopg.types.json import Json
+
+from pgjobs.db import queries
+from pgjobs.db.errors import JobFailed
+
+__all__ = [
+    "DEFAULT_JOB_EXPIRY",
+    "DEFAULT_LEASE",
+    "FINISHED_CHANNEL",
+    "MISSED_RUNS",
+    "Backoff",
+    "CleanupResult",
+    "Job",
+    "JobInfo",
+    "JobSpec",
+    "QueueStats",
+    "Schedule",
+    "ScheduledJob",
+    "renamed_keywords",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _warn_renamed(old: str, new: str, stacklevel: int = 3) -> None:
+    warnings.warn(
+        f"{old} is deprecated: use {new} (the SQL contract's name); the old name goes in the "
+        "next release",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def renamed_keywords(**renames: str) -> Callable[[F], F]:
+    """Accept the old keyword names (``old=new``) for one release, with a DeprecationWarning.
+
+    Works on plain and ``async`` functions alike, so the generated sync client keeps it.
+    """
+
+    def decorate(fn: F) -> F:
+        def move(kwargs: dict[str, Any]) -> None:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise TypeError(f"{fn.__qualname__}() got both {old}= and {new}= (the same)")
+                name = fn.__qualname__.removesuffix(".__init__")
+                _warn_renamed(f"{name}({old}=...)", f"{new}=", stacklevel=4)
+                kwargs[new] = kwargs.pop(old)
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                move(kwargs)
+                return await fn(*args, **kwargs)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            move(kwargs)
+            return fn(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+#: The missed-run policies of app_jobs.scheduled_jobs.missed_runs.
+MISSED_RUNS = ("skip", "run_once", "backfill")
+
+#: The channel app_jobs notifies (payload: the job id) when a watched job finishes.
+FINISHED_CHANNEL = "jobs:finished"
+
+DEFAULT_JOB_EXPIRY = timedelta(hours=4)
+DEFAULT_LEASE = timedelta(seconds=30)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Job:
+    """A row of ``app_jobs.jobs`` (columns a newer schema adds are ignored)."""
+
+    id: int
+    database_id: UUID
+    task_identifier: str
+    payload: Any
+    priority: int
+    run_at: datetime
+    attempts: int
+    max_attempts: int
+    locked_by: str | None
+    locked_at: datetime | None
+    key: str | None
+    queue_name: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    state: str
+    scheduled_job_id: int | None = None
+    superseded: bool = False
+    fire_time: datetime | None = None  # the schedule's fire time this job runs for
+    uid: UUID | None = None
+    correlation_id: str | None = None
+    first_started_at: datetime | None = None
+    cancel_requested_at: datetime | None = None
+    rerun_of: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One job for :meth:`Client.add_jobs`: the arguments of :meth:`Client.add_job`."""
+
+    task: str
+    payload: Any = None
+    database_id: UUID | str | None = None
+    job_key: str | None = None
+    queue: str | None = None
+    run_at: datetime | None = None
+    max_attempts: int | None = None
+    priority: int | None = None
+
+    @property
+    def tenant(self) -> UUID | str | None:
+        """Deprecated name of :attr:`database_id`."""
+        _warn_renamed("JobSpec.tenant", "JobSpec.database_id")
+        return self.database_id
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Backoff:
+    """Retry delay options (computed by app_jobs, see fail_job): after failed attempt n,
+    ``exponential`` waits base * 2^(n-1), ``linear`` base * n, ``fixed`` base, ``none`` 0
+    seconds, spread by ``jitter`` (0-1: times a uniform [1 - jitter, 1 + jitter]) and capped
+    at ``cap`` seconds."""
+
+    strategy: Literal["exponential", "linear", "fixed", "none"] = "exponential"
+    base: float = 1.0
+    cap: float = 21600.0
+    jitter: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _backoff_param(backoff: Backoff | Mapping[str, Any] | None) -> Json | None:
+    if backoff is None:
+        return None
+    return Json(backoff.as_json() if isinstance(backoff, Backoff) else dict(backoff))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobInfo:
+    """A job, live or finished (an ``app_jobs.job_info`` row). ``status`` is one of pending,
+    scheduled, running, retrying, completed, failed, cancelled."""
+
+    id: int
+    uid: UUID
+    status: str
+    database_id: UUID
+    task_identifier: str
+    queue_name: str | None
+    key: str | None
+    correlation_id: str | None
+    payload: Any
+    priority: int
+    run_at: datetime
+    attempts: int
+    max_attempts: int
+    last_error: str | None
+    result: Any
+    progress: Any
+    progress_message: str | None
+    worker_id: str | None
+    created_at: datetime
+    first_started_at: datetime | None
+    locked_at: datetime | None
+    finished_at: datetime | None
+    duration: timedelta | None
+    cancel_requested_at: datetime | None
+    rerun_of: int | None
+    scheduled_job_id: int | None
+    attempt_log: list[dict[str, Any]] | None = None
+
+    #: The statuses of a job that will not change any more.
+    FINISHED = frozenset({"completed", "failed", "cancelled"})
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> JobInfo:
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueStats:
+    """One row of ``app_jobs.queue_stats()``: per task and queue."""
+
+    task_identifier: str
+    queue_name: str | None
+    queued: int
+    scheduled: int
+    running: int
+    retrying: int
+    total: int
+    completed_last_hour: int
+    failed_last_hour: int
+    cancelled_last_hour: int
+    oldest_queued_age: timedelta | None
+    avg_duration: timedelta | None
+    failure_rate: float | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QueueStats:
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CleanupResult:
+    """What ``app_jobs.cleanup_jobs`` removed."""
+
+    dropped_partitions: int
+    deleted_jobs: int
+    deleted_attempts: int
+
+
+def _statuses(status: str | Sequence[str] | None) -> list[str] | None:
+    if status is None:
+        return None
+    return [status] if isinstance(status, str) else list(status)
+
+
+def _list_params(
+    status: str | Sequence[str] | None,
+    task: str | None,
+    queue: str | None,
+    database_id: UUID | str | None,
+    correlation_id: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    return {
+        "status": _statuses(status),
+        "task": task,
+        "queue": queue,
+        "db_id": database_id,
+        "correlation_id": correlation_id,
+        "row_limit": limit,
+        "row_offset": offset,
+    }
+
+
+def _find_params(job: int | UUID | str, with_attempts: bool) -> dict[str, Any]:
+    if isinstance(job, int):
+        return {"job_id": job, "job_uid": None, "with_attempts": with_attempts}
+    return {"job_id": None, "job_uid": UUID(str(job)), "with_attempts": with_attempts}
+
+
+def _result_param(result: Any) -> Json | None:
+    """A handler's return value as JSON; values JSON cannot hold are stored as text."""
+    if result is None:
+        return None
+    return Json(result, dumps=lambda value: json.dumps(value, default=str))
+
+
+def _add_job_params(
+    task: str,
+    payload: Any,
+    *,
+    database_id: UUID | str | None,
+    job_key: str | None,
+    queue: str | None,
+    run_at: datetime | None,
+    delay: timedelta | float | None,
+    max_attempts: int | None,
+    priority: int | None,
+    correlation_id: str | None = None,
+    backoff: Backoff | Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {
+        "correlation_id": correlation_id,
+        "backoff": _backoff_param(backoff),
+        "db_id": database_id,
+        "identifier": task,
+        "payload": None if payload is None else Json(payload),
+        "job_key": job_key,
+        "queue_name": queue,
+        "run_at": run_at,
+        "max_attempts": max_attempts,
+        "priority": priority,
+    }
+    if delay is None:
+        return queries.ADD_JOB, params
+    if run_at is not None:
+        raise ValueError("pass run_at or delay, not both")
+    params["delay"] = delay if isinstance(delay, timedelta) else timedelta(seconds=delay)
+    return queries.ADD_JOB_DELAYED, params
+
+
+def _spec_tuple(spec: JobSpec) -> tuple[Any, ...]:
+    return (
+        spec.database_id,
+        spec.task,
+        None if spec.payload is None else Json(spec.payload),
+        spec.job_key,
+        spec.queue,
+        spec.run_at,
+        spec.max_attempts,
+        spec.priority,
+    )
+
+
+def _add_jobs_params(info: CompositeInfo, specs: Iterable[JobSpec]) -> dict[str, Any]:
+    make = info.python_type
+    if make is None:  # register() sets it
+        raise RuntimeError("app_jobs.job_spec is not registered on this connection")
+    return {"specs": [make(*_spec_tuple(spec)) for spec in specs]}
+
+
+def _get_job_params(
+    worker_id: str, tasks: Iterable[str] | None, job_expiry: timedelta
+) -> dict[str, Any]:
+    return {
+        "worker_id": worker_id,
+        "task_identifiers": None if tasks is None else list(tasks),
+        "job_expiry": job_expiry,
+    }
+
+
+def _fail_params(
+    worker_id: str,
+    job_id: int,
+    error_message: str,
+    error_details: Any,
+    backoff: Backoff | Mapping[str, Any] | None,
+    permanent: bool = False,
+) -> dict[str, Any]:
+    return {
+        "worker_id": worker_id,
+        "job_id": job_id,
+        "error_message": error_message,
+        "permanent": permanent,
+        "error_details": None if error_details is None else Json(error_details),
+        "backoff": _backoff_param(backoff),
+    }
+
+
+def _cleanup_params(older_than: timedelta, statuses: Sequence[str] | None) -> dict[str, Any]:
+    return {
+        "older_than": older_than,
+        "statuses": list(statuses) if statuses else ["completed", "failed", "cancelled"],
+    }
+
+
+#: wait_for re-checks the job this often (seconds) in case a notification was lost.
+_POLL = 5.0
+
+
+def _outcome(info: JobInfo) -> Any:
+    if info.status == "completed":
+        return info.result
+    raise JobFailed(info)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Schedule:
+    """A recurring job to declare: ``cron`` text (or a ``schedule_info`` rule object) for
+    ``task``. ``key`` (default: the task name) identifies it per tenant: declaring it again
+    replaces the definition, keeps its enabled flag and, when the schedule itself is unchanged,
+    its next fire time. ``missed_runs`` (skip, run_once, backfill with ``backfill_limit`` and/or
+    ``backfill_window``) says what happens to fire times missed while nothing ticked."""
+
+    task: str
+    cron: str | None = None
+    schedule_info: Mapping[str, Any] | None = None
+    tz: str | None = None
+    payload: Any = None
+    key: str | None = None
+    database_id: UUID | str | None = None
+    queue: str | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    missed_runs: str | None = None
+    backfill_limit: int | None = None
+    backfill_window: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cron is None) == (self.schedule_info is None):
+            raise ValueError(
+                f"schedule for task {self.task!r}: give cron text (cron='0 8 * * 1') or a "
+                "rule object (schedule_info={'hour': [2], 'minute': [0]}), exactly one of them"
+            )
+        if self.missed_runs is not None and self.missed_runs not in MISSED_RUNS:
+            raise ValueError(
+                f"schedule for task {self.task!r}: missed_runs must be one of "
+                f"{', '.join(MISSED_RUNS)}, not {self.missed_runs!r}"
+            )
+
+    @property
+    def tenant(self) -> UUID | str | None:
+        """Deprecated name of :attr:`database_id`."""
+        _warn_renamed("Schedule.tenant", "Schedule.database_id")
+        return self.database_id
+
+    @property
+    def job_key(self) -> str:
+        """The key the schedule is stored under: ``key``, else the task name."""
+        return self.key or self.task
+
+    def params(self) -> dict[str, Any]:
+        """Arguments of app_jobs.add_scheduled_job (queries.ADD_SCHEDULED_JOB)."""
+        return {
+            "db_id": self.database_id,
+            "identifier": self.task,
+            "payload": None if self.payload is None else Json(self.payload),
+            "schedule_info": None if self.schedule_info is None else Json(self.schedule_info),
+            "job_key": self.job_key,
+            "queue_name": self.queue,
+            "max_attempts": self.max_attempts,
+            "priority": self.priority,
+            "cron": self.cron,
+            "tz": self.tz,
+            "missed_runs": self.missed_runs,
+            "backfill_limit": self.backfill_limit,
+            "backfill_window": self.backfill_window,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A row of ``app_jobs.scheduled_jobs`` (the parsed ``spec`` and newer columns ignored)."""
+
+    id: int
+    database_id: UUID
+    task_identifier: str
+    payload: Any
+    schedule_info: Any
+    priority: int
+    max_attempts: int
+    queue_name: str | None
+    key: str | None
+    created_at: datetime
+    updated_at: datetime
+    enabled: bool = True
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_job_id: int | None = None
+    missed_runs: str = "run_once"
+    backfill_limit: int | None = None
+    backfill_window: timedelta | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ScheduledJob:
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+
+# The old keyword of the constructors (``JobSpec(..., tenant=...)``) for one release.
+for _renamed in (JobSpec, Schedule):
+    _init = renamed_keywords(tenant="database_id")(_renamed.__init__)
+    _renamed.__init__ = _init  # type: ignore[method-assign]
