@@ -16,8 +16,8 @@ import pytest
 from install_support import SQL_DIR, TestDatabase
 from psycopg import sql
 
-from pgjobs.deploy import deploy
-from pgjobs.plan import Plan, load_plan, write_tree
+from pgjobs.install.deploy import deploy
+from pgjobs.sqltree.plan import Plan, load_plan, write_tree
 
 PLAN = load_plan(SQL_DIR)
 NEWEST = PLAN.tags[-1]

@@ -377,6 +377,9 @@ PUBLIC_FUNCTIONS = [
     "list_scheduled_jobs", "next_run", "permanently_fail_jobs", "queue_stats", "recent_jobs",
     "reclaim_stuck_jobs", "release_jobs", "remove_job", "rerun_job", "reschedule_jobs",
     "run_due_schedules", "run_scheduled_job", "schema_version", "set_progress", "watch_job",
+    # the dashboard's reads and the architecture's lookups (0.4.0)
+    "search_jobs", "job_throughput", "list_workers", "queue_gauges", "find_scheduled_job",
+    "run_jobs_now",
 ]  # fmt: skip
 
 
