@@ -218,6 +218,37 @@ CASES = {
         "next_run", 'app_jobs.next_run(\'{"cron": "@daily", "tz": "Mars/Base"}\')', "PJ112"
     ),
     "next_run/not an object": Case("next_run", "app_jobs.next_run('[1]')", "PJ107"),
+    "next_run/after BC": Case(
+        "next_run", """app_jobs.next_run('{"cron": "@daily"}', '0044-03-15 BC')""", "PJ119"
+    ),
+    "next_run/after -infinity": Case(
+        "next_run", """app_jobs.next_run('{"cron": "@daily"}', '-infinity')""", "PJ119"
+    ),
+    "next_run/fraction": Case("next_run", """app_jobs.next_run('{"hour": [2.5]}')""", "PJ111"),
+    "next_run/start BC": Case(
+        "next_run", """app_jobs.next_run('{"cron": "@daily", "start": "0044-03-15 BC"}')""", "PJ111"
+    ),
+    "add_scheduled_job/payload NUL": Case(
+        "add_scheduled_job",
+        """app_jobs.add_scheduled_job(NULL, 't', '{"a": "\\u0000"}', cron := '@daily')""",
+        "PJ120",
+    ),
+    "add_scheduled_job/payload too deep": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', (repeat('[', 1000) || repeat(']', 1000))::json,"
+        " cron := '@daily')",
+        "PJ121",
+    ),
+    "add_scheduled_job/backfill_window 7000 years": Case(
+        "schedule",
+        "app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', backfill_window := '7000 years')",
+        "PJ114",
+    ),
+    "add_scheduled_job/backfill_limit huge": Case(
+        "schedule",
+        "app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', backfill_limit := 10001)",
+        "PJ114",
+    ),
     "enable_scheduled_job/NULL": Case(
         "enable_scheduled_job", "app_jobs.enable_scheduled_job(NULL)", "PJ103"
     ),
@@ -242,6 +273,15 @@ CASES = {
     ),
     "add_job/backoff cap text": Case(
         "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"cap": "1h"}')""", "PJ117"
+    ),
+    "add_job/backoff base 1e-400": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"base": 1e-400}')""", "PJ117"
+    ),
+    "add_job/backoff jitter 1e-400": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"jitter": 1e-400}')""", "PJ117"
+    ),
+    "add_job/backoff base text": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"base": "1s"}')""", "PJ117"
     ),
     "add_job/backoff jitter 2": Case(
         "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"jitter": 2}')""", "PJ117"
@@ -273,8 +313,26 @@ CASES = {
     ),
     "watch_job/NULL": Case("watch_job", "app_jobs.watch_job(NULL)", "PJ103"),
     "cancel_job/NULL": Case("cancel_job", "app_jobs.cancel_job(NULL)", "PJ103"),
-    "cancel_jobs/task empty": Case("cancel_jobs", "app_jobs.cancel_jobs(task := '')", "PJ101"),
-    "cancel_jobs/queue empty": Case("cancel_jobs", "app_jobs.cancel_jobs(queue := '')", "PJ106"),
+    "cancel_jobs/task empty": Case(
+        "cancel_jobs", "app_jobs.cancel_jobs(task := '', all_tenants := true)", "PJ101"
+    ),
+    "cancel_jobs/queue empty": Case(
+        "cancel_jobs", "app_jobs.cancel_jobs(queue := '', all_tenants := true)", "PJ106"
+    ),
+    "cancel_jobs/no tenant scope": Case("cancel_jobs", "app_jobs.cancel_jobs()", "PJ122"),
+    "cancel_jobs/both scopes": Case(
+        "cancel_jobs",
+        f"app_jobs.cancel_jobs(db_id := '{TENANT}', all_tenants := true)",
+        "PJ122",
+    ),
+    "reschedule_jobs/run_at infinity": Case(
+        "reschedule_jobs", f"app_jobs.reschedule_jobs({WAITING_IDS}, run_at := 'infinity')", "PJ119"
+    ),
+    "reschedule_jobs/run_at BC": Case(
+        "reschedule_jobs",
+        f"app_jobs.reschedule_jobs({WAITING_IDS}, run_at := '0044-03-15 BC')",
+        "PJ119",
+    ),
     "rerun_job/NULL": Case("rerun_job", "app_jobs.rerun_job(NULL)", "PJ103"),
     "rerun_job/live": Case(
         "rerun_job", "app_jobs.rerun_job((SELECT min(id) FROM app_jobs.jobs))", "PJ304"
@@ -455,14 +513,16 @@ def has_nul_string(value: Any) -> bool:
     return False
 
 
-def expected_failure(args: Args) -> str | None:
+def expected_failure(args: Args, wired: bool = False) -> str | None:
     """The SQLSTATE add_job must fail with ("client" when psycopg refuses to send the
-    arguments), or None when it must succeed."""
+    arguments), or None when it must succeed. `wired`: add_job calls app_jobs._check_payload
+    (wired in when the claim-path and faults branches merge), which refuses \u0000 with PJ120
+    instead of jsonb's 22P05."""
     arguments = (args.identifier, args.job_key, args.queue_name)
     if any(text is not None and "\x00" in text for text in arguments):
         return "client"  # PostgreSQL text cannot hold NUL: psycopg raises DataError, unsent
     if has_nul_string(args.payload):
-        return "22P05"  # jsonb cannot hold \u0000 (untranslatable_character)
+        return "PJ120" if wired else "22P05"  # jsonb cannot hold \u0000
     if not args.identifier or len(args.identifier) > 255:
         return "PJ101"
     if args.max_attempts is not None and args.max_attempts < 1:
@@ -504,7 +564,10 @@ def test_add_job_round_trips_or_fails_cleanly(db: Conn, args: Args) -> None:
             (tenant, args.job_key),
         ).fetchone()
     before = snapshot(db)
-    expected = expected_failure(args)
+    wired = db.execute(
+        "SELECT strpos(pg_get_functiondef('app_jobs.add_job'::regproc), '_check_payload') > 0 AS w"
+    ).fetchone()
+    expected = expected_failure(args, bool(wired and wired["w"]))
     event(f"outcome: {expected or 'ok'}")
 
     if expected is not None:

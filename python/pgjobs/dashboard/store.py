@@ -173,4 +173,6 @@ def _upcoming_params(selection: JobFilter) -> dict[str, Any]:
         "task": selection.task or None,
         "queue": selection.queue or None,
         "db_id": selection.tenant,
+        # No tenant chosen: the confirmation page says "tenant any", and the count covers all.
+        "all_tenants": selection.tenant is None,
     }

@@ -256,8 +256,13 @@ class AsyncClient:
         run_at: datetime | None = None,
         queue: str | None = None,
         database_id: UUID | str | None = None,
+        all_tenants: bool = False,
     ) -> int:
-        """Cancel every waiting job matching all filters given; returns how many."""
+        """Cancel every waiting job matching all filters given; returns how many.
+
+        Give ``database_id`` (one tenant) or ``all_tenants=True`` (every tenant's matching
+        jobs); neither is refused with :class:`~pgjobs.db.errors.InvalidArgument` (``PJ122``).
+        """
         [row] = await self._rows(
             queries.CANCEL_JOBS,
             {
@@ -266,6 +271,7 @@ class AsyncClient:
                 "run_at": run_at,
                 "queue": queue,
                 "db_id": database_id,
+                "all_tenants": all_tenants,
             },
         )
         return int(row["cancelled"])

@@ -62,7 +62,9 @@ SELECT count(*) AS waiting FROM app_jobs.list_jobs(
 """
 
 CANCEL_UPCOMING: Final = """
-SELECT app_jobs.cancel_jobs(task := %(task)s, queue := %(queue)s, db_id := %(db_id)s) AS cancelled
+SELECT app_jobs.cancel_jobs(
+  task := %(task)s, queue := %(queue)s, db_id := %(db_id)s, all_tenants := %(all_tenants)s
+) AS cancelled
 """
 
 # -- schedules --------------------------------------------------------------------------------
