@@ -151,3 +151,42 @@ def test_job_spec_and_schedule_take_database_id_and_the_old_tenant_name() -> Non
     with pytest.warns(DeprecationWarning, match=r"Schedule\(tenant=\.\.\.\)"):
         schedule = Schedule("report", cron="@daily", tenant=TENANT)
     assert schedule.database_id == TENANT and schedule.params()["db_id"] == TENANT
+
+
+def test_connect_without_a_dsn_goes_where_the_cli_goes(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pgjobs.Client.connect()`` / ``pgjobs.AsyncClient.connect()`` take the CLI's connect
+    step (PGJOBS_DSN first), not libpq's defaults (here PGDATABASE, a database that does not
+    exist); the database layer's clients keep libpq's defaults."""
+    import psycopg
+
+    import pgjobs
+    from pgjobs import connect
+
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    for key, variable in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER")):
+        if params.get(key):
+            monkeypatch.setenv(variable, str(params[key]))
+    monkeypatch.setenv("PGPASSWORD", str(params.get("password") or ""))
+    monkeypatch.setenv("PGJOBS_DSN", dsn)
+    monkeypatch.setenv("PGDATABASE", "pgjobs_no_such_database")
+    wanted = params["dbname"]
+    assert psycopg.conninfo.conninfo_to_dict(connect.conninfo())["dbname"] == wanted
+
+    with pgjobs.Client.connect() as sync_client:
+        assert isinstance(sync_client, Client)
+        row = sync_client.conn.execute("SELECT current_database()").fetchone()
+        assert row is not None and row[0] == wanted
+
+    async def main() -> str:
+        async with await pgjobs.AsyncClient.connect() as async_client:
+            assert isinstance(async_client, AsyncClient)
+            cur = await async_client.conn.execute("SELECT current_database()")
+            row = await cur.fetchone()
+            assert row is not None
+            return str(row[0])
+
+    assert asyncio.run(main()) == wanted
+    with pytest.raises(psycopg.OperationalError, match="pgjobs_no_such_database"):
+        Client.connect()  # pgjobs.db.client.Client: libpq's defaults, as documented

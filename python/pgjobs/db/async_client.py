@@ -56,8 +56,18 @@ class AsyncClient:
         self._job_spec: CompositeInfo | None = None
 
     @classmethod
-    async def connect(cls, conninfo: str = "") -> Self:
+    async def connect(cls, conninfo: str | None = None) -> Self:
+        """Connect to ``conninfo``; without one, to :meth:`default_conninfo`."""
+        if conninfo is None:
+            conninfo = cls.default_conninfo()
         return cls(await psycopg.AsyncConnection.connect(conninfo, autocommit=True))
+
+    @classmethod
+    def default_conninfo(cls) -> str:
+        """Where :meth:`connect` goes without a conninfo: here libpq's defaults (``""``).
+        The clients exported by ``pgjobs`` resolve it as the CLI does
+        (:mod:`pgjobs.runtime.clients`); this layer knows nothing of that resolution."""
+        return ""
 
     async def close(self) -> None:
         await self.conn.close()

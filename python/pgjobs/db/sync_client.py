@@ -55,8 +55,18 @@ class Client:
         self._job_spec: CompositeInfo | None = None
 
     @classmethod
-    def connect(cls, conninfo: str = "") -> Self:
+    def connect(cls, conninfo: str | None = None) -> Self:
+        """Connect to ``conninfo``; without one, to :meth:`default_conninfo`."""
+        if conninfo is None:
+            conninfo = cls.default_conninfo()
         return cls(psycopg.Connection.connect(conninfo, autocommit=True))
+
+    @classmethod
+    def default_conninfo(cls) -> str:
+        """Where :meth:`connect` goes without a conninfo: here libpq's defaults (``""``).
+        The clients exported by ``pgjobs`` resolve it as the CLI does
+        (:mod:`pgjobs.runtime.clients`); this layer knows nothing of that resolution."""
+        return ""
 
     def close(self) -> None:
         self.conn.close()
