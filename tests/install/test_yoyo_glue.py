@@ -94,13 +94,17 @@ def test_a_failure_rolls_back_every_earlier_change_and_yoyos_records(
 
 
 def test_yoyos_own_tables_are_created_before_the_transaction(database: TestDatabase) -> None:
-    """Yoyo.one_transaction calls ``ensure_internal_schema_updated`` first: it commits and
-    asserts that no transaction is open, so on a fresh database it cannot run inside ours.
-    A failed first deploy leaves yoyo's (empty) tables, created before it."""
+    """Yoyo.one_transaction calls ``ensure_internal_schema_updated`` first: on a fresh
+    database it creates yoyo's tables, commits, and asserts that no transaction is open, so it
+    cannot run inside ours (``apply_one`` would call it there). A failed first deploy leaves
+    yoyo's (empty) tables, created before it."""
     broken = Migration("glue.bad", "SELECT 1/0;", "SELECT 1;")
-    with pytest.raises(psycopg.errors.DivisionByZero):
-        apply_all(database, [broken])
+    with yoyo_glue.opened(url(database), [*CHAIN, broken], SCHEMA) as yoyo:
+        with pytest.raises(psycopg.errors.DivisionByZero), yoyo.one_transaction():
+            for migration in (*CHAIN, broken):  # no to_apply() first: nothing made the tables
+                yoyo.apply(migration.id)
     assert exists(database, f"{SCHEMA}._yoyo_migration")
+    assert not exists(database, "public.one")
     assert records(database) == (0, 0, 0)
 
 
