@@ -99,10 +99,13 @@ def test_yoyos_own_tables_are_created_before_the_transaction(database: TestDatab
     cannot run inside ours (``apply_one`` would call it there). A failed first deploy leaves
     yoyo's (empty) tables, created before it."""
     broken = Migration("glue.bad", "SELECT 1/0;", "SELECT 1;")
-    with yoyo_glue.opened(url(database), [*CHAIN, broken], SCHEMA) as yoyo:
-        with pytest.raises(psycopg.errors.DivisionByZero), yoyo.one_transaction():
-            for migration in (*CHAIN, broken):  # no to_apply() first: nothing made the tables
-                yoyo.apply(migration.id)
+    with (
+        yoyo_glue.opened(url(database), [*CHAIN, broken], SCHEMA) as yoyo,
+        pytest.raises(psycopg.errors.DivisionByZero),
+        yoyo.one_transaction(),
+    ):
+        for migration in (*CHAIN, broken):  # no to_apply() first: nothing made the tables
+            yoyo.apply(migration.id)
     assert exists(database, f"{SCHEMA}._yoyo_migration")
     assert not exists(database, "public.one")
     assert records(database) == (0, 0, 0)
