@@ -56,8 +56,18 @@ class AsyncClient:
         self._job_spec: CompositeInfo | None = None
 
     @classmethod
-    async def connect(cls, conninfo: str = "") -> Self:
+    async def connect(cls, conninfo: str | None = None) -> Self:
+        """Connect to ``conninfo``; without one, to :meth:`default_conninfo`."""
+        if conninfo is None:
+            conninfo = cls.default_conninfo()
         return cls(await psycopg.AsyncConnection.connect(conninfo, autocommit=True))
+
+    @classmethod
+    def default_conninfo(cls) -> str:
+        """Where :meth:`connect` goes without a conninfo: here libpq's defaults (``""``).
+        The clients exported by ``pgjobs`` resolve it as the CLI does
+        (:mod:`pgjobs.runtime.clients`); this layer knows nothing of that resolution."""
+        return ""
 
     async def close(self) -> None:
         await self.conn.close()
@@ -81,10 +91,10 @@ class AsyncClient:
         jobs = await self._jobs(query, params)
         return jobs[0] if jobs else None
 
-    @renamed_keywords(tenant="database_id")
+    @renamed_keywords(tenant="database_id", task="identifier")
     async def add_job(
         self,
-        task: str,
+        identifier: str,
         payload: Any = None,
         *,
         database_id: UUID | str | None = None,
@@ -99,8 +109,8 @@ class AsyncClient:
     ) -> Job:
         """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock."""
         query, params = _add_job_params(
-            task, payload, database_id=database_id, job_key=job_key, queue=queue, run_at=run_at,
-            delay=delay, max_attempts=max_attempts, priority=priority,
+            identifier, payload, database_id=database_id, job_key=job_key, queue=queue,
+            run_at=run_at, delay=delay, max_attempts=max_attempts, priority=priority,
             correlation_id=correlation_id, backoff=backoff,
         )  # fmt: skip
         job = await self._job(query, params)
@@ -116,14 +126,17 @@ class AsyncClient:
             register_composite(self._job_spec, self.conn)
         return await self._jobs(queries.ADD_JOBS, _add_jobs_params(self._job_spec, specs))
 
+    @renamed_keywords(tasks="task_identifiers")
     async def get_job(
         self,
         worker_id: str,
-        tasks: Iterable[str] | None = None,
+        task_identifiers: Iterable[str] | None = None,
         job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
     ) -> Job | None:
-        """Claim the next due job (app_jobs.get_job), or None."""
-        return await self._job(queries.GET_JOB, _get_job_params(worker_id, tasks, job_expiry))
+        """Claim the next due job of these tasks (any task: None) (app_jobs.get_job), or None."""
+        return await self._job(
+            queries.GET_JOB, _get_job_params(worker_id, task_identifiers, job_expiry)
+        )
 
     async def claim_job(self, worker_id: str, job_id: int) -> Job | None:
         """Claim one given waiting job now (app_jobs.claim_job), or None."""
