@@ -86,11 +86,15 @@ test-sql: $(STAMP) ## Run only the SQL API tests (tests/sql)
 test-install: $(STAMP) ## Run only the install-path tests (tests/install)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests/install
 
-# The next_run oracle test with many more random cases and a fresh seed (make test runs 3,000).
+# The next_run oracle test with many more random cases and a fresh seed (make test runs 3,000),
+# then the property tests of every public function with many more examples (make test: 60).
 SOAK_CASES ?= 100000
-soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases, random seed
+SOAK_EXAMPLES ?= 2000
+soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases; property tests with $$SOAK_EXAMPLES (2000) examples per function
 	PGJOBS_CRON_CASES=$(SOAK_CASES) PGJOBS_CRON_SEED=$${PGJOBS_CRON_SEED:-$$(date +%s)} \
 	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
+	mkdir -p build && PGJOBS_PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) PGJOBS_PROPERTY_REPORT=$${PGJOBS_PROPERTY_REPORT:-build/properties.jsonl} \
+	  $(BIN)/pytest -n $(XDIST) --timeout=14400 tests/sql/test_properties.py
 
 # Duplicate blocks of this many lines or more fail lint (across modules; the generated sync
 # client is left out: it is a copy by design, checked by tests/python/test_sync_client.py).

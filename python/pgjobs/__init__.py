@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pgjobs.db.client import AsyncClient, Backoff, Client, Job, JobInfo, JobSpec
+    from pgjobs.db.client import Backoff, Job, JobInfo, JobSpec
     from pgjobs.db.errors import (
         InvalidArgument,
         JobFailed,
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
     from pgjobs.db.schedules import Schedule
     from pgjobs.runtime.app import App, SyncApp
+    from pgjobs.runtime.clients import AsyncClient, Client
     from pgjobs.runtime.typed import InvalidPayload, InvalidResult
     from pgjobs.runtime.worker import Worker, WorkerSummary
 
@@ -46,8 +47,8 @@ _PUBLIC: dict[str, str] = {
     "WorkerSummary": "pgjobs.runtime.worker",
     "InvalidPayload": "pgjobs.runtime.typed",
     "InvalidResult": "pgjobs.runtime.typed",
-    "Client": "pgjobs.db.client",
-    "AsyncClient": "pgjobs.db.client",
+    "Client": "pgjobs.runtime.clients",
+    "AsyncClient": "pgjobs.runtime.clients",
     "Backoff": "pgjobs.db.client",
     "Job": "pgjobs.db.client",
     "JobInfo": "pgjobs.db.client",

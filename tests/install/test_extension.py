@@ -62,13 +62,24 @@ def test_every_release_gets_an_install_script_and_each_step_an_update_script(
     plan = load_plan(SQL_DIR)
     paths = build(tmp_path / "ext", top_dir=SQL_DIR, control=REPO / "control")
     releases = [tag.version for tag in plan.tags]
-    assert releases[-1] == VERSION
     steps = list(itertools.pairwise(releases))
-    assert [p.name for p in paths] == [
-        *(install_script_name(v) for v in releases),
-        *(update_script_name(a, b) for a, b in steps),
-        "pgjobs.control",
-    ]
+    if plan.unreleased():
+        # A release in preparation: its install script (the whole plan) and the update to it
+        # from the newest tag come with the released ones.
+        assert releases[-1] != VERSION
+        preparing = [install_script_name(VERSION), update_script_name(releases[-1], VERSION)]
+    else:
+        assert releases[-1] == VERSION
+        preparing = []
+    assert sorted(p.name for p in paths) == sorted(
+        [
+            *(install_script_name(v) for v in releases),
+            *(update_script_name(a, b) for a, b in steps),
+            *preparing,
+            "pgjobs.control",
+        ]
+    )
+    assert paths[-1].name == "pgjobs.control"
     assert paths[-1].read_bytes() == (REPO / "control").read_bytes()
     texts = {p.name: p.read_text(encoding="utf-8") for p in paths[:-1]}
     for name, script in texts.items():

@@ -60,15 +60,20 @@ def test_every_release_since_schema_version_reworks_it_to_return_its_version() -
     assert instances, "functions/schema_version is missing from the plan"
     first = instances[0].release
     releases = [t for t in PLAN.tags if PLAN.tag(first or "").change_index <= t.change_index]
-    assert [c.release for c in instances] == [t.name for t in releases], (
+    expected = [(t.name, t.version) for t in releases]
+    if PLAN.unreleased():
+        # A release in preparation (control names it): its rework comes before its tag, so a
+        # schema deployed from main already answers the version it is being built into.
+        expected.append((None, VERSION))
+    assert [c.release for c in instances] == [name for name, _ in expected], (
         "each release reworks functions/schema_version exactly once (sqitch rework "
         "functions/schema_version) so that it returns the new version"
     )
-    for change, tag in zip(instances, releases, strict=True):
+    for change, (_, version) in zip(instances, expected, strict=True):
         deploy = PLAN.script(change, "deploy").read_text(encoding="utf-8")
         verify = PLAN.script(change, "verify").read_text(encoding="utf-8")
-        assert re.findall(r"'(\d+(?:\.\d+)+)'", deploy) == [tag.version] * 2  # body, comment
-        assert f"= '{tag.version}'" in verify
+        assert re.findall(r"'(\d+(?:\.\d+)+)'", deploy) == [version] * 2  # body, comment
+        assert f"= '{version}'" in verify
 
 
 # --- rework discipline ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pgjobs.db.client import AsyncClient, Backoff, Client
-from pgjobs.db.errors import JobFailed, JobNotFinished
+from pgjobs.db.errors import InvalidArgument, JobFailed, JobNotFinished
 from pgjobs.runtime.app import App
 from pgjobs.runtime.registry import JobContext
 
@@ -211,7 +211,10 @@ def test_client_rerun_cancel_reclaim_cleanup(dsn: str) -> None:
         rerun = client.rerun_job(job.id)
         assert (rerun.status, rerun.rerun_of, rerun.payload) == ("pending", job.id, {"x": 1})
         client.add_job("t", queue="q")
-        assert client.cancel_jobs(task="t", queue="q") == 1
+        with pytest.raises(InvalidArgument) as unscoped:  # no tenant scope: refused (PJ122)
+            client.cancel_jobs(task="t", queue="q")
+        assert unscoped.value.sqlstate == "PJ122"
+        assert client.cancel_jobs(task="t", queue="q", all_tenants=True) == 1
         claimed = client.get_job("gone")
         assert claimed is not None and claimed.id == rerun.id
         assert client.set_progress("gone", rerun.id, 10) is True

@@ -19,18 +19,20 @@ import pytest
 from pglast import ast, parse_sql
 from pglast.visitors import Visitor
 
-from pgjobs.db import queries
+from pgjobs.db import dashboard_queries, queries
 
 PACKAGE = Path(queries.__file__).parent.parent
 # The installers run the schema's own scripts; queries.py is what this file checks.
-INSTALLERS = {"install/deploy.py", "sqltree/bundle.py", "sqltree/export.py", "db/queries.py"}
+INSTALLERS = {"install/deploy.py", "sqltree/bundle.py", "sqltree/export.py"}
+#: The modules that hold every statement the client and the dashboard send (checked below).
+STATEMENTS = {"db/queries.py": queries.ALL, "db/dashboard_queries.py": dashboard_queries.ALL}
 # Test support for users (the pytest plugin) may read the tables to show tests what is there.
 READERS = {"pytest_plugin.py"}
 SQL_WORDS = re.compile(
     r"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM)\b[^\n]*\b(FROM|SET|VALUES|app_jobs)\b"
 )
 #: Functions outside app_jobs a statement may use to shape arguments.
-BUILTINS = {("now",)}
+BUILTINS = {("now",), ("count",)}  # count: how many rows a listing returned
 
 
 class _Calls(Visitor):  # type: ignore[misc]
@@ -79,7 +81,7 @@ def problems(text: str) -> tuple[list[str], tuple[str, list[str | None]] | None]
 
 
 def test_every_query_calls_one_public_app_jobs_function(db: psycopg.Connection[Any]) -> None:
-    assert queries.ALL, "no queries found"
+    assert all(STATEMENTS.values()), "no queries found"
     deployed = {
         row["proname"]: set(row["argnames"] or ())
         for row in db.execute(
@@ -87,7 +89,12 @@ def test_every_query_calls_one_public_app_jobs_function(db: psycopg.Connection[A
             " WHERE p.pronamespace = 'app_jobs'::regnamespace"
         ).fetchall()
     }
-    for name, text in queries.ALL.items():
+    statements = {
+        f"{module}:{name}": text
+        for module, named in STATEMENTS.items()
+        for name, text in named.items()
+    }
+    for name, text in statements.items():
         found, call = problems(text)
         assert found == [], f"queries.{name}: {'; '.join(found)}"
         assert call is not None
@@ -121,7 +128,7 @@ def test_no_other_client_module_holds_sql() -> None:
     offenders = []
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE).as_posix()
-        if relative in INSTALLERS:
+        if relative in INSTALLERS or relative in STATEMENTS:
             continue
         if relative in READERS:
             writes = re.findall(r"\b(INSERT INTO|UPDATE \w|DELETE FROM)", path.read_text())
@@ -130,4 +137,20 @@ def test_no_other_client_module_holds_sql() -> None:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if SQL_WORDS.search(line):
                 offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+# -- the dashboard's templates and scripts hold no SQL either (its statements: db/dashboard_queries)
+
+DASHBOARD = PACKAGE / "dashboard"
+
+
+def test_no_other_dashboard_module_holds_sql() -> None:
+    offenders = []
+    for path in sorted(DASHBOARD.rglob("*")):
+        if path.suffix not in (".py", ".html", ".js"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if SQL_WORDS.search(line):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}")
     assert offenders == []

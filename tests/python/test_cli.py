@@ -34,7 +34,7 @@ def test_add_enqueues_with_every_option(dsn: str) -> None:
     assert done.returncode == 0, done.stderr
     [job] = jobs(dsn)
     assert added_id(done.stdout) == job["id"]
-    assert "state ready" in done.stdout
+    assert "status pending" in done.stdout
     assert job["task_identifier"] == "send_email"
     assert job["payload"] == {"to": "ann@example.com", "n": [1, 2]}
     assert str(job["database_id"]) == TENANT
@@ -59,7 +59,7 @@ def test_add_later_with_delay_or_run_at(dsn: str) -> None:
     scheduled = run_pgjobs("add", "t", "{}", "--run-at", at.isoformat(), "--dsn", dsn)
     assert delayed.returncode == 0, delayed.stderr
     assert scheduled.returncode == 0, scheduled.stderr
-    assert "state scheduled" in delayed.stdout
+    assert "status scheduled" in delayed.stdout
     first, second = jobs(dsn)
     assert first["run_at"] > first["created_at"] + timedelta(minutes=59)
     assert second["run_at"] == at

@@ -28,7 +28,7 @@ def test_enqueue_claim_complete(client: Client) -> None:
         TENANT,
     )
     assert (job.priority, job.state, job.attempts) == (-1, "ready", 0)
-    claimed = client.get_job("w1", tasks=["send_email"])
+    claimed = client.get_job("w1", task_identifiers=["send_email"])
     assert claimed is not None and claimed.id == job.id and claimed.locked_by == "w1"
     assert client.complete_job("w2", job.id) is None  # not the holder
     done = client.complete_job("w1", job.id)
@@ -97,7 +97,7 @@ def test_async_client(dsn: str) -> None:
             job = await client.add_job("t", {"a": 1})
             batch = await client.add_jobs([JobSpec("u"), JobSpec("v")])
             assert [j.task_identifier for j in batch] == ["u", "v"]
-            claimed = await client.get_job("w", tasks=["t"])
+            claimed = await client.get_job("w", task_identifiers=["t"])
             assert claimed is not None and claimed.id == job.id
             assert await client.heartbeat("w") == [job.id]
             assert (await client.complete_job("w", job.id)) is not None
@@ -183,3 +183,74 @@ def test_add_jobs_round_trips_every_character_the_literal_must_escape(client: Cl
         3,
         -2,
     )
+
+
+def test_task_keywords_follow_the_contract_and_the_old_ones_warn(client: Client) -> None:
+    """add_job(identifier), get_job(task_identifiers), JobSpec/Schedule.identifier: the SQL
+    contract's names; task= / tasks= / .task still work for one release, with a warning."""
+    from pgjobs import JobSpec, Schedule
+
+    job = client.add_job(identifier="renamed", payload={"n": 1})
+    with pytest.warns(DeprecationWarning, match=r"add_job\(task=\.\.\.\) is deprecated"):
+        old = client.add_job(task="renamed", payload={"n": 2})
+    assert (job.task_identifier, old.task_identifier) == ("renamed", "renamed")
+    with pytest.raises(TypeError, match="both task= and identifier="):
+        client.add_job(task="a", identifier="b")
+
+    claimed = client.get_job("w1", task_identifiers=["renamed"])
+    assert claimed is not None and claimed.id == job.id
+    with pytest.warns(DeprecationWarning, match=r"get_job\(tasks=\.\.\.\) is deprecated"):
+        again = client.get_job("w1", tasks=["renamed"])
+    assert again is not None and again.id == old.id
+    assert client.get_job("w1", task_identifiers=["renamed"]) is None
+
+    spec = JobSpec(identifier="renamed")
+    with pytest.warns(DeprecationWarning, match=r"JobSpec\(task=\.\.\.\)"):
+        assert JobSpec(task="renamed") == spec
+    with pytest.warns(DeprecationWarning, match=r"JobSpec.task is deprecated"):
+        assert spec.task == "renamed"
+    schedule = Schedule(identifier="report", cron="@daily")
+    assert schedule.params()["identifier"] == "report" and schedule.job_key == "report"
+    with pytest.warns(DeprecationWarning, match=r"Schedule\(task=\.\.\.\)"):
+        assert Schedule(task="report", cron="@daily") == schedule
+    with pytest.warns(DeprecationWarning, match=r"Schedule.task is deprecated"):
+        assert schedule.task == "report"
+
+
+def test_connect_without_a_dsn_goes_where_the_cli_goes(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pgjobs.Client.connect()`` / ``pgjobs.AsyncClient.connect()`` take the CLI's connect
+    step (PGJOBS_DSN first), not libpq's defaults (here PGDATABASE, a database that does not
+    exist); the database layer's clients keep libpq's defaults."""
+    import psycopg
+
+    import pgjobs
+    from pgjobs import connect
+
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    for key, variable in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER")):
+        if params.get(key):
+            monkeypatch.setenv(variable, str(params[key]))
+    monkeypatch.setenv("PGPASSWORD", str(params.get("password") or ""))
+    monkeypatch.setenv("PGJOBS_DSN", dsn)
+    monkeypatch.setenv("PGDATABASE", "pgjobs_no_such_database")
+    wanted = params["dbname"]
+    assert psycopg.conninfo.conninfo_to_dict(connect.conninfo())["dbname"] == wanted
+
+    with pgjobs.Client.connect() as sync_client:
+        assert isinstance(sync_client, Client)
+        row = sync_client.conn.execute("SELECT current_database()").fetchone()
+        assert row is not None and row[0] == wanted
+
+    async def main() -> str:
+        async with await pgjobs.AsyncClient.connect() as async_client:
+            assert isinstance(async_client, AsyncClient)
+            cur = await async_client.conn.execute("SELECT current_database()")
+            row = await cur.fetchone()
+            assert row is not None
+            return str(row[0])
+
+    assert asyncio.run(main()) == wanted
+    with pytest.raises(psycopg.OperationalError, match="pgjobs_no_such_database"):
+        Client.connect()  # pgjobs.db.client.Client: libpq's defaults, as documented

@@ -82,7 +82,7 @@ def test_first_use_starts_deploys_and_enqueues_and_later_runs_reuse_the_data(
     env = clean_env(PGJOBS_HOME=str(home))
     first = run_pgjobs("add", "t", '{"n": 1}', env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("job 1 added: task t, state ready")
+    assert first.stdout.startswith("job 1 added: task t, status pending")
     assert (home / "data" / "PG_VERSION").read_text().strip() == "18"
     assert (home / "deployed").exists()
     assert postmaster_pid(home / "data") is None, "the last user stopped it on exit"

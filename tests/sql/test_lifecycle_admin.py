@@ -135,7 +135,9 @@ def test_cancel_jobs_counts_each_filter_and_combination(db: Conn, chosen: tuple[
     jobs = seed_grid(db)
     running = add_job(db, "t1", db_id=OTHER_TENANT, priority=1, queue_name="q1")
     db.execute("SELECT app_jobs.claim_job('w', %s)", (running["id"],))
-    args = ", ".join(f"{name} := {FILTERS[name]}" for name in chosen)
+    # Without a tenant, every tenant's jobs are cancelled only when all_tenants says so.
+    scope = [] if "db_id" in chosen else ["all_tenants := true"]
+    args = ", ".join([f"{name} := {FILTERS[name]}" for name in chosen] + scope)
     count = db.execute(f"SELECT app_jobs.cancel_jobs({args}) AS n").fetchone()
     expected = {job["id"] for job in jobs if matches(job, chosen)}
     assert count == {"n": len(expected)}

@@ -244,6 +244,37 @@ CASES = {
         "next_run", 'app_jobs.next_run(\'{"cron": "@daily", "tz": "Mars/Base"}\')', "PJ112"
     ),
     "next_run/not an object": Case("next_run", "app_jobs.next_run('[1]')", "PJ107"),
+    "next_run/after BC": Case(
+        "next_run", """app_jobs.next_run('{"cron": "@daily"}', '0044-03-15 BC')""", "PJ119"
+    ),
+    "next_run/after -infinity": Case(
+        "next_run", """app_jobs.next_run('{"cron": "@daily"}', '-infinity')""", "PJ119"
+    ),
+    "next_run/fraction": Case("next_run", """app_jobs.next_run('{"hour": [2.5]}')""", "PJ111"),
+    "next_run/start BC": Case(
+        "next_run", """app_jobs.next_run('{"cron": "@daily", "start": "0044-03-15 BC"}')""", "PJ111"
+    ),
+    "add_scheduled_job/payload NUL": Case(
+        "add_scheduled_job",
+        """app_jobs.add_scheduled_job(NULL, 't', '{"a": "\\u0000"}', cron := '@daily')""",
+        "PJ120",
+    ),
+    "add_scheduled_job/payload too deep": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', (repeat('[', 1000) || repeat(']', 1000))::json,"
+        " cron := '@daily')",
+        "PJ121",
+    ),
+    "add_scheduled_job/backfill_window 7000 years": Case(
+        "schedule",
+        "app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', backfill_window := '7000 years')",
+        "PJ114",
+    ),
+    "add_scheduled_job/backfill_limit huge": Case(
+        "schedule",
+        "app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', backfill_limit := 10001)",
+        "PJ114",
+    ),
     "enable_scheduled_job/NULL": Case(
         "enable_scheduled_job", "app_jobs.enable_scheduled_job(NULL)", "PJ103"
     ),
@@ -268,6 +299,15 @@ CASES = {
     ),
     "add_job/backoff cap text": Case(
         "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"cap": "1h"}')""", "PJ117"
+    ),
+    "add_job/backoff base 1e-400": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"base": 1e-400}')""", "PJ117"
+    ),
+    "add_job/backoff jitter 1e-400": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"jitter": 1e-400}')""", "PJ117"
+    ),
+    "add_job/backoff base text": Case(
+        "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"base": "1s"}')""", "PJ117"
     ),
     "add_job/backoff jitter 2": Case(
         "add_job", """app_jobs.add_job(NULL, 't', backoff := '{"jitter": 2}')""", "PJ117"
@@ -299,8 +339,26 @@ CASES = {
     ),
     "watch_job/NULL": Case("watch_job", "app_jobs.watch_job(NULL)", "PJ103"),
     "cancel_job/NULL": Case("cancel_job", "app_jobs.cancel_job(NULL)", "PJ103"),
-    "cancel_jobs/task empty": Case("cancel_jobs", "app_jobs.cancel_jobs(task := '')", "PJ101"),
-    "cancel_jobs/queue empty": Case("cancel_jobs", "app_jobs.cancel_jobs(queue := '')", "PJ106"),
+    "cancel_jobs/task empty": Case(
+        "cancel_jobs", "app_jobs.cancel_jobs(task := '', all_tenants := true)", "PJ101"
+    ),
+    "cancel_jobs/queue empty": Case(
+        "cancel_jobs", "app_jobs.cancel_jobs(queue := '', all_tenants := true)", "PJ106"
+    ),
+    "cancel_jobs/no tenant scope": Case("cancel_jobs", "app_jobs.cancel_jobs()", "PJ122"),
+    "cancel_jobs/both scopes": Case(
+        "cancel_jobs",
+        f"app_jobs.cancel_jobs(db_id := '{TENANT}', all_tenants := true)",
+        "PJ122",
+    ),
+    "reschedule_jobs/run_at infinity": Case(
+        "reschedule_jobs", f"app_jobs.reschedule_jobs({WAITING_IDS}, run_at := 'infinity')", "PJ119"
+    ),
+    "reschedule_jobs/run_at BC": Case(
+        "reschedule_jobs",
+        f"app_jobs.reschedule_jobs({WAITING_IDS}, run_at := '0044-03-15 BC')",
+        "PJ119",
+    ),
     "rerun_job/NULL": Case("rerun_job", "app_jobs.rerun_job(NULL)", "PJ103"),
     "rerun_job/live": Case(
         "rerun_job", "app_jobs.rerun_job((SELECT min(id) FROM app_jobs.jobs))", "PJ304"
@@ -320,6 +378,31 @@ CASES = {
     ),
     "cleanup_jobs/no status": Case(
         "cleanup_jobs", "app_jobs.cleanup_jobs(interval '1 day', '{}')", "PJ115"
+    ),
+    # dashboard reads
+    "search_jobs/unknown status": Case(
+        "search_jobs", "app_jobs.search_jobs(status := '{done}')", "PJ115"
+    ),
+    "search_jobs/limit 0": Case("search_jobs", "app_jobs.search_jobs(row_limit := 0)", "PJ116"),
+    "search_jobs/window too long": Case(
+        "search_jobs", "app_jobs.search_jobs('{}', history_window := interval '8 days')", "PJ150"
+    ),
+    "search_jobs/window NULL": Case(
+        "search_jobs", "app_jobs.search_jobs('{}', history_window := NULL)", "PJ150"
+    ),
+    "search_jobs/payload a number": Case("search_jobs", "app_jobs.search_jobs('7')", "PJ151"),
+    "search_jobs/payload text empty": Case(
+        "search_jobs", "app_jobs.search_jobs(payload_text := '')", "PJ151"
+    ),
+    "job_throughput/zero": Case("job_throughput", "app_jobs.job_throughput(interval '0')", "PJ150"),
+    "job_throughput/too long": Case(
+        "job_throughput", "app_jobs.job_throughput(interval '2 days')", "PJ150"
+    ),
+    "queue_gauges/max_age short": Case(
+        "queue_gauges", "app_jobs.queue_gauges(interval '0.5 seconds')", "PJ150"
+    ),
+    "queue_gauges/max_rows 0": Case(
+        "queue_gauges", "app_jobs.queue_gauges(max_rows := 0)", "PJ152"
     ),
     # maintenance
     "create_history_partitions/negative": Case(
@@ -458,7 +541,8 @@ def has_nul_string(value: Any) -> bool:
 
 def expected_failure(args: Args) -> str | None:
     """The SQLSTATE add_job must fail with ("client" when psycopg refuses to send the
-    arguments), or None when it must succeed."""
+    arguments), or None when it must succeed. The element checks come first, then the payload
+    (app_jobs._check_payload refuses \u0000 with PJ120)."""
     arguments = (args.identifier, args.job_key, args.queue_name)
     if any(text is not None and "\x00" in text for text in arguments):
         return "client"  # PostgreSQL text cannot hold NUL: psycopg raises DataError, unsent
@@ -471,7 +555,7 @@ def expected_failure(args: Args) -> str | None:
     if args.queue_name is not None and (args.queue_name == "" or len(args.queue_name) > 255):
         return "PJ106"
     if has_nul_string(args.payload):
-        return "22P05"  # jsonb cannot hold \u0000 (untranslatable_character)
+        return "PJ120"  # jsonb cannot hold \u0000: _check_payload refuses it
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ __all__ = [
     "connect_error",
     "job_ref",
     "json_payload",
+    "load_app",
     "seconds",
     "table",
     "target",
@@ -163,6 +165,32 @@ def client(args: argparse.Namespace) -> Iterator[Client]:
             raise CommandError(
                 f"pgjobs {args.command} failed: {exc.diag.message_primary or exc}"
             ) from exc
+
+
+def load_app(spec: str) -> Any:
+    """Import ``module[:attribute]`` (attribute default ``app``) from the current directory."""
+    import importlib
+    import os
+
+    from pgjobs.runtime.app import App
+
+    module_name, _, attribute = spec.partition(":")
+    attribute = attribute or "app"
+    if not module_name:
+        raise CommandError(f"{spec!r}: give the app as MODULE or MODULE:ATTRIBUTE, e.g. myapp:app")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CommandError(f"cannot import {module_name!r}: {exc}") from exc
+    app = getattr(module, attribute, None)
+    if not isinstance(app, App):
+        raise CommandError(
+            f"{module_name}.{attribute} is not a pgjobs App (got {type(app).__name__}); "
+            "create one with `app = pgjobs.App()` and register tasks with @app.task(...)"
+        )
+    return app
 
 
 def table(rows: Sequence[Sequence[str]], align: str = "") -> list[str]:

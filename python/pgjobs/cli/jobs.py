@@ -30,13 +30,16 @@ def _run_add(args: argparse.Namespace) -> int:
             queue=args.queue, run_at=args.run_at, delay=args.delay,
             max_attempts=args.max_attempts, priority=args.priority,
         )  # fmt: skip
+        # The public status (find_job's), not the row's internal state.
+        info = connected.find_job(job.id)
+    status = info.status if info is not None else "gone"
     extras = "".join(
         f", {label} {value}"
         for label, value in (("key", job.key), ("queue", job.queue_name))
         if value is not None
     )
     print(
-        f"job {job.id} added: task {job.task_identifier}, state {job.state}, "
+        f"job {job.id} added: task {job.task_identifier}, status {status}, "
         f"priority {job.priority}, runs at {job.run_at.isoformat()}{extras}"
     )
     return 0
@@ -51,7 +54,7 @@ def add_add(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         description=(
             "Enqueue a job for TASK with the JSON payload, through app_jobs.add_job: the same\n"
             "call any language makes. A worker with a handler for TASK runs it. Prints the\n"
-            "new job's id and state (ready, or scheduled when it runs later). Bad input is\n"
+            "new job's id and status (pending, or scheduled when it runs later). Bad input is\n"
             "refused with a message and writes nothing."
         ),
         epilog=(

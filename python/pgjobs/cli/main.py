@@ -16,6 +16,7 @@ from typing import Final
 
 from pgjobs import __version__
 from pgjobs.cli.common import CommandError, Subparsers, common_options
+from pgjobs.cli.dashboard import add_dashboard
 from pgjobs.cli.install import add_deploy, add_revert, add_sql, add_verify
 from pgjobs.cli.jobs import add_add, add_cleanup, add_jobs
 from pgjobs.cli.schedules import add_schedules
@@ -31,7 +32,7 @@ _SUBCOMMANDS: Final[
     tuple[Callable[[Subparsers[argparse.ArgumentParser]], None], ...]
 ] = (
     add_deploy, add_revert, add_verify, add_add, add_status, add_worker, add_schedules,
-    add_jobs, add_cleanup, add_sql,
+    add_jobs, add_cleanup, add_sql, add_dashboard,
 )  # fmt: skip
 
 

@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any
 
-from pgjobs.cli.common import CommandError, Subparsers, common_options
+from pgjobs.cli.common import CommandError, Subparsers, common_options, load_app
 
 __all__ = ["add_worker"]
-
-
-def _load_app(spec: str) -> Any:
-    """Import ``module[:attribute]`` (attribute default ``app``) from the current directory."""
-    import importlib
-    import os
-
-    from pgjobs.runtime.app import App
-
-    module_name, _, attribute = spec.partition(":")
-    attribute = attribute or "app"
-    if not module_name:
-        raise CommandError(f"{spec!r}: give the app as MODULE or MODULE:ATTRIBUTE, e.g. myapp:app")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CommandError(f"cannot import {module_name!r}: {exc}") from exc
-    app = getattr(module, attribute, None)
-    if not isinstance(app, App):
-        raise CommandError(
-            f"{module_name}.{attribute} is not a pgjobs App (got {type(app).__name__}); "
-            "create one with `app = pgjobs.App()` and register tasks with @app.task(...)"
-        )
-    return app
 
 
 def _run_worker(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import timedelta
 
-    app = _load_app(args.app)
+    app = load_app(args.app)
     if args.dsn is not None:
         app.dsn = args.dsn
     worker = app.worker(

@@ -55,8 +55,18 @@ class AsyncClient:
         self.conn = conn
 
     @classmethod
-    async def connect(cls, conninfo: str = "") -> Self:
+    async def connect(cls, conninfo: str | None = None) -> Self:
+        """Connect to ``conninfo``; without one, to :meth:`default_conninfo`."""
+        if conninfo is None:
+            conninfo = cls.default_conninfo()
         return cls(await psycopg.AsyncConnection.connect(conninfo, autocommit=True))
+
+    @classmethod
+    def default_conninfo(cls) -> str:
+        """Where :meth:`connect` goes without a conninfo: here libpq's defaults (``""``).
+        The clients exported by ``pgjobs`` resolve it as the CLI does
+        (:mod:`pgjobs.runtime.clients`); this layer knows nothing of that resolution."""
+        return ""
 
     async def close(self) -> None:
         await self.conn.close()
@@ -80,10 +90,10 @@ class AsyncClient:
         jobs = await self._jobs(query, params)
         return jobs[0] if jobs else None
 
-    @renamed_keywords(tenant="database_id")
+    @renamed_keywords(tenant="database_id", task="identifier")
     async def add_job(
         self,
-        task: str,
+        identifier: str,
         payload: Any = None,
         *,
         database_id: UUID | str | None = None,
@@ -98,8 +108,8 @@ class AsyncClient:
     ) -> Job:
         """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock."""
         query, params = _add_job_params(
-            task, payload, database_id=database_id, job_key=job_key, queue=queue, run_at=run_at,
-            delay=delay, max_attempts=max_attempts, priority=priority,
+            identifier, payload, database_id=database_id, job_key=job_key, queue=queue,
+            run_at=run_at, delay=delay, max_attempts=max_attempts, priority=priority,
             correlation_id=correlation_id, backoff=backoff,
         )  # fmt: skip
         job = await self._job(query, params)
@@ -110,14 +120,17 @@ class AsyncClient:
         """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
         return await self._jobs(queries.ADD_JOBS, _add_jobs_params(specs))
 
+    @renamed_keywords(tasks="task_identifiers")
     async def get_job(
         self,
         worker_id: str,
-        tasks: Iterable[str] | None = None,
+        task_identifiers: Iterable[str] | None = None,
         job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
     ) -> Job | None:
-        """Claim the next due job (app_jobs.get_job), or None."""
-        return await self._job(queries.GET_JOB, _get_job_params(worker_id, tasks, job_expiry))
+        """Claim the next due job of these tasks (any task: None) (app_jobs.get_job), or None."""
+        return await self._job(
+            queries.GET_JOB, _get_job_params(worker_id, task_identifiers, job_expiry)
+        )
 
     async def get_jobs(
         self,
@@ -282,8 +295,13 @@ class AsyncClient:
         run_at: datetime | None = None,
         queue: str | None = None,
         database_id: UUID | str | None = None,
+        all_tenants: bool = False,
     ) -> int:
-        """Cancel every waiting job matching all filters given; returns how many."""
+        """Cancel every waiting job matching all filters given; returns how many.
+
+        Give ``database_id`` (one tenant) or ``all_tenants=True`` (every tenant's matching
+        jobs); neither is refused with :class:`~pgjobs.db.errors.InvalidArgument` (``PJ122``).
+        """
         [row] = await self._rows(
             queries.CANCEL_JOBS,
             {
@@ -292,6 +310,7 @@ class AsyncClient:
                 "run_at": run_at,
                 "queue": queue,
                 "db_id": database_id,
+                "all_tenants": all_tenants,
             },
         )
         return int(row["cancelled"])

@@ -155,7 +155,7 @@ SELECT * FROM app_jobs.cancel_job(job_id := %(job_id)s)
 CANCEL_JOBS: Final = """
 SELECT app_jobs.cancel_jobs(
   task := %(task)s, priority := %(priority)s, run_at := %(run_at)s, queue := %(queue)s,
-  db_id := %(db_id)s) AS cancelled
+  db_id := %(db_id)s, all_tenants := %(all_tenants)s) AS cancelled
 """
 
 RERUN_JOB: Final = """

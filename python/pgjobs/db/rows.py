@@ -98,7 +98,13 @@ DEFAULT_LEASE = timedelta(seconds=30)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Job:
-    """A row of ``app_jobs.jobs`` (columns a newer schema adds are ignored)."""
+    """A row of ``app_jobs.jobs`` (columns a newer schema adds are ignored), as the functions
+    that return jobs rows give it (add_job, get_job, fail_job, ...).
+
+    ``state`` is that row's internal claim flag (ready, scheduled, blocked, running), not a
+    status: the public status of a job (pending, scheduled, running, retrying, completed,
+    failed, cancelled) is :attr:`JobInfo.status`, from ``find_job(job.id)`` or ``list_jobs``.
+    """
 
     id: int
     database_id: UUID
@@ -134,7 +140,7 @@ class Job:
 class JobSpec:
     """One job for :meth:`Client.add_jobs`: the arguments of :meth:`Client.add_job`."""
 
-    task: str
+    identifier: str
     payload: Any = None
     database_id: UUID | str | None = None
     job_key: str | None = None
@@ -148,6 +154,12 @@ class JobSpec:
         """Deprecated name of :attr:`database_id`."""
         _warn_renamed("JobSpec.tenant", "JobSpec.database_id")
         return self.database_id
+
+    @property
+    def task(self) -> str:
+        """Deprecated name of :attr:`identifier` (the contract's name, as in add_job)."""
+        _warn_renamed("JobSpec.task", "JobSpec.identifier")
+        return self.identifier
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -289,7 +301,7 @@ def _result_param(result: Any) -> Json | None:
 
 
 def _add_job_params(
-    task: str,
+    identifier: str,
     payload: Any,
     *,
     database_id: UUID | str | None,
@@ -306,7 +318,7 @@ def _add_job_params(
         "correlation_id": correlation_id,
         "backoff": _backoff_param(backoff),
         "db_id": database_id,
-        "identifier": task,
+        "identifier": identifier,
         "payload": None if payload is None else Json(payload),
         "job_key": job_key,
         "queue_name": queue,
@@ -334,7 +346,7 @@ def _job_spec_array(specs: Iterable[JobSpec]) -> str:
     for spec in specs:
         fields = (
             spec.database_id,
-            spec.task,
+            spec.identifier,
             None if spec.payload is None else json.dumps(spec.payload),
             spec.job_key,
             spec.queue,
@@ -352,11 +364,11 @@ def _add_jobs_params(specs: Iterable[JobSpec]) -> dict[str, Any]:
 
 
 def _get_job_params(
-    worker_id: str, tasks: Iterable[str] | None, job_expiry: timedelta
+    worker_id: str, task_identifiers: Iterable[str] | None, job_expiry: timedelta
 ) -> dict[str, Any]:
     return {
         "worker_id": worker_id,
-        "task_identifiers": None if tasks is None else list(tasks),
+        "task_identifiers": None if task_identifiers is None else list(task_identifiers),
         "job_expiry": job_expiry,
     }
 
@@ -398,13 +410,14 @@ def _outcome(info: JobInfo) -> Any:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Schedule:
-    """A recurring job to declare: ``cron`` text (or a ``schedule_info`` rule object) for
-    ``task``. ``key`` (default: the task name) identifies it per tenant: declaring it again
-    replaces the definition, keeps its enabled flag and, when the schedule itself is unchanged,
-    its next fire time. ``missed_runs`` (skip, run_once, backfill with ``backfill_limit`` and/or
-    ``backfill_window``) says what happens to fire times missed while nothing ticked."""
+    """A recurring job to declare: ``cron`` text (or a ``schedule_info`` rule object) for the
+    task ``identifier``. ``key`` (default: the task identifier) identifies it per tenant:
+    declaring it again replaces the definition, keeps its enabled flag and, when the schedule
+    itself is unchanged, its next fire time. ``missed_runs`` (skip, run_once, backfill with
+    ``backfill_limit`` and/or ``backfill_window``) says what happens to fire times missed while
+    nothing ticked."""
 
-    task: str
+    identifier: str
     cron: str | None = None
     schedule_info: Mapping[str, Any] | None = None
     tz: str | None = None
@@ -421,12 +434,12 @@ class Schedule:
     def __post_init__(self) -> None:
         if (self.cron is None) == (self.schedule_info is None):
             raise ValueError(
-                f"schedule for task {self.task!r}: give cron text (cron='0 8 * * 1') or a "
+                f"schedule for task {self.identifier!r}: give cron text (cron='0 8 * * 1') or a "
                 "rule object (schedule_info={'hour': [2], 'minute': [0]}), exactly one of them"
             )
         if self.missed_runs is not None and self.missed_runs not in MISSED_RUNS:
             raise ValueError(
-                f"schedule for task {self.task!r}: missed_runs must be one of "
+                f"schedule for task {self.identifier!r}: missed_runs must be one of "
                 f"{', '.join(MISSED_RUNS)}, not {self.missed_runs!r}"
             )
 
@@ -437,15 +450,21 @@ class Schedule:
         return self.database_id
 
     @property
+    def task(self) -> str:
+        """Deprecated name of :attr:`identifier` (the contract's name, as in add_scheduled_job)."""
+        _warn_renamed("Schedule.task", "Schedule.identifier")
+        return self.identifier
+
+    @property
     def job_key(self) -> str:
-        """The key the schedule is stored under: ``key``, else the task name."""
-        return self.key or self.task
+        """The key the schedule is stored under: ``key``, else the task identifier."""
+        return self.key or self.identifier
 
     def params(self) -> dict[str, Any]:
         """Arguments of app_jobs.add_scheduled_job (queries.ADD_SCHEDULED_JOB)."""
         return {
             "db_id": self.database_id,
-            "identifier": self.task,
+            "identifier": self.identifier,
             "payload": None if self.payload is None else Json(self.payload),
             "schedule_info": None if self.schedule_info is None else Json(self.schedule_info),
             "job_key": self.job_key,
@@ -488,7 +507,7 @@ class ScheduledJob:
         return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
 
 
-# The old keyword of the constructors (``JobSpec(..., tenant=...)``) for one release.
+# The old keywords of the constructors (``JobSpec(task=..., tenant=...)``) for one release.
 for _renamed in (JobSpec, Schedule):
-    _init = renamed_keywords(tenant="database_id")(_renamed.__init__)
+    _init = renamed_keywords(tenant="database_id", task="identifier")(_renamed.__init__)
     _renamed.__init__ = _init  # type: ignore[method-assign]

@@ -54,8 +54,18 @@ class Client:
         self.conn = conn
 
     @classmethod
-    def connect(cls, conninfo: str = "") -> Self:
+    def connect(cls, conninfo: str | None = None) -> Self:
+        """Connect to ``conninfo``; without one, to :meth:`default_conninfo`."""
+        if conninfo is None:
+            conninfo = cls.default_conninfo()
         return cls(psycopg.Connection.connect(conninfo, autocommit=True))
+
+    @classmethod
+    def default_conninfo(cls) -> str:
+        """Where :meth:`connect` goes without a conninfo: here libpq's defaults (``""``).
+        The clients exported by ``pgjobs`` resolve it as the CLI does
+        (:mod:`pgjobs.runtime.clients`); this layer knows nothing of that resolution."""
+        return ""
 
     def close(self) -> None:
         self.conn.close()
@@ -79,10 +89,10 @@ class Client:
         jobs = self._jobs(query, params)
         return jobs[0] if jobs else None
 
-    @renamed_keywords(tenant="database_id")
+    @renamed_keywords(tenant="database_id", task="identifier")
     def add_job(
         self,
-        task: str,
+        identifier: str,
         payload: Any = None,
         *,
         database_id: UUID | str | None = None,
@@ -97,8 +107,8 @@ class Client:
     ) -> Job:
         """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock."""
         query, params = _add_job_params(
-            task, payload, database_id=database_id, job_key=job_key, queue=queue, run_at=run_at,
-            delay=delay, max_attempts=max_attempts, priority=priority,
+            identifier, payload, database_id=database_id, job_key=job_key, queue=queue,
+            run_at=run_at, delay=delay, max_attempts=max_attempts, priority=priority,
             correlation_id=correlation_id, backoff=backoff,
         )  # fmt: skip
         job = self._job(query, params)
@@ -109,14 +119,15 @@ class Client:
         """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
         return self._jobs(queries.ADD_JOBS, _add_jobs_params(specs))
 
+    @renamed_keywords(tasks="task_identifiers")
     def get_job(
         self,
         worker_id: str,
-        tasks: Iterable[str] | None = None,
+        task_identifiers: Iterable[str] | None = None,
         job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
     ) -> Job | None:
-        """Claim the next due job (app_jobs.get_job), or None."""
-        return self._job(queries.GET_JOB, _get_job_params(worker_id, tasks, job_expiry))
+        """Claim the next due job of these tasks (any task: None) (app_jobs.get_job), or None."""
+        return self._job(queries.GET_JOB, _get_job_params(worker_id, task_identifiers, job_expiry))
 
     def get_jobs(
         self,
@@ -277,8 +288,13 @@ class Client:
         run_at: datetime | None = None,
         queue: str | None = None,
         database_id: UUID | str | None = None,
+        all_tenants: bool = False,
     ) -> int:
-        """Cancel every waiting job matching all filters given; returns how many."""
+        """Cancel every waiting job matching all filters given; returns how many.
+
+        Give ``database_id`` (one tenant) or ``all_tenants=True`` (every tenant's matching
+        jobs); neither is refused with :class:`~pgjobs.db.errors.InvalidArgument` (``PJ122``).
+        """
         [row] = self._rows(
             queries.CANCEL_JOBS,
             {
@@ -287,6 +303,7 @@ class Client:
                 "run_at": run_at,
                 "queue": queue,
                 "db_id": database_id,
+                "all_tenants": all_tenants,
             },
         )
         return int(row["cancelled"])

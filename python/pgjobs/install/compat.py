@@ -38,12 +38,17 @@ class SchemaVersionError(RuntimeError):
 
 
 def newest_schema() -> str:
-    """The newest schema this package knows: the newest release tag of its own plan."""
+    """The newest schema this package knows: the newest release tag of its own plan, or the
+    release in preparation that ``control`` names when changes follow that tag (a schema
+    deployed from such a checkout already answers that version)."""
     try:
         tags = load_plan().tags
     except (PlanError, SqlFileError):
         tags = ()
-    return tags[-1].version if tags else __version__
+    if not tags:
+        return __version__
+    newest = tags[-1].version
+    return __version__ if version_key(__version__) > version_key(newest) else newest
 
 
 def check_schema(version: str) -> None:

@@ -3,35 +3,24 @@
 Source of truth is ``sql/sqitch.plan`` and its scripts; this module derives one yoyo migration
 per change instance of the plan and lets yoyo record what is applied.
 
-How it runs (each point answers a yoyo 9 behaviour checked in its source):
+yoyo is used through its documented Python API; the few places where pgjobs bends it (the
+generated ``.py`` migration form, yoyo's process-wide registry, one transaction for a whole
+deploy, its lock row) are confined to :mod:`pgjobs.install.yoyo_glue`, each with a test.
+What this module decides:
 
-* **Migration form: generated ``.py`` migrations, one ``step(apply, rollback)`` each.** The
-  apply and rollback callables run the whole frame-stripped deploy / revert script in a single
-  ``execute``: psycopg 3 sends a parameterless multi-statement string with the simple query
-  protocol (``prepare=False`` keeps it that way). So a change is applied as one unit, exactly
-  as sqitch runs the file, and no SQL splitter is involved. yoyo's ``.sql`` form would pass
-  each script through ``sqlparse.split`` and run every fragment as its own step (under a
-  savepoint each); that is fragile for PL/pgSQL (``BEGIN ATOMIC``, unusual quoting), and yoyo
-  prints the rows of any ``SELECT`` in such a script to stdout (verify scripts are made of
-  them). Each generated module sets ``__depends__`` to its plan predecessor, so yoyo itself
-  sees a linear chain.
+* **Each change is one migration** whose apply / rollback run the whole frame-stripped deploy /
+  revert script at once, exactly as sqitch runs the file; the migrations form a linear chain.
 * **A deploy is all or nothing: every pending change runs in ONE transaction**, as
   ``ALTER EXTENSION pgjobs UPDATE`` runs an update script. Other sessions (live workers during
   an upgrade) see the schema before the deploy until it commits, then all of it, never a
   half-upgraded one; a failing change rolls back the changes before it in the same deploy, and
   yoyo's records of them (``_yoyo_migration``, ``_yoyo_log``), which are written in that
-  transaction too. ``revert`` is the same (with the triggers ``--drop-triggers`` drops). yoyo 9
-  needs two adjustments for that (:func:`_one_transaction`): ``apply_one`` /
-  ``rollback_one`` run a migration's steps on ``backend.copy()``, a *new connection* that
-  commits on its own before the record is written on the backend's connection, so wrapping
-  them in ``backend.transaction()`` alone would commit every change's objects and roll back
-  only their records; and ``ensure_internal_schema_updated`` commits (it asserts no
-  transaction is open), so it runs before the transaction opens. Inside it, yoyo's nested
-  ``transaction()`` calls become savepoints. The cost is that of any transactional DDL: the
-  locks a change takes (``ACCESS EXCLUSIVE`` on a table it alters) are held until the whole
-  deploy commits, and a statement that cannot run in a transaction block could not be a
-  change (the update scripts of the extension have the same rule). On a first deploy,
-  ``pgjobs_migrations`` and yoyo's empty tables are created (and committed) before it.
+  transaction too. ``revert`` is the same (with the triggers ``--drop-triggers`` drops). The
+  cost is that of any transactional DDL: the locks a change takes (``ACCESS EXCLUSIVE`` on a
+  table it alters) are held until the whole deploy commits, and a statement that cannot run in
+  a transaction block could not be a change (the update scripts of the extension have the same
+  rule). On a first deploy, ``pgjobs_migrations`` and yoyo's empty tables are created (and
+  committed) before it.
 * **Ids come from the plan**, never from file names: ``pgjobs.functions.get_job`` and
   ``pgjobs.functions.get_job~2`` for a rework (:mod:`pgjobs.plan`). yoyo keys what is applied
   by ``sha256(id)``, so ids never change once released.
@@ -42,9 +31,6 @@ How it runs (each point answers a yoyo 9 behaviour checked in its source):
   whole deploy, revert or verify (yoyo's own ``yoyo_lock`` row is taken inside it). Many
   workers may run ``pgjobs deploy`` at start-up: one applies, the others wait and find nothing
   left to do. The lock dies with the connection, so a crash never leaves it behind.
-* **yoyo's process-global ``Migration`` registry** (keyed by id) is filled and resolved under a
-  module lock, and every migration is loaded at once, so repeated deploys in one process
-  (tests, upgrades) resolve dependencies to their own objects.
 * **Verify**: yoyo has none. After applying, and on demand (:func:`verify`), every live verify
   script runs in a transaction that is rolled back. As in ``sqitch verify``, the earlier
   instances of reworked changes are not verified (their objects were replaced).
@@ -61,18 +47,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
 import psycopg
 from psycopg import sql
 
 from pgjobs import config, embedded
+from pgjobs.install import yoyo_glue
 from pgjobs.sqltree.plan import Change, PlanError, load_plan
 from pgjobs.sqltree.sqlfiles import SqlFileError, read_script
 
@@ -99,35 +83,6 @@ LOCK_NAME: Final = "pgjobs.deploy"
 
 _LOCK_TRY: Final = f"SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('{LOCK_NAME}'))"
 _LOCK_WAIT: Final = f"SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtext('{LOCK_NAME}'))"
-
-_MIGRATION_TEMPLATE: Final = """\
-# yoyo migration {id}, generated by pgjobs.deploy from the pgjobs SQL tree; do not edit.
-# apply: {deploy}
-# rollback: {revert}
-
-__depends__ = {depends!r}
-
-APPLY = {apply!r}
-
-ROLLBACK = {rollback!r}
-
-
-def apply(conn):
-    conn.execute(APPLY, prepare=False)
-
-
-def rollback(conn):
-    conn.execute(ROLLBACK, prepare=False)
-
-
-step(apply, rollback)  # step() is injected by yoyo
-"""
-
-# yoyo.migrations.Migration registers every instance in a class-level dict keyed by id and
-# resolves __depends__ through it when a migration loads: reading and loading must not
-# interleave between threads.
-_REGISTRY_LOCK = threading.Lock()
-
 
 Target = str | config.ResolvedDsn | None
 """A DSN (resolved by :func:`pgjobs.config.resolve`), or a target the connect step resolved."""
@@ -168,6 +123,12 @@ class _Script:
     def path(self, kind: str) -> str:
         """Script path relative to the SQL tree, e.g. ``deploy/functions/get_job.sql``."""
         return f"{kind}/{self.change.file_stem}.sql"
+
+    @property
+    def migration(self) -> yoyo_glue.Migration:
+        return yoyo_glue.Migration(
+            self.id, self.deploy_sql, self.revert_sql, self.path("deploy"), self.path("revert")
+        )
 
 
 def _load_scripts() -> list[_Script]:
@@ -311,114 +272,42 @@ def _refuse_foreign_schema(conn: psycopg.Connection[Any]) -> None:
         )
 
 
-def _write_migrations(directory: Path, scripts: Sequence[_Script]) -> None:
-    previous: str | None = None
-    for script in scripts:
-        text = _MIGRATION_TEMPLATE.format(
-            id=script.id,
-            deploy=script.path("deploy"),
-            revert=script.path("revert"),
-            depends=[previous] if previous else [],
-            apply=script.deploy_sql,
-            rollback=script.revert_sql,
-        )
-        (directory / f"{script.id}.py").write_text(text, encoding="utf-8")
-        previous = script.id
-
-
-# (yoyo backend, yoyo MigrationList) -> ids handled; yoyo has no type hints.
-_YoyoAction = Callable[[Any, Any], list[str]]
+@contextmanager
+def _yoyo(target: config.ResolvedDsn, scripts: Sequence[_Script]) -> Iterator[yoyo_glue.Yoyo]:
+    """yoyo's backend on ``target`` (its lock row held), with one migration per script."""
+    url = config.to_yoyo_url(target.conninfo, schema=MIGRATIONS_SCHEMA)
+    migrations = [script.migration for script in scripts]
+    try:
+        with yoyo_glue.opened(url, migrations, MIGRATIONS_SCHEMA) as yoyo:
+            yield yoyo
+    except yoyo_glue.YoyoGlueError as exc:
+        raise DeployError(str(exc)) from exc
 
 
 @contextmanager
-def _one_transaction(backend: Any, command: str) -> Iterator[None]:
-    """Make every ``apply_one`` / ``rollback_one`` in the block part of ONE transaction.
-
-    yoyo 9's ``apply_one`` runs the migration's steps in ``with self.copy() as b``: a second
-    backend on a new connection, whose own transaction commits before ``apply_one`` logs and
-    marks the migration on this backend's connection. Here ``copy()`` hands back this backend
-    (not closed on exit), so the steps, ``_yoyo_log`` and ``_yoyo_migration`` all run on one
-    connection, inside the transaction begun here; yoyo nests its own ``transaction()`` calls
-    in it as savepoints. An exception leaving the block rolls it all back; otherwise it commits
-    once, at the end. ``command`` (deploy, revert) names it in the error of a failed COMMIT.
-    """
-    # It commits on its own when yoyo's tables need creating or upgrading (and asserts that no
-    # transaction is open): done now, it has nothing left to do inside the transaction.
-    backend.ensure_internal_schema_updated()
-    backend.copy = lambda: nullcontext(backend)
+def _one_transaction(yoyo: yoyo_glue.Yoyo, command: str) -> Iterator[None]:
+    """The whole deploy or revert in one transaction; a failed COMMIT named as such."""
     try:
-        # What backend.transaction() does, but a failed COMMIT (a deferred trigger or
-        # constraint firing) also goes through backend.rollback(), which resets yoyo's
-        # in-transaction flag: yoyo.lock() then still deletes its lock row afterwards.
-        backend.begin()
-        try:
+        with yoyo.one_transaction():
             yield
-        except BaseException:
-            backend.rollback()
-            raise
-        try:
-            backend.commit()
-        except psycopg.Error as exc:
-            backend.rollback()  # the server has rolled back already; this resets yoyo's state
-            raise DeployError(
-                f"pgjobs {command} failed at COMMIT:\n    {_pg_error(exc)}\n"
-                f"Nothing of this {command} was {'applied' if command == 'deploy' else 'done'}: "
-                "it runs in one transaction, which was rolled back."
-            ) from exc
-    finally:
-        del backend.copy  # back to the class's copy()
-
-
-def _check_still_open(backend: Any, script: _Script) -> None:
-    """Fail loudly should a yoyo version commit inside apply_one / rollback_one."""
-    if backend.connection.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+    except yoyo_glue.CommitFailed as exc:
         raise DeployError(
-            f"yoyo ended the transaction while running {script.id}: what ran up to it may be "
-            "committed, the rest is not. This yoyo version is not one pgjobs deploy supports "
-            "(pgjobs status shows what is applied); please report it."
-        )
+            f"pgjobs {command} failed at COMMIT:\n    {_pg_error(exc.error)}\n"
+            f"Nothing of this {command} was {'applied' if command == 'deploy' else 'done'}: "
+            "it runs in one transaction, which was rolled back."
+        ) from exc
 
 
-def _with_yoyo(
-    target: config.ResolvedDsn, scripts: Sequence[_Script], action: _YoyoAction
-) -> list[str]:
-    """Materialise the migrations, open yoyo's backend and run ``action(backend, migrations)``."""
-    import yoyo
-    from yoyo.exceptions import LockTimeout
-
-    url = config.to_yoyo_url(target.conninfo, schema=MIGRATIONS_SCHEMA)
-    with tempfile.TemporaryDirectory(prefix="pgjobs-migrations-") as tmp:
-        with _REGISTRY_LOCK:
-            _write_migrations(Path(tmp), scripts)
-            migrations = yoyo.read_migrations(tmp)
-            for migration in migrations:
-                migration.load()
-        backend = yoyo.get_backend(url)
-        try:
-            with backend.lock():
-                return action(backend, migrations)
-        except LockTimeout as exc:
-            raise DeployError(
-                f"yoyo's lock row in {MIGRATIONS_SCHEMA}.yoyo_lock is held ({exc}). pgjobs already "
-                "holds the deploy advisory lock, so no other pgjobs deploy is running: a "
-                "crashed or foreign yoyo process left it. Remove it with "
-                f"DELETE FROM {MIGRATIONS_SCHEMA}.yoyo_lock and run the command again."
-            ) from exc
-        finally:
-            backend.connection.close()
-
-
-def _apply_all(scripts: Sequence[_Script]) -> _YoyoAction:
-    def action(backend: Any, migrations: Any) -> list[str]:
-        by_id = {migration.id: migration for migration in migrations}
-        pending_ids = {migration.id for migration in backend.to_apply(migrations)}
+def _apply_all(target: config.ResolvedDsn, scripts: Sequence[_Script]) -> list[str]:
+    with _yoyo(target, scripts) as yoyo:
+        pending_ids = yoyo.to_apply()
         pending = [script for script in scripts if script.id in pending_ids]
         done: list[str] = []
-        with _one_transaction(backend, "deploy"):
+        with _one_transaction(yoyo, "deploy"):
             for script in pending:
                 log.info("applying %s", script.id)
                 try:
-                    backend.apply_one(by_id[script.id])
+                    yoyo.apply(script.id)
                 except psycopg.Error as exc:
                     raise DeployError(
                         f"applying {script.id} ({script.path('deploy')}) failed:\n"
@@ -429,26 +318,26 @@ def _apply_all(scripts: Sequence[_Script]) -> _YoyoAction:
                         + f", so {SCHEMA} is as it was before the deploy and none of them is "
                         "recorded as applied. Fix the script and run pgjobs deploy again."
                     ) from exc
-                _check_still_open(backend, script)
+                except yoyo_glue.YoyoGlueError as exc:
+                    raise DeployError(str(exc)) from exc
                 done.append(script.id)
         return done
 
-    return action
 
-
-def _rollback_all(scripts: Sequence[_Script], drop_triggers: bool) -> _YoyoAction:
-    def action(backend: Any, migrations: Any) -> list[str]:
-        by_id = {migration.id: migration for migration in migrations}
-        applied_ids = {migration.id for migration in backend.to_rollback(migrations)}
+def _rollback_all(
+    target: config.ResolvedDsn, scripts: Sequence[_Script], drop_triggers: bool
+) -> list[str]:
+    with _yoyo(target, scripts) as yoyo:
+        applied_ids = yoyo.to_rollback()
         applied = [script for script in reversed(scripts) if script.id in applied_ids]
         done: list[str] = []
-        with _one_transaction(backend, "revert"):
+        with _one_transaction(yoyo, "revert"):
             if drop_triggers:
-                _drop_triggers(backend.connection)
+                _drop_triggers(yoyo.connection)
             for script in applied:
                 log.info("reverting %s", script.id)
                 try:
-                    backend.rollback_one(by_id[script.id])
+                    yoyo.rollback(script.id)
                 except psycopg.Error as exc:
                     raise DeployError(
                         f"reverting {script.id} ({script.path('revert')}) failed:\n"
@@ -461,11 +350,10 @@ def _rollback_all(scripts: Sequence[_Script], drop_triggers: bool) -> _YoyoActio
                         + ". Remove whatever depends on it (the error names it) and run pgjobs "
                         "revert again."
                     ) from exc
-                _check_still_open(backend, script)
+                except yoyo_glue.YoyoGlueError as exc:
+                    raise DeployError(str(exc)) from exc
                 done.append(script.id)
         return done
-
-    return action
 
 
 def _count(scripts: Sequence[_Script], state: str) -> str:
@@ -578,7 +466,7 @@ def deploy(dsn: Target = None, *, verify: bool = True) -> list[str]:
                         sql.Identifier(MIGRATIONS_SCHEMA)
                     )
                 )
-                done = _with_yoyo(target, scripts, _apply_all(scripts))
+                done = _apply_all(target, scripts)
             if verify:
                 _run_verifies(conn, scripts, set(_applied(conn)))
             return done
@@ -645,7 +533,7 @@ def revert(dsn: Target = None, *, drop_triggers: bool = False) -> list[str]:
                 return []
             if not drop_triggers:
                 _refuse_triggers(conn)
-            return _with_yoyo(target, scripts, _rollback_all(scripts, drop_triggers))
+            return _rollback_all(target, scripts, drop_triggers)
     except psycopg.Error as exc:
         raise _failed("revert", exc) from exc
 

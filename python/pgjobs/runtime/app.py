@@ -203,7 +203,7 @@ class App:
         spec = self.spec(task, payload, **options)
         async with self._client(conn) as client:
             return await client.add_job(
-                spec.task, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
+                spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority,
             )  # fmt: skip
@@ -408,7 +408,10 @@ class App:
 
 
 def _spec_options(spec: JobSpec) -> dict[str, Any]:
-    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    """The keywords of :meth:`App.spec` for ``spec`` (its ``identifier`` is the ``task``)."""
+    options = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    options["task"] = options.pop("identifier")
+    return options
 
 
 @dataclasses.dataclass(frozen=True)
@@ -438,7 +441,7 @@ class SyncApp:
         spec = self.app.spec(task, payload, **options)
         with self._client(conn) as client:
             return client.add_job(
-                spec.task, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
+                spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority,
             )  # fmt: skip

@@ -3,6 +3,8 @@
 -- requires: tables/jobs
 -- requires: functions/_check_backoff
 -- requires: functions/_job_spec_problem
+-- requires: functions/_check_payload
+-- requires: functions/_check_time
 -- The one enqueue implementation: add_job is its one-element case, add_jobs passes a whole
 -- batch. Set-based: one statement checks every element (the first bad one, in order, raises
 -- its code and nothing is written), one INSERT ... ON CONFLICT writes them all, in element
@@ -10,7 +12,10 @@
 -- (attempts and last_error reset); a running one is left to finish undisturbed, without a
 -- retry, and a new job takes the key (then those elements go in again, at most 5 rounds, since
 -- a running keyed job may finish meanwhile). A key repeated within one batch is taken element
--- by element, as that many add_job calls would.
+-- by element, as that many add_job calls would. Every payload and run_at is checked
+-- (_check_payload, _check_time: PJ119-PJ121) before anything is written. The keys of one batch
+-- are taken in one fixed order (advisory locks on their hashes, sorted) before the INSERT, so
+-- two bulk calls sharing keys never deadlock, whatever their element order.
 
 BEGIN;
 
@@ -29,6 +34,7 @@ DECLARE
   v_keyed boolean;
   v_i bigint;
   v_what text;
+  v_where1 constant text := CASE WHEN p_fn = 'add_job' THEN 'add_job: ' ELSE p_fn || ': element 1: ' END;
 BEGIN
   IF coalesce(pg_catalog.cardinality(p_correlation_ids), 0) NOT IN (0, pg_catalog.cardinality(p_specs))
      OR coalesce(pg_catalog.cardinality(p_backoffs), 0) NOT IN (0, pg_catalog.cardinality(p_specs)) THEN
@@ -99,6 +105,18 @@ BEGIN
   END IF;
 
   IF pg_catalog.cardinality(p_specs) = 1 THEN
+    PERFORM app_jobs._check_payload((p_specs[1]).payload, v_where1 || 'payload'),
+            app_jobs._check_time((p_specs[1]).run_at, v_where1 || 'run_at');
+  ELSE
+    -- One query, in element order: the first bad element raises.
+    PERFORM app_jobs._check_payload(s.payload, pg_catalog.format('%s: element %s: payload', p_fn, s.i)),
+            app_jobs._check_time(s.run_at, pg_catalog.format('%s: element %s: run_at', p_fn, s.i))
+       FROM pg_catalog.unnest(p_specs) WITH ORDINALITY
+            AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority, i)
+      ORDER BY s.i;
+  END IF;
+
+  IF pg_catalog.cardinality(p_specs) = 1 THEN
     v_keyed := (p_specs[1]).job_key IS NOT NULL;
   ELSE
     SELECT pg_catalog.bool_or(s.job_key IS NOT NULL) INTO v_keyed FROM pg_catalog.unnest(p_specs) AS s;
@@ -122,6 +140,16 @@ BEGIN
        ORDER BY s.i
       RETURNING j.*;
     RETURN;
+  END IF;
+  IF pg_catalog.cardinality(p_specs) > 1 THEN
+    -- Keys in one fixed order (their hashes, sorted), so two batches never wait on each
+    -- other's keys crosswise: the INSERT below takes them in element order.
+    PERFORM pg_catalog.pg_advisory_xact_lock(k.h)
+       FROM (SELECT DISTINCT pg_catalog.hashtextextended(
+                               coalesce(s.db_id, v_nil)::text || '/' || s.job_key, 7474) AS h
+               FROM pg_catalog.unnest(p_specs) AS s
+              WHERE s.job_key IS NOT NULL) AS k
+      ORDER BY k.h;
   END IF;
   IF EXISTS (
        SELECT 1 FROM pg_catalog.unnest(p_specs) AS s

@@ -1,14 +1,17 @@
 -- Deploy pgjobs:functions/_check_backoff to pg
--- requires: schema
+-- requires: functions/_check_backoff@v0.3.0
 -- Retry delay options are a small JSON object, so any language can pass them:
 --   {"strategy": "exponential" | "linear" | "fixed" | "none", "base": seconds, "cap": seconds,
 --    "jitter": 0..1}
 -- Every key is optional. This checks them where they come in (add_job, fail_job), so a bad
 -- option fails the call that gave it, not a retry hours later.
+-- 0.4.0: base and cap are at least a millisecond (0.001) and jitter is 0 or at least
+-- 0.000001, so every accepted number converts to double precision: {"base": 1e-400} was
+-- accepted and made every retry delay fail with 22003.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._check_backoff(p_backoff jsonb, p_caller text)
+CREATE OR REPLACE FUNCTION app_jobs._check_backoff(p_backoff jsonb, p_caller text)
 RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
@@ -30,20 +33,23 @@ BEGIN
     v_problem := 'strategy must be "exponential", "linear", "fixed" or "none"';
   ELSIF EXISTS (SELECT 1 FROM pg_catalog.unnest(ARRAY['base', 'cap']) AS k
                  WHERE p_backoff ? k
-                   AND (pg_catalog.jsonb_typeof(p_backoff -> k) <> 'number'
-                        OR (p_backoff ->> k)::numeric <= 0
-                        OR (p_backoff ->> k)::numeric > 31622400)) THEN
-    v_problem := 'base and cap must be numbers of seconds above 0 and at most a year (31622400)';
+                   -- CASE: the cast only ever sees a JSON number.
+                   AND coalesce(CASE WHEN pg_catalog.jsonb_typeof(p_backoff -> k) = 'number'
+                                     THEN (p_backoff ->> k)::numeric NOT BETWEEN 0.001 AND 31622400 END,
+                                true)) THEN
+    v_problem := 'base and cap must be numbers of seconds from 0.001 to a year (31622400)';
   ELSIF p_backoff ? 'jitter'
-        AND (pg_catalog.jsonb_typeof(p_backoff -> 'jitter') <> 'number'
-             OR (p_backoff ->> 'jitter')::numeric < 0 OR (p_backoff ->> 'jitter')::numeric > 1) THEN
-    v_problem := 'jitter must be a number from 0 to 1';
+        AND coalesce(CASE WHEN pg_catalog.jsonb_typeof(p_backoff -> 'jitter') = 'number'
+                          THEN (p_backoff ->> 'jitter')::numeric <> 0
+                               AND (p_backoff ->> 'jitter')::numeric NOT BETWEEN 0.000001 AND 1 END,
+                     true) THEN
+    v_problem := 'jitter must be 0 or a number from 0.000001 to 1';
   END IF;
   IF v_problem IS NOT NULL THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ117',
       MESSAGE = pg_catalog.format('%s: invalid backoff %s: %s', p_caller, p_backoff, v_problem),
-      HINT = 'Pass e.g. ''{"strategy": "exponential", "base": 2, "cap": 600, "jitter": 0.1}'' (seconds), or NULL for the default.';
+      HINT = 'Pass e.g. ''{"strategy": "exponential", "base": 2, "cap": 600, "jitter": 0.1}'' (seconds, base and cap from 0.001), or NULL for the default.';
   END IF;
 END;
 $$;
@@ -51,6 +57,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._check_backoff(jsonb, text) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._check_backoff(jsonb, text) IS
-  'Internal: raises PJ117 unless p_backoff is NULL or valid retry delay options ({"strategy": "exponential"|"linear"|"fixed"|"none", "base": s, "cap": s, "jitter": 0-1}).';
+  'Internal: raises PJ117 unless p_backoff is NULL or valid retry delay options ({"strategy": "exponential"|"linear"|"fixed"|"none", "base": s, "cap": s, "jitter": 0 or 0.000001-1}; base and cap from 0.001 s to a year).';
 
 COMMIT;

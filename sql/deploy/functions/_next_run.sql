@@ -1,6 +1,5 @@
 -- Deploy pgjobs:functions/_next_run to pg
--- requires: functions/_next_wall
--- requires: functions/_tz_transition
+-- requires: functions/_next_run@v0.3.0
 -- The first fire time of a parsed schedule strictly after `after`, or NULL when there is
 -- none (past its end). Fire times are wall-clock times of the schedule's zone (UTC when it
 -- has none), read with PostgreSQL's time zone data. Where clocks change:
@@ -15,10 +14,12 @@
 -- The search works one stretch of constant UTC offset at a time: the next matching wall time
 -- is turned into an instant with the current offset; if the offset there differs, a clock
 -- change lies in between, found by app_jobs._tz_transition, and the search resumes from it.
+-- 0.4.0: a schedule ends at 9999-12-30 (UTC), the last time pgjobs accepts (app_jobs._check_time):
+-- no fire time after it, and none searched from a time outside 0001-01-02 .. 9999-12-30.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._next_run(spec app_jobs.schedule_spec, after timestamptz)
+CREATE OR REPLACE FUNCTION app_jobs._next_run(spec app_jobs.schedule_spec, after timestamptz)
 RETURNS timestamptz
 LANGUAGE plpgsql
 STABLE
@@ -37,7 +38,8 @@ DECLARE
   v_new interval;
   v_result timestamptz;
 BEGIN
-  IF after IS NULL OR NOT pg_catalog.isfinite(after) THEN
+  IF after IS NULL OR NOT pg_catalog.isfinite(after)
+     OR after < '0001-01-02 00:00:00+00'::timestamptz OR after >= '9999-12-30 00:00:00+00'::timestamptz THEN
     RETURN NULL;
   END IF;
   IF spec.starts_at IS NOT NULL AND v_from < spec.starts_at THEN
@@ -82,7 +84,7 @@ BEGIN
     v_from := v_change;
     v_offset := v_new;
   END LOOP;
-  IF v_result IS NULL OR v_result > spec.ends_at THEN
+  IF v_result IS NULL OR v_result > spec.ends_at OR v_result > '9999-12-30 00:00:00+00'::timestamptz THEN
     RETURN NULL;
   END IF;
   RETURN v_result;

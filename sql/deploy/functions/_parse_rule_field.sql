@@ -1,14 +1,16 @@
 -- Deploy pgjobs:functions/_parse_rule_field to pg
--- requires: schema
+-- requires: functions/_parse_rule_field@v0.3.0
 -- One field of a rule object (node-schedule's RecurrenceRule: {"hour": [2], "minute": [0]})
 -- to the sorted set of values it allows: null or absent allows every value (the caller
 -- decides defaults), a number allows that value, an array allows its numbers and its ranges
 -- {"start": a, "end": b, "step": n} (node-schedule's Range; a range alone works too).
 -- Raises PJ111 naming the field on anything else, PJ113 on an empty set.
+-- 0.4.0: a whole number written with a fraction or an exponent (2.0, 2e1: Python's
+-- json.dumps(2.0) writes 2.0) is that number; it used to fail with 22P02.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._parse_rule_field(value jsonb, what text, lo integer, hi integer)
+CREATE OR REPLACE FUNCTION app_jobs._parse_rule_field(value jsonb, what text, lo integer, hi integer)
 RETURNS smallint[]
 LANGUAGE plpgsql
 IMMUTABLE
@@ -34,7 +36,7 @@ BEGIN
       v_from := NULL;
       IF (v_item::text)::numeric = pg_catalog.trunc((v_item::text)::numeric)
          AND pg_catalog.abs((v_item::text)::numeric) < 100000 THEN
-        v_from := (v_item::text)::integer;
+        v_from := (v_item::text)::numeric::integer;
       END IF;
       v_to := v_from;
       v_step := 1;
@@ -44,13 +46,15 @@ BEGIN
           AND coalesce(pg_catalog.jsonb_typeof(v_item -> 'step'), 'number') = 'number'
           AND NOT v_item ?| ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(v_item) AS k
                                    WHERE k NOT IN ('start', 'end', 'step')) THEN
-      BEGIN
-        v_from := (v_item ->> 'start')::integer;
-        v_to := (v_item ->> 'end')::integer;
-        v_step := coalesce((v_item ->> 'step')::integer, 1);
-      EXCEPTION WHEN invalid_text_representation OR numeric_value_out_of_range THEN
-        v_from := NULL;
-      END;
+      v_from := NULL;
+      IF (SELECT pg_catalog.bool_and(n = pg_catalog.trunc(n) AND pg_catalog.abs(n) < 100000)
+            FROM (SELECT (v_item ->> k)::numeric AS n
+                    FROM pg_catalog.unnest(ARRAY['start', 'end', 'step']) AS k
+                   WHERE v_item ? k) AS x) THEN
+        v_from := (v_item ->> 'start')::numeric::integer;
+        v_to := (v_item ->> 'end')::numeric::integer;
+        v_step := coalesce((v_item ->> 'step')::numeric::integer, 1);
+      END IF;
     ELSE
       v_from := NULL;
     END IF;

@@ -1,5 +1,5 @@
 -- Deploy pgjobs:functions/_parse_schedule to pg
--- requires: functions/_parse_cron
+-- requires: functions/_parse_schedule@v0.3.0
 -- requires: functions/_parse_rule_field
 -- A schedule_info object to a schedule_spec. Three shapes:
 --   rule object (node-schedule): {"hour": [2], "minute": [0]}; fields second (default 0),
@@ -10,10 +10,12 @@
 -- default UTC), "start" and "end" (ISO 8601 times, or epoch milliseconds as JavaScript's
 -- Date.getTime() gives). Raises PJ107 (not an object), PJ111 (bad field or key), PJ112 (bad
 -- zone).
+-- 0.4.0: start and end are times from 0001-01-02 to 9999-12-30 (UTC), as every time pgjobs
+-- takes (app_jobs._check_time); a BC start used to make fire-time searches fail with 22008.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._parse_schedule(schedule jsonb)
+CREATE OR REPLACE FUNCTION app_jobs._parse_schedule(schedule jsonb)
 RETURNS app_jobs.schedule_spec
 LANGUAGE plpgsql
 STABLE
@@ -112,10 +114,11 @@ BEGIN
       EXCEPTION WHEN data_exception THEN
         v_bound := NULL;
       END;
-      IF v_bound IS NULL OR NOT pg_catalog.isfinite(v_bound) THEN
+      IF v_bound IS NULL OR NOT pg_catalog.isfinite(v_bound)
+         OR v_bound < '0001-01-02 00:00:00+00'::timestamptz OR v_bound > '9999-12-30 00:00:00+00'::timestamptz THEN
         RAISE EXCEPTION USING
           ERRCODE = 'PJ111',
-          MESSAGE = pg_catalog.format('schedule: "%s" must be a time, got %s', v_key, schedule -> v_key),
+          MESSAGE = pg_catalog.format('schedule: "%s" must be a time from 0001-01-02 to 9999-12-30 (UTC), got %s', v_key, schedule -> v_key),
           HINT = 'Give an ISO 8601 time with its offset, e.g. "2030-01-31T09:00:00+01:00", or epoch milliseconds.';
       END IF;
     END IF;

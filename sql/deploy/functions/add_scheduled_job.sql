@@ -1,15 +1,18 @@
 -- Deploy pgjobs:functions/add_scheduled_job to pg
--- requires: tables/scheduled_jobs
+-- requires: functions/add_scheduled_job@v0.3.0
+-- requires: functions/_check_payload
 -- Creates a recurring job definition, or replaces the tenant's definition with the same
 -- key (so an application can declare its schedules at every start). The schedule is
 -- schedule_info, or cron text given as `cron` (stored as {"cron": ...}); `tz` sets its time
 -- zone. The scheduled_jobs_spec trigger parses and checks it (PJ111-PJ114) and keeps
 -- next_run_at: re-declaring an unchanged schedule leaves its next fire time alone, and never
 -- touches `enabled` (an operator's disable sticks).
+-- 0.4.0: the payload is checked by app_jobs._check_payload before it is cast to jsonb
+-- (PJ120/PJ121 naming add_scheduled_job; a \u0000 used to fail with 22P05).
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.add_scheduled_job(
+CREATE OR REPLACE FUNCTION app_jobs.add_scheduled_job(
   db_id uuid,
   identifier text,
   payload json DEFAULT '{}',
@@ -30,7 +33,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_tenant uuid := coalesce(db_id, '00000000-0000-0000-0000-000000000000'::uuid);
-  v_schedule jsonb := schedule_info::jsonb;
+  v_schedule jsonb;
   v_row app_jobs.scheduled_jobs;
 BEGIN
   IF identifier IS NULL OR identifier = '' OR pg_catalog.length(identifier) > 255 THEN
@@ -39,6 +42,9 @@ BEGIN
       MESSAGE = 'add_scheduled_job: identifier (the task name) must be a non-empty text of at most 255 characters',
       HINT = 'Pass the name of the task the schedule runs, e.g. identifier := ''cleanup_task''.';
   END IF;
+  PERFORM app_jobs._check_payload(add_scheduled_job.payload, 'add_scheduled_job: payload');
+  PERFORM app_jobs._check_payload(add_scheduled_job.schedule_info, 'add_scheduled_job: schedule_info');
+  v_schedule := add_scheduled_job.schedule_info::jsonb;
   IF (v_schedule IS NULL) = (cron IS NULL) THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ107',
@@ -106,6 +112,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) IS
-  'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority of the jobs it enqueues; missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114.';
+  'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority of the jobs it enqueues; missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114; a payload jsonb cannot store or over the limits PJ120 or PJ121.';
 
 COMMIT;

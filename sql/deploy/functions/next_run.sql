@@ -1,12 +1,14 @@
 -- Deploy pgjobs:functions/next_run to pg
--- requires: functions/_parse_schedule
--- requires: functions/_next_run
+-- requires: functions/next_run@v0.3.0
+-- requires: functions/_check_time
 -- The next fire time of any schedule_info, from SQL: what run_due_schedules will use. A bad
 -- schedule raises the parser's PJ error, its message naming next_run.
+-- 0.4.0: `after` must be a time from 0001-01-02 to 9999-12-30 (PJ119; a BC time failed with
+-- 22008, an infinite one answered NULL).
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.next_run(schedule jsonb, after timestamptz DEFAULT pg_catalog.now())
+CREATE OR REPLACE FUNCTION app_jobs.next_run(schedule jsonb, after timestamptz DEFAULT pg_catalog.now())
 RETURNS timestamptz
 LANGUAGE plpgsql
 STABLE
@@ -20,6 +22,7 @@ DECLARE
   v_detail text;
   v_hint text;
 BEGIN
+  PERFORM app_jobs._check_time(after, 'next_run: after');
   BEGIN
     v_spec := app_jobs._parse_schedule(schedule);
   EXCEPTION WHEN OTHERS THEN
@@ -41,6 +44,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.next_run(jsonb, timestamptz) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.next_run(jsonb, timestamptz) IS
-  'The first fire time of schedule (a schedule_info object: rule object, {"cron": ...} or {"rule": ...}, optional tz, start, end) strictly after `after` (default now), or NULL when it has ended. Wall-clock times of its zone (default UTC); where clocks change, schedules running every hour follow the clock, others fire once per wall time (a skipped time runs when the clock jumps, a repeated one at its first occurrence). Bad schedules raise PJ107, PJ111 or PJ112.';
+  'The first fire time of schedule (a schedule_info object: rule object, {"cron": ...} or {"rule": ...}, optional tz, start, end) strictly after `after` (default now), or NULL when it has ended. Wall-clock times of its zone (default UTC); where clocks change, schedules running every hour follow the clock, others fire once per wall time (a skipped time runs when the clock jumps, a repeated one at its first occurrence). Bad schedules raise PJ107, PJ111 or PJ112; an `after` outside 0001-01-02 .. 9999-12-30 raises PJ119.';
 
 COMMIT;

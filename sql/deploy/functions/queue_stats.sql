@@ -1,14 +1,15 @@
 -- Deploy pgjobs:functions/queue_stats to pg
--- requires: tables/jobs
--- requires: tables/job_history
+-- requires: functions/queue_stats@v0.3.0
 -- What a dashboard shows per task and queue. The live counts read app_jobs.jobs (the hot
 -- table: waiting and running jobs only); the last hour of history is read through
 -- job_history_finished_idx in the one or two day partitions that hold it, so the cost does
 -- not grow with the history kept.
+-- 0.4.0: a job with an infinite or BC run_at (accepted before 0.4.0) no longer makes it fail
+-- (22008) for everyone: its age is counted from 0001-01-02.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.queue_stats()
+CREATE OR REPLACE FUNCTION app_jobs.queue_stats()
 RETURNS TABLE (
   task_identifier text,
   queue_name text,
@@ -35,7 +36,8 @@ AS $$
            count(*) FILTER (WHERE j.state = 'running') AS running,
            count(*) FILTER (WHERE j.state <> 'running' AND j.last_error IS NOT NULL) AS retrying,
            count(*) AS total,
-           pg_catalog.now() - min(j.run_at) FILTER (WHERE j.state <> 'running' AND j.run_at <= pg_catalog.now()) AS oldest_queued_age,
+           pg_catalog.now() - greatest(min(j.run_at) FILTER (WHERE j.state <> 'running' AND j.run_at <= pg_catalog.now()),
+                                        '0001-01-02 00:00:00+00'::timestamptz) AS oldest_queued_age,
            0::bigint AS completed, 0::bigint AS failed, 0::bigint AS cancelled,
            NULL::interval AS duration_sum, 0::bigint AS duration_count
       FROM app_jobs.jobs AS j

@@ -1,10 +1,12 @@
 -- Deploy pgjobs:functions/reschedule_jobs to pg
--- requires: tables/jobs
+-- requires: functions/reschedule_jobs@v0.3.0
+-- requires: functions/_check_time
 -- Admin: change when and how waiting jobs run. NULL arguments keep the current value.
+-- 0.4.0: run_at must be a time from 0001-01-02 to 9999-12-30 (PJ119), as add_job's.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.reschedule_jobs(
+CREATE OR REPLACE FUNCTION app_jobs.reschedule_jobs(
   job_ids bigint[],
   run_at timestamptz DEFAULT NULL,
   priority integer DEFAULT NULL,
@@ -24,6 +26,7 @@ BEGIN
       MESSAGE = 'reschedule_jobs: job_ids must not be NULL',
       HINT = 'Pass an array of job ids, e.g. ARRAY[1, 2, 3]::bigint[].';
   END IF;
+  PERFORM app_jobs._check_time(reschedule_jobs.run_at, 'reschedule_jobs: run_at');
   IF reschedule_jobs.attempts < 0 OR reschedule_jobs.max_attempts < 1 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ104',
@@ -58,6 +61,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.reschedule_jobs(bigint[], timestamptz, integer, integer, integer) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.reschedule_jobs(bigint[], timestamptz, integer, integer, integer) IS
-  'Admin: sets run_at, priority, attempts and/or max_attempts (NULL keeps the value) of the given waiting jobs; running jobs are skipped. Refuses (PJ108, nothing changed) a change that leaves a job no attempt. Returns the jobs it changed.';
+  'Admin: sets run_at, priority, attempts and/or max_attempts (NULL keeps the value) of the given waiting jobs; running jobs are skipped. Refuses a run_at outside 0001-01-02 .. 9999-12-30 (PJ119) and (PJ108, nothing changed) a change that leaves a job no attempt. Returns the jobs it changed.';
 
 COMMIT;

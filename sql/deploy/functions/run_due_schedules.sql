@@ -1,7 +1,7 @@
 -- Deploy pgjobs:functions/run_due_schedules to pg
--- requires: tables/scheduled_jobs
--- requires: tables/jobs
+-- requires: functions/run_due_schedules@v0.3.0
 -- requires: functions/_next_run
+-- requires: functions/_check_time
 -- The scheduler: enqueues a job for every due fire time of every enabled schedule, and
 -- returns the jobs. Any number of callers may run it at once (every worker, pg_cron, a
 -- system cron): each due schedule row is taken with FOR UPDATE SKIP LOCKED, so callers
@@ -15,10 +15,13 @@
 --             none older than backfill_window.
 -- The latest missed fire times are found by looking back from now over a span that grows
 -- eightfold, so a long outage costs a few searches, not one per missed fire time.
+-- 0.4.0: one schedule's failure never stops the others (it is skipped with a WARNING and
+-- stays due); a backfill enqueues at most 10000 jobs per schedule and call and looks back at
+-- most 10 years, whatever an older row says.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.run_due_schedules()
+CREATE OR REPLACE FUNCTION app_jobs.run_due_schedules()
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -37,6 +40,8 @@ DECLARE
   v_job app_jobs.jobs;
   v_last_job bigint;
   v_last_fire timestamptz;
+  v_state text;
+  v_message text;
 BEGIN
   FOR v_schedule IN
     SELECT s.*
@@ -45,39 +50,54 @@ BEGIN
      ORDER BY s.next_run_at
        FOR UPDATE SKIP LOCKED
   LOOP
-    v_limit := CASE v_schedule.missed_runs
-                 WHEN 'backfill' THEN coalesce(v_schedule.backfill_limit, 2147483647) ELSE 1 END;
-    v_window := CASE v_schedule.missed_runs
-                  WHEN 'skip' THEN interval '1 minute'
-                  WHEN 'backfill' THEN v_schedule.backfill_window END;
-    v_next := app_jobs._next_run(v_schedule.spec, v_schedule.next_run_at);
-    IF v_next IS NULL OR v_next > v_now THEN
-      v_fires := ARRAY[v_schedule.next_run_at];  -- the usual case: one fire time is due
-    ELSE
-      -- Fire times were missed: the latest v_limit of those after v_lo.
-      v_lo := v_schedule.next_run_at - interval '1 microsecond';
-      IF v_window IS NOT NULL THEN
-        v_lo := greatest(v_lo, v_now - v_window - interval '1 microsecond');
-      END IF;
-      v_span := CASE WHEN v_limit = 2147483647 THEN v_now - v_lo ELSE interval '1 second' END;
-      LOOP
-        v_fires := '{}';
-        v_fire := greatest(v_lo, v_now - v_span);
+    -- Everything that could fail on a schedule's data is computed here, in a block that
+    -- writes nothing (so it takes no subtransaction id): a schedule that fails is skipped
+    -- with a WARNING and stays due, and the others run.
+    BEGIN
+      -- A next_run_at set by hand to a time no job may have (infinite, BC) is refused here.
+      PERFORM app_jobs._check_time(v_schedule.next_run_at, pg_catalog.format('schedule %s: next_run_at', v_schedule.id));
+      v_limit := CASE v_schedule.missed_runs
+                   WHEN 'backfill' THEN least(coalesce(v_schedule.backfill_limit, 10000), 10000) ELSE 1 END;
+      v_window := CASE v_schedule.missed_runs
+                    WHEN 'skip' THEN interval '1 minute'
+                    WHEN 'backfill' THEN least(v_schedule.backfill_window, interval '10 years') END;
+      v_next := app_jobs._next_run(v_schedule.spec, v_schedule.next_run_at);
+      IF v_next IS NULL OR v_next > v_now THEN
+        v_fires := ARRAY[v_schedule.next_run_at];  -- the usual case: one fire time is due
+      ELSE
+        -- Fire times were missed: the latest v_limit of those after v_lo.
+        v_lo := v_schedule.next_run_at - interval '1 microsecond';
+        IF v_window IS NOT NULL THEN
+          v_lo := greatest(v_lo, v_now - v_window - interval '1 microsecond');
+        END IF;
+        v_span := interval '1 second';
         LOOP
-          v_fire := app_jobs._next_run(v_schedule.spec, v_fire);
-          EXIT WHEN v_fire IS NULL OR v_fire > v_now;
-          v_fires := v_fires || v_fire;
+          v_fires := '{}';
+          v_fire := greatest(v_lo, v_now - v_span);
+          LOOP
+            v_fire := app_jobs._next_run(v_schedule.spec, v_fire);
+            EXIT WHEN v_fire IS NULL OR v_fire > v_now;
+            v_fires := v_fires || v_fire;
+          END LOOP;
+          EXIT WHEN pg_catalog.cardinality(v_fires) >= v_limit OR v_now - v_span <= v_lo;
+          -- Never further back than v_lo: v_now - v_span stays a valid time.
+          v_span := least(v_span * 8, v_now - v_lo);
         END LOOP;
-        EXIT WHEN pg_catalog.cardinality(v_fires) >= v_limit OR v_now - v_span <= v_lo;
-        v_span := v_span * 8;
-      END LOOP;
-      v_fires := v_fires[greatest(pg_catalog.cardinality(v_fires) - v_limit + 1, 1):];
-      v_next := app_jobs._next_run(v_schedule.spec, v_now);
-    END IF;
-    IF v_window IS NOT NULL THEN
-      v_fires := ARRAY(SELECT f FROM pg_catalog.unnest(v_fires) AS f
-                        WHERE f >= v_now - v_window ORDER BY f);
-    END IF;
+        v_fires := v_fires[greatest(pg_catalog.cardinality(v_fires) - v_limit + 1, 1):];
+        v_next := app_jobs._next_run(v_schedule.spec, v_now);
+      END IF;
+      IF v_window IS NOT NULL THEN
+        v_fires := ARRAY(SELECT f FROM pg_catalog.unnest(v_fires) AS f
+                          WHERE f >= v_now - v_window ORDER BY f);
+      END IF;
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_message = MESSAGE_TEXT;
+      RAISE WARNING USING
+        MESSAGE = pg_catalog.format('run_due_schedules: schedule %s (task %s) skipped: %s (SQLSTATE %s)',
+                                    v_schedule.id, v_schedule.task_identifier, v_message, v_state),
+        HINT = 'The other schedules ran. Fix the schedule (add_scheduled_job or an UPDATE of schedule_info) or disable it with app_jobs.enable_scheduled_job(id, false).';
+      CONTINUE;
+    END;
 
     v_last_job := NULL;
     v_last_fire := NULL;
@@ -107,6 +127,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.run_due_schedules() FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.run_due_schedules() IS
-  'Enqueues one job per due fire time of every enabled schedule (exactly once however many callers race; each job carries its fire_time) and returns them. Missed fire times follow each schedule''s missed_runs: skip (drop those more than a minute late), run_once (one job for the latest), backfill (one job each, within backfill_limit and backfill_window). Run it every few seconds: workers do, or pg_cron, or pgjobs schedules tick.';
+  'Enqueues one job per due fire time of every enabled schedule (exactly once however many callers race; each job carries its fire_time) and returns them. Missed fire times follow each schedule''s missed_runs: skip (drop those more than a minute late), run_once (one job for the latest), backfill (one job each, within backfill_limit and backfill_window; at most 10000 per call). A schedule that cannot be evaluated is skipped with a WARNING; the others run. Run it every few seconds: workers do, or pg_cron, or pgjobs schedules tick.';
 
 COMMIT;

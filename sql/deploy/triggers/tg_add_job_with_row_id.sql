@@ -1,22 +1,29 @@
 -- Deploy pgjobs:triggers/tg_add_job_with_row_id to pg
--- requires: functions/add_job
+-- requires: triggers/tg_add_job_with_row_id@v0.3.0
 -- EXECUTE FUNCTION app_jobs.tg_add_job_with_row_id('<tenant uuid>', '<task>', '<field>'):
 -- enqueues {"<field>": value} of the inserted, updated (NEW) or deleted (OLD) row. The
 -- field defaults to id. No SQL is built from the arguments: the row is read as JSON.
 -- It runs with the rights of whoever writes the table (SECURITY INVOKER): turning the row
 -- into JSON may call casts the table owner defined, which must never run as the owner of
 -- app_jobs. Only app_jobs.add_job, which the writer needs EXECUTE on, runs as the owner.
+-- 0.4.0: the row is turned into json, not jsonb, so a value jsonb cannot hold (a \u0000 in a
+-- json column) only matters when it is part of the payload. add_job checks the payload
+-- (app_jobs._check_payload, as the owner: the writer needs no grant on it); one it cannot
+-- store (PJ120) or over the limits (PJ121) makes the row's INSERT, UPDATE or DELETE fail:
+-- the job is part of the write, so the write is refused rather than committed without it.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.tg_add_job_with_row_id()
+CREATE OR REPLACE FUNCTION app_jobs.tg_add_job_with_row_id()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_field text := coalesce(TG_ARGV[2], 'id');
-  v_row jsonb;
+  v_row json;
+  v_payload jsonb;
+  v_value json;
 BEGIN
   -- Checked here, not by a cast error: an exception block would open a subtransaction for
   -- every row a bulk statement fires on. The pattern is exactly what uuid_in accepts.
@@ -42,18 +49,33 @@ BEGIN
       HINT = 'Recreate the trigger with a real tenant uuid as its first argument, e.g. ''00000000-0000-0000-0000-000000000000'' for the default tenant.';
   END IF;
   IF TG_OP = 'DELETE' THEN
-    v_row := pg_catalog.to_jsonb(OLD);
+    v_row := pg_catalog.to_json(OLD);
   ELSE
-    v_row := pg_catalog.to_jsonb(NEW);
+    v_row := pg_catalog.to_json(NEW);
   END IF;
-  IF NOT v_row ? v_field THEN
+  IF pg_catalog.strpos(v_row::text, '\u') = 0 THEN
+    -- No escape anywhere in the row: jsonb reads it (the common case, no catalog look-up).
+    v_payload := v_row::jsonb;
+    IF v_payload ? v_field THEN
+      v_value := (v_payload -> v_field)::json;
+    END IF;
+  ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                 WHERE a.attrelid = TG_RELID AND a.attname = v_field AND a.attnum > 0
+                   AND NOT a.attisdropped) THEN
+    -- An escape somewhere (a \u0000 in a json column jsonb cannot hold): read only the field
+    -- sent, so the other columns never matter.
+    EXECUTE pg_catalog.format('SELECT pg_catalog.to_json(($1).%I)', v_field)
+       USING CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END INTO v_value;
+    v_value := coalesce(v_value, 'null'::json);
+  END IF;
+  IF v_value IS NULL THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ203',
       MESSAGE = pg_catalog.format('trigger %s on %I.%I: the table has no column %I', TG_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME, v_field),
       HINT = 'Pass the name of an existing column as the third trigger argument.';
   END IF;
   PERFORM app_jobs.add_job(db_id := TG_ARGV[0]::uuid, identifier := TG_ARGV[1],
-                           payload := pg_catalog.jsonb_build_object(v_field, v_row -> v_field)::json);
+                           payload := pg_catalog.json_build_object(v_field, v_value));
   IF TG_OP = 'DELETE' THEN
     RETURN OLD;
   END IF;

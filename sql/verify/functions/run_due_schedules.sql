@@ -1,7 +1,9 @@
 -- Verify pgjobs:functions/run_due_schedules on pg
+-- The 0.4.0 definition: a failing schedule is skipped with a warning.
 
 BEGIN;
 
-SELECT 'app_jobs.run_due_schedules()'::pg_catalog.regprocedure;
+SELECT 1 / (pg_catalog.strpos(pg_catalog.pg_get_functiondef('app_jobs.run_due_schedules()'::pg_catalog.regprocedure),
+                               'RAISE WARNING') > 0)::integer;
 
 ROLLBACK;

@@ -1,0 +1,111 @@
+-- Deploy pgjobs:functions/add_scheduled_job to pg
+-- requires: tables/scheduled_jobs
+-- Creates a recurring job definition, or replaces the tenant's definition with the same
+-- key (so an application can declare its schedules at every start). The schedule is
+-- schedule_info, or cron text given as `cron` (stored as {"cron": ...}); `tz` sets its time
+-- zone. The scheduled_jobs_spec trigger parses and checks it (PJ111-PJ114) and keeps
+-- next_run_at: re-declaring an unchanged schedule leaves its next fire time alone, and never
+-- touches `enabled` (an operator's disable sticks).
+
+BEGIN;
+
+CREATE FUNCTION app_jobs.add_scheduled_job(
+  db_id uuid,
+  identifier text,
+  payload json DEFAULT '{}',
+  schedule_info json DEFAULT NULL,
+  job_key text DEFAULT NULL,
+  queue_name text DEFAULT NULL,
+  max_attempts integer DEFAULT 25,
+  priority integer DEFAULT 0,
+  cron text DEFAULT NULL,
+  tz text DEFAULT NULL,
+  missed_runs text DEFAULT NULL,
+  backfill_limit integer DEFAULT NULL,
+  backfill_window interval DEFAULT NULL)
+RETURNS app_jobs.scheduled_jobs
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_tenant uuid := coalesce(db_id, '00000000-0000-0000-0000-000000000000'::uuid);
+  v_schedule jsonb := schedule_info::jsonb;
+  v_row app_jobs.scheduled_jobs;
+BEGIN
+  IF identifier IS NULL OR identifier = '' OR pg_catalog.length(identifier) > 255 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ101',
+      MESSAGE = 'add_scheduled_job: identifier (the task name) must be a non-empty text of at most 255 characters',
+      HINT = 'Pass the name of the task the schedule runs, e.g. identifier := ''cleanup_task''.';
+  END IF;
+  IF (v_schedule IS NULL) = (cron IS NULL) THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ107',
+      MESSAGE = 'add_scheduled_job: pass exactly one of schedule_info and cron',
+      DETAIL = pg_catalog.format('schedule_info = %s, cron = %s', coalesce(v_schedule::text, 'NULL'),
+                                 coalesce(pg_catalog.quote_literal(cron), 'NULL')),
+      HINT = 'Pass e.g. schedule_info := ''{"hour": [2], "minute": [0]}'', or cron := ''0 2 * * *''.';
+  END IF;
+  IF cron IS NOT NULL THEN
+    v_schedule := pg_catalog.jsonb_build_object('cron', cron);
+  END IF;
+  IF pg_catalog.jsonb_typeof(v_schedule) <> 'object' THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ107',
+      MESSAGE = 'add_scheduled_job: schedule_info must be a JSON object',
+      DETAIL = pg_catalog.format('schedule_info = %s', v_schedule),
+      HINT = 'Pass e.g. schedule_info := ''{"hour": [2], "minute": [0]}''.';
+  END IF;
+  IF tz IS NOT NULL THEN
+    v_schedule := v_schedule || pg_catalog.jsonb_build_object('tz', tz);
+  END IF;
+  IF coalesce(max_attempts, 25) < 1 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ104',
+      MESSAGE = pg_catalog.format('add_scheduled_job: max_attempts must be at least 1, got %s', max_attempts),
+      HINT = 'Pass how many attempts each job may take, or leave it out for 25.';
+  END IF;
+  IF job_key = '' OR pg_catalog.length(job_key) > 512 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ106',
+      MESSAGE = 'add_scheduled_job: job_key must be NULL or a non-empty text of at most 512 characters',
+      HINT = 'Leave job_key out for a definition without a key.';
+  END IF;
+  IF queue_name = '' OR pg_catalog.length(queue_name) > 255 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ106',
+      MESSAGE = 'add_scheduled_job: queue_name must be NULL or a non-empty text of at most 255 characters',
+      HINT = 'Leave queue_name out when the jobs need no serial queue.';
+  END IF;
+
+  INSERT INTO app_jobs.scheduled_jobs AS s (database_id, task_identifier, payload, schedule_info,
+                                            key, queue_name, max_attempts, priority, missed_runs,
+                                            backfill_limit, backfill_window)
+  VALUES (v_tenant, identifier, coalesce(payload::jsonb, '{}'::jsonb), v_schedule, job_key,
+          queue_name, coalesce(max_attempts, 25), coalesce(priority, 0),
+          coalesce(missed_runs, CASE WHEN backfill_limit IS NOT NULL OR backfill_window IS NOT NULL
+                                     THEN 'backfill' ELSE 'run_once' END),
+          backfill_limit, backfill_window)
+  ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO UPDATE
+     SET task_identifier = excluded.task_identifier,
+         payload = excluded.payload,
+         schedule_info = excluded.schedule_info,
+         queue_name = excluded.queue_name,
+         max_attempts = excluded.max_attempts,
+         priority = excluded.priority,
+         missed_runs = excluded.missed_runs,
+         backfill_limit = excluded.backfill_limit,
+         backfill_window = excluded.backfill_window,
+         updated_at = pg_catalog.now()
+  RETURNING s.* INTO v_row;
+  RETURN v_row;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) IS
+  'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority of the jobs it enqueues; missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114.';
+
+COMMIT;
