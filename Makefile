@@ -47,7 +47,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-server test-pg15 test-pg18 test-heavy test-sql test-py test-install lint \
         fmt snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension \
-        install soak
+        install soak dist
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -56,6 +56,8 @@ help: ## List the targets
 $(STAMP): pyproject.toml control
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	@# Until 0.4.0 the distribution was named pgjobs (a name the public index gives another project).
+	$(BIN)/pip uninstall -q -y pgjobs 2>/dev/null || true
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
@@ -85,6 +87,10 @@ test-sql: $(STAMP) ## Run only the SQL API tests (tests/sql)
 
 test-install: $(STAMP) ## Run only the install-path tests (tests/install)
 	$(BIN)/pytest -n $(XDIST) $(PYTEST_ARGS) tests/install
+
+dist: $(STAMP) ## Build the wheel and sdist into dist/ (then: pip install dist/pgjobs_queue-*.whl)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 # The next_run oracle test with many more random cases and a fresh seed (make test runs 3,000),
 # then the property tests of every public function with many more examples (make test: 60).

@@ -117,9 +117,13 @@ def _version_from_control() -> str:
     return match.group(1) if match else "0+unknown"
 
 
+#: The distribution name (pyproject.toml): the public index's "pgjobs" is another project.
+DISTRIBUTION = "pgjobs-queue"
+
+
 def _version() -> str:
     try:
-        return metadata.version("pgjobs")
+        return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return _version_from_control()
 
