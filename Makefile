@@ -9,8 +9,6 @@ PYTEST_ARGS ?=
 XDIST   ?= auto
 
 export PGJOBS_TEST_DSN ?= postgresql://postgres:postgres@127.0.0.1:5432/postgres
-# `make tour` targets $$PGJOBS_DSN, falling back to the local server the tests use.
-RUN_DSN := $(or $(PGJOBS_DSN),$(DATABASE_URL),$(PGJOBS_TEST_DSN))
 # This file, before PGXS's makefiles join MAKEFILE_LIST.
 SELF    := $(lastword $(MAKEFILE_LIST))
 
@@ -152,9 +150,10 @@ recovery: $(STAMP) ## Time how long after SIGKILL a killed worker's job is picke
 bench-peers: $(STAMP) ## Run ../shared/bench with pgjobs beside its peers (PEERS_ARGS=--quick: a smoke run)
 	$(BIN)/python bench/peers.py $(PEERS_ARGS) $(PEERS)
 
-tour: $(STAMP) ## Deploy to $$PGJOBS_DSN and walk through the SQL API with psql alone (examples/tour.sql)
-	$(BIN)/pgjobs deploy --dsn "$(RUN_DSN)"
-	psql -X "$(RUN_DSN)" -f examples/tour.sql
+# The same database as every pgjobs command (and make run): embedded unless one is configured.
+tour: $(STAMP) ## Deploy and walk through the SQL API with psql alone (examples/tour.sql), on the database pgjobs uses
+	$(BIN)/pgjobs deploy
+	$(BIN)/pgjobs psql -- -X -f examples/tour.sql
 
 # With PGXS, its clean recipe runs instead: it removes DATA_built and EXTRA_CLEAN (the same).
 clean: ## Remove the virtualenv and build output
