@@ -7,7 +7,7 @@ The public API is importable from here (``from pgjobs import App, Client``), laz
 here imports psycopg or yoyo until a name is used, so ``python3 -m pgjobs.sqltree.bundle`` (the
 extension build run by ``make``) works on a bare standard-library Python.
 
-The package is in layers (see the README's "Architecture"): :mod:`pgjobs.sqltree` (standard
+The package is in layers (see docs/internals.md, "Architecture"): :mod:`pgjobs.sqltree` (standard
 library) <- :mod:`pgjobs.install`; :mod:`pgjobs.db` <- :mod:`pgjobs.runtime` <-
 :mod:`pgjobs.cli`; :mod:`pgjobs.config` and :mod:`pgjobs.embedded` at the edge.
 """
@@ -117,9 +117,13 @@ def _version_from_control() -> str:
     return match.group(1) if match else "0+unknown"
 
 
+#: The distribution name (pyproject.toml): the public index's "pgjobs" is another project.
+DISTRIBUTION = "pgjobs-queue"
+
+
 def _version() -> str:
     try:
-        return metadata.version("pgjobs")
+        return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return _version_from_control()
 

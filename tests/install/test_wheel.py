@@ -38,7 +38,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=out,
         env=dict(os.environ),
     )
-    [built] = out.glob(f"pgjobs-{VERSION}-*.whl")
+    [built] = out.glob(f"pgjobs_queue-{VERSION}-*.whl")
     return built
 
 

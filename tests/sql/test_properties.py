@@ -3,7 +3,7 @@
 Each call must end in one of:
   * a valid result, after which every tenant can still read (queue_stats, list_jobs,
     run_due_schedules all succeed) and every stored time is one clients can read back;
-  * an error with a PJ SQLSTATE listed in the README's error-code table, having written
+  * an error with a PJ SQLSTATE listed in the error-code table (docs/sql-api.md), having written
     nothing (every state table compared before and after);
   * "client": psycopg refuses to send a text argument holding NUL (PostgreSQL text cannot hold
     it), so nothing reaches the server;
@@ -46,8 +46,8 @@ REPORT = os.environ.get("PGJOBS_PROPERTY_REPORT")
 #: PGJOBS_PROPERTY_SURVEY=1 counts what would fail (as "bad <SQLSTATE>", "bad readers",
 #: "bad stored") instead of failing, to survey a schema (an older release) in one run.
 SURVEY = os.environ.get("PGJOBS_PROPERTY_SURVEY") == "1"
-README = Path(__file__).resolve().parents[2] / "README.md"
-#: Every PJ code of the README's error-code table.
+README = Path(__file__).resolve().parents[2] / "docs" / "sql-api.md"
+#: Every PJ code of the error-code table (docs/sql-api.md).
 DOCUMENTED_CODES = set(re.findall(r"^\| `(PJ\d{3})` \|", README.read_text(), re.MULTILINE))
 
 #: Public functions whose checks the claim-path rewrite (issue 13's worker-side items and its

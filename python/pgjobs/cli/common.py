@@ -29,6 +29,7 @@ __all__ = [
     "job_ref",
     "json_payload",
     "load_app",
+    "say_which",
     "seconds",
     "table",
     "target",
@@ -124,11 +125,29 @@ def job_ref(text: str) -> int | uuid.UUID:
         return tenant(text)  # a uid
 
 
+_said_which: set[str] = set()
+
+
+def say_which(resolved: ResolvedDsn) -> None:
+    """Say on stderr, once per process, which embedded database a command uses (its folder)."""
+    from pgjobs import config
+
+    if resolved.embedded_home is None:
+        return
+    folder = config.display_path(resolved.embedded_home)
+    if folder not in _said_which:
+        _said_which.add(folder)
+        print(f"pgjobs: using the embedded PostgreSQL in {folder}", file=sys.stderr)
+
+
 def target(args: argparse.Namespace) -> ResolvedDsn:
-    """The connect step: resolve ``--dsn`` and start the embedded server when it is the one."""
+    """The connect step: resolve ``--dsn`` and start the embedded server when it is the one
+    (saying so on stderr)."""
     from pgjobs import connect
 
-    return connect.target(args.dsn)
+    resolved = connect.target(args.dsn)
+    say_which(resolved)
+    return resolved
 
 
 def _not_deployed(resolved: ResolvedDsn, exc: Any) -> CommandError:

@@ -28,7 +28,7 @@ def _run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CommandError(
             f"the dashboard needs its extra packages ({exc.name} is missing): "
-            "pip install 'pgjobs[dashboard]'"
+            "pip install -e '.[dashboard]' in a pgjobs checkout"
         ) from exc
 
     basic = args.basic_auth or (
@@ -84,7 +84,7 @@ def add_dashboard(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
             "metrics on /metrics, and with --api-secret the HTTP API for serverless platforms\n"
             "(POST /api/process-batch, /api/reclaim-stuck, /api/cleanup, /api/run-schedules).\n"
             "It listens on 127.0.0.1 unless --host says otherwise, which needs --token or\n"
-            "--basic-auth. Needs pip install 'pgjobs[dashboard]'."
+            "--basic-auth. Needs pip install -e '.[dashboard]' in a pgjobs checkout."
         ),
         epilog=(
             "examples:\n"

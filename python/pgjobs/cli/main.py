@@ -17,6 +17,7 @@ from typing import Final
 from pgjobs import __version__
 from pgjobs.cli.common import CommandError, Subparsers, common_options
 from pgjobs.cli.dashboard import add_dashboard
+from pgjobs.cli.database import add_dsn, add_psql
 from pgjobs.cli.install import add_deploy, add_revert, add_sql, add_verify
 from pgjobs.cli.jobs import add_add, add_cleanup, add_jobs
 from pgjobs.cli.schedules import add_schedules
@@ -32,7 +33,7 @@ _SUBCOMMANDS: Final[
     tuple[Callable[[Subparsers[argparse.ArgumentParser]], None], ...]
 ] = (
     add_deploy, add_revert, add_verify, add_add, add_status, add_worker, add_schedules,
-    add_jobs, add_cleanup, add_sql, add_dashboard,
+    add_jobs, add_cleanup, add_sql, add_dashboard, add_dsn, add_psql,
 )  # fmt: skip
 
 

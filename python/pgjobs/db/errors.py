@@ -1,9 +1,9 @@
 """pgjobs errors: the ``PJ`` SQLSTATE class of the SQL API, as Python exceptions.
 
 Every function of the ``app_jobs`` schema refuses bad input with a SQLSTATE of class ``PJ``, a
-message naming the function and a hint saying what to do (README, "Errors"). :func:`translate`
-turns such a :class:`psycopg.Error` into the matching :class:`PgJobsError` subclass, keeping the
-message, hint and SQLSTATE, and the original error as ``__cause__``.
+message naming the function and a hint saying what to do (docs/sql-api.md, "Errors").
+:func:`translate` turns such a :class:`psycopg.Error` into the matching :class:`PgJobsError`
+subclass, keeping the message, hint and SQLSTATE, and the original error as ``__cause__``.
 """
 
 from __future__ import annotations

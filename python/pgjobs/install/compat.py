@@ -69,6 +69,7 @@ def check_schema(version: str) -> None:
     raise SchemaVersionError(
         f"the app_jobs schema of this database is pgjobs {version}, newer than this pgjobs "
         f"package ({__version__}) understands (schemas {OLDEST_SCHEMA} to {newest}): upgrade "
-        "the pgjobs package on this machine (pip install -U pgjobs) before starting workers. "
+        "the pgjobs package on this machine (a newer pgjobs-queue wheel or source tree) "
+        "before starting workers. "
         "In a rolling upgrade, upgrade every worker first and the schema last."
     )

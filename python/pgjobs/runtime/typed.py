@@ -6,7 +6,7 @@ plain ``list[int]``. A :class:`Codec` checks a value against the type and turns 
 for the database (``dump``), and turns stored JSON back into the typed value (``load``).
 
 Unannotated handlers, and annotations of ``Any``/``object``, are untyped: values pass through
-as they are. Typed handlers need pydantic (``pip install 'pgjobs[typed]'``).
+as they are. Typed handlers need pydantic (``pip install -e '.[typed]' in a pgjobs checkout``).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Codec:
         except ImportError:  # pragma: no cover - pydantic is in the dev extras
             raise TypeError(
                 f"handler annotation {tp!r} asks for validation, which needs pydantic: "
-                "pip install 'pgjobs[typed]' (or drop the annotation)"
+                "pip install -e '.[typed]' in a pgjobs checkout (or drop the annotation)"
             ) from None
         return cls(tp, TypeAdapter(tp))
 
