@@ -159,6 +159,14 @@ PEERS_ARGS ?=
 bench: $(STAMP) ## Benchmark pgjobs on a throwaway database: enqueue, drain 20,000 jobs, enqueue-to-start latency
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
+# make bench-sql ANCHOR_SQL=/path/to/pgpm-jobs--0.15.3.sql (../shared/bench/README.md "Anchor SQL")
+BENCH_SQL_ARGS ?=
+bench-sql: $(STAMP) ## pgbench get_job+complete_job on pgjobs (and @pgpm/jobs when $$ANCHOR_SQL is set): jobs/s and WAL bytes per job
+	$(BIN)/python bench/bench_sql.py $(BENCH_SQL_ARGS)
+
+bench-scale: $(STAMP) ## The same claim path with 1,000,000 jobs queued vs 20,000, and 10,000,000 history rows vs none
+	$(BIN)/python bench/bench_sql.py --scale --clients 10 $(BENCH_SQL_ARGS)
+
 bench-history: $(STAMP) ## Time list_jobs, queue_stats and find_job on 1,000,000 history rows (throwaway database)
 	$(BIN)/python bench/history_1m.py
 

@@ -27,7 +27,7 @@ NAME = "pgjobs"
 ENABLED = True
 PEER = False  # the target, not a peer: ratios compare it against the best peer
 WAKEUP = 'LISTEN/NOTIFY on "jobs:insert" (+ 2 s poll, Worker poll_interval)'
-BATCH = None  # get_job claims one job per call; the Worker has no batch-fetch option yet
+BATCH = "Worker(concurrency=batch): each claim round is one get_jobs call for up to the free slots"
 BULK_NOTE = "AsyncClient.add_jobs() (app_jobs.add_jobs, one set-based INSERT)"
 PENDING_SQL = "SELECT count(*) FROM app_jobs.jobs"  # waiting, running and retrying jobs
 DONE_SQL = "SELECT count(*) FROM app_jobs.job_history WHERE status = 'completed'"
@@ -67,15 +67,15 @@ async def enqueue_bulk(n: int, start: int = 0) -> None:
 
 async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any]) -> None:
     global _worker, _run
-    if batch:
-        raise ValueError("pgjobs has no batch-fetch option (BATCH is None)")
     app = App(_dsn)
 
     @app.task(TASK)
     async def noop(payload: dict[str, int]) -> None:
         on_job(payload["i"])
 
-    _worker = app.worker(concurrency=concurrency)
+    # Batch fetch: as many slots as the batch, so one get_jobs call claims up to `batch` jobs
+    # (and completions go back in finish_jobs batches, as they always do).
+    _worker = app.worker(concurrency=max(concurrency, batch or 0))
     _run = asyncio.create_task(_worker.run())
 
 

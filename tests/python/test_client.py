@@ -153,6 +153,38 @@ def test_job_spec_and_schedule_take_database_id_and_the_old_tenant_name() -> Non
     assert schedule.database_id == TENANT and schedule.params()["db_id"] == TENANT
 
 
+def test_add_jobs_round_trips_every_character_the_literal_must_escape(client: Client) -> None:
+    """add_jobs writes the job_spec[] literal itself: quotes, backslashes, commas, parentheses
+    and braces in every text field, a tenant, a run_at, and None fields arrive exactly."""
+    tricky = "a\"b\\c,(d){e} 'f' é\\\""
+    when = datetime(2999, 1, 2, 3, 4, 5, tzinfo=UTC)
+    specs = [
+        JobSpec(tricky, {"s": tricky, "n": [1, None, True]}, job_key=tricky, queue=tricky),
+        JobSpec(
+            "plain",
+            None,
+            database_id="5b720132-17d5-424d-9bcb-ee7b17c13d43",
+            run_at=when,
+            max_attempts=3,
+            priority=-2,
+        ),
+    ]
+    first, second = client.add_jobs(specs)
+    assert (first.task_identifier, first.payload, first.key, first.queue_name) == (
+        tricky,
+        {"s": tricky, "n": [1, None, True]},
+        tricky,
+        tricky,
+    )
+    assert str(second.database_id) == "5b720132-17d5-424d-9bcb-ee7b17c13d43"
+    assert (second.payload, second.run_at, second.max_attempts, second.priority) == (
+        {},
+        when,
+        3,
+        -2,
+    )
+
+
 def test_task_keywords_follow_the_contract_and_the_old_ones_warn(client: Client) -> None:
     """add_job(identifier), get_job(task_identifiers), JobSpec/Schedule.identifier: the SQL
     contract's names; task= / tasks= / .task still work for one release, with a warning."""

@@ -115,8 +115,8 @@ def test_notify_wakes_the_worker_long_before_the_poll_interval(dsn: str) -> None
 
 
 def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: str) -> None:
-    """A get_job that fails with an SQL error (here: the function is missing for a moment, as
-    when a claim runs into a schema upgrade) does not end the claim loop."""
+    """A claim that fails with an SQL error (here: get_jobs and get_job are missing for a
+    moment, as when a claim runs into a schema upgrade) does not end the claim loop."""
     app = App(dsn)
     done = asyncio.Event()
     errors: list[tuple[str, str]] = []
@@ -129,8 +129,10 @@ def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: st
     def seen(error: BaseException, where: str) -> None:
         errors.append((type(error).__name__, where))
 
+    # Both claims missing: get_jobs, then the fallback to get_job (a schema before 0.4.0).
     get_job = "app_jobs.get_job(text, text[], interval)"
     sql(dsn, f"ALTER FUNCTION {get_job} RENAME TO get_job_away")
+    sql(dsn, "ALTER FUNCTION app_jobs.get_jobs(text, text[], interval, integer) RENAME TO gone")
 
     async def scenario() -> None:
         worker = app.worker(poll_interval=0.1)
@@ -143,6 +145,11 @@ def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: st
                 sql,
                 dsn,
                 "ALTER FUNCTION app_jobs.get_job_away(text, text[], interval) RENAME TO get_job",
+            )
+            await asyncio.to_thread(
+                sql,
+                dsn,
+                "ALTER FUNCTION app_jobs.gone(text, text[], interval, integer) RENAME TO get_jobs",
             )
         await asyncio.to_thread(enqueue, dsn, "t")
         await asyncio.wait_for(done.wait(), GUARD)

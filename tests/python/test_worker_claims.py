@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgjobs.db.async_client import AsyncClient
 from pgjobs.db.client import Job
 from pgjobs.runtime.app import App
 from pgjobs.runtime.worker import Worker
@@ -44,13 +45,16 @@ def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
     calls = in_flight = peak = 0
     real_claim = Worker._claim
 
-    async def counted_claim(self: Worker, tasks: list[str]) -> Job | None:
+    sizes: list[int] = []
+
+    async def counted_claim(self: Worker, tasks: list[str], count: int) -> list[Job]:
         nonlocal calls, in_flight, peak
         calls += 1
         in_flight += 1
         peak = max(peak, in_flight)
+        sizes.append(count)
         try:
-            return await real_claim(self, tasks)
+            return await real_claim(self, tasks, count)
         finally:
             in_flight -= 1
 
@@ -72,8 +76,9 @@ def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
         worker = app.worker(concurrency=8, poll_interval=600)
         run = asyncio.create_task(worker.run())
         await until(lambda: len(running) == 8, "8 handlers running")
-        # Claims of 1, then 2, then 4 at once (each found jobs), then 1 for the last free slot.
-        assert peak == 4 and calls == 8
+        # Claims of 1, then 2, then 4 jobs (each found them), then 1 for the last free slot:
+        # each one get_jobs call.
+        assert sizes == [1, 2, 4, 1] and peak == 1 and calls == 4
         gate.set()
         await until(lambda: len(done) == 20 and not worker._running, "all 20 jobs done")
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -128,3 +133,40 @@ def test_async_handlers_start_while_sync_handlers_hold_every_thread(dsn: str) ->
         assert summary.completed == 3
 
     asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
+
+
+def test_completions_are_recorded_in_batches(dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Completions of jobs that end together go to the database in one finish_jobs call; a
+    serial queue's job (its completion frees the queue) is recorded at once on its own."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT app_jobs.add_job(NULL, 'quick', json_build_object('i', i)) "
+            "FROM generate_series(1, 40) AS i"
+        )
+        conn.execute("SELECT app_jobs.add_job(NULL, 'quick', '{\"i\": 0}', queue_name := 'q')")
+    batches: list[list[int]] = []
+    real = AsyncClient.finish_jobs
+
+    async def counted(self: AsyncClient, worker_id: str, pairs: Any) -> dict[int, str]:
+        batches.append([job_id for job_id, _ in pairs])
+        return await real(self, worker_id, pairs)
+
+    monkeypatch.setattr(AsyncClient, "finish_jobs", counted)
+    app = App(dsn)
+
+    @app.task("quick")
+    async def quick(payload: dict[str, int]) -> int:
+        return payload["i"]
+
+    summary = asyncio.run(asyncio.wait_for(app.worker(concurrency=10).run(once=True), GUARD * 3))
+    assert summary.completed == 41
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT id, queue_name, result FROM app_jobs.job_history WHERE status = 'completed'"
+        ).fetchall()
+    assert len(rows) == 41
+    serial = [row[0] for row in rows if row[1] == "q"]
+    batched = [job_id for batch in batches for job_id in batch]
+    assert sorted(batched) == sorted(row[0] for row in rows if row[1] is None)
+    assert serial and serial[0] not in batched
+    assert len(batches) < 40  # several completions per call

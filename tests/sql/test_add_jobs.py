@@ -132,3 +132,16 @@ def test_queue_counts_follow_a_batch(db: Conn) -> None:
     add_jobs(db, [spec("t", queue_name="q") for _ in range(7)])
     rows = db.execute("SELECT queue_name, job_count FROM app_jobs.job_queues").fetchall()
     assert rows == [{"queue_name": "q", "job_count": 7}]
+
+
+def test_new_jobs_get_time_ordered_version_7_uids(db: Conn) -> None:
+    """uid defaults to a version 7 uuid: unique, and in the order jobs were enqueued (at
+    millisecond resolution), so new uids land at the end of the uid indexes."""
+    rows = db.execute(
+        "SELECT uid::text AS uid FROM (SELECT (app_jobs.add_job(NULL, 't')).uid,"
+        " pg_sleep(0.002) FROM generate_series(1, 20)) AS s"
+    ).fetchall()
+    uids = [row["uid"] for row in rows]
+    assert len(set(uids)) == 20
+    assert all(uid[14] == "7" and uid[19] in "89ab" for uid in uids)
+    assert uids == sorted(uids)

@@ -3,9 +3,8 @@ code or survived. Items 5 (infinite and BC times), 6 (one tenant's schedule stop
 tenant's), 11 (internal errors instead of PJ codes, payload limits) and 13 (bulk calls acting
 on every tenant by default).
 
-add_job and add_jobs belong to the claim-path rewrite: the lead wires the checks into them at
-merge (one line each, see app_jobs._check_payload and app_jobs._check_time). Their tests here
-are strict xfails until then, so they visibly start passing once wired.
+add_job and add_jobs run every payload and run_at through app_jobs._check_payload and
+app_jobs._check_time (in app_jobs._add_jobs, their one implementation).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from helpers import OTHER_TENANT, TENANT, Conn, add_job, get_job, snapshot, uniq
 from psycopg import sql
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-
-WIRED = pytest.mark.xfail(strict=True, reason="wired in at merge: add_job/add_jobs call the checks")
 
 HOSTILE_TIMES = ["infinity", "-infinity", "0044-03-15 BC", "0001-01-01 00:00+00", "12000-01-01"]
 NUL_PAYLOAD = '{"a": ["ok", "\\u0000"]}'
@@ -43,13 +40,11 @@ def refused(db: Conn, statement: str, params: Any, sqlstate: str) -> psycopg.Err
 # --- item 5: infinite and BC times ---------------------------------------------------------
 
 
-@WIRED
 @pytest.mark.parametrize("when", HOSTILE_TIMES)
 def test_add_job_refuses_a_run_at_no_client_can_read(db: Conn, when: str) -> None:
     refused(db, "SELECT app_jobs.add_job(NULL, 't', run_at := %s::timestamptz)", (when,), "PJ119")
 
 
-@WIRED
 def test_add_jobs_refuses_a_run_at_no_client_can_read(db: Conn) -> None:
     refused(
         db,
@@ -321,7 +316,6 @@ def test_a_raw_schedule_insert_is_held_to_the_payload_limits(db: Conn) -> None:
     )
 
 
-@WIRED
 @pytest.mark.parametrize(
     ("payload", "sqlstate"),
     [(NUL_PAYLOAD, "PJ120"), (SURROGATE_PAYLOAD, "PJ120"), (DEEP_PAYLOAD, "PJ121")],
@@ -331,7 +325,6 @@ def test_add_job_refuses_payloads_it_cannot_store(db: Conn, payload: str, sqlsta
     refused(db, "SELECT app_jobs.add_job(NULL, 't', %s::json)", (payload,), sqlstate)
 
 
-@WIRED
 def test_add_jobs_refuses_payloads_it_cannot_store(db: Conn) -> None:
     refused(
         db,
@@ -366,7 +359,6 @@ def test_a_column_the_trigger_does_not_send_never_blocks_the_write(
     assert job["payload"]["id"] == 1
 
 
-@WIRED
 @pytest.mark.parametrize(
     ("function", "args"),
     [
@@ -494,9 +486,6 @@ def test_id_based_bulk_calls_say_what_they_touched(db: Conn) -> None:
     assert sorted(row["id"] for row in failed) == waiting[1:]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the lead sorts keys within one add_jobs call (add_jobs is not ours)"
-)
 def test_two_bulk_add_jobs_with_keys_in_opposite_orders_never_deadlock(
     connect: Any,
 ) -> None:

@@ -101,7 +101,13 @@ def describe(rows: list[Row]) -> str:
 def test_the_checker_sees_every_function(checked_db: Conn) -> None:
     names = {row["name"] for row in plpgsql_functions(checked_db)}
     # Spot checks across kinds: public, internal, trigger, enqueue trigger.
-    assert {"add_job", "get_job", "_sweep", "_tg_jobs_queue_wake", "tg_add_job_with_row"} <= names
+    assert {
+        "_add_jobs",
+        "get_jobs",
+        "_sweep",
+        "_tg_jobs_queue_wake",
+        "tg_add_job_with_row",
+    } <= names
 
 
 def test_the_checker_reports_errors_and_security_warnings(checked_db: Conn) -> None:

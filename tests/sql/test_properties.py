@@ -62,16 +62,6 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         for f in CLAIM_PATH
     },
 }
-#: add_job and add_jobs call app_jobs._check_payload and _check_time once the lead wires them
-#: in at merge; until then jsonb's own errors come through.
-UNWIRED_ADD = {
-    "22P05": "\\u0000 in the payload (jsonb), until _check_payload is wired in",
-    "22P02": "lone surrogate escape in the payload (jsonb), until _check_payload is wired in",
-    "22003": "a number jsonb cannot hold in the payload, until _check_payload is wired in",
-    "54000": "a payload over jsonb's own limits, until _check_payload is wired in",
-}
-
-
 # --- values ---------------------------------------------------------------------------------
 
 
@@ -297,6 +287,9 @@ BY_TYPE: dict[str, Callable[[], st.SearchStrategy[Any]]] = {
     "json": lambda: any_json,
     "jsonb": lambda: any_json,
     "text[]": lambda: text_lists,
+    "json[]": lambda: st.one_of(st.none(), st.lists(any_json, max_size=4)),
+    "jsonb[]": lambda: st.one_of(st.none(), st.lists(any_json, max_size=4)),
+    "boolean[]": lambda: st.one_of(st.none(), st.lists(booleans, max_size=4)),
 }
 
 #: Parameters whose values need a domain strategy (by name, or by function and name).
@@ -313,6 +306,9 @@ BY_NAME: dict[str, st.SearchStrategy[Any]] = {
     "status": statuses,
     "statuses": statuses,
     "task_identifiers": st.one_of(text_lists, st.just(["plain", "serial"])),
+    "backoffs": st.one_of(st.none(), st.lists(st.one_of(st.none(), backoffs), max_size=4)),
+    "error_messages": text_lists,
+    "correlation_ids": text_lists,
     "job_key": st.one_of(st.sampled_from(["seed-key", "dup"]), texts),
     "queue_name": st.one_of(st.sampled_from(["mailbox"]), texts),
     "queue": st.one_of(st.sampled_from(["mailbox"]), texts),
@@ -380,6 +376,8 @@ PUBLIC_FUNCTIONS = [
     # the dashboard's reads and the architecture's lookups (0.4.0)
     "search_jobs", "job_throughput", "list_workers", "queue_gauges", "find_scheduled_job",
     "run_jobs_now",
+    # the claim path's batch calls (0.4.0)
+    "get_jobs", "finish_jobs",
 ]  # fmt: skip
 
 
@@ -488,15 +486,6 @@ SELECT (SELECT count(*) FROM app_jobs.jobs
 """
 
 
-def wired(db: Conn) -> bool:
-    """Whether add_job already calls the payload and time checks (wired in at merge)."""
-    row = db.execute(
-        "SELECT strpos(pg_get_functiondef('app_jobs.add_job'::regproc), '_check_payload') > 0"
-        " AND strpos(pg_get_functiondef('app_jobs.add_job'::regproc), '_check_time') > 0 AS w"
-    ).fetchone()
-    return bool(row and row["w"])
-
-
 def ran_in_a_function(error: psycopg.Error) -> bool:
     """Whether the error was raised inside a function, not while PostgreSQL read an argument
     (a JSON literal jsonb cannot hold fails in the cast, before the call)."""
@@ -523,7 +512,7 @@ def bounded(db: Conn) -> None:
 
 @pytest.fixture
 def seeded(db: Conn) -> dict[str, Any]:
-    return {"pools": seed(db), "wired": wired(db)}
+    return {"pools": seed(db)}
 
 
 @settings(
@@ -549,10 +538,10 @@ def test_a_call_ends_in_a_result_or_a_documented_error(
     try:
         db.execute(query, params).fetchall()
     except psycopg.Error as error:
-        check_error(db, function, error, before, outcomes, seeded["wired"])
+        check_error(db, function, error, before, outcomes)
         return
     outcomes["ok"] += 1
-    check_readable(db, function, outcomes, seeded["wired"])
+    check_readable(db, function, outcomes)
 
 
 def draw_call(
@@ -587,7 +576,6 @@ def check_error(
     error: psycopg.Error,
     before: list[dict[str, Any]],
     outcomes: Counter[str],
-    is_wired: bool,
 ) -> None:
     """A failed call: a documented error, with a hint if it is ours, and nothing committed."""
     state = error.diag.sqlstate
@@ -603,8 +591,6 @@ def check_error(
         assert snapshot(db) == before
         return
     allowed = dict(DOCUMENTED.get(function, {}))
-    if function in ("add_job", "add_jobs") and not is_wired and not SURVEY:
-        allowed.update(UNWIRED_ADD)
     documented = state in DOCUMENTED_CODES or state in allowed
     outcomes[state if documented else f"bad {state}"] += 1
     if SURVEY:
@@ -615,7 +601,7 @@ def check_error(
     assert snapshot(db) == before, f"{function}: {state} after a partial write"
 
 
-def check_readable(db: Conn, function: str, outcomes: Counter[str], is_wired: bool) -> None:
+def check_readable(db: Conn, function: str, outcomes: Counter[str]) -> None:
     """After a call that succeeded, every tenant can still read and every time is readable."""
     try:
         for reader in READERS:
@@ -624,16 +610,14 @@ def check_readable(db: Conn, function: str, outcomes: Counter[str], is_wired: bo
         if not SURVEY:
             raise
         outcomes[f"bad readers {error.diag.sqlstate}"] += 1
-    if is_wired or function not in ("add_job", "add_jobs") or SURVEY:
-        bad = db.execute(UNREADABLE).fetchone()
-        if SURVEY and bad and bad["n"]:
-            outcomes["bad stored"] += 1
-            db.execute(
-                "DELETE FROM app_jobs.jobs"
-                " WHERE NOT run_at BETWEEN '0001-01-02+00' AND '9999-12-30+00'"
-            )
-            return
-        assert bad == {"n": 0}, f"{function} stored an unreadable row"
+    bad = db.execute(UNREADABLE).fetchone()
+    if SURVEY and bad and bad["n"]:
+        outcomes["bad stored"] += 1
+        db.execute(
+            "DELETE FROM app_jobs.jobs WHERE NOT run_at BETWEEN '0001-01-02+00' AND '9999-12-30+00'"
+        )
+        return
+    assert bad == {"n": 0}, f"{function} stored an unreadable row"
 
 
 _SIGNATURES: dict[str, dict[str, Any]] = {}
@@ -778,8 +762,6 @@ def test_an_enqueue_trigger_enqueues_or_refuses_the_write_cleanly(
         if state in ("22P02", "22P05", "22003", "22007", "22008") and not ran_in_a_function(error):
             state = "input"  # the value does not fit its column: no trigger ran
         allowed = {"input", "client"}
-        if not seeded_wired(db) and not SURVEY:
-            allowed |= set(UNWIRED_ADD)  # add_job's own payload errors, until wired
         documented = state in DOCUMENTED_CODES or state in allowed
         outcomes[state if documented else f"bad {state}"] += 1
         if SURVEY:
@@ -795,7 +777,3 @@ def test_an_enqueue_trigger_enqueues_or_refuses_the_write_cleanly(
     assert jobs["n"] == jobs_before["n"] + 3 * written  # one job per trigger and row
     for reader in READERS:
         db.execute(reader).fetchall()
-
-
-def seeded_wired(db: Conn) -> bool:
-    return wired(db)

@@ -39,6 +39,17 @@ SELECT * FROM app_jobs.get_job(
   job_expiry := %(job_expiry)s)
 """
 
+GET_JOBS: Final = """
+SELECT * FROM app_jobs.get_jobs(
+  worker_id := %(worker_id)s, task_identifiers := %(task_identifiers)s,
+  job_expiry := %(job_expiry)s, batch_size := %(batch_size)s)
+"""
+
+FINISH_JOBS: Final = """
+SELECT * FROM app_jobs.finish_jobs(
+  worker_id := %(worker_id)s, job_ids := %(job_ids)s, results := %(results)s::json[])
+"""
+
 CLAIM_JOB: Final = """
 SELECT * FROM app_jobs.claim_job(worker_id := %(worker_id)s, job_id := %(job_id)s)
 """

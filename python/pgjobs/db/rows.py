@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
 from uuid import UUID
 
-from psycopg.types.composite import CompositeInfo
 from psycopg.types.json import Json
 
 from pgjobs.db import queries
@@ -335,24 +334,33 @@ def _add_job_params(
     return queries.ADD_JOB_DELAYED, params
 
 
-def _spec_tuple(spec: JobSpec) -> tuple[Any, ...]:
-    return (
-        spec.database_id,
-        spec.identifier,
-        None if spec.payload is None else Json(spec.payload),
-        spec.job_key,
-        spec.queue,
-        spec.run_at,
-        spec.max_attempts,
-        spec.priority,
-    )
+def _quoted(text: str) -> str:
+    """A double-quoted element of a record or array literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _add_jobs_params(info: CompositeInfo, specs: Iterable[JobSpec]) -> dict[str, Any]:
-    make = info.python_type
-    if make is None:  # register() sets it
-        raise RuntimeError("app_jobs.job_spec is not registered on this connection")
-    return {"specs": [make(*_spec_tuple(spec)) for spec in specs]}
+def _job_spec_array(specs: Iterable[JobSpec]) -> str:
+    """The app_jobs.job_spec[] literal of the specs, written here: psycopg's generic composite
+    dumper took about 60 µs per element (3 s of a 50,000-job add_jobs)."""
+    elements = []
+    for spec in specs:
+        fields = (
+            spec.database_id,
+            spec.identifier,
+            None if spec.payload is None else json.dumps(spec.payload),
+            spec.job_key,
+            spec.queue,
+            None if spec.run_at is None else spec.run_at.isoformat(),
+            spec.max_attempts,
+            spec.priority,
+        )
+        record = ",".join("" if v is None else _quoted(str(v)) for v in fields)
+        elements.append(_quoted(f"({record})"))
+    return "{" + ",".join(elements) + "}"
+
+
+def _add_jobs_params(specs: Iterable[JobSpec]) -> dict[str, Any]:
+    return {"specs": _job_spec_array(specs)}
 
 
 def _get_job_params(

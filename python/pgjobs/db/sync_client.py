@@ -7,6 +7,7 @@ docstrings, minus ``async``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -15,7 +16,6 @@ from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.composite import CompositeInfo, register_composite
 
 from pgjobs.db import queries
 from pgjobs.db.errors import translated
@@ -52,7 +52,6 @@ class Client:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-        self._job_spec: CompositeInfo | None = None
 
     @classmethod
     def connect(cls, conninfo: str | None = None) -> Self:
@@ -118,12 +117,7 @@ class Client:
 
     def add_jobs(self, specs: Iterable[JobSpec]) -> list[Job]:
         """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
-        if self._job_spec is None:
-            self._job_spec = CompositeInfo.fetch(self.conn, "app_jobs.job_spec")
-            if self._job_spec is None:
-                raise RuntimeError("type app_jobs.job_spec is missing: run `pgjobs deploy`")
-            register_composite(self._job_spec, self.conn)
-        return self._jobs(queries.ADD_JOBS, _add_jobs_params(self._job_spec, specs))
+        return self._jobs(queries.ADD_JOBS, _add_jobs_params(specs))
 
     @renamed_keywords(tasks="task_identifiers")
     def get_job(
@@ -134,6 +128,18 @@ class Client:
     ) -> Job | None:
         """Claim the next due job of these tasks (any task: None) (app_jobs.get_job), or None."""
         return self._job(queries.GET_JOB, _get_job_params(worker_id, task_identifiers, job_expiry))
+
+    def get_jobs(
+        self,
+        worker_id: str,
+        tasks: Iterable[str] | None = None,
+        job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
+        batch_size: int = 100,
+    ) -> list[Job]:
+        """Claim up to ``batch_size`` due jobs in one call (app_jobs.get_jobs, since 0.4.0), in
+        claim order; at most one per serial queue."""
+        params = _get_job_params(worker_id, tasks, job_expiry)
+        return self._jobs(queries.GET_JOBS, {**params, "batch_size": batch_size})
 
     def claim_job(self, worker_id: str, job_id: int) -> Job | None:
         """Claim one given waiting job now (app_jobs.claim_job), or None."""
@@ -146,6 +152,24 @@ class Client:
             queries.COMPLETE_JOB,
             {"worker_id": worker_id, "job_id": job_id, "result": _result_param(result)},
         )
+
+    def finish_jobs(self, worker_id: str, completions: Sequence[tuple[int, Any]]) -> dict[int, str]:
+        """Record many completions (job id, result) of jobs this worker holds in one call
+        (app_jobs.finish_jobs, since 0.4.0). Returns {job id: status} of those applied:
+        ``completed``, or ``scheduled``/``failed`` when a result could not be stored (recorded
+        as a failure with the reason); a job this worker does not hold is left out."""
+        rows = self._rows(
+            queries.FINISH_JOBS,
+            {
+                "worker_id": worker_id,
+                "job_ids": [job_id for job_id, _ in completions],
+                "results": [
+                    None if result is None else json.dumps(result, default=str)
+                    for _, result in completions
+                ],
+            },
+        )
+        return {int(row["job_id"]): str(row["status"]) for row in rows}
 
     def fail_job(
         self,

@@ -1,6 +1,6 @@
 """The pgjobs worker: runs the handlers of claimed jobs; all queue decisions stay in SQL.
 
-One claim loop fills up to ``concurrency`` slots with ``app_jobs.get_job`` (only the tasks it
+One claim loop fills up to ``concurrency`` slots with ``app_jobs.get_jobs`` (only the tasks it
 has handlers for), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a running job ends, or
 ``poll_interval`` passes (the fallback for due delayed jobs and missed notifications). Each job
 ends with ``complete_job`` or, when its handler raises, ``fail_job`` with the error and the
@@ -16,9 +16,10 @@ killed backend) are retried with backoff; the worker carries on when the databas
 At start it also declares the app's schedules, and unless ``scheduler=False`` it runs
 ``app_jobs.run_due_schedules()`` every ``schedule_interval`` seconds (see pgjobs.schedules).
 
-Claims go one after a wake-up, then, while they find jobs, twice as many at once each round
-(each on its own pooled connection), up to the free slots: a backlog fills the slots in
-parallel, and an idle wake-up costs one ``get_job``.
+Claims go one job after a wake-up, then, while they find jobs, twice as many each round, up to
+the free slots, each round one ``get_jobs`` call (one round trip, one transaction): a backlog
+fills the slots in a few calls, and an idle wake-up costs one claim. On a schema before 0.4.0
+(no ``get_jobs``) the worker claims with ``get_job``, one call per job.
 
 A handler's result is stored with the job (``complete_job(..., result)``); a failure sends the
 traceback as text and as frames to the attempt log, with the task's ``backoff``.
@@ -199,6 +200,13 @@ class Worker:
         self.maintenance_interval = maintenance_interval
         self.summary = WorkerSummary()
         self._running: dict[int, _Running] = {}
+        # Until this time.monotonic(), claims use get_job: the schema had no app_jobs.get_jobs
+        # (before 0.4.0). Checked again a minute later, so an upgrade is noticed.
+        self._single_claims_until = 0.0
+        # Completions waiting to be recorded together (app_jobs.finish_jobs): (job, result,
+        # the future its execute() awaits). None while no flusher runs: record one by one.
+        self._completions: asyncio.Queue[tuple[Job, Any, asyncio.Future[Outcome]]] | None = None
+        self._single_finish = False  # a schema without app_jobs.finish_jobs (before 0.4.0)
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._stop_now: asyncio.Event | None = None
@@ -232,12 +240,15 @@ class Worker:
             await self._maintain()  # partitions ahead and the retention, now and periodically
             helpers = await self._start_schedules(once=once)
             helpers.append(asyncio.create_task(self._listen_loop()))  # wake-ups, cancellations
+            self._completions = asyncio.Queue()
+            helpers.append(asyncio.create_task(self._flush_loop()))  # batched completions
             if not once:
                 helpers.append(asyncio.create_task(self._maintenance_loop()))
             try:
                 await self._claim_loop(once=once, batch_size=batch_size)
                 await self._drain()
             finally:
+                self._completions = None
                 for helper in helpers:
                     helper.cancel()
                 for helper in helpers:
@@ -318,17 +329,11 @@ class Worker:
                     if free <= 0:
                         exhausted = True
                         break
-                    claims = await asyncio.gather(
-                        *(self._claim(tasks) for _ in range(min(want, free))),
-                        return_exceptions=True,
-                    )
-                    for claim in claims:
-                        if isinstance(claim, Job):
-                            self.start(claim)
-                    for claim in claims:
-                        if isinstance(claim, BaseException):
-                            raise claim
-                    if None in claims:
+                    asked = min(want, free)
+                    claimed = await self._claim(tasks, asked)
+                    for job in claimed:
+                        self.start(job)
+                    if len(claimed) < asked:
                         exhausted = True
                         break
                     want *= 2  # the queue has work: claim more at once, up to the free slots
@@ -348,10 +353,25 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
-    async def _claim(self, tasks: list[str]) -> Job | None:
-        """One get_job on a connection of its own, so claims for free slots run in parallel."""
+    async def _claim(self, tasks: list[str], count: int) -> list[Job]:
+        """Up to ``count`` jobs in one get_jobs call (one round trip, one transaction). On a
+        schema older than 0.4.0, which has no get_jobs, the worker falls back to get_job, one
+        call per job (rolling upgrades: a new worker runs on the older compatible schema)."""
         async with self.pool.connection() as conn:
-            return await AsyncClient(conn).get_job(self.worker_id, tasks, self.job_expiry)
+            client = AsyncClient(conn)
+            if time.monotonic() >= self._single_claims_until:
+                try:
+                    return await client.get_jobs(self.worker_id, tasks, self.job_expiry, count)
+                except psycopg.errors.UndefinedFunction:
+                    log.info("app_jobs.get_jobs is missing (a schema before 0.4.0): get_job")
+                    self._single_claims_until = time.monotonic() + 60.0
+            jobs = []
+            for _ in range(count):
+                job = await client.get_job(self.worker_id, tasks, self.job_expiry)
+                if job is None:
+                    break
+                jobs.append(job)
+            return jobs
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake up for stop()."""
@@ -446,7 +466,19 @@ class Worker:
             self.registry.listeners(e, task.name) for e in ("success", "failure", "attempt")
         )
         backoff = 0.1
-        while True:
+        batched = (
+            error is None and not listened and job.queue_name is None
+            and self._completions is not None
+        )  # fmt: skip
+        if batched:
+            # Recorded with others in one finish_jobs call, within a few milliseconds. Not a
+            # job of a serial queue (its completion frees the queue: at once), nor one whose
+            # listeners must run in the transaction that records it.
+            assert self._completions is not None
+            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            self._completions.put_nowait((job, result, future))
+            outcome = await future
+        while not batched:
             try:
                 async with self.pool.connection() as conn:
                     backoff_ = None if task is None else task.backoff
@@ -506,6 +538,71 @@ class Worker:
             else "cancelled" if failed.state == "cancelled" else "failed"
         )  # fmt: skip
         return Outcome(job.id, status, None, error)
+
+    async def _flush_loop(self) -> None:
+        """Record queued completions in batches: what arrives within 2 ms of the first, up to
+        100, in one finish_jobs call."""
+        assert self._completions is not None
+        queue = self._completions
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            deadline = loop.time() + 0.002
+            while len(batch) < 100:
+                if not queue.empty():
+                    batch.append(queue.get_nowait())
+                    continue
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(queue.get(), left))
+                except TimeoutError:
+                    break
+            await self._flush(batch)
+
+    async def _flush(self, batch: list[tuple[Job, Any, asyncio.Future[Outcome]]]) -> None:
+        """One finish_jobs call for the batch (retried while the database is unreachable: a
+        retried call records nothing twice); on a schema before 0.4.0, complete_job each."""
+        applied: dict[int, str] = {}
+        backoff = 0.1
+        while True:
+            try:
+                applied = await self._finish_batch([(job.id, result) for job, result, _ in batch])
+                break
+            except RETRYABLE as lost:
+                await self._report(lost, f"recording the outcome of {len(batch)} job(s)")
+                assert self._stop_now is not None
+                if self._stop_now.is_set():
+                    break
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            except Exception as error:
+                # Not the connection: record each job on its own, as without batching.
+                await self._report(error, f"recording the outcome of {len(batch)} job(s)")
+                for job, result, future in batch:
+                    async with self.pool.connection() as conn:
+                        future.set_result(await self._finish(conn, job, result, None, False))
+                return
+        for job, result, future in batch:
+            future.set_result(
+                Outcome(job.id, _STATUSES.get(applied.get(job.id, ""), "lost"), result)
+            )
+
+    async def _finish_batch(self, pairs: list[tuple[int, Any]]) -> dict[int, str]:
+        async with self.pool.connection() as conn:
+            client = AsyncClient(conn)
+            if not self._single_finish:
+                try:
+                    return await client.finish_jobs(self.worker_id, pairs)
+                except psycopg.errors.UndefinedFunction:
+                    log.info("app_jobs.finish_jobs is missing (before 0.4.0): complete_job")
+                    self._single_finish = True
+            applied = {}
+            for job_id, result in pairs:
+                if await client.complete_job(self.worker_id, job_id, result) is not None:
+                    applied[job_id] = "completed"
+            return applied
 
     async def _fire(
         self, task: Task, job: Job, outcome: Outcome, conn: psycopg.AsyncConnection[Any]
@@ -680,6 +777,15 @@ class Worker:
         if released:
             log.warning("%s %d unfinished job(s)", verb, len(released))
             self.summary.released += len(released)
+
+
+#: finish_jobs' status of an applied completion, as an Outcome status (missing: lost).
+_STATUSES: dict[str, Literal["completed", "retrying", "failed", "lost", "cancelled"]] = {
+    "completed": "completed",
+    "scheduled": "retrying",
+    "failed": "failed",
+    "cancelled": "cancelled",
+}
 
 
 def check_result(task: Task, value: Any) -> Any:

@@ -55,12 +55,14 @@ class Entry:
     """The release that first shipped the change."""
 
 
-def _kind(text: str) -> str | None:
-    """The kind of the first object ``text`` creates outside function bodies, else None."""
+def _kind(text: str, name: str = "") -> str | None:
+    """The kind of the first object ``text`` creates outside function bodies, else None. A
+    table's rework that only changes its indexes (``tables/jobs`` in 0.4.0) is the table."""
     code = _DOLLAR_BODY.sub("", _COMMENT.sub("", text))
     match = _CREATE.search(code)
     if match is not None:
-        return " ".join(match.group(1).lower().split())
+        kind = " ".join(match.group(1).lower().split())
+        return "table" if kind == "index" and name.startswith("tables/") else kind
     return None if _DROP.search(code) else "change"
 
 
@@ -76,7 +78,7 @@ def entries(plan: Plan) -> list[Entry]:
     out = []
     for change in plan.latest():
         path = plan.script(change, "deploy")
-        kind = _kind(read_script(path, "deploy")) or "retired"
+        kind = _kind(read_script(path, "deploy"), change.name) or "retired"
         out.append(
             Entry(
                 change=change.name,

@@ -1,19 +1,17 @@
 -- Deploy pgjobs:functions/_sweep to pg
--- requires: functions/_sweep@v0.2.0
--- requires: functions/_reclaim_job
--- requires: functions/_wake_queue
--- requires: tables/job_queue_locks
--- requires: tables/job_queue_wakes
--- get_job runs this before it claims. Each step is one probe of a small partial index that
--- is empty in the normal case, so the sweep is cheap, and the claim scan itself never has
--- to look at locks or future jobs. Like the claim, the sweep never waits on a row lock.
---   1. a lock older than job_expiry whose holder keeps no live lease is stale;
+-- requires: functions/_sweep@v0.3.0
+-- get_job and get_jobs run this before they claim. Until 0.3.0 every claim ran each step of
+-- the sweep (about 7 statements per claimed job, a third of get_job's time). Now one
+-- statement probes for all of them at once, each probe the first entry of a small partial
+-- index (or table) that is empty in the normal case, and only a step whose probe found
+-- something runs. So with nothing but a psql loop calling get_job, every contract behaviour
+-- holds exactly as before, on every call:
+--   1. a lock older than this call's job_expiry whose holder keeps no live lease is stale;
 --   2. every job of a worker whose lease lapsed is reclaimable at once;
 --   3. a queue lock left without a running job of its holder is released (safety net);
 --   4. wake requests of serial queues (app_jobs.job_queue_wakes) are settled;
 --   5. scheduled jobs whose run_at has come become claimable.
--- 0.3.0: queue locks are rows of app_jobs.job_queue_locks, and there are no parked
--- job_count changes any more, only wake requests.
+-- Like the claim, the sweep never waits on a row lock.
 
 BEGIN;
 
@@ -29,23 +27,40 @@ DECLARE
   v_reason text;
   v_database_id uuid;
   v_queue_name text;
+  v_stale boolean;
+  v_lapsed boolean;
+  v_orphans boolean;
+  v_wakes boolean;
+  v_due boolean;
 BEGIN
-  FOR v_job IN
-    SELECT j.*
-      FROM app_jobs.jobs AS j
-     WHERE j.state = 'running'
-       AND j.locked_at < v_now - p_job_expiry
-       AND NOT EXISTS (SELECT 1 FROM app_jobs.workers AS w
-                        WHERE w.worker_id = j.locked_by AND w.lease_expires_at >= v_now)
-       FOR UPDATE OF j SKIP LOCKED
-  LOOP
-    v_reason := pg_catalog.format(
-      'job lock expired: worker %s held it for more than %s without a live lease',
-      v_job.locked_by, p_job_expiry);
-    PERFORM app_jobs._reclaim_job(v_job, v_reason);
-  END LOOP;
+  SELECT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
+                  WHERE j.state = 'running' AND j.locked_at < v_now - p_job_expiry),
+         EXISTS (SELECT 1 FROM app_jobs.workers AS w WHERE w.lease_expires_at < v_now),
+         EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS q
+                  WHERE q.locked_at < v_now - p_job_expiry),
+         EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes),
+         EXISTS (SELECT 1 FROM app_jobs.jobs AS s
+                  WHERE s.state = 'scheduled' AND s.run_at <= v_now)
+    INTO v_stale, v_lapsed, v_orphans, v_wakes, v_due;
 
-  IF EXISTS (SELECT 1 FROM app_jobs.workers AS w WHERE w.lease_expires_at < v_now) THEN
+  IF v_stale THEN
+    FOR v_job IN
+      SELECT j.*
+        FROM app_jobs.jobs AS j
+       WHERE j.state = 'running'
+         AND j.locked_at < v_now - p_job_expiry
+         AND NOT EXISTS (SELECT 1 FROM app_jobs.workers AS w
+                          WHERE w.worker_id = j.locked_by AND w.lease_expires_at >= v_now)
+         FOR UPDATE OF j SKIP LOCKED
+    LOOP
+      v_reason := pg_catalog.format(
+        'job lock expired: worker %s held it for more than %s without a live lease',
+        v_job.locked_by, p_job_expiry);
+      PERFORM app_jobs._reclaim_job(v_job, v_reason);
+    END LOOP;
+  END IF;
+
+  IF v_lapsed THEN
     FOR v_job IN
       SELECT j.*
         FROM app_jobs.jobs AS j
@@ -68,21 +83,23 @@ BEGIN
           FOR UPDATE SKIP LOCKED);
   END IF;
 
-  FOR v_queue IN
-    SELECT q.*
-      FROM app_jobs.job_queue_locks AS q
-     WHERE q.locked_at < v_now - p_job_expiry
-       AND NOT EXISTS (SELECT 1 FROM app_jobs.workers AS w
-                        WHERE w.worker_id = q.locked_by AND w.lease_expires_at >= v_now)
-       AND NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
-                        WHERE j.state = 'running' AND j.locked_by = q.locked_by
-                          AND j.database_id = q.database_id AND j.queue_name = q.queue_name)
-       FOR UPDATE SKIP LOCKED
-  LOOP
-    PERFORM app_jobs._unlock_queue(v_queue.database_id, v_queue.queue_name, v_queue.locked_by);
-  END LOOP;
+  IF v_orphans THEN
+    FOR v_queue IN
+      SELECT q.*
+        FROM app_jobs.job_queue_locks AS q
+       WHERE q.locked_at < v_now - p_job_expiry
+         AND NOT EXISTS (SELECT 1 FROM app_jobs.workers AS w
+                          WHERE w.worker_id = q.locked_by AND w.lease_expires_at >= v_now)
+         AND NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
+                          WHERE j.state = 'running' AND j.locked_by = q.locked_by
+                            AND j.database_id = q.database_id AND j.queue_name = q.queue_name)
+         FOR UPDATE SKIP LOCKED
+    LOOP
+      PERFORM app_jobs._unlock_queue(v_queue.database_id, v_queue.queue_name, v_queue.locked_by);
+    END LOOP;
+  END IF;
 
-  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes) THEN
+  IF v_wakes THEN
     FOR v_database_id, v_queue_name IN
       SELECT DISTINCT w.database_id, w.queue_name FROM app_jobs.job_queue_wakes AS w LIMIT 100
     LOOP
@@ -112,21 +129,23 @@ BEGIN
     END LOOP;
   END IF;
 
-  UPDATE app_jobs.jobs AS j
-     SET state = 'ready'
-   WHERE j.id IN (
-     SELECT s.id
-       FROM app_jobs.jobs AS s
-      WHERE s.state = 'scheduled' AND s.run_at <= v_now
-      ORDER BY s.run_at
-      LIMIT 1000
-        FOR UPDATE SKIP LOCKED);
+  IF v_due THEN
+    UPDATE app_jobs.jobs AS j
+       SET state = 'ready'
+     WHERE j.id IN (
+       SELECT s.id
+         FROM app_jobs.jobs AS s
+        WHERE s.state = 'scheduled' AND s.run_at <= v_now
+        ORDER BY s.run_at
+        LIMIT 1000
+          FOR UPDATE SKIP LOCKED);
+  END IF;
 END;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs._sweep(interval) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._sweep(interval) IS
-  'Internal: the pre-claim sweep of get_job (stale locks, lapsed leases, orphaned queue locks, wake requests of serial queues, due scheduled jobs). Never waits on a row lock.';
+  'Internal: the housekeeping of get_job and get_jobs (stale locks, lapsed leases, orphaned queue locks, wake requests of serial queues, due scheduled jobs): one statement probes for all of them, and only a step with something to do runs. Never waits on a row lock.';
 
 COMMIT;

@@ -1,6 +1,7 @@
 -- Deploy pgjobs:functions/heartbeat to pg
--- requires: tables/workers
--- requires: tables/jobs
+-- requires: functions/heartbeat@v0.3.0
+-- 0.4.0: a worker_id over 200 characters is refused (PJ102) as get_job refuses it, instead of
+-- failing with an internal error when the workers row cannot hold it.
 -- A worker calls this every few seconds. One row per worker (not an update per job), and
 -- the answer lists the jobs the worker still holds: a job missing from it was reclaimed
 -- (the lease lapsed), so the worker cancels that handler, whose late complete_job or
@@ -10,17 +11,17 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.heartbeat(worker_id text, lease interval DEFAULT interval '30 seconds')
+CREATE OR REPLACE FUNCTION app_jobs.heartbeat(worker_id text, lease interval DEFAULT interval '30 seconds')
 RETURNS bigint[]
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF worker_id IS NULL OR worker_id = '' THEN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ102',
-      MESSAGE = 'heartbeat: worker_id must be a non-empty text',
+      MESSAGE = 'heartbeat: worker_id must be a non-empty text of at most 200 characters',
       HINT = 'Pass the worker_id this worker gives get_job.';
   END IF;
   IF lease IS NULL OR lease <= interval '0' OR lease > interval '100 years' THEN

@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/_sweep from pg
--- Back to the 0.2.0 definition (deploy/functions/_sweep@v0.2.0.sql).
+-- Back to the 0.3.0 definition (deploy/functions/_sweep@v0.3.0.sql).
 
 BEGIN;
 
@@ -11,7 +11,7 @@ AS $$
 DECLARE
   v_now timestamptz := pg_catalog.now();
   v_job app_jobs.jobs;
-  v_queue app_jobs.job_queues;
+  v_queue app_jobs.job_queue_locks;
   v_reason text;
   v_database_id uuid;
   v_queue_name text;
@@ -56,7 +56,7 @@ BEGIN
 
   FOR v_queue IN
     SELECT q.*
-      FROM app_jobs.job_queues AS q
+      FROM app_jobs.job_queue_locks AS q
      WHERE q.locked_at < v_now - p_job_expiry
        AND NOT EXISTS (SELECT 1 FROM app_jobs.workers AS w
                         WHERE w.worker_id = q.locked_by AND w.lease_expires_at >= v_now)
@@ -68,25 +68,33 @@ BEGIN
     PERFORM app_jobs._unlock_queue(v_queue.database_id, v_queue.queue_name, v_queue.locked_by);
   END LOOP;
 
-  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_deltas) THEN
+  IF EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes) THEN
     FOR v_database_id, v_queue_name IN
-      SELECT DISTINCT d.database_id, d.queue_name FROM app_jobs.job_queue_deltas AS d LIMIT 100
+      SELECT DISTINCT w.database_id, w.queue_name FROM app_jobs.job_queue_wakes AS w LIMIT 100
     LOOP
-      PERFORM 1 FROM app_jobs.job_queues AS q
-        WHERE q.database_id = v_database_id AND q.queue_name = v_queue_name
+      PERFORM 1 FROM app_jobs.job_queue_locks AS l
+        WHERE l.database_id = v_database_id AND l.queue_name = v_queue_name
           FOR UPDATE SKIP LOCKED;
-      IF NOT FOUND AND NOT EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
-                                    WHERE q.database_id = v_database_id
-                                      AND q.queue_name = v_queue_name) THEN
-        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);  -- creates it, ours
-        PERFORM 1 FROM app_jobs.job_queues AS q
-          WHERE q.database_id = v_database_id AND q.queue_name = v_queue_name
-            FOR UPDATE SKIP LOCKED;
-      END IF;
       IF FOUND THEN
-        -- Folds everything pending; a folded wake request is settled or asked again.
-        PERFORM app_jobs._count_queue(v_database_id, v_queue_name, 0);
+        -- Held: its holder's release wakes the queue, so the requests are settled.
+        DELETE FROM app_jobs.job_queue_wakes AS w
+         WHERE w.database_id = v_database_id AND w.queue_name = v_queue_name;
+      ELSIF pg_catalog.pg_try_advisory_xact_lock(
+              pg_catalog.hashtextextended(
+                'pgjobs.job_queues:' || v_database_id::text || ':' || v_queue_name, 0))
+            AND NOT EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
+                             WHERE l.database_id = v_database_id
+                               AND l.queue_name = v_queue_name)
+      THEN
+        -- Free, and nobody can take it while we hold the creators' lock (taken before the
+        -- check, so no lock row can have appeared since, and no sweep is on the held path
+        -- for this queue): settle the requests, and wake the queue (which asks again if it
+        -- cannot right now).
+        DELETE FROM app_jobs.job_queue_wakes AS w
+         WHERE w.database_id = v_database_id AND w.queue_name = v_queue_name;
+        PERFORM app_jobs._wake_queue(v_database_id, v_queue_name);
       END IF;
+      -- Otherwise the lock row is busy this instant: the requests wait for the next sweep.
     END LOOP;
   END IF;
 
@@ -105,6 +113,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._sweep(interval) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._sweep(interval) IS
-  'Internal: the pre-claim sweep of get_job (stale locks, lapsed leases, orphaned queue locks, parked job_count changes, due scheduled jobs). Never waits on a row lock.';
+  'Internal: the pre-claim sweep of get_job (stale locks, lapsed leases, orphaned queue locks, wake requests of serial queues, due scheduled jobs). Never waits on a row lock.';
 
 COMMIT;
