@@ -23,8 +23,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from pgjobs.dashboard.app import Settings, create_app
+        from pgjobs.dashboard.app import create_app
         from pgjobs.dashboard.security import Auth, UnsafeBind, check_bind
+        from pgjobs.dashboard.settings import Settings
     except ImportError as exc:
         raise CommandError(
             f"the dashboard needs its extra packages ({exc.name} is missing): "

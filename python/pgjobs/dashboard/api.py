@@ -27,7 +27,7 @@ from pgjobs.dashboard.security import bearer_ok
 from pgjobs.dashboard.store import Store
 
 if TYPE_CHECKING:
-    from pgjobs.dashboard.app import Settings
+    from pgjobs.dashboard.settings import Settings
 
 
 def _number(request: Request, name: str, default: float, low: float, high: float) -> float:

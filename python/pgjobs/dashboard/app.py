@@ -9,7 +9,6 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,30 +32,14 @@ from pgjobs.dashboard.metrics import DatabaseCollector
 from pgjobs.dashboard.security import (
     CSRF_COOKIE,
     TOKEN_COOKIE,
-    Auth,
     csrf_ok,
     csrf_token,
 )
+from pgjobs.dashboard.settings import Settings
 from pgjobs.dashboard.store import STATUSES, JobFilter, Store
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
-
-
-@dataclass
-class Settings:
-    """How a dashboard runs (the ``pgjobs dashboard`` options)."""
-
-    conninfo: str
-    auth: Auth = field(default_factory=Auth)
-    read_only: bool = False
-    api_secret: str | None = None
-    worker_app: Any = None
-    """A pgjobs App whose handlers ``POST /api/process-batch`` runs (``--app``)."""
-    metrics_per_queue: bool = False
-    statement_timeout: timedelta = timedelta(seconds=5)
-    history_window: timedelta = timedelta(days=1)
-    refresh_seconds: float = 3.0
 
 
 def _templates() -> Jinja2Templates:
