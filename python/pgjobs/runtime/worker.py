@@ -706,6 +706,11 @@ class Worker:
                     backoff = 0.1
                     if self._wake is not None:
                         self._wake.set()  # whatever arrived while not listening
+                    if self._running:
+                        # A cancel_job sent before LISTEN took effect (at start, or while
+                        # reconnecting) was not heard: the heartbeat leaves out the jobs whose
+                        # cancellation was requested, so one now stops their handlers.
+                        await self._heartbeat()
                     async for note in conn.notifies():
                         if note.channel == CANCEL_CHANNEL:
                             if note.payload.isdigit():
