@@ -108,11 +108,19 @@ BEGIN
     PERFORM app_jobs._check_payload((p_specs[1]).payload, v_where1 || 'payload'),
             app_jobs._check_time((p_specs[1]).run_at, v_where1 || 'run_at');
   ELSE
-    -- One query, in element order: the first bad element raises.
+    -- One query, in element order: the first bad element raises. Only the elements the checks
+    -- could refuse are passed to them (a call costs ~15 us, a third of a bulk enqueue): a
+    -- payload _check_payload refuses is 200 bytes or more (nesting over 100, a 1,000-digit
+    -- number, over 1 MiB), or holds an escape (\u0000, a lone surrogate) or an exponent; a
+    -- run_at left out (NULL) is now.
     PERFORM app_jobs._check_payload(s.payload, pg_catalog.format('%s: element %s: payload', p_fn, s.i)),
             app_jobs._check_time(s.run_at, pg_catalog.format('%s: element %s: run_at', p_fn, s.i))
        FROM pg_catalog.unnest(p_specs) WITH ORDINALITY
             AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority, i)
+      WHERE s.run_at IS NOT NULL
+         OR pg_catalog.octet_length(s.payload::text) >= 200
+         OR pg_catalog.strpos(s.payload::text, '\u') > 0
+         OR s.payload::text ~ '[0-9][eE]'
       ORDER BY s.i;
   END IF;
 

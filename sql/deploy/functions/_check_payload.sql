@@ -12,6 +12,8 @@
 -- The cheap checks run first; the exact one (casting to jsonb in an exception block) only
 -- runs when the text holds an escape, an exponent or a long number that could fail it, so a
 -- plain payload costs no subtransaction (enqueue triggers run this once per row).
+-- A bulk enqueue (app_jobs._add_jobs) calls this only for payloads of 200 bytes or more, or
+-- with an escape or an exponent: every refusal here must need one of those.
 
 BEGIN;
 
