@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -31,10 +33,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(proc: object, check: object) -> None:
+def wait_until(proc: subprocess.Popen[str], check: Callable[[], object]) -> None:
     deadline = time.monotonic() + GUARD
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline and proc.poll() is None  # type: ignore[attr-defined]
+    while not check():
+        assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
 
 
@@ -47,8 +49,10 @@ def test_banner_job_lines_traceback_and_stop_line(dsn: str, tmp_path: Path) -> N
     )
     wait_until(
         proc,
-        lambda: sql(dsn, "SELECT 1 FROM app_jobs.job_history WHERE id = %s", done["id"])
-        and sql(dsn, "SELECT 1 FROM app_jobs.jobs WHERE id = %s AND attempts = 1", bad["id"]),
+        lambda: (
+            sql(dsn, "SELECT 1 FROM app_jobs.job_history WHERE id = %s", done["id"])
+            and sql(dsn, "SELECT 1 FROM app_jobs.jobs WHERE id = %s AND attempts = 1", bad["id"])
+        ),
     )
     time.sleep(0.3)  # the log lines follow the recording
     proc.send_signal(signal.SIGTERM)
@@ -96,7 +100,7 @@ def test_not_deployed_is_one_line_and_exit_1(dsn: str, tmp_path: Path) -> None:
     write_app(tmp_path, APP)
     sql(dsn, "DROP SCHEMA app_jobs CASCADE")
     proc = pgjobs(tmp_path, "worker", "jobsapp", "--dsn", dsn)
-    out, err = proc.communicate(timeout=GUARD)
+    _, err = proc.communicate(timeout=GUARD)
     assert proc.returncode == 1
     [line] = err.strip().splitlines()
     assert "app_jobs is not deployed" in line and "run `pgjobs deploy`" in line
@@ -134,8 +138,10 @@ def test_metrics_of_a_real_worker(dsn: str, tmp_path: Path) -> None:
     try:
         wait_until(
             proc,
-            lambda: len(sql(dsn, "SELECT 1 FROM app_jobs.job_history")) == 4
-            and sql(dsn, "SELECT 1 FROM app_jobs.jobs WHERE attempts = 1"),
+            lambda: (
+                len(sql(dsn, "SELECT 1 FROM app_jobs.job_history")) == 4
+                and sql(dsn, "SELECT 1 FROM app_jobs.jobs WHERE attempts = 1")
+            ),
         )
         wait_until(
             proc, lambda: scrape(port).get("pgjobs_jobs_retried_total", {}).get((("task", "boom"),))

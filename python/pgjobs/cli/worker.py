@@ -9,7 +9,7 @@ from typing import Any
 
 from pgjobs.cli.common import CommandError, Subparsers, common_options, load_app
 
-__all__ = ["add_worker"]
+__all__ = ["add_worker", "setup_logging"]
 
 
 class _JsonFormatter(logging.Formatter):
@@ -35,7 +35,7 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
-def _setup_logging(level: str, fmt: str) -> None:
+def setup_logging(level: str, fmt: str) -> None:
     """The worker's own log handler on stderr (the pgjobs logger, not the root's)."""
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -130,7 +130,7 @@ def _run_worker(args: argparse.Namespace) -> int:
 
     from pgjobs import connect
 
-    _setup_logging("info" if args.verbose else args.log_level, args.log_format)
+    setup_logging("info" if args.verbose else args.log_level, args.log_format)
     app = load_app(args.app)
     if args.dsn is not None:
         app.dsn = args.dsn
