@@ -249,7 +249,7 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         choices=("debug", "info", "warning", "error"),
         default="info",
         help="info (default): a start banner, one line per finished job, the traceback of a "
-        "failed attempt, stop signals; warning: failures and problems only",
+        "failed attempt, stop signals; warning: jobs failed for good and problems only",
     )
     parser.add_argument(
         "--log-format",

@@ -459,7 +459,8 @@ class Worker:
             "lost": self.hooks.job_lost,
         }[status]
         hook(task, queue, duration)
-        level = logging.INFO if status in ("completed", "cancelled") else logging.WARNING
+        # A retry is routine (INFO, with its traceback); a job failed for good or lost, a warning.
+        level = logging.WARNING if status in ("failed", "lost") else logging.INFO
         if not log.isEnabledFor(level):
             return
         error = outcome.error
