@@ -10,11 +10,16 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from test_worker_cli import GUARD, pgjobs, sql, write_app
+from typing_extensions import TypedDict
+
+from pgjobs.runtime.app import App
 
 APP = """
 @app.task("ok")
@@ -161,3 +166,80 @@ def test_metrics_of_a_real_worker(dsn: str, tmp_path: Path) -> None:
     assert m["pgjobs_worker_running_jobs"] == {(): 0}
     assert m["pgjobs_worker_last_heartbeat_timestamp_seconds"][()] > 0
     assert m["pgjobs_database_up"] == {(): 1}
+
+
+class Recorder:
+    """WorkerHooks that remember every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None, str | None]] = []
+
+    def job_started(self, task: str, queue: str | None = None) -> None:
+        self.calls.append(("started", task, queue))
+
+    def job_completed(self, task: str, queue: str | None, duration: float) -> None:
+        self.calls.append(("completed", task, queue))
+
+    def job_retried(self, task: str, queue: str | None, duration: float) -> None:
+        self.calls.append(("retried", task, queue))
+
+    def job_failed(self, task: str, queue: str | None, duration: float) -> None:
+        self.calls.append(("failed", task, queue))
+
+    def job_cancelled(self, task: str, queue: str | None, duration: float) -> None:
+        self.calls.append(("cancelled", task, queue))
+
+    def job_lost(self, task: str, queue: str | None, duration: float) -> None:
+        self.calls.append(("lost", task, queue))
+
+    def heartbeat(self) -> None:
+        self.calls.append(("heartbeat", None, None))
+
+
+class Mail(TypedDict):
+    to: str
+
+
+def test_hooks_hear_every_claimed_job_once(dsn: str) -> None:
+    app = App(dsn)
+
+    @app.task("ok")
+    def ok(payload: Any) -> None:
+        pass
+
+    @app.task("boom")
+    def boom(payload: Any) -> None:
+        raise ValueError("no")
+
+    @app.task("mail")
+    def mail(payload: Mail) -> None:
+        pass
+
+    sql(dsn, "SELECT app_jobs.add_job(NULL, 'ok')")  # batched completion (finish_jobs)
+    sql(dsn, "SELECT app_jobs.add_job(NULL, 'ok', queue_name := 'serial')")  # complete_job
+    sql(dsn, "SELECT app_jobs.add_job(NULL, 'boom', max_attempts := 1)")
+    sql(dsn, "SELECT app_jobs.add_job(NULL, 'boom', max_attempts := 3)")
+    sql(dsn, """SELECT app_jobs.add_job(NULL, 'mail', '{"to": 42}')""")  # invalid payload
+    hooks = Recorder()
+    summary = app.process_batch(batch_size=10, concurrency=5, hooks=hooks)
+    assert summary.claimed == 5
+    assert hooks.calls.count(("heartbeat", None, None)) >= 1
+    jobs = [c for c in hooks.calls if c[0] != "heartbeat"]
+    assert Counter(c for c in jobs if c[0] == "started") == Counter(
+        [
+            ("started", "boom", None),
+            ("started", "boom", None),
+            ("started", "mail", None),
+            ("started", "ok", None),
+            ("started", "ok", "serial"),
+        ]
+    )
+    assert Counter(c for c in jobs if c[0] != "started") == Counter(
+        [
+            ("completed", "ok", None),
+            ("completed", "ok", "serial"),
+            ("failed", "boom", None),
+            ("failed", "mail", None),
+            ("retried", "boom", None),
+        ]
+    )
