@@ -243,3 +243,19 @@ def test_hooks_hear_every_claimed_job_once(dsn: str) -> None:
             ("retried", "boom", None),
         ]
     )
+
+
+def test_metrics_without_the_dashboard_extra_is_one_line(dsn: str, tmp_path: Path) -> None:
+    write_app(tmp_path, APP)
+    shadow = tmp_path / "prometheus_client"  # an install without prometheus-client
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'prometheus_client'\", "
+        "name='prometheus_client')\n"
+    )
+    proc = pgjobs(tmp_path, "worker", "jobsapp", "--dsn", dsn, "--metrics-port", "1")
+    _, err = proc.communicate(timeout=GUARD)
+    assert proc.returncode == 1
+    [line] = err.strip().splitlines()
+    assert "--metrics-port needs prometheus-client" in line
+    assert "pip install 'pgjobs-queue[dashboard]'" in line
