@@ -367,6 +367,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--latency-jobs", type=int, default=200)
     ap.add_argument("--gap-ms", type=float, default=20.0)
     ap.add_argument("--json", action="store_true", help="one JSON object per measure")
+    ap.add_argument(
+        "--worker-log",
+        choices=("none", "info", "warning", "json"),
+        default="none",
+        help="log the workers as `pgjobs worker` does (to stderr) at this level or format; "
+        "none (default): no handler, as an embedding app without logging set up",
+    )
     o = ap.parse_args(argv)
     unknown = set(o.measures.split(",")) - set(MEASURES)
     if unknown:
@@ -398,6 +405,11 @@ async def run(o: argparse.Namespace, dbs: Databases, emit: Callable[[Result], No
 
 def main(argv: Sequence[str] | None = None) -> int:
     o = parse(argv)
+    if o.worker_log != "none":
+        from pgjobs.cli.worker import setup_logging
+
+        level = "warning" if o.worker_log == "warning" else "info"
+        setup_logging(level, "json" if o.worker_log == "json" else "text")
     server = (
         o.dsn or os.environ.get("PGJOBS_DSN") or os.environ.get("PGJOBS_TEST_DSN") or DEFAULT_SERVER
     )

@@ -3,19 +3,141 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from typing import Any
 
 from pgjobs.cli.common import CommandError, Subparsers, common_options, load_app
 
-__all__ = ["add_worker"]
+__all__ = ["add_worker", "setup_logging"]
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, the job's fields, traceback."""
+
+    FIELDS = ("job_id", "task", "queue", "attempt", "outcome", "duration", "worker_id")
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+        from datetime import UTC, datetime
+
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for field in self.FIELDS:
+            if hasattr(record, field):
+                out[field] = getattr(record, field)
+        if record.exc_info:
+            out["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def setup_logging(level: str, fmt: str) -> None:
+    """The worker's own log handler on stderr (the pgjobs logger, not the root's)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+        )
+    logger = logging.getLogger("pgjobs")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(level.upper())
+
+
+def _preflight(resolved: Any) -> str:
+    """Check once, with a short connect timeout, that the database answers and app_jobs is
+    deployed at a version this worker can use; its release. Errors are one clear line."""
+    import psycopg
+
+    from pgjobs import config
+    from pgjobs.db.client import Client
+    from pgjobs.install.compat import SchemaVersionError, check_schema
+
+    where = config.describe(resolved.conninfo)
+    try:
+        conn = psycopg.connect(resolved.conninfo, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise CommandError(
+            f"the worker did not start: PostgreSQL at {where} (from {resolved.source}) is "
+            f"unreachable: {first}. Check that it runs, or pass --dsn / set PGJOBS_DSN."
+        ) from exc
+    with conn:
+        row = conn.execute("SELECT to_regnamespace('app_jobs') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            raise CommandError(
+                f"the worker did not start: app_jobs is not deployed in {where} "
+                f"(from {resolved.source}): run `pgjobs deploy` first."
+            )
+        version = Client(conn).schema_version()
+    try:
+        check_schema(version)
+    except SchemaVersionError as exc:
+        raise CommandError(f"the worker did not start: {exc}") from exc
+    return version
+
+
+def _banner(worker: Any, resolved: Any, version: str, args: argparse.Namespace) -> None:
+    from pgjobs import config
+
+    log = logging.getLogger("pgjobs.worker")
+    if resolved.embedded_home is not None:
+        database = f"the embedded PostgreSQL in {config.display_path(resolved.embedded_home)}"
+    else:
+        database = config.describe(resolved.conninfo)
+    tasks = ", ".join(sorted(worker.registry.names()))
+    log.info(
+        "pgjobs worker %s starting: database %s, schema app_jobs %s, tasks %s, concurrency %d%s",
+        worker.worker_id, database, version, tasks, worker.concurrency,
+        " (--once)" if args.once else "",
+        extra={"worker_id": worker.worker_id},
+    )  # fmt: skip
+
+
+def _metrics(args: argparse.Namespace, conninfo: str) -> Any:
+    """The worker's Prometheus metrics served on --metrics-port, or None."""
+    if args.metrics_port is None:
+        return None
+    try:
+        from pgjobs.dashboard.metrics import WorkerMetrics
+    except ImportError as exc:
+        raise CommandError(
+            f"--metrics-port needs prometheus-client ({exc.name or exc} is missing): "
+            "pip install 'pgjobs-queue[dashboard]'"
+        ) from exc
+    metrics = WorkerMetrics(per_queue=args.metrics_per_queue)
+    try:
+        metrics.serve(args.metrics_port, host=args.metrics_host, dsn=conninfo)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot serve metrics on {args.metrics_host}:{args.metrics_port}: {exc}"
+        ) from exc
+    logging.getLogger("pgjobs.worker").info(
+        "metrics on http://%s:%d/metrics", args.metrics_host, args.metrics_port
+    )
+    return metrics
 
 
 def _run_worker(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import timedelta
 
+    from pgjobs import connect
+
+    setup_logging("info" if args.verbose else args.log_level, args.log_format)
     app = load_app(args.app)
     if args.dsn is not None:
         app.dsn = args.dsn
+    resolved = connect.target(app.dsn)
+    version = _preflight(resolved)
+    app.dsn = resolved.conninfo
+    hooks = _metrics(args, resolved.conninfo)
     worker = app.worker(
         concurrency=args.concurrency,
         poll_interval=args.poll_interval,
@@ -25,9 +147,11 @@ def _run_worker(args: argparse.Namespace) -> int:
         orphans=args.orphans,
         scheduler=args.scheduler,
         schedule_interval=args.schedule_interval,
+        hooks=hooks,
     )
     from pgjobs.install.compat import SchemaVersionError
 
+    _banner(worker, resolved, version, args)
     try:
         if args.once:
             summary = asyncio.run(worker.run(once=True, batch_size=args.batch_size))
@@ -119,5 +243,35 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         type=int,
         metavar="N",
         help="with --once: claim at most N jobs (default: all that are due)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="info (default): a start banner, one line per finished job, the traceback of a "
+        "failed attempt, stop signals; warning: jobs failed for good and problems only",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines (default) or one JSON object a line",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics (needs the dashboard extra)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="the address the metrics are served on (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--metrics-per-queue",
+        action="store_true",
+        help="label the job metrics with the queue too (queue names may be unbounded)",
     )
     parser.set_defaults(handler=_run_worker)

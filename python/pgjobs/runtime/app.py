@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -47,6 +48,8 @@ from pgjobs.runtime.worker import (
 )
 
 __all__ = ["App", "SyncApp"]
+
+_log = logging.getLogger("pgjobs.worker")
 
 F = TypeVar("F", bound=Callable[..., Any])
 TaskRef = str | Callable[..., Any]
@@ -393,8 +396,19 @@ class App:
     async def serve(worker: Worker) -> WorkerSummary:
         """Run ``worker`` in the running event loop until SIGTERM or SIGINT (see run_worker)."""
         loop = asyncio.get_running_loop()
+
+        def stop(sig: signal.Signals) -> None:
+            if worker.stopping:
+                _log.warning("%s again: stopping now, unfinished jobs go back", sig.name)
+            else:
+                _log.warning(
+                    "%s: stopping, running jobs (%d) finish within %gs; another signal stops "
+                    "at once", sig.name, worker.running_jobs, worker.shutdown_timeout,
+                )  # fmt: skip
+            worker.stop()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.stop)
+            loop.add_signal_handler(sig, stop, sig)
         try:
             return await worker.run()
         finally:

@@ -56,6 +56,7 @@ from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
 from pgjobs.install.compat import check_schema
 from pgjobs.runtime import scheduler
+from pgjobs.runtime.hooks import NoWorkerHooks, WorkerHooks
 from pgjobs.runtime.registry import Event, JobContext, JobEvent, Registry, Task
 from pgjobs.runtime.typed import InvalidPayload, InvalidResult
 
@@ -175,6 +176,7 @@ class Worker:
         schedule_interval: float = 1.0,
         retention: timedelta | None = DEFAULT_RETENTION,
         maintenance_interval: float = 3600.0,
+        hooks: WorkerHooks | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -198,6 +200,7 @@ class Worker:
         self.schedule_interval = schedule_interval
         self.retention = retention
         self.maintenance_interval = maintenance_interval
+        self.hooks: WorkerHooks = hooks if hooks is not None else NoWorkerHooks()
         self.summary = WorkerSummary()
         self._running: dict[int, _Running] = {}
         # Until this time.monotonic(), claims use get_job: the schema had no app_jobs.get_jobs
@@ -222,6 +225,16 @@ class Worker:
             self._stop_now.set()
         self._stop.set()
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked (stop() or a signal): the worker claims no more."""
+        return self._stop is not None and self._stop.is_set()
+
+    @property
+    def running_jobs(self) -> int:
+        """How many jobs this worker runs now."""
+        return len(self._running)
 
     @property
     def pool(self) -> AsyncConnectionPool[Any]:
@@ -423,6 +436,51 @@ class Worker:
 
     async def execute(self, job: Job) -> Outcome:
         """Run the handler of a job this worker holds and record how it ended."""
+        started = time.monotonic()
+        self.hooks.job_started(job.task_identifier, job.queue_name)
+        try:
+            outcome = await self._execute(job)
+        except BaseException:
+            # Stopped before an outcome was recorded (the worker is stopping): the database
+            # decides what happens to the job; for the hooks, it is lost here.
+            self.hooks.job_lost(job.task_identifier, job.queue_name, time.monotonic() - started)
+            raise
+        self._finished(job, outcome, time.monotonic() - started)
+        return outcome
+
+    def _finished(self, job: Job, outcome: Outcome, duration: float) -> None:
+        """One log line per finished job (and the traceback of a failed attempt); the hook."""
+        task, queue, status = job.task_identifier, job.queue_name, outcome.status
+        hook = {
+            "completed": self.hooks.job_completed,
+            "retrying": self.hooks.job_retried,
+            "failed": self.hooks.job_failed,
+            "cancelled": self.hooks.job_cancelled,
+            "lost": self.hooks.job_lost,
+        }[status]
+        hook(task, queue, duration)
+        # A retry is routine (INFO, with its traceback); a job failed for good or lost, a warning.
+        level = logging.WARNING if status in ("failed", "lost") else logging.INFO
+        if not log.isEnabledFor(level):
+            return
+        error = outcome.error
+        first = ""
+        if error is not None:
+            lines = str(error).strip().splitlines()
+            first = f": {type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+        exc_info = error if status in ("retrying", "failed") and error is not None else None
+        log.log(
+            level,
+            "job %d %s attempt %d/%d %s in %.3fs%s",
+            job.id, task, job.attempts, job.max_attempts, status, duration, first,
+            exc_info=exc_info,
+            extra={
+                "job_id": job.id, "task": task, "queue": queue, "attempt": job.attempts,
+                "outcome": status, "duration": round(duration, 6),
+            },
+        )  # fmt: skip
+
+    async def _execute(self, job: Job) -> Outcome:
         task = self.registry.get(job.task_identifier)
         if task is None:
             missing = LookupError(f"no handler for task {job.task_identifier!r} in this worker")
@@ -447,7 +505,6 @@ class Worker:
             stopped = asyncio.CancelledError("cancelled: the handler was stopped on request")
             return await self._record(task, job, error=stopped)
         except Exception as error:
-            log.info("job %d (%s) failed: %s", job.id, job.task_identifier, error)
             return await self._record(task, job, error=error)
         return await self._record(task, job, result=result)
 
@@ -501,12 +558,10 @@ class Worker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
         if outcome.status == "lost":
-            log.warning("job %d was taken back before its outcome was recorded here", job.id)
             self.summary.lost += 1
         elif outcome.status == "completed":
             self.summary.completed += 1
         elif outcome.status == "cancelled":
-            log.info("job %d (%s) cancelled on request", job.id, job.task_identifier)
             self.summary.cancelled += 1
         else:
             self.summary.failed += 1
@@ -666,6 +721,7 @@ class Worker:
         started = time.monotonic()
         async with self.pool.connection() as conn:
             held = set(await AsyncClient(conn).heartbeat(self.worker_id, self.lease))
+        self.hooks.heartbeat()
         for job_id, running in list(self._running.items()):
             # A job claimed after the heartbeat was sent may not be in its answer yet.
             if running.claimed_at < started and job_id not in held:
