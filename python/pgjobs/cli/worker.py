@@ -69,13 +69,13 @@ def _preflight(resolved: Any) -> str:
             f"unreachable: {first}. Check that it runs, or pass --dsn / set PGJOBS_DSN."
         ) from exc
     with conn:
-        row = conn.execute("SELECT to_regnamespace('app_jobs') IS NOT NULL").fetchone()
-        if not row or not row[0]:
+        try:
+            version = Client(conn).schema_version()  # 0.1.0 when the schema has no such function
+        except psycopg.errors.InvalidSchemaName as exc:  # no schema app_jobs at all
             raise CommandError(
                 f"the worker did not start: app_jobs is not deployed in {where} "
                 f"(from {resolved.source}): run `pgjobs deploy` first."
-            )
-        version = Client(conn).schema_version()
+            ) from exc
     try:
         check_schema(version)
     except SchemaVersionError as exc:
