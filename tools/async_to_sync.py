@@ -21,6 +21,8 @@ import sys
 import tokenize
 from pathlib import Path
 
+from pgjobs.sqltree.generated import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "python" / "pgjobs" / "db" / "async_client.py"
 TARGET = ROOT / "python" / "pgjobs" / "db" / "sync_client.py"
@@ -131,16 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     target: Path = args.target
     text = generate()
-    current = target.read_text(encoding="utf-8") if target.exists() else ""
-    if args.check:
-        if text != current:
-            print(f"{target} is stale: run `make sync-client`", file=sys.stderr)
-            return 1
-        return 0
-    if text != current:
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target}")
-    return 0
+    return write_or_check(target, text, check=args.check, regenerate="make sync-client")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from pgjobs.sqltree.generated import write_or_check
 from pgjobs.sqltree.plan import Change, Plan, load_plan
 from pgjobs.sqltree.sqlfiles import read_script, sql_dir
 
@@ -147,17 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     top: Path = args.sql_dir or sql_dir()
     text = render(load_plan(top))
-    target = top / INDEX_NAME
-    current = target.read_text(encoding="utf-8") if target.exists() else ""
-    if args.check:
-        if text != current:
-            print(f"{target} is stale: run `make sql-index`", file=sys.stderr)
-            return 1
-        return 0
-    if text != current:
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target}")
-    return 0
+    return write_or_check(top / INDEX_NAME, text, check=args.check, regenerate="make sql-index")
 
 
 if __name__ == "__main__":
