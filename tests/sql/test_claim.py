@@ -122,6 +122,40 @@ def test_claim_uses_the_partial_index_in_claim_order(db: Conn) -> None:
     assert "(priority, run_at, id) WHERE (state = 'ready'::text)" in indexdef["indexdef"]
 
 
+def test_get_jobs_statements_keep_the_claim_index_as_generic_plans(db: Conn) -> None:
+    # get_jobs runs its statements with generic plans (plan_cache_mode, so they are not planned
+    # again on every call): the candidate query's generic plan is still the ordered walk of
+    # jobs_claim_idx with no sort, and the claim's UPDATE finds its rows by primary key.
+    config = db.execute(
+        "SELECT proconfig FROM pg_proc WHERE oid ="
+        " 'app_jobs.get_jobs(text, text[], interval, integer)'::regprocedure"
+    ).fetchone()
+    assert config is not None and "plan_cache_mode=force_generic_plan" in config["proconfig"]
+    db.execute(
+        "SELECT app_jobs.add_job(NULL, 't' || (g % 7), priority := g % 5) "
+        "FROM generate_series(1, 5000) g"
+    )
+    db.execute("ANALYZE app_jobs.jobs")
+    db.execute("SET plan_cache_mode = force_generic_plan")
+    db.execute(
+        "PREPARE candidates(text[], bigint[], integer) AS"
+        " SELECT j.id FROM app_jobs.jobs AS j WHERE j.state = 'ready'"
+        " AND ($1 IS NULL OR j.task_identifier = ANY ($1)) AND j.id <> ALL ($2)"
+        " ORDER BY j.priority, j.run_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED"
+    )
+    text = "\n".join(
+        r["QUERY PLAN"] for r in db.execute("EXPLAIN EXECUTE candidates(NULL, '{}', 1)")
+    )
+    assert "Index Scan using jobs_claim_idx" in text, text
+    assert "Sort" not in text, text
+    db.execute(
+        "PREPARE take(bigint[]) AS UPDATE app_jobs.jobs AS j SET attempts = j.attempts + 1"
+        " WHERE j.id = ANY ($1) RETURNING j.*"
+    )
+    text = "\n".join(r["QUERY PLAN"] for r in db.execute("EXPLAIN EXECUTE take('{1}')"))
+    assert "jobs_pkey" in text, text
+
+
 def test_blocked_future_and_running_jobs_are_not_in_the_claim_index(db: Conn) -> None:
     add(db, run_at="2999-01-01T00:00:00Z")
     add(db, queue_name="q")
