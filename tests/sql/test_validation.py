@@ -414,6 +414,19 @@ CASES = {
     "create_history_partitions/NULL": Case(
         "create_history_partitions", "app_jobs.create_history_partitions(NULL)", "PJ110"
     ),
+    # worker_id over 200 characters, on the rest of the worker path (0.4.0, csql)
+    "complete_job/worker too long": Case(
+        "complete_job", "app_jobs.complete_job(repeat('w', 201), 1)", "PJ102"
+    ),
+    "fail_job/worker too long": Case(
+        "fail_job", "app_jobs.fail_job(repeat('w', 201), 1, 'e')", "PJ102"
+    ),
+    "claim_job/worker too long": Case(
+        "claim_job", "app_jobs.claim_job(repeat('w', 201), 1)", "PJ102"
+    ),
+    "release_jobs/worker too long": Case(
+        "release_jobs", "app_jobs.release_jobs(repeat('w', 201))", "PJ102"
+    ),
 }
 
 

@@ -1,6 +1,6 @@
 -- Deploy pgjobs:functions/claim_job to pg
--- requires: functions/_lock_queue
--- requires: functions/_take_job
+-- requires: functions/claim_job@v0.3.0
+-- 0.4.0: a worker_id over 200 characters is refused (PJ102), as get_job refuses it.
 -- Claims one given job for worker_id now, for "run this job now" (a dashboard's run button,
 -- a client's run_job). Same rules as get_job, except that the job is picked by id and a
 -- delayed job (future run_at, or waiting out a retry backoff) is run early. A running job,
@@ -9,7 +9,7 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.claim_job(worker_id text, job_id bigint)
+CREATE OR REPLACE FUNCTION app_jobs.claim_job(worker_id text, job_id bigint)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -18,10 +18,10 @@ AS $$
 DECLARE
   v_job app_jobs.jobs;
 BEGIN
-  IF worker_id IS NULL OR worker_id = '' THEN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ102',
-      MESSAGE = 'claim_job: worker_id must be a non-empty text',
+      MESSAGE = 'claim_job: worker_id must be a non-empty text of at most 200 characters',
       HINT = 'Pass the name of this worker; complete_job and fail_job need the same one.';
   END IF;
   IF job_id IS NULL THEN

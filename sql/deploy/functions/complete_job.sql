@@ -1,13 +1,13 @@
 -- Deploy pgjobs:functions/complete_job to pg
--- requires: functions/_archive_job
--- requires: functions/_unlock_queue
+-- requires: functions/complete_job@v0.3.0
+-- 0.4.0: a worker_id over 200 characters is refused (PJ102), as get_job refuses it.
 -- Only the lock holder completes a job. A late or wrong worker changes nothing and gets
 -- no row back (no exception: a worker that lost its job must not crash). The optional result
 -- (the handler's return value) is stored with the history row: still one write.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.complete_job(worker_id text, job_id bigint, result jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION app_jobs.complete_job(worker_id text, job_id bigint, result jsonb DEFAULT NULL)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -16,10 +16,10 @@ AS $$
 DECLARE
   v_job app_jobs.jobs;
 BEGIN
-  IF worker_id IS NULL OR worker_id = '' THEN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ102',
-      MESSAGE = 'complete_job: worker_id must be a non-empty text',
+      MESSAGE = 'complete_job: worker_id must be a non-empty text of at most 200 characters',
       HINT = 'Pass the worker_id that claimed the job with get_job.';
   END IF;
   IF job_id IS NULL THEN

@@ -1,9 +1,6 @@
 -- Deploy pgjobs:functions/fail_job to pg
--- requires: functions/_archive_job
--- requires: functions/_unlock_queue
--- requires: functions/_retry_delay
--- requires: functions/_check_backoff
--- requires: tables/job_attempts
+-- requires: functions/fail_job@v0.3.0
+-- 0.4.0: a worker_id over 200 characters is refused (PJ102), as get_job refuses it.
 -- Only the lock holder fails an attempt. The attempt goes to the attempt log with its error
 -- and details (the Python worker sends the traceback as text and as frames). With attempts
 -- left, the job waits out its backoff (the job's own options, else those passed here, else
@@ -15,7 +12,7 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.fail_job(
+CREATE OR REPLACE FUNCTION app_jobs.fail_job(
   worker_id text,
   job_id bigint,
   error_message text,
@@ -32,10 +29,10 @@ DECLARE
   v_error text := coalesce(error_message, 'failed without an error message');
   v_outcome text;
 BEGIN
-  IF worker_id IS NULL OR worker_id = '' THEN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ102',
-      MESSAGE = 'fail_job: worker_id must be a non-empty text',
+      MESSAGE = 'fail_job: worker_id must be a non-empty text of at most 200 characters',
       HINT = 'Pass the worker_id that claimed the job with get_job.';
   END IF;
   IF job_id IS NULL THEN

@@ -1,6 +1,6 @@
 -- Deploy pgjobs:functions/release_jobs to pg
--- requires: functions/release_jobs@v0.2.0
--- requires: tables/job_queue_locks
+-- requires: functions/release_jobs@v0.3.0
+-- 0.4.0: a worker_id over 200 characters is refused (PJ102), as get_job refuses it.
 -- Admin / worker shutdown: give back everything a worker holds, at once. As upstream, the
 -- interrupted attempt is refunded: the job gets the attempt back and runs again at once.
 -- 0.3.0: queue locks are rows of app_jobs.job_queue_locks, and a lock is only freed here
@@ -18,10 +18,10 @@ DECLARE
   v_job app_jobs.jobs;
   v_queue app_jobs.job_queue_locks;
 BEGIN
-  IF worker_id IS NULL OR worker_id = '' THEN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ102',
-      MESSAGE = 'release_jobs: worker_id must be a non-empty text',
+      MESSAGE = 'release_jobs: worker_id must be a non-empty text of at most 200 characters',
       HINT = 'Pass the worker_id whose jobs should be released.';
   END IF;
   FOR v_job IN

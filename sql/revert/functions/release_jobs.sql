@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/release_jobs from pg
--- Back to the 0.2.0 definition (deploy/functions/release_jobs@v0.2.0.sql).
+-- Back to the 0.3.0 definition (deploy/functions/release_jobs@v0.3.0.sql).
 
 BEGIN;
 
@@ -11,7 +11,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_job app_jobs.jobs;
-  v_queue app_jobs.job_queues;
+  v_queue app_jobs.job_queue_locks;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' THEN
     RAISE EXCEPTION USING
@@ -27,10 +27,14 @@ BEGIN
   LOOP
     RETURN NEXT app_jobs._release_job(v_job, NULL, true);
   END LOOP;
-  -- Queue locks the worker still holds without a job (safety net).
+  -- Queue locks the worker still holds without a running job of that queue (safety net).
+  -- A claim it committed after the loop above began keeps its job and its queue lock.
   FOR v_queue IN
-    SELECT q.* FROM app_jobs.job_queues AS q
+    SELECT q.* FROM app_jobs.job_queue_locks AS q
      WHERE q.locked_by = release_jobs.worker_id
+       AND NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j
+                        WHERE j.state = 'running' AND j.locked_by = q.locked_by
+                          AND j.database_id = q.database_id AND j.queue_name = q.queue_name)
      ORDER BY q.database_id, q.queue_name
        FOR UPDATE
   LOOP

@@ -1,0 +1,48 @@
+-- Revert pgjobs:functions/release_jobs from pg
+-- Back to the 0.2.0 definition (deploy/functions/release_jobs@v0.2.0.sql).
+
+BEGIN;
+
+CREATE OR REPLACE FUNCTION app_jobs.release_jobs(worker_id text)
+RETURNS SETOF app_jobs.jobs
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_job app_jobs.jobs;
+  v_queue app_jobs.job_queues;
+BEGIN
+  IF worker_id IS NULL OR worker_id = '' THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ102',
+      MESSAGE = 'release_jobs: worker_id must be a non-empty text',
+      HINT = 'Pass the worker_id whose jobs should be released.';
+  END IF;
+  FOR v_job IN
+    SELECT j.* FROM app_jobs.jobs AS j
+     WHERE j.state = 'running' AND j.locked_by = release_jobs.worker_id
+     ORDER BY j.id
+       FOR UPDATE
+  LOOP
+    RETURN NEXT app_jobs._release_job(v_job, NULL, true);
+  END LOOP;
+  -- Queue locks the worker still holds without a job (safety net).
+  FOR v_queue IN
+    SELECT q.* FROM app_jobs.job_queues AS q
+     WHERE q.locked_by = release_jobs.worker_id
+     ORDER BY q.database_id, q.queue_name
+       FOR UPDATE
+  LOOP
+    PERFORM app_jobs._unlock_queue(v_queue.database_id, v_queue.queue_name, v_queue.locked_by);
+  END LOOP;
+  DELETE FROM app_jobs.workers AS w WHERE w.worker_id = release_jobs.worker_id;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs.release_jobs(text) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs.release_jobs(text) IS
+  'Unlocks every job and queue held by worker_id (a stopped or dead worker) and forgets its lease. The interrupted attempt is given back, so the jobs run again at once. Returns the released jobs.';
+
+COMMIT;
