@@ -183,6 +183,29 @@ QUEUE_STATS: Final = """
 SELECT * FROM app_jobs.queue_stats()
 """
 
+# -- task settings (0.4.0): app_jobs.task_settings, applied by every enqueue path ---------------
+
+DECLARE_TASK_SETTINGS: Final = """
+SELECT app_jobs.declare_task_settings(
+  settings := %(settings)s::jsonb, code_version := %(code_version)s) AS written
+"""
+
+SET_TASK_SETTINGS: Final = """
+SELECT * FROM app_jobs.set_task_settings(
+  identifier := %(identifier)s, db_id := %(db_id)s, max_attempts := %(max_attempts)s,
+  backoff := %(backoff)s::jsonb, priority := %(priority)s, queue_name := %(queue_name)s,
+  timeout := %(timeout)s, retention := %(retention)s)
+"""
+
+UNSET_TASK_SETTINGS: Final = """
+SELECT app_jobs.unset_task_settings(
+  identifier := %(identifier)s, db_id := %(db_id)s, settings := %(settings)s) AS changed
+"""
+
+LIST_TASK_SETTINGS: Final = """
+SELECT * FROM app_jobs.list_task_settings(db_id := %(db_id)s)
+"""
+
 ALL: Final[dict[str, str]] = {
     name: value
     for name, value in globals().items()

@@ -137,6 +137,16 @@ BEGIN
          AS d (task, max_attempts, backoff, priority, queue_name, timeout, retention)
    WHERE pg_catalog.num_nonnulls(d.max_attempts, d.backoff, d.priority, d.queue_name, d.timeout,
                                  d.retention) > 0
+     -- Unchanged rows are not even locked: a declarer inside a long transaction (an App
+     -- enqueueing on the caller's connection) blocks no one in the steady state.
+     AND NOT EXISTS (
+       SELECT 1 FROM app_jobs.task_settings AS o
+        WHERE o.task_identifier = d.task AND o.source = 'code'
+          AND (o.code_version > declare_task_settings.code_version
+               OR (o.max_attempts, o.backoff, o.priority, o.queue_name, o.timeout, o.retention,
+                   o.code_version)
+                  IS NOT DISTINCT FROM (d.max_attempts, d.backoff, d.priority, d.queue_name,
+                                        d.timeout, d.retention, declare_task_settings.code_version)))
    ORDER BY d.task
   ON CONFLICT (task_identifier, source, database_id) DO UPDATE
      SET max_attempts = excluded.max_attempts,
