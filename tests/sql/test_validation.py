@@ -414,6 +414,71 @@ CASES = {
     "create_history_partitions/NULL": Case(
         "create_history_partitions", "app_jobs.create_history_partitions(NULL)", "PJ110"
     ),
+    # task settings (0.4.0)
+    "set_task_settings/identifier NULL": Case(
+        "set_task_settings", "app_jobs.set_task_settings(NULL, max_attempts := 2)", "PJ101"
+    ),
+    "set_task_settings/nothing to set": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t')", "PJ180"
+    ),
+    "set_task_settings/max_attempts 0": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', max_attempts := 0)", "PJ104"
+    ),
+    "set_task_settings/queue_name empty": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', queue_name := '')", "PJ106"
+    ),
+    "set_task_settings/bad backoff": Case(
+        "set_task_settings",
+        """app_jobs.set_task_settings('t', backoff := '{"base": -1}')""",
+        "PJ117",
+    ),
+    "set_task_settings/timeout negative": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', timeout := '-1 second')", "PJ105"
+    ),
+    "set_task_settings/retention zero": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', retention := '0')", "PJ105"
+    ),
+    "unset_task_settings/identifier empty": Case(
+        "unset_task_settings", "app_jobs.unset_task_settings('')", "PJ101"
+    ),
+    "unset_task_settings/unknown setting": Case(
+        "unset_task_settings", "app_jobs.unset_task_settings('t', settings := '{colour}')", "PJ180"
+    ),
+    "unset_task_settings/empty list": Case(
+        "unset_task_settings", "app_jobs.unset_task_settings('t', settings := '{}')", "PJ180"
+    ),
+    "declare_task_settings/NULL": Case(
+        "declare_task_settings", "app_jobs.declare_task_settings(NULL)", "PJ180"
+    ),
+    "declare_task_settings/an array": Case(
+        "declare_task_settings", "app_jobs.declare_task_settings('[]')", "PJ180"
+    ),
+    "declare_task_settings/unknown setting": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"retries": 3}}')""",
+        "PJ180",
+    ),
+    "declare_task_settings/max_attempts a fraction": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"max_attempts": 1.5}}')""",
+        "PJ180",
+    ),
+    "declare_task_settings/max_attempts 0": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"max_attempts": 0}}')""",
+        "PJ104",
+    ),
+    "declare_task_settings/timeout not an interval": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"timeout": "soon"}}')""",
+        "PJ180",
+    ),
+    "declare_task_settings/empty task name": Case(
+        "declare_task_settings", """app_jobs.declare_task_settings('{"": {}}')""", "PJ101"
+    ),
+    "declare_task_settings/negative version": Case(
+        "declare_task_settings", "app_jobs.declare_task_settings('{}', -1)", "PJ180"
+    ),
 }
 
 
@@ -433,6 +498,8 @@ def test_every_public_function_has_a_bad_input_case(db: Conn) -> None:
 #: NULL, finds none). (Those without arguments, such as run_due_schedules, queue_stats and
 #: schema_version, are not asked for a case.)
 NO_BAD_INPUT = {"list_scheduled_jobs", "find_scheduled_job"}
+#: list_task_settings takes any tenant (NULL: the all-tenants view).
+NO_BAD_INPUT |= {"list_task_settings"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
