@@ -103,7 +103,8 @@ SELECT * FROM app_jobs.add_scheduled_job(
   schedule_info := %(schedule_info)s::json, job_key := %(job_key)s, queue_name := %(queue_name)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s, cron := %(cron)s, tz := %(tz)s,
   missed_runs := %(missed_runs)s, backfill_limit := %(backfill_limit)s,
-  backfill_window := %(backfill_window)s)
+  backfill_window := %(backfill_window)s, correlation_id := %(correlation_id)s,
+  backoff := %(backoff)s::jsonb)
 """
 
 RUN_DUE_SCHEDULES: Final = """

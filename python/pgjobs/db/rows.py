@@ -430,6 +430,9 @@ class Schedule:
     missed_runs: str | None = None
     backfill_limit: int | None = None
     backfill_window: timedelta | None = None
+    #: Of the jobs it enqueues, as add_job's (0.4.0).
+    correlation_id: str | None = None
+    backoff: Backoff | Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if (self.cron is None) == (self.schedule_info is None):
@@ -476,6 +479,8 @@ class Schedule:
             "missed_runs": self.missed_runs,
             "backfill_limit": self.backfill_limit,
             "backfill_window": self.backfill_window,
+            "correlation_id": self.correlation_id,
+            "backoff": _backoff_param(self.backoff),
         }
 
 
@@ -488,8 +493,9 @@ class ScheduledJob:
     task_identifier: str
     payload: Any
     schedule_info: Any
-    priority: int
-    max_attempts: int
+    #: None: left out, the task's settings apply (0.4.0).
+    priority: int | None
+    max_attempts: int | None
     queue_name: str | None
     key: str | None
     created_at: datetime
@@ -501,6 +507,8 @@ class ScheduledJob:
     missed_runs: str = "run_once"
     backfill_limit: int | None = None
     backfill_window: timedelta | None = None
+    correlation_id: str | None = None
+    backoff: Any = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ScheduledJob:
