@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mappin
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
 
 from pgjobs.runtime.typed import Codec, handler_codecs
 
@@ -38,7 +39,8 @@ class JobContext:
     """What a handler may want besides its payload.
 
     ``job_id`` is None (and ``attempt`` 1) when ``run_now(..., persist=False)`` runs the handler
-    without a job. ``connection()`` lends a connection of the worker's pool (async handlers:
+    without a job. ``database_id`` is the job's tenant, ``correlation_id`` its correlation id.
+    ``connection()`` lends a connection of the worker's pool (async handlers:
     ``async with ctx.connection() as conn``); ``dsn`` lets sync handlers open their own.
     """
 
@@ -51,6 +53,10 @@ class JobContext:
     logger: logging.Logger
     dsn: str = ""
     fire_time: datetime | None = None  # set when a schedule enqueued the job: which run it is
+    #: The job's tenant (app_jobs.jobs.database_id; the nil uuid for the default tenant) and
+    #: correlation id (None when it has none, or without a job).
+    database_id: UUID | None = None
+    correlation_id: str | None = None
     _connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]] | None = None
     #: Set when the job's cancellation was requested (app_jobs.cancel_job): a sync handler
     #: should check ``ctx.cancelled.is_set()`` and return; an async one is cancelled anyway.
@@ -144,7 +150,10 @@ class Task:
 class Registry:
     """Task name -> :class:`Task`, and the listeners of each task."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings_version: int = 0) -> None:
+        #: Orders the declarations of task settings (app_jobs.declare_task_settings): raise
+        #: it with each release that changes them, so old workers do not bring theirs back.
+        self.settings_version = settings_version
         self._tasks: dict[str, Task] = {}
         self._by_fn: dict[Callable[..., Any], str] = {}
         self._listeners: dict[tuple[str, str], list[Listener]] = {}
