@@ -32,6 +32,7 @@ def declared(registry: Registry) -> dict[str, dict[str, Any]]:
             "backoff": task.backoff,
             "priority": task.priority,
             "queue_name": task.queue,
+            "timeout": task.timeout,
         }
         for task in registry
     }
