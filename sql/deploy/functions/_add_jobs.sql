@@ -22,11 +22,24 @@
 -- escape, an exponent) or carries a backoff is passed to those functions. The uid is the
 -- version 7 uuid of app_jobs._uuid_v7 (the column default), computed here as an expression:
 -- a function call per row was a third of a 50,000-job enqueue.
+--
+-- Task settings (app_jobs.task_settings, 0.4.0): an element that leaves max_attempts, priority,
+-- queue_name, backoff or timeout out (NULL) gets the task's setting (operator for the tenant,
+-- operator for all tenants, code), then the built-in default. One join of the batch with
+-- task_settings, set-based; skipped entirely when no settings row exists for the task (one
+-- element) or at all (a batch), so a schema without settings pays one index probe.
+-- Job-key modes (p_key_mode, 0.4.0) for an element whose key a waiting job holds: replace
+-- (NULL, the default: that job is replaced in place, a debounce), preserve_run_at (replaced,
+-- but its run_at stands: a throttle) or unsafe_dedupe (that job is returned untouched, even a
+-- running one; nothing is written).
+-- (tables/task_settings comes later in the plan than this change: PL/pgSQL resolves it when
+-- the function runs, after the whole deploy.)
 
 BEGIN;
 
 CREATE FUNCTION app_jobs._add_jobs(p_specs app_jobs.job_spec[], p_correlation_ids text[],
-                                   p_backoffs jsonb[], p_timeouts interval[], p_fn text)
+                                   p_backoffs jsonb[], p_timeouts interval[], p_fn text,
+                                   p_key_mode text DEFAULT NULL)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -39,6 +52,9 @@ DECLARE
   v_todo integer[];
   v_rows app_jobs.jobs[];
   v_keyed boolean;
+  v_settings boolean;
+  v_all app_jobs.jobs[] := '{}';
+  v_mode constant text := coalesce(p_key_mode, 'replace');
 BEGIN
   IF coalesce(pg_catalog.cardinality(p_correlation_ids), 0) NOT IN (0, v_n)
      OR coalesce(pg_catalog.cardinality(p_backoffs), 0) NOT IN (0, v_n)
@@ -47,6 +63,12 @@ BEGIN
       ERRCODE = 'PJ131',
       MESSAGE = pg_catalog.format('%s: correlation_ids, backoffs and timeouts must be NULL or have one element per spec (%s)', p_fn, v_n),
       HINT = 'Element i of each array belongs to specs[i]; pass NULL elements where there is nothing.';
+  END IF;
+  IF v_mode NOT IN ('replace', 'preserve_run_at', 'unsafe_dedupe') THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ181',
+      MESSAGE = pg_catalog.format('%s: job_key_mode must be replace, preserve_run_at or unsafe_dedupe, got %s', p_fn, pg_catalog.quote_literal(pg_catalog.left(p_key_mode, 100))),
+      HINT = 'Leave job_key_mode out to replace a waiting job with the key (the default).';
   END IF;
   IF v_n = 0 THEN
     RETURN;
@@ -126,6 +148,37 @@ BEGIN
     END IF;
   END LOOP;
 
+  -- Task settings for what the elements leave out, only when some exist.
+  IF v_n = 1 THEN
+    v_settings := EXISTS (SELECT 1 FROM app_jobs.task_settings AS t
+                           WHERE t.task_identifier = (p_specs[1]).identifier);
+  ELSE
+    v_settings := EXISTS (SELECT 1 FROM app_jobs.task_settings);
+  END IF;
+  IF v_settings THEN
+    SELECT pg_catalog.array_agg(
+             ROW(s.db_id, s.identifier, s.payload, s.job_key,
+                 coalesce(s.queue_name, ot.queue_name, oa.queue_name, c.queue_name), s.run_at,
+                 coalesce(s.max_attempts, ot.max_attempts, oa.max_attempts, c.max_attempts),
+                 coalesce(s.priority, ot.priority, oa.priority, c.priority))::app_jobs.job_spec
+             ORDER BY s.i),
+           pg_catalog.array_agg(coalesce(s.backoff, ot.backoff, oa.backoff, c.backoff) ORDER BY s.i),
+           pg_catalog.array_agg(coalesce(s.timeout, ot.timeout, oa.timeout, c.timeout) ORDER BY s.i)
+      INTO p_specs, p_backoffs, p_timeouts
+      FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_backoffs),
+                      pg_catalog.unnest(p_timeouts)) WITH ORDINALITY
+           AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
+                 backoff, timeout, i)
+      LEFT JOIN app_jobs.task_settings AS ot
+             ON ot.task_identifier = s.identifier AND ot.source = 'operator'
+            AND ot.database_id = coalesce(s.db_id, v_nil)
+      LEFT JOIN app_jobs.task_settings AS oa
+             ON oa.task_identifier = s.identifier AND oa.source = 'operator'
+            AND oa.database_id IS NULL
+      LEFT JOIN app_jobs.task_settings AS c
+             ON c.task_identifier = s.identifier AND c.source = 'code' AND c.database_id IS NULL;
+  END IF;
+
   IF v_n = 1 THEN
     v_keyed := (p_specs[1]).job_key IS NOT NULL;
   ELSE
@@ -173,13 +226,87 @@ BEGIN
       FOR i IN 1 .. v_n LOOP
         RETURN QUERY SELECT * FROM app_jobs._add_jobs(ARRAY[p_specs[i]], ARRAY[p_correlation_ids[i]],
                                                       ARRAY[p_backoffs[i]], ARRAY[p_timeouts[i]],
-                                                      p_fn);
+                                                      p_fn, p_key_mode);
       END LOOP;
       RETURN;
     END IF;
   END IF;
 
   v_todo := ARRAY(SELECT pg_catalog.generate_subscripts(p_specs, 1));
+  IF v_mode = 'unsafe_dedupe' THEN
+    FOR v_round IN 1 .. 5 LOOP
+      -- New keys go in; a key a job holds (in any state) returns that job untouched.
+      WITH written AS (
+        INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, key, queue_name,
+                                        run_at, max_attempts, priority, state, correlation_id,
+                                        backoff, timeout, uid)
+        SELECT coalesce(s.db_id, v_nil), s.identifier, coalesce(s.payload::jsonb, '{}'::jsonb),
+               s.job_key, s.queue_name, coalesce(s.run_at, pg_catalog.now()),
+               coalesce(s.max_attempts, 25), coalesce(s.priority, 0),
+               CASE WHEN s.run_at > pg_catalog.now() THEN 'scheduled' ELSE 'ready' END,
+               s.correlation_id, s.backoff, s.timeout,
+               (pg_catalog.lpad(pg_catalog.to_hex((pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint), 12, '0')
+                || '7' || pg_catalog.substr(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 14))::uuid
+          FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
+                         pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts))
+               WITH ORDINALITY
+               AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
+                     correlation_id, backoff, timeout, i)
+         WHERE s.i = ANY (v_todo)
+         ORDER BY s.i
+        ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO NOTHING
+        RETURNING j AS job)
+      SELECT pg_catalog.array_agg(w.job) INTO v_rows FROM written AS w;
+      v_all := v_all || coalesce(v_rows, '{}');
+      v_todo := ARRAY(
+        SELECT g.i FROM pg_catalog.unnest(v_todo) AS g (i)
+         WHERE (p_specs[g.i]).job_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(v_rows) AS r
+                            WHERE r.database_id = coalesce((p_specs[g.i]).db_id, v_nil)
+                              AND r.key = (p_specs[g.i]).job_key)
+         ORDER BY g.i);
+      -- The jobs holding the other keys (committed, so this statement sees them; one that
+      -- left meanwhile sends its element round again).
+      SELECT pg_catalog.array_agg(j ORDER BY g.i) INTO v_rows
+        FROM pg_catalog.unnest(v_todo) AS g (i)
+        JOIN app_jobs.jobs AS j
+          ON j.database_id = coalesce((p_specs[g.i]).db_id, v_nil) AND j.key = (p_specs[g.i]).job_key;
+      v_all := v_all || coalesce(v_rows, '{}');
+      v_todo := ARRAY(
+        SELECT g.i FROM pg_catalog.unnest(v_todo) AS g (i)
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(v_rows) AS r
+                            WHERE r.database_id = coalesce((p_specs[g.i]).db_id, v_nil)
+                              AND r.key = (p_specs[g.i]).job_key)
+         ORDER BY g.i);
+      IF pg_catalog.cardinality(v_todo) = 0 THEN
+        -- In element order: a keyed element by its key, the others (inserted in element
+        -- order, so by id) one to one.
+        RETURN QUERY
+          SELECT (o.job).*
+            FROM (SELECT x AS job, s.i AS pos
+                    FROM pg_catalog.unnest(v_all) AS x
+                    JOIN pg_catalog.unnest(p_specs) WITH ORDINALITY
+                         AS s (db_id, identifier, payload, job_key, queue_name, run_at,
+                               max_attempts, priority, i)
+                      ON x.key = s.job_key AND x.database_id = coalesce(s.db_id, v_nil)
+                  UNION ALL
+                  SELECT u.job, e.i
+                    FROM (SELECT x AS job, pg_catalog.row_number() OVER (ORDER BY x.id) AS n
+                            FROM pg_catalog.unnest(v_all) AS x WHERE x.key IS NULL) AS u
+                    JOIN (SELECT s.i, pg_catalog.row_number() OVER (ORDER BY s.i) AS n
+                            FROM pg_catalog.unnest(p_specs) WITH ORDINALITY
+                                 AS s (db_id, identifier, payload, job_key, queue_name, run_at,
+                                       max_attempts, priority, i)
+                           WHERE s.job_key IS NULL) AS e
+                      ON e.n = u.n) AS o
+           ORDER BY o.pos;
+        RETURN;
+      END IF;
+    END LOOP;
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ401',
+      MESSAGE = pg_catalog.format('%s: could not enqueue under job_key %L: the key kept changing hands', p_fn, (p_specs[v_todo[1]]).job_key),
+      HINT = 'Another transaction is replacing the same key at the same moment; retry the call.';
+  END IF;
   FOR v_round IN 1 .. 5 LOOP
     WITH written AS (
       INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, key, queue_name,
@@ -203,10 +330,12 @@ BEGIN
          SET task_identifier = excluded.task_identifier,
              payload = excluded.payload,
              queue_name = excluded.queue_name,
-             run_at = excluded.run_at,
+             -- preserve_run_at: the waiting job's run time stands (a throttle).
+             run_at = CASE WHEN v_mode = 'preserve_run_at' THEN j.run_at ELSE excluded.run_at END,
              max_attempts = excluded.max_attempts,
              priority = excluded.priority,
-             state = excluded.state,
+             state = CASE WHEN v_mode <> 'preserve_run_at' THEN excluded.state
+                          WHEN j.run_at > pg_catalog.now() THEN 'scheduled' ELSE 'ready' END,
              correlation_id = excluded.correlation_id,
              backoff = excluded.backoff,
              timeout = excluded.timeout,
@@ -244,9 +373,9 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text, text) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text) IS
-  'Internal: the one enqueue implementation behind add_job (one element) and add_jobs (many), set-based; p_fn names the caller in error messages.';
+COMMENT ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text, text) IS
+  'Internal: the one enqueue implementation behind add_job (one element) and add_jobs (many), set-based; p_fn names the caller in error messages; task settings fill what an element leaves out; p_key_mode: replace (NULL), preserve_run_at or unsafe_dedupe.';
 
 COMMIT;

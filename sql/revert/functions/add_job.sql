@@ -6,9 +6,9 @@ BEGIN;
 -- The grants of the function it replaces are given to the new signature (below).
 SELECT pg_catalog.set_config('pgjobs.add_job_acl',
          coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
-                    WHERE p.oid = 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval)'::pg_catalog.regprocedure), '{}'), true);
+                    WHERE p.oid = 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval, text)'::pg_catalog.regprocedure), '{}'), true);
 
-DROP FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval);
+DROP FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval, text);
 
 CREATE FUNCTION app_jobs.add_job(
   db_id uuid,
