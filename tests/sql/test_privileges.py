@@ -13,7 +13,8 @@ from helpers import Conn, Row, unique_name
 from psycopg import sql
 
 ADD_JOB = (
-    "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb)"
+    "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb,"
+    " interval, text)"
 )
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 
@@ -97,6 +98,7 @@ def test_every_table_has_a_comment(db: Conn) -> None:
     ).fetchall()
     tables = {"jobs", "job_history", "job_history_default", "job_queues", "scheduled_jobs"}
     tables |= {"job_queue_locks", "job_queue_wakes", "job_attempts"}
+    tables |= {"task_settings"}
     assert tables | {"workers"} <= {row["name"] for row in rows}
     assert sorted(row["name"] for row in rows if not row["comment"]) == []
 
@@ -247,3 +249,32 @@ def test_a_table_writer_cannot_run_its_casts_as_the_owner_of_app_jobs(
         assert job["payload"] == {"id": 1, "feeling": "happy"}
     finally:
         db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(role))
+
+
+# --- task settings (0.4.0) ------------------------------------------------------------------
+
+
+def test_a_producer_gets_the_task_settings_but_cannot_change_them(
+    db: Conn, app_role: str, connect_as: Callable[[str], Conn]
+) -> None:
+    # add_job reads app_jobs.task_settings as its owner: a role granted only add_job gets the
+    # operator's settings applied, cannot read or write them, nor call the settings functions.
+    role = sql.Identifier(app_role)
+    add_job = db.execute("SELECT 'app_jobs.add_job'::regproc::regprocedure::text AS f").fetchone()
+    assert add_job is not None
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA app_jobs TO {}").format(role))
+    db.execute(sql.SQL("GRANT EXECUTE ON FUNCTION " + add_job["f"] + " TO {}").format(role))
+    db.execute("SELECT app_jobs.set_task_settings('send_email', max_attempts := 3)")
+    app = connect_as(app_role)
+    row = app.execute(ENQUEUE).fetchone()
+    assert row is not None
+    stored = db.execute("SELECT max_attempts FROM app_jobs.jobs WHERE id = %s", (row[0],))
+    assert stored.fetchone() == {"max_attempts": 3}
+    assert "table task_settings" in denied(app, "SELECT * FROM app_jobs.task_settings")
+    for call in (
+        "app_jobs.set_task_settings('send_email', max_attempts := 9)",
+        "app_jobs.unset_task_settings('send_email')",
+        "app_jobs.declare_task_settings('{}')",
+        "app_jobs.list_task_settings()",
+    ):
+        assert "permission denied for function" in denied(app, f"SELECT * FROM {call}")

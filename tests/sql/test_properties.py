@@ -309,6 +309,8 @@ BY_NAME: dict[str, st.SearchStrategy[Any]] = {
     "backoffs": st.one_of(st.none(), st.lists(st.one_of(st.none(), backoffs), max_size=4)),
     "error_messages": text_lists,
     "correlation_ids": text_lists,
+    # the per-job timeout (0.4.0): add_jobs' element timeouts
+    "timeouts": st.one_of(st.none(), st.lists(intervals, max_size=4)),
     "job_key": st.one_of(st.sampled_from(["seed-key", "dup"]), texts),
     "queue_name": st.one_of(st.sampled_from(["mailbox"]), texts),
     "queue": st.one_of(st.sampled_from(["mailbox"]), texts),
@@ -378,6 +380,8 @@ PUBLIC_FUNCTIONS = [
     "run_jobs_now",
     # the claim path's batch calls (0.4.0)
     "get_jobs", "finish_jobs",
+    # task settings (0.4.0)
+    "set_task_settings", "unset_task_settings", "declare_task_settings", "list_task_settings",
 ]  # fmt: skip
 
 
@@ -403,11 +407,40 @@ CANCEL_JOBS = {
 }
 
 
+#: Task settings: mostly a settings object of known tasks and settings, else anything.
+TASK_SETTING_VALUES = st.one_of(
+    st.integers(-3, 30).map(str),
+    st.sampled_from(['"5 minutes"', '"-1 day"', "30", "0", "1e400", '"x"', "null", "2.5"]),
+    valid_backoffs,
+    plain_text.map(json.dumps),
+)
+TASK_SETTINGS = {
+    ("declare_task_settings", "settings"): mostly(
+        st.dictionaries(
+            st.sampled_from(["plain", "serial", "later", ""]),
+            st.dictionaries(
+                st.sampled_from(["max_attempts", "backoff", "priority", "queue_name",
+                                 "timeout", "retention", "retries"]),
+                TASK_SETTING_VALUES, max_size=3,
+            ).map(lambda d: _object([(json.dumps(k), v) for k, v in d.items()])),
+            max_size=3,
+        ).map(lambda d: _object([(json.dumps(k), v) for k, v in d.items()])),
+        st.none(), json_text,
+    ),
+    ("unset_task_settings", "settings"): mostly(
+        st.one_of(st.none(), st.lists(st.sampled_from(["max_attempts", "timeout"]), max_size=2)),
+        text_lists,
+    ),
+}  # fmt: skip
+
+
 def strategy(
     name: str, sql_type: str, pools: dict[str, list[int]], function: str = ""
 ) -> st.SearchStrategy[Any]:
     if function == "cancel_jobs" and name in CANCEL_JOBS:
         return CANCEL_JOBS[name]
+    if (function, name) in TASK_SETTINGS:
+        return TASK_SETTINGS[(function, name)]
     if sql_type == "bigint":
         return ids(pools["schedules"] if name == "scheduled_job_id" else pools["jobs"])
     if sql_type == "bigint[]":

@@ -427,6 +427,95 @@ CASES = {
     "release_jobs/worker too long": Case(
         "release_jobs", "app_jobs.release_jobs(repeat('w', 201))", "PJ102"
     ),
+    # task settings (0.4.0)
+    "set_task_settings/identifier NULL": Case(
+        "set_task_settings", "app_jobs.set_task_settings(NULL, max_attempts := 2)", "PJ101"
+    ),
+    "set_task_settings/nothing to set": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t')", "PJ180"
+    ),
+    "set_task_settings/max_attempts 0": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', max_attempts := 0)", "PJ104"
+    ),
+    "set_task_settings/queue_name empty": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', queue_name := '')", "PJ106"
+    ),
+    "set_task_settings/bad backoff": Case(
+        "set_task_settings",
+        """app_jobs.set_task_settings('t', backoff := '{"base": -1}')""",
+        "PJ117",
+    ),
+    "set_task_settings/timeout negative": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', timeout := '-1 second')", "PJ105"
+    ),
+    "set_task_settings/retention zero": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', retention := '0')", "PJ105"
+    ),
+    "unset_task_settings/identifier empty": Case(
+        "unset_task_settings", "app_jobs.unset_task_settings('')", "PJ101"
+    ),
+    "unset_task_settings/unknown setting": Case(
+        "unset_task_settings", "app_jobs.unset_task_settings('t', settings := '{colour}')", "PJ180"
+    ),
+    "unset_task_settings/empty list": Case(
+        "unset_task_settings", "app_jobs.unset_task_settings('t', settings := '{}')", "PJ180"
+    ),
+    "declare_task_settings/NULL": Case(
+        "declare_task_settings", "app_jobs.declare_task_settings(NULL)", "PJ180"
+    ),
+    "declare_task_settings/an array": Case(
+        "declare_task_settings", "app_jobs.declare_task_settings('[]')", "PJ180"
+    ),
+    "declare_task_settings/unknown setting": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"retries": 3}}')""",
+        "PJ180",
+    ),
+    "declare_task_settings/max_attempts a fraction": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"max_attempts": 1.5}}')""",
+        "PJ180",
+    ),
+    "declare_task_settings/max_attempts 0": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"max_attempts": 0}}')""",
+        "PJ104",
+    ),
+    "declare_task_settings/timeout not an interval": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"timeout": "soon"}}')""",
+        "PJ180",
+    ),
+    "declare_task_settings/empty task name": Case(
+        "declare_task_settings", """app_jobs.declare_task_settings('{"": {}}')""", "PJ101"
+    ),
+    "declare_task_settings/negative version": Case(
+        "declare_task_settings", "app_jobs.declare_task_settings('{}', -1)", "PJ180"
+    ),
+    # the per-job timeout (0.4.0): more than 0, at most 7 days, in add_job and add_jobs
+    "add_job/timeout 0": Case("add_job", "app_jobs.add_job(NULL, 't', timeout := '0')", "PJ406"),
+    "add_job/timeout negative": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', timeout := '-1 second')", "PJ406"
+    ),
+    "add_job/timeout over 7 days": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', timeout := '7 days 1 second')", "PJ406"
+    ),
+    "add_job/timeout a month that is 0": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', timeout := '1 mon -30 days')", "PJ406"
+    ),
+    "add_jobs/timeout element 2": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL),"
+        " ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]::app_jobs.job_spec[],"
+        " timeouts := ARRAY['1 minute', '0']::interval[])",
+        "PJ406",
+    ),
+    "add_jobs/timeouts wrong length": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]"
+        "::app_jobs.job_spec[], timeouts := ARRAY['1 minute', '1 minute']::interval[])",
+        "PJ131",
+    ),
 }
 
 
@@ -446,6 +535,8 @@ def test_every_public_function_has_a_bad_input_case(db: Conn) -> None:
 #: NULL, finds none). (Those without arguments, such as run_due_schedules, queue_stats and
 #: schema_version, are not asked for a case.)
 NO_BAD_INPUT = {"list_scheduled_jobs", "find_scheduled_job"}
+#: list_task_settings takes any tenant (NULL: the all-tenants view).
+NO_BAD_INPUT |= {"list_task_settings"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

@@ -44,6 +44,7 @@ from pgjobs.db.rows import (
     _result_param,
     renamed_keywords,
 )
+from pgjobs.db.task_settings import TaskSetting, declaration, set_params, unset_params
 
 __all__ = ["AsyncClient"]
 
@@ -105,12 +106,15 @@ class AsyncClient:
         priority: int | None = None,
         correlation_id: str | None = None,
         backoff: Backoff | Mapping[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
     ) -> Job:
-        """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock."""
+        """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock.
+        ``timeout`` (a timedelta or seconds): the longest run of one attempt, after which the
+        worker stops the handler and fails the attempt (retried as any failure)."""
         query, params = _add_job_params(
             identifier, payload, database_id=database_id, job_key=job_key, queue=queue,
             run_at=run_at, delay=delay, max_attempts=max_attempts, priority=priority,
-            correlation_id=correlation_id, backoff=backoff,
+            correlation_id=correlation_id, backoff=backoff, timeout=timeout,
         )  # fmt: skip
         job = await self._job(query, params)
         assert job is not None
@@ -119,6 +123,14 @@ class AsyncClient:
     async def add_jobs(self, specs: Iterable[JobSpec]) -> list[Job]:
         """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
         return await self._jobs(queries.ADD_JOBS, _add_jobs_params(specs))
+
+    async def add_jobs_ids(self, specs: Iterable[JobSpec]) -> list[int]:
+        """:meth:`add_jobs` returning only the new jobs' ids, in order: for large batches,
+        where reading every row back costs more than writing it."""
+        with translated():
+            async with self.conn.cursor() as cur:
+                await cur.execute(queries.ADD_JOBS_IDS, _add_jobs_params(specs))
+                return [row[0] for row in await cur.fetchall()]
 
     @renamed_keywords(tasks="task_identifiers")
     async def get_job(
@@ -398,6 +410,68 @@ class AsyncClient:
         """For tests: these tasks' jobs waiting for a later run_at become due now
         (app_jobs.run_jobs_now); returns them."""
         return await self._jobs(queries.RUN_JOBS_NOW, {"task_identifiers": list(task_identifiers)})
+
+    # -- task settings (0.4.0) -----------------------------------------------------------------
+
+    async def declare_task_settings(
+        self, settings: Mapping[str, Mapping[str, Any]], code_version: int = 0
+    ) -> int:
+        """Declare the application's settings of its tasks ({task: {setting: value}}: settings
+        max_attempts, backoff, priority, queue_name, timeout, retention) in one call
+        (app_jobs.declare_task_settings). Ignored for tasks declared by a higher
+        ``code_version``; returns the number of rows written (0 when nothing changed)."""
+        [row] = await self._rows(
+            queries.DECLARE_TASK_SETTINGS,
+            {"settings": declaration(settings), "code_version": code_version},
+        )
+        return int(row["written"])
+
+    @renamed_keywords(tenant="database_id")
+    async def set_task_settings(
+        self,
+        task: str,
+        *,
+        database_id: UUID | str | None = None,
+        max_attempts: int | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
+        priority: int | None = None,
+        queue: str | None = None,
+        timeout: timedelta | float | None = None,
+        retention: timedelta | float | None = None,
+    ) -> dict[str, Any]:
+        """An operator's settings of ``task`` for tenant ``database_id`` (None: every tenant)
+        (app_jobs.set_task_settings): the settings given are stored, others kept. They win
+        over the application's declared ones. Returns the stored row."""
+        [row] = await self._rows(
+            queries.SET_TASK_SETTINGS,
+            set_params(
+                task, database_id, max_attempts=max_attempts, backoff=backoff,
+                priority=priority, queue=queue, timeout=timeout, retention=retention,
+            ),
+        )  # fmt: skip
+        return row
+
+    @renamed_keywords(tenant="database_id")
+    async def unset_task_settings(
+        self,
+        task: str,
+        settings: Sequence[str] | None = None,
+        *,
+        database_id: UUID | str | None = None,
+    ) -> int:
+        """Remove an operator's settings of ``task`` (these ``settings``, or all) for tenant
+        ``database_id`` (None: the all-tenants ones) (app_jobs.unset_task_settings)."""
+        params = unset_params(task, None if settings is None else list(settings), database_id)
+        [row] = await self._rows(queries.UNSET_TASK_SETTINGS, params)
+        return int(row["changed"])
+
+    @renamed_keywords(tenant="database_id")
+    async def list_task_settings(self, database_id: UUID | str | None = None) -> list[TaskSetting]:
+        """The effective settings of every task with settings, and where each value comes
+        from (app_jobs.list_task_settings), for tenant ``database_id`` (None: a tenant
+        without settings of its own)."""
+        rows = await self._rows(queries.LIST_TASK_SETTINGS, {"db_id": database_id})
+        return [TaskSetting.from_row(row) for row in rows]
 
     async def wait_for(self, job_id: int, timeout: float | None = None) -> Any:
         """Wait until the job finishes and return its result; raise

@@ -18,7 +18,8 @@ SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := %(run_at)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
-  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb)
+  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
+  timeout := %(timeout)s::interval)
 """
 
 ADD_JOB_DELAYED: Final = """
@@ -26,11 +27,19 @@ SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := now() + %(delay)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
-  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb)
+  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
+  timeout := %(timeout)s::interval)
 """
 
 ADD_JOBS: Final = """
-SELECT * FROM app_jobs.add_jobs(specs := %(specs)s::app_jobs.job_spec[])
+SELECT * FROM app_jobs.add_jobs(
+  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[])
+"""
+
+#: add_jobs when only the new jobs' ids are wanted: the rows stay in the database.
+ADD_JOBS_IDS: Final = """
+SELECT id FROM app_jobs.add_jobs(
+  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[])
 """
 
 GET_JOB: Final = """
@@ -103,7 +112,8 @@ SELECT * FROM app_jobs.add_scheduled_job(
   schedule_info := %(schedule_info)s::json, job_key := %(job_key)s, queue_name := %(queue_name)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s, cron := %(cron)s, tz := %(tz)s,
   missed_runs := %(missed_runs)s, backfill_limit := %(backfill_limit)s,
-  backfill_window := %(backfill_window)s)
+  backfill_window := %(backfill_window)s, correlation_id := %(correlation_id)s,
+  backoff := %(backoff)s::jsonb)
 """
 
 RUN_DUE_SCHEDULES: Final = """
@@ -181,6 +191,29 @@ SELECT * FROM app_jobs.cleanup_jobs(older_than := %(older_than)s, statuses := %(
 #: failure_rate).
 QUEUE_STATS: Final = """
 SELECT * FROM app_jobs.queue_stats()
+"""
+
+# -- task settings (0.4.0): app_jobs.task_settings, applied by every enqueue path ---------------
+
+DECLARE_TASK_SETTINGS: Final = """
+SELECT app_jobs.declare_task_settings(
+  settings := %(settings)s::jsonb, code_version := %(code_version)s) AS written
+"""
+
+SET_TASK_SETTINGS: Final = """
+SELECT * FROM app_jobs.set_task_settings(
+  identifier := %(identifier)s, db_id := %(db_id)s, max_attempts := %(max_attempts)s,
+  backoff := %(backoff)s::jsonb, priority := %(priority)s, queue_name := %(queue_name)s,
+  timeout := %(timeout)s, retention := %(retention)s)
+"""
+
+UNSET_TASK_SETTINGS: Final = """
+SELECT app_jobs.unset_task_settings(
+  identifier := %(identifier)s, db_id := %(db_id)s, settings := %(settings)s) AS changed
+"""
+
+LIST_TASK_SETTINGS: Final = """
+SELECT * FROM app_jobs.list_task_settings(db_id := %(db_id)s)
 """
 
 ALL: Final[dict[str, str]] = {

@@ -35,6 +35,7 @@ from pgjobs import connect
 from pgjobs.db.client import AsyncClient, Backoff, Client, Job, JobSpec
 from pgjobs.db.rows import renamed_keywords
 from pgjobs.db.schedules import Schedule
+from pgjobs.runtime import settings
 from pgjobs.runtime.registry import Event, JobContext, Listener, Registry, Task
 from pgjobs.runtime.typed import InvalidPayload
 from pgjobs.runtime.worker import (
@@ -59,9 +60,14 @@ AsyncConn = psycopg.AsyncConnection[Any]
 class App:
     """Handlers by task name, enqueueing that validates typed payloads, and workers."""
 
-    def __init__(self, dsn: str | None = None) -> None:
+    def __init__(self, dsn: str | None = None, *, settings_version: int = 0) -> None:
+        """``settings_version``: raise it with each release that changes task settings, so
+        that during a rolling deploy old workers do not bring their settings back (see
+        app_jobs.declare_task_settings)."""
         self.dsn = dsn
-        self.registry = Registry()
+        self.registry = Registry(settings_version)
+        #: Whether this app's task settings were declared (and committed) in the database.
+        self._declared = False
         self._on_error: list[ErrorHandler] = []
         self.schedules: dict[tuple[str, str], Schedule] = {}
 
@@ -80,16 +86,23 @@ class App:
         on_failure: Listener | None = None,
         on_attempt: Listener | None = None,
         backoff: Backoff | None = None,
+        timeout: timedelta | float | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function (sync or async) as the handler of task ``name``
         (default: the function's name). It is called as ``fn(payload)`` or
         ``fn(payload, ctx)``; sync handlers run in a thread.
 
-        ``max_attempts``, ``queue`` and ``priority`` are the task's enqueue defaults. The
+        ``max_attempts``, ``queue``, ``priority`` and ``backoff`` are the task's settings,
+        declared in the database (app_jobs.task_settings) when a worker starts and before this
+        app's first enqueue: every job of the task enqueued without them gets them, from any
+        language, and an operator's setting (``pgjobs tasks set``) wins over them. The
         handler's annotations (or ``payload_type``/``result_type``) declare typed payloads and
         results. ``on_success`` / ``on_failure`` (after the last attempt) / ``on_attempt``
         (every attempt) receive a :class:`~pgjobs.registry.JobEvent`. ``backoff``: the task's
-        retry delays (:class:`~pgjobs.client.Backoff`; a job's own backoff wins)."""
+        retry delays (:class:`~pgjobs.client.Backoff`; a job's own backoff wins).
+        ``timeout`` (a timedelta or seconds, more than 0, at most 7 days): the longest run of
+        one attempt, stored with every job this app enqueues for the task (a job's own
+        ``timeout`` wins), so any worker stops the handler past it and fails the attempt."""
 
         def register(fn: F) -> F:
             task = self.registry.register(
@@ -101,7 +114,9 @@ class App:
                 payload_type=payload_type,
                 result_type=result_type,
                 backoff=backoff,
+                timeout=timeout,
             )
+            self._declared = False  # a new task: declare the settings again
             for event, listener in (
                 ("success", on_success),
                 ("failure", on_failure),
@@ -165,10 +180,11 @@ class App:
         run_at: datetime | None = None,
         max_attempts: int | None = None,
         priority: int | None = None,
+        timeout: timedelta | float | None = None,
     ) -> JobSpec:
         """A checked :class:`JobSpec`: the payload validated against the task's payload type
-        (:class:`~pgjobs.typed.InvalidPayload` when it does not match), the task's defaults
-        filled in."""
+        (:class:`~pgjobs.typed.InvalidPayload` when it does not match). The task's settings
+        are not filled in: the database applies them (declared by :meth:`declare_settings`)."""
         name, known = self.resolve(task)
         if known is not None:
             try:
@@ -177,18 +193,34 @@ class App:
                 raise InvalidPayload(
                     f"payload for task {name!r} does not match {known.payload.type!r}: {invalid}"
                 ) from invalid
-            queue = queue if queue is not None else known.queue
-            max_attempts = max_attempts if max_attempts is not None else known.max_attempts
-            priority = priority if priority is not None else known.priority
-        return JobSpec(name, payload, database_id, job_key, queue, run_at, max_attempts, priority)
+        return JobSpec(
+            name, payload, database_id, job_key, queue, run_at, max_attempts, priority, timeout
+        )
 
     @contextlib.asynccontextmanager
     async def _client(self, conn: AsyncConn | None) -> AsyncIterator[AsyncClient]:
+        """A client to enqueue with, this app's task settings declared on its connection."""
         if conn is not None:
+            await self._declare(conn)
             yield AsyncClient(conn)
             return
         async with await AsyncClient.connect(connect.conninfo(self.dsn)) as client:
+            await self._declare(client.conn)
             yield client
+
+    async def _declare(self, conn: AsyncConn) -> None:
+        # On the caller's connection inside its transaction, the declaration commits (or
+        # rolls back) with the jobs: only a committed one (autocommit) counts as done.
+        if not self._declared:
+            await settings.declare(conn, self.registry)
+            self._declared = conn.autocommit
+
+    async def declare_settings(self, *, conn: AsyncConn | None = None) -> int:
+        """Declare this app's task settings in the database now (workers and the first
+        enqueue do it anyway); the number of rows written (0: unchanged)."""
+        async with self._client(conn) as client:
+            written = await settings.declare(client.conn, self.registry)
+        return written
 
     async def later(
         self,
@@ -200,7 +232,8 @@ class App:
         **options: Any,
     ) -> Job:
         """Enqueue one job (app_jobs.add_job) and return it. ``options``: database_id, job_key,
-        queue, run_at, max_attempts, priority; ``delay`` counts from the database's clock.
+        queue, run_at, max_attempts, priority, timeout; ``delay`` counts from the database's
+        clock.
         Pass ``conn`` to enqueue inside your own transaction (the job exists when it commits).
         """
         spec = self.spec(task, payload, **options)
@@ -208,7 +241,7 @@ class App:
             return await client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
-                max_attempts=spec.max_attempts, priority=spec.priority,
+                max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
             )  # fmt: skip
 
     async def later_many(
@@ -270,7 +303,8 @@ class App:
         With ``persist`` (the default) the job is enqueued, claimed by id and recorded like any
         other (history, listeners; a failure with attempts left stays queued for a retry by the
         workers). With ``persist=False`` only the handler runs (payload and result checked).
-        ``options`` are enqueue options (database_id, job_key, queue, max_attempts, priority)."""
+        ``options`` are enqueue options (database_id, job_key, queue, max_attempts, priority,
+        timeout)."""
         [outcome] = await self.run_batch(task, [payload], concurrency=1, persist=persist, **options)
         return outcome.value()
 
@@ -437,10 +471,23 @@ class SyncApp:
     @contextlib.contextmanager
     def _client(self, conn: psycopg.Connection[Any] | None) -> Iterator[Client]:
         if conn is not None:
+            self._declare(conn)
             yield Client(conn)
             return
         with Client.connect(connect.conninfo(self.app.dsn)) as client:
+            self._declare(client.conn)
             yield client
+
+    def _declare(self, conn: psycopg.Connection[Any]) -> None:
+        if not self.app._declared:
+            settings.declare_sync(conn, self.app.registry)
+            self.app._declared = conn.autocommit
+
+    def declare_settings(self, *, conn: psycopg.Connection[Any] | None = None) -> int:
+        """App.declare_settings for synchronous code."""
+        with self._client(conn) as client:
+            written = settings.declare_sync(client.conn, self.app.registry)
+        return written
 
     def later(
         self,
@@ -457,7 +504,7 @@ class SyncApp:
             return client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
-                max_attempts=spec.max_attempts, priority=spec.priority,
+                max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
             )  # fmt: skip
 
     def later_many(

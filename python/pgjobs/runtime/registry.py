@@ -14,8 +14,9 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
 
 from pgjobs.runtime.typed import Codec, handler_codecs
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from pgjobs.db.client import Job
 
 __all__ = ["EVENTS", "JobContext", "JobEvent", "Listener", "Registry", "Task"]
+
+#: The longest per-job timeout app_jobs accepts (add_job refuses more with PJ406).
+MAX_TIMEOUT = timedelta(days=7)
 
 #: The events a task's listeners can follow.
 EVENTS = ("success", "failure", "attempt")
@@ -38,7 +42,8 @@ class JobContext:
     """What a handler may want besides its payload.
 
     ``job_id`` is None (and ``attempt`` 1) when ``run_now(..., persist=False)`` runs the handler
-    without a job. ``connection()`` lends a connection of the worker's pool (async handlers:
+    without a job. ``database_id`` is the job's tenant, ``correlation_id`` its correlation id.
+    ``connection()`` lends a connection of the worker's pool (async handlers:
     ``async with ctx.connection() as conn``); ``dsn`` lets sync handlers open their own.
     """
 
@@ -51,6 +56,10 @@ class JobContext:
     logger: logging.Logger
     dsn: str = ""
     fire_time: datetime | None = None  # set when a schedule enqueued the job: which run it is
+    #: The job's tenant (app_jobs.jobs.database_id; the nil uuid for the default tenant) and
+    #: correlation id (None when it has none, or without a job).
+    database_id: UUID | None = None
+    correlation_id: str | None = None
     _connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]] | None = None
     #: Set when the job's cancellation was requested (app_jobs.cancel_job): a sync handler
     #: should check ``ctx.cancelled.is_set()`` and return; an async one is cancelled anyway.
@@ -128,6 +137,9 @@ class Task:
     #: Retry delay options of the task (a pgjobs.client.Backoff or its dict), sent with
     #: fail_job; a job's own backoff (add_job) wins over it.
     backoff: Mapping[str, Any] | Any | None = None
+    #: Longest run of one attempt of the jobs this task enqueues from Python (stored with
+    #: each job, app_jobs.jobs.timeout; a job's own timeout wins); None: no limit.
+    timeout: timedelta | None = None
 
     def call(self, payload: Any, ctx: JobContext) -> Any:
         return self.fn(payload, ctx) if self.wants_context else self.fn(payload)
@@ -144,7 +156,10 @@ class Task:
 class Registry:
     """Task name -> :class:`Task`, and the listeners of each task."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings_version: int = 0) -> None:
+        #: Orders the declarations of task settings (app_jobs.declare_task_settings): raise
+        #: it with each release that changes them, so old workers do not bring theirs back.
+        self.settings_version = settings_version
         self._tasks: dict[str, Task] = {}
         self._by_fn: dict[Callable[..., Any], str] = {}
         self._listeners: dict[tuple[str, str], list[Listener]] = {}
@@ -160,6 +175,7 @@ class Registry:
         payload_type: Any = None,
         result_type: Any = None,
         backoff: Any = None,
+        timeout: timedelta | float | None = None,
     ) -> Task:
         if not name:
             raise ValueError("a task needs a non-empty name")
@@ -167,6 +183,10 @@ class Registry:
             raise ValueError(f"task {name!r} is already registered ({self._tasks[name].fn!r})")
         if max_attempts is not None and max_attempts < 1:
             raise ValueError(f"task {name!r}: max_attempts must be at least 1")
+        if timeout is not None and not isinstance(timeout, timedelta):
+            timeout = timedelta(seconds=timeout)
+        if timeout is not None and not timedelta(0) < timeout <= MAX_TIMEOUT:
+            raise ValueError(f"task {name!r}: timeout must be more than 0 and at most 7 days")
         params = [
             p
             for p in inspect.signature(fn).parameters.values()
@@ -189,6 +209,7 @@ class Registry:
             queue,
             priority,
             backoff,
+            timeout,
         )
         self._tasks[name] = task
         self._by_fn[fn] = name

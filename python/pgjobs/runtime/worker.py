@@ -55,7 +55,7 @@ from psycopg_pool import AsyncConnectionPool
 from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
 from pgjobs.install.compat import check_schema
-from pgjobs.runtime import scheduler
+from pgjobs.runtime import scheduler, settings
 from pgjobs.runtime.hooks import NoWorkerHooks, WorkerHooks
 from pgjobs.runtime.registry import Event, JobContext, JobEvent, Registry, Task
 from pgjobs.runtime.typed import InvalidPayload, InvalidResult
@@ -425,6 +425,8 @@ class Worker:
             logger=log.getChild(job.task_identifier),
             dsn=self.conninfo,
             fire_time=job.fire_time,
+            database_id=job.database_id,
+            correlation_id=job.correlation_id,  # tasks helper
             _connect=self.pool.connection,
             _progress=progress,
             _loop=asyncio.get_running_loop(),
@@ -699,6 +701,8 @@ class Worker:
     async def _start_schedules(self, *, once: bool) -> list[asyncio.Task[None]]:
         """Declare the app's schedules; tick once now (a --once run fires what is due too) and,
         unless once, return the background scheduler loop."""
+        async with self.pool.connection() as conn:  # the task settings first (tasks helper)
+            await settings.declare(conn, self.registry)
         if self.schedules:
             async with self.pool.connection() as conn:
                 await schedules_.AsyncSchedules(conn).declare(self.schedules)

@@ -58,12 +58,15 @@ class Entry:
 
 def _kind(text: str, name: str = "") -> str | None:
     """The kind of the first object ``text`` creates outside function bodies, else None. A
-    table's rework that only changes its indexes (``tables/jobs`` in 0.4.0) is the table."""
+    table's rework that only changes its indexes (``tables/jobs`` in 0.4.0) or only alters it
+    (``tables/scheduled_jobs`` in 0.4.0) is the table."""
     code = _DOLLAR_BODY.sub("", _COMMENT.sub("", text))
     match = _CREATE.search(code)
     if match is not None:
         kind = " ".join(match.group(1).lower().split())
         return "table" if kind == "index" and name.startswith("tables/") else kind
+    if name.startswith("tables/") and re.search(r"\bALTER\s+TABLE\b", code, re.IGNORECASE):
+        return "table"
     return None if _DROP.search(code) else "change"
 
 

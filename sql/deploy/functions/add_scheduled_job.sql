@@ -9,23 +9,38 @@
 -- touches `enabled` (an operator's disable sticks).
 -- 0.4.0: the payload is checked by app_jobs._check_payload before it is cast to jsonb
 -- (PJ120/PJ121 naming add_scheduled_job; a \u0000 used to fail with 22P05).
+-- 0.4.0: it takes what add_job takes: correlation_id and backoff of the jobs it enqueues
+-- (appended last); max_attempts and priority left out are stored as NULL, so the task's
+-- settings (app_jobs.task_settings) apply to the schedule's jobs, then 25 and 0. A new
+-- signature: the 0.3.0 one is dropped (no overloads) and its EXECUTE grants move to this one.
+-- (tables/scheduled_jobs' 0.4.0 columns come later in the plan; PL/pgSQL resolves them when
+-- the function runs.)
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION app_jobs.add_scheduled_job(
+-- The grants of the function it replaces are given to the new signature (below).
+SELECT pg_catalog.set_config('pgjobs.add_scheduled_job_acl',
+         coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
+                    WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval)'::pg_catalog.regprocedure), '{}'), true);
+
+DROP FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval);
+
+CREATE FUNCTION app_jobs.add_scheduled_job(
   db_id uuid,
   identifier text,
   payload json DEFAULT '{}',
   schedule_info json DEFAULT NULL,
   job_key text DEFAULT NULL,
   queue_name text DEFAULT NULL,
-  max_attempts integer DEFAULT 25,
-  priority integer DEFAULT 0,
+  max_attempts integer DEFAULT NULL,
+  priority integer DEFAULT NULL,
   cron text DEFAULT NULL,
   tz text DEFAULT NULL,
   missed_runs text DEFAULT NULL,
   backfill_limit integer DEFAULT NULL,
-  backfill_window interval DEFAULT NULL)
+  backfill_window interval DEFAULT NULL,
+  correlation_id text DEFAULT NULL,
+  backoff jsonb DEFAULT NULL)
 RETURNS app_jobs.scheduled_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -66,11 +81,11 @@ BEGIN
   IF tz IS NOT NULL THEN
     v_schedule := v_schedule || pg_catalog.jsonb_build_object('tz', tz);
   END IF;
-  IF coalesce(max_attempts, 25) < 1 THEN
+  IF max_attempts < 1 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ104',
       MESSAGE = pg_catalog.format('add_scheduled_job: max_attempts must be at least 1, got %s', max_attempts),
-      HINT = 'Pass how many attempts each job may take, or leave it out for 25.';
+      HINT = 'Pass how many attempts each job may take, or leave it out for the task''s setting (else 25).';
   END IF;
   IF job_key = '' OR pg_catalog.length(job_key) > 512 THEN
     RAISE EXCEPTION USING
@@ -85,14 +100,24 @@ BEGIN
       HINT = 'Leave queue_name out when the jobs need no serial queue.';
   END IF;
 
+  IF correlation_id = '' OR pg_catalog.length(correlation_id) > 255 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ106',
+      MESSAGE = 'add_scheduled_job: correlation_id must be NULL or a non-empty text of at most 255 characters',
+      HINT = 'Pass an id shared by the schedule''s jobs, or leave it out.';
+  END IF;
+  PERFORM app_jobs._check_backoff(add_scheduled_job.backoff, 'add_scheduled_job');
+
   INSERT INTO app_jobs.scheduled_jobs AS s (database_id, task_identifier, payload, schedule_info,
                                             key, queue_name, max_attempts, priority, missed_runs,
-                                            backfill_limit, backfill_window)
+                                            backfill_limit, backfill_window, correlation_id,
+                                            backoff)
   VALUES (v_tenant, identifier, coalesce(payload::jsonb, '{}'::jsonb), v_schedule, job_key,
-          queue_name, coalesce(max_attempts, 25), coalesce(priority, 0),
+          queue_name, max_attempts, priority,
           coalesce(missed_runs, CASE WHEN backfill_limit IS NOT NULL OR backfill_window IS NOT NULL
                                      THEN 'backfill' ELSE 'run_once' END),
-          backfill_limit, backfill_window)
+          backfill_limit, backfill_window, add_scheduled_job.correlation_id,
+          add_scheduled_job.backoff)
   ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO UPDATE
      SET task_identifier = excluded.task_identifier,
          payload = excluded.payload,
@@ -103,15 +128,35 @@ BEGIN
          missed_runs = excluded.missed_runs,
          backfill_limit = excluded.backfill_limit,
          backfill_window = excluded.backfill_window,
+         correlation_id = excluded.correlation_id,
+         backoff = excluded.backoff,
          updated_at = pg_catalog.now()
   RETURNING s.* INTO v_row;
   RETURN v_row;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) IS
-  'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority of the jobs it enqueues; missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114; a payload jsonb cannot store or over the limits PJ120 or PJ121.';
+DO $$
+DECLARE
+  v_grant record;
+BEGIN
+  FOR v_grant IN
+    SELECT a.grantee, a.is_grantable, r.rolname
+      FROM pg_catalog.aclexplode(pg_catalog.current_setting('pgjobs.add_scheduled_job_acl')::pg_catalog.aclitem[]) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE'
+       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb)'::pg_catalog.regprocedure)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb) TO %s%s',
+                              CASE WHEN v_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(v_grant.rolname) END,
+                              CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb) IS
+  'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority, correlation_id, backoff of the jobs it enqueues (max_attempts, priority, queue_name and backoff left out: the task''s settings, else 25 and 0); missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114; a payload jsonb cannot store or over the limits PJ120 or PJ121.';
 
 COMMIT;

@@ -1,15 +1,19 @@
 -- Deploy pgjobs:functions/run_scheduled_job to pg
+-- requires: functions/run_scheduled_job@v0.3.0
 -- requires: tables/scheduled_jobs
--- requires: tables/jobs
+-- requires: functions/_task_defaults
 -- Enqueues one job from a schedule definition now, by hand ("run now"): the job has no
 -- fire_time, and the schedule's next fire time is not touched. The schedule row lock
 -- serialises racing callers, and a schedule whose previous job has not run yet is refused,
 -- so two racing calls enqueue once. (run_due_schedules does not apply this refusal: each
 -- fire time gets its job, a backfill many.)
+-- 0.4.0: what the schedule leaves out (max_attempts, priority, queue_name, backoff: NULL) comes
+-- from the task's settings (app_jobs._task_defaults), then the built-in defaults; the job
+-- gets the schedule's correlation_id.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.run_scheduled_job(scheduled_job_id bigint)
+CREATE OR REPLACE FUNCTION app_jobs.run_scheduled_job(scheduled_job_id bigint)
 RETURNS app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -19,6 +23,7 @@ DECLARE
   v_schedule app_jobs.scheduled_jobs;
   v_pending bigint;
   v_job app_jobs.jobs;
+  v_defaults record;
 BEGIN
   IF scheduled_job_id IS NULL THEN
     RAISE EXCEPTION USING
@@ -48,11 +53,16 @@ BEGIN
                                   v_schedule.id, v_pending),
       HINT = 'Wait until that job has run, or remove it first (app_jobs.permanently_fail_jobs).';
   END IF;
+  SELECT * INTO v_defaults
+    FROM app_jobs._task_defaults(v_schedule.database_id, v_schedule.task_identifier);
   INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, priority,
-                                  max_attempts, scheduled_job_id, state)
+                                  max_attempts, scheduled_job_id, state, correlation_id,
+                                  backoff)
   VALUES (v_schedule.database_id, v_schedule.task_identifier, v_schedule.payload,
-          v_schedule.queue_name, v_schedule.priority, v_schedule.max_attempts, v_schedule.id,
-          'ready')
+          coalesce(v_schedule.queue_name, v_defaults.queue_name),
+          coalesce(v_schedule.priority, v_defaults.priority, 0),
+          coalesce(v_schedule.max_attempts, v_defaults.max_attempts, 25), v_schedule.id,
+          'ready', v_schedule.correlation_id, coalesce(v_schedule.backoff, v_defaults.backoff))
   RETURNING j.* INTO v_job;
   UPDATE app_jobs.scheduled_jobs AS s SET last_job_id = v_job.id WHERE s.id = v_schedule.id;
   RETURN v_job;

@@ -20,4 +20,15 @@ ALTER TABLE app_jobs.jobs ALTER COLUMN uid SET DEFAULT app_jobs._uuid_v7();
 COMMENT ON INDEX app_jobs.jobs_queue_idx IS
   'A named queue''s jobs in claim order: the claim finds the queue''s head through it, and parks and wakes the queue''s jobs.';
 
+-- Per-job timeout (0.4.0): how long one attempt of this job may run before its worker stops
+-- it and fails the attempt (retried as any failure). Stored with the job so that any worker
+-- honours it; NULL: no limit. Bounded: more than zero, at most 7 days (add_job refuses
+-- others with PJ406; the CHECK keeps every other writer to the same bounds).
+ALTER TABLE app_jobs.jobs ADD COLUMN timeout interval;
+ALTER TABLE app_jobs.jobs ADD CONSTRAINT jobs_timeout_check
+  CHECK (timeout > interval '0' AND timeout <= interval '7 days');
+
+COMMENT ON COLUMN app_jobs.jobs.timeout IS
+  'Longest run of one attempt (more than 0, at most 7 days); past it the worker stops the handler and fails the attempt, which is retried as any failure. NULL: no limit.';
+
 COMMIT;

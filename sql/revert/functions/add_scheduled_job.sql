@@ -9,7 +9,13 @@
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION app_jobs.add_scheduled_job(
+SELECT pg_catalog.set_config('pgjobs.add_scheduled_job_acl',
+         coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
+                    WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb)'::pg_catalog.regprocedure), '{}'), true);
+
+DROP FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb);
+
+CREATE FUNCTION app_jobs.add_scheduled_job(
   db_id uuid,
   identifier text,
   payload json DEFAULT '{}',
@@ -104,6 +110,24 @@ END;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) FROM PUBLIC;
+
+DO $$
+DECLARE
+  v_grant record;
+BEGIN
+  FOR v_grant IN
+    SELECT a.grantee, a.is_grantable, r.rolname
+      FROM pg_catalog.aclexplode(pg_catalog.current_setting('pgjobs.add_scheduled_job_acl')::pg_catalog.aclitem[]) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE'
+       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval)'::pg_catalog.regprocedure)
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) TO %s%s',
+                              CASE WHEN v_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(v_grant.rolname) END,
+                              CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END
+$$;
 
 COMMENT ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval) IS
   'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority of the jobs it enqueues; missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114.';

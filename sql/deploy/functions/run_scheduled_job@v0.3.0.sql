@@ -1,0 +1,67 @@
+-- Deploy pgjobs:functions/run_scheduled_job to pg
+-- requires: tables/scheduled_jobs
+-- requires: tables/jobs
+-- Enqueues one job from a schedule definition now, by hand ("run now"): the job has no
+-- fire_time, and the schedule's next fire time is not touched. The schedule row lock
+-- serialises racing callers, and a schedule whose previous job has not run yet is refused,
+-- so two racing calls enqueue once. (run_due_schedules does not apply this refusal: each
+-- fire time gets its job, a backfill many.)
+
+BEGIN;
+
+CREATE FUNCTION app_jobs.run_scheduled_job(scheduled_job_id bigint)
+RETURNS app_jobs.jobs
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v_schedule app_jobs.scheduled_jobs;
+  v_pending bigint;
+  v_job app_jobs.jobs;
+BEGIN
+  IF scheduled_job_id IS NULL THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ103',
+      MESSAGE = 'run_scheduled_job: scheduled_job_id must not be NULL',
+      HINT = 'Pass the id of a row of app_jobs.scheduled_jobs.';
+  END IF;
+  SELECT s.* INTO v_schedule
+    FROM app_jobs.scheduled_jobs AS s
+   WHERE s.id = run_scheduled_job.scheduled_job_id
+     FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ301',
+      MESSAGE = pg_catalog.format('run_scheduled_job: there is no scheduled job %s', scheduled_job_id),
+      HINT = 'List the definitions with SELECT id, task_identifier FROM app_jobs.scheduled_jobs.';
+  END IF;
+  SELECT j.id INTO v_pending
+    FROM app_jobs.jobs AS j
+   WHERE j.scheduled_job_id = v_schedule.id AND j.state <> 'running'
+   ORDER BY j.id
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ302',
+      MESSAGE = pg_catalog.format('run_scheduled_job: scheduled job %s already has a pending job (%s)',
+                                  v_schedule.id, v_pending),
+      HINT = 'Wait until that job has run, or remove it first (app_jobs.permanently_fail_jobs).';
+  END IF;
+  INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, priority,
+                                  max_attempts, scheduled_job_id, state)
+  VALUES (v_schedule.database_id, v_schedule.task_identifier, v_schedule.payload,
+          v_schedule.queue_name, v_schedule.priority, v_schedule.max_attempts, v_schedule.id,
+          'ready')
+  RETURNING j.* INTO v_job;
+  UPDATE app_jobs.scheduled_jobs AS s SET last_job_id = v_job.id WHERE s.id = v_schedule.id;
+  RETURN v_job;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs.run_scheduled_job(bigint) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs.run_scheduled_job(bigint) IS
+  'Enqueues one job now from scheduled job scheduled_job_id (same tenant, task, payload, queue, priority, max_attempts; fire_time NULL) and returns it; the schedule''s own fire times are unaffected. Refuses (PJ302) while a job of this schedule is still waiting; racing calls enqueue once.';
+
+COMMIT;

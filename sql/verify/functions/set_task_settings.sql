@@ -1,0 +1,7 @@
+-- Verify pgjobs:functions/set_task_settings on pg
+
+BEGIN;
+
+SELECT 'app_jobs.set_task_settings(text, uuid, integer, jsonb, integer, text, interval, interval)'::pg_catalog.regprocedure;
+
+ROLLBACK;

@@ -1,0 +1,163 @@
+"""Task settings in SQL (0.4.0): app_jobs.task_settings and its functions, and every enqueue
+path applying them (add_job, add_jobs, the enqueue triggers, schedules) when the caller leaves
+a value out. Per field: argument > operator (tenant) > operator (all tenants) > code > default.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+Conn = psycopg.Connection[Any]
+T1 = "11111111-1111-1111-1111-111111111111"
+T2 = "22222222-2222-2222-2222-222222222222"
+
+
+def effective(db: Conn, db_id: str | None = None) -> dict[tuple[str, str], tuple[Any, str]]:
+    rows = db.execute("SELECT * FROM app_jobs.list_task_settings(%s)", (db_id,)).fetchall()
+    return {(r["task_identifier"], r["setting"]): (r["value"], r["source"]) for r in rows}
+
+
+def declare(db: Conn, settings: str, version: int = 0) -> int:
+    row = db.execute(
+        "SELECT app_jobs.declare_task_settings(%s, %s) AS n", (settings, version)
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+def test_no_settings_lists_nothing(db: Conn) -> None:
+    assert effective(db) == {}
+
+
+def test_each_value_comes_from_the_first_source_that_sets_it(db: Conn) -> None:
+    declare(db, '{"charge": {"max_attempts": 2, "priority": 5, "queue_name": "pay", '
+                '"timeout": 30, "backoff": {"strategy": "fixed", "base": 10}}}')  # fmt: skip
+    db.execute("SELECT app_jobs.set_task_settings('charge', max_attempts := 4, priority := 1)")
+    db.execute(f"SELECT app_jobs.set_task_settings('charge', '{T1}', priority := -3)")
+    everyone = effective(db)
+    assert everyone[("charge", "max_attempts")] == ("4", "operator")
+    assert everyone[("charge", "priority")] == ("1", "operator")
+    assert everyone[("charge", "queue_name")] == ("pay", "code")
+    assert everyone[("charge", "timeout")] == ("00:00:30", "code")
+    assert everyone[("charge", "retention")] == (None, "default")
+    tenant = effective(db, T1)
+    assert tenant[("charge", "priority")] == ("-3", "operator (tenant)")
+    assert tenant[("charge", "max_attempts")] == ("4", "operator")
+    # Another tenant gets the all-tenants values.
+    assert effective(db, T2)[("charge", "priority")] == ("1", "operator")
+
+
+def test_set_keeps_the_settings_not_passed_and_unset_removes_them(db: Conn) -> None:
+    db.execute("SELECT app_jobs.set_task_settings('t', max_attempts := 4, priority := 1)")
+    db.execute("SELECT app_jobs.set_task_settings('t', timeout := '1 minute')")
+    row = db.execute("SELECT * FROM app_jobs.task_settings").fetchone()
+    assert row is not None
+    assert (row["max_attempts"], row["priority"], str(row["timeout"])) == (4, 1, "0:01:00")
+    one = db.execute("SELECT app_jobs.unset_task_settings('t', settings := '{priority}') AS n")
+    assert one.fetchone() == {"n": 1}
+    assert effective(db)[("t", "priority")] == ("0", "default")
+    assert effective(db)[("t", "max_attempts")] == ("4", "operator")
+    db.execute("SELECT app_jobs.unset_task_settings('t', settings := '{max_attempts, timeout}')")
+    # A row left without settings goes.
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.task_settings").fetchone() == {"n": 0}
+    gone = db.execute("SELECT app_jobs.unset_task_settings('t') AS n").fetchone()
+    assert gone == {"n": 0}
+
+
+def test_unset_never_touches_the_code_settings(db: Conn) -> None:
+    declare(db, '{"t": {"max_attempts": 2}}')
+    db.execute("SELECT app_jobs.set_task_settings('t', max_attempts := 9)")
+    db.execute("SELECT app_jobs.unset_task_settings('t')")
+    assert effective(db)[("t", "max_attempts")] == ("2", "code")
+
+
+def test_a_declaration_replaces_the_tasks_it_names_and_only_those(db: Conn) -> None:
+    assert declare(db, '{"a": {"max_attempts": 2, "priority": 1}, "b": {"priority": 3}}') == 2
+    assert declare(db, '{"a": {"max_attempts": 2, "priority": 1}, "b": {"priority": 3}}') == 0
+    # a's priority is no longer declared; b is not named: untouched.
+    assert declare(db, '{"a": {"max_attempts": 5}}') == 1
+    settings = effective(db)
+    assert settings[("a", "max_attempts")] == ("5", "code")
+    assert settings[("a", "priority")] == ("0", "default")
+    assert settings[("b", "priority")] == ("3", "code")
+    # A task declared with no settings loses its code row.
+    assert declare(db, '{"b": {}}') == 1
+    assert ("b", "priority") not in effective(db)
+
+
+def test_an_unchanged_declaration_writes_nothing(db: Conn) -> None:
+    declare(db, '{"a": {"max_attempts": 2, "timeout": "5 minutes", "retention": 86400}}')
+    before = db.execute("SELECT xmin::text AS x, updated_at FROM app_jobs.task_settings")
+    first = before.fetchall()
+    assert declare(db, '{"a": {"max_attempts": 2, "timeout": 300, "retention": "1 day"}}') == 0
+    after = db.execute("SELECT xmin::text AS x, updated_at FROM app_jobs.task_settings")
+    assert after.fetchall() == first
+
+
+def test_a_lower_code_version_is_ignored(db: Conn) -> None:
+    assert declare(db, '{"a": {"max_attempts": 3}}', version=2) == 1
+    assert declare(db, '{"a": {"max_attempts": 9}}', version=1) == 0
+    assert declare(db, '{"a": {}}', version=1) == 0
+    assert effective(db)[("a", "max_attempts")] == ("3", "code")
+    assert declare(db, '{"a": {"max_attempts": 4}}', version=2) == 1
+    assert declare(db, '{"a": {"max_attempts": 5}}', version=3) == 1
+    row = db.execute("SELECT max_attempts, code_version FROM app_jobs.task_settings").fetchone()
+    assert row == {"max_attempts": 5, "code_version": 3}
+
+
+def test_two_versions_declaring_at_once_settle_on_the_newer(
+    db: Conn, connect: Callable[..., Conn]
+) -> None:
+    # A rolling deploy: old (version 1) and new (version 2) workers start over and over, at the
+    # same moments. Whatever the interleaving, the newer declaration stands at the end, and
+    # once it is stored the old one never overwrites it.
+    rounds = 40
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+    seen: list[int] = []
+
+    def declarer(version: int, attempts: int) -> None:
+        conn = connect()
+        try:
+            for _ in range(rounds):
+                barrier.wait(timeout=30)
+                declare(conn, f'{{"a": {{"max_attempts": {attempts}}}, "b": {{"priority": '
+                              f'{attempts}}}}}', version)  # fmt: skip
+                stored = conn.execute(
+                    "SELECT code_version FROM app_jobs.task_settings WHERE task_identifier = 'a'"
+                ).fetchone()
+                assert stored is not None
+                seen.append(stored["code_version"])
+        except BaseException as error:  # reported below
+            errors.append(error)
+            barrier.abort()
+
+    threads = [threading.Thread(target=declarer, args=(v, 10 + v)) for v in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = db.execute(
+        "SELECT task_identifier, max_attempts, priority, code_version FROM app_jobs.task_settings"
+        " ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        {"task_identifier": "a", "max_attempts": 12, "priority": None, "code_version": 2},
+        {"task_identifier": "b", "max_attempts": None, "priority": 12, "code_version": 2},
+    ]
+    # Once version 2 was seen stored, version 1 was never seen again.
+    first_new = seen.index(2)
+    assert 1 not in seen[first_new:]
+
+
+def test_the_operators_setting_survives_a_redeclaration(db: Conn) -> None:
+    # A worker restart re-declares the code settings: the operator's stay and still win.
+    declare(db, '{"charge": {"max_attempts": 5}}')
+    db.execute("SELECT app_jobs.set_task_settings('charge', max_attempts := 2)")
+    declare(db, '{"charge": {"max_attempts": 7}}', version=9)
+    assert effective(db)[("charge", "max_attempts")] == ("2", "operator")
