@@ -132,7 +132,7 @@ def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: st
     # Both claims missing: get_jobs, then the fallback to get_job (a schema before 0.4.0).
     get_job = "app_jobs.get_job(text, text[], interval)"
     sql(dsn, f"ALTER FUNCTION {get_job} RENAME TO get_job_away")
-    sql(dsn, "ALTER FUNCTION app_jobs.get_jobs(text, text[], interval, integer) RENAME TO gone")
+    sql(dsn, "ALTER FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) RENAME TO gone")
 
     async def scenario() -> None:
         worker = app.worker(poll_interval=0.1)
