@@ -42,7 +42,7 @@ BEGIN
       HINT = 'Pass the ids of held jobs to settle, or NULL for every job the worker holds.';
   END IF;
   v_reason := pg_catalog.format(
-    'lost: worker %s stopped (crashed, was killed or restarted) while running this job',
+    'orphaned: worker %s stopped (crashed, was killed or restarted) while running this job',
     settle_jobs.worker_id);
   FOR v_job IN
     SELECT j.* FROM app_jobs.jobs AS j
