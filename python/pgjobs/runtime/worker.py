@@ -134,6 +134,18 @@ class Outcome:
         return self.result
 
 
+@dataclasses.dataclass(slots=True)
+class _Pending:
+    """An outcome waiting for the next round's finish_jobs (a completion, or a failure)."""
+
+    job: Job
+    result: Any
+    future: asyncio.Future[Outcome]
+    error: BaseException | None = None
+    permanent: bool = False
+    backoff: Any = None
+
+
 @dataclasses.dataclass
 class _Running:
     job: Job
@@ -240,7 +252,7 @@ class Worker:
         self._single_claims_until = 0.0
         # Completions waiting to be recorded together (app_jobs.finish_jobs): (job, result,
         # the future its execute() awaits). None while no pump runs: record one by one.
-        self._completions: list[tuple[Job, Any, asyncio.Future[Outcome]]] | None = None
+        self._completions: list[_Pending] | None = None
         self._single_finish = False  # a schema without app_jobs.finish_jobs (before 0.4.0)
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -485,7 +497,7 @@ class Worker:
     async def _round_failed(
         self,
         error: Exception,
-        finishes: list[tuple[Job, Any, asyncio.Future[Outcome]]],
+        finishes: list[_Pending],
         to_start: list[Job],
         backoff: float,
     ) -> None:
@@ -510,7 +522,7 @@ class Worker:
     async def _round(
         self,
         tasks: list[str],
-        finishes: list[tuple[Job, Any, asyncio.Future[Outcome]]],
+        finishes: list[_Pending],
         to_start: list[Job],
         now: int,
         ahead: int,
@@ -527,7 +539,9 @@ class Worker:
             async with conn.pipeline():
                 if finishes:
                     cursors["finish"] = cur = conn.cursor(row_factory=dict_row)
-                    await cur.execute(queries.FINISH_JOBS, _finish_params(self.worker_id, finishes))
+                    await cur.execute(
+                        queries.FINISH_OUTCOMES, _finish_params(self.worker_id, finishes)
+                    )
                 if to_start:
                     cursors["start"] = cur = conn.cursor(row_factory=dict_row)
                     ids = [job.id for job in to_start]
@@ -566,26 +580,32 @@ class Worker:
     async def _round_before_0_4(
         self,
         tasks: list[str],
-        finishes: list[tuple[Job, Any, asyncio.Future[Outcome]]],
+        finishes: list[_Pending],
         to_start: list[Job],
         now: int,
         ahead: int,
     ) -> tuple[set[int], list[Job], list[Job]]:
         """A schema before 0.4.0: complete_job each, get_job each, no buffer (every claim is a
         start); the rolling-upgrade fallback."""
-        if finishes:
-            _resolve(
-                finishes, await self._finish_batch([(job.id, res) for job, res, _ in finishes])
-            )
+        done = [p for p in finishes if p.error is None]
+        if done:
+            _resolve(done, await self._finish_batch([(p.job.id, p.result) for p in done]))
+        for p in finishes:
+            if p.error is not None:
+                p.future.set_result(
+                    await self._record_apart(p.job, None, p.error, p.permanent, p.backoff)
+                )
         jobs = await self._claim(tasks, now) if now else []
         return {job.id for job in to_start}, jobs, []
 
-    async def _round_apart(self, finishes: list[tuple[Job, Any, asyncio.Future[Outcome]]]) -> None:
+    async def _round_apart(self, finishes: list[_Pending]) -> None:
         """A round failed for another reason than the connection: record its completions one
         by one, so one that cannot be recorded fails alone (and never stays held)."""
-        for job, result, future in finishes:
-            if not future.done():
-                future.set_result(await self._record_apart(job, result, None, False, None))
+        for p in finishes:
+            if not p.future.done():
+                p.future.set_result(
+                    await self._record_apart(p.job, p.result, p.error, p.permanent, p.backoff)
+                )
 
     async def _core_connection(self) -> psycopg.AsyncConnection[Any]:
         if self._core is None or self._core.closed:
@@ -780,17 +800,15 @@ class Worker:
             self.registry.listeners(e, task.name) for e in ("success", "failure", "attempt")
         )
         backoff = 0.1
-        batched = (
-            error is None and not listened and job.queue_name is None
-            and self._completions is not None
-        )  # fmt: skip
+        batched = not listened and self._completions is not None
         if batched:
-            # Recorded with others in one finish_jobs call, within a few milliseconds. Not a
-            # job of a serial queue (its completion frees the queue: at once), nor one whose
-            # listeners must run in the transaction that records it.
+            # Recorded with others in the pump's next round (one finish_jobs call, as soon as
+            # the round in flight returns), unless listeners must run in the transaction
+            # that records it.
             assert self._completions is not None and self._wake is not None
             future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-            self._completions.append((job, result, future))
+            backoff_ = None if task is None else task.backoff
+            self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
             self._wake.set()
             outcome = await future
         while not batched:
@@ -832,14 +850,13 @@ class Worker:
         return outcome
 
     async def _record_apart(
-        self, job: Job, result: Any, error: BaseException | None, permanent: bool, task: Task | None
+        self, job: Job, result: Any, error: BaseException | None, permanent: bool, backoff: Any
     ) -> Outcome:
         """Record one outcome on its own (a pooled connection); an error while recording it
         becomes a failure carrying that error (see _record_recording_error)."""
         try:
             async with self.pool.connection() as conn:
-                backoff_ = None if task is None else task.backoff
-                return await self._finish(conn, job, result, error, permanent, backoff_)
+                return await self._finish(conn, job, result, error, permanent, backoff)
         except Exception as recording:
             await self._report(recording, f"recording the outcome of job {job.id}")
             return await self._record_recording_error(job, recording, error)
@@ -991,7 +1008,7 @@ class Worker:
             return
         known = self._running.keys() | {job.id for job in self._buffer} | self._starting
         if self._completions is not None:
-            known |= {job.id for job, _, _ in self._completions}
+            known |= {p.job.id for p in self._completions}
         unknown = held - known
         if not unknown:
             return
@@ -1130,27 +1147,41 @@ class Undecodable:
         return f"<undecodable payload: {type(self.error).__name__}>"
 
 
-def _finish_params(
-    worker_id: str, finishes: list[tuple[Job, Any, asyncio.Future[Outcome]]]
-) -> dict[str, Any]:
+def _finish_params(worker_id: str, finishes: list[_Pending]) -> dict[str, Any]:
+    """finish_jobs' arrays: element i completed (no error) or failed (error, details,
+    permanent, backoff)."""
+    failures = any(p.error is not None for p in finishes)
     return {
         "worker_id": worker_id,
-        "job_ids": [job.id for job, _, _ in finishes],
+        "job_ids": [p.job.id for p in finishes],
         "results": [
-            None if result is None else json.dumps(result, default=str) for _, result, _ in finishes
+            None if p.result is None else json.dumps(p.result, default=str) for p in finishes
         ],
+        "error_messages": [None if p.error is None else error_text(p.error) for p in finishes]
+        if failures
+        else None,
+        "error_details": [
+            None if p.error is None else json.dumps(error_details(p.error), default=str)
+            for p in finishes
+        ]
+        if failures
+        else None,
+        "permanent": [p.permanent for p in finishes] if failures else None,
+        "backoffs": [
+            None if p.backoff is None else json.dumps(p.backoff, default=str) for p in finishes
+        ]
+        if failures
+        else None,
     }
 
 
-def _resolve(
-    finishes: list[tuple[Job, Any, asyncio.Future[Outcome]]], applied: dict[int, str]
-) -> None:
-    """Resolve the futures of recorded completions (a job left out was not held: lost)."""
-    for job, result, future in finishes:
-        if not future.done():
-            future.set_result(
-                Outcome(job.id, _STATUSES.get(applied.get(job.id, ""), "lost"), result)
-            )
+def _resolve(finishes: list[_Pending], applied: dict[int, str]) -> None:
+    """Resolve the futures of recorded outcomes (a job left out was not held: lost)."""
+    for p in finishes:
+        if not p.future.done():
+            status = _STATUSES.get(applied.get(p.job.id, ""), "lost")
+            result = p.result if p.error is None else None
+            p.future.set_result(Outcome(p.job.id, status, result, p.error))
 
 
 #: finish_jobs' status of an applied completion, as an Outcome status (missing: lost).
