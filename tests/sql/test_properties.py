@@ -382,6 +382,8 @@ PUBLIC_FUNCTIONS = [
     "get_jobs", "finish_jobs",
     # task settings (0.4.0)
     "set_task_settings", "unset_task_settings", "declare_task_settings", "list_task_settings",
+    # the worker's buffer: buffered is not started (0.4.0)
+    "start_jobs", "settle_jobs",
 ]  # fmt: skip
 
 

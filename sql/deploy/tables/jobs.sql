@@ -30,5 +30,18 @@ ALTER TABLE app_jobs.jobs ADD CONSTRAINT jobs_timeout_check
 
 COMMENT ON COLUMN app_jobs.jobs.timeout IS
   'Longest run of one attempt (more than 0, at most 7 days); past it the worker stops the handler and fails the attempt, which is retried as any failure. NULL: no limit.';
+-- Buffered is not started (worker buffers, 0.4.0): started_attempt is the attempt a worker
+-- recorded as started (app_jobs.start_jobs, or a claim with started := true, as get_job's).
+-- A job whose attempts equal its started_attempt is running a handler: if its worker dies,
+-- that attempt is used (logged lost). Any other running job was only claimed into a buffer:
+-- given back, its attempt is refunded. No index holds the column, so recording a start can
+-- be a HOT update. Jobs running at the upgrade count as started (as before 0.4.0).
+
+ALTER TABLE app_jobs.jobs ADD COLUMN started_attempt integer;
+
+UPDATE app_jobs.jobs AS j SET started_attempt = j.attempts WHERE j.state = 'running';
+
+COMMENT ON COLUMN app_jobs.jobs.started_attempt IS
+  'The attempt a worker recorded as started (start_jobs, or get_job''s claim). A running job whose attempts differ was only claimed into a worker''s buffer: given back, its attempt is refunded; a started one has used its attempt. Not indexed.';
 
 COMMIT;
