@@ -26,6 +26,7 @@ STATE_TABLES = (
     "job_queue_wakes",
     "scheduled_jobs",
     "workers",
+    "worker_tasks",
 )
 
 

@@ -378,6 +378,8 @@ PUBLIC_FUNCTIONS = [
     "run_jobs_now",
     # the claim path's batch calls (0.4.0)
     "get_jobs", "finish_jobs",
+    # which tasks the live workers serve (0.4.0)
+    "declare_worker_tasks", "task_coverage",
 ]  # fmt: skip
 
 
