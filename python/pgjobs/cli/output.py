@@ -97,11 +97,20 @@ class TerminalFormatter(logging.Formatter):
         if now - self._last_rich_traceback < RICH_TRACEBACK_GAP or not rich_available():
             return self.formatException(exc_info)
         self._last_rich_traceback = now
+        import asyncio
+        import concurrent.futures
+
         from rich.console import Console
         from rich.traceback import Traceback
+
+        import pgjobs
 
         out = io.StringIO()
         width = shutil.get_terminal_size((100, 24)).columns
         console = Console(file=out, force_terminal=True, width=width)
-        console.print(Traceback.from_exception(*exc_info, width=width, max_frames=20))
+        # The handler's frames in full; the worker's and asyncio's as one line each.
+        suppress = (asyncio, concurrent.futures, pgjobs)
+        console.print(
+            Traceback.from_exception(*exc_info, width=width, max_frames=20, suppress=suppress)
+        )
         return out.getvalue().rstrip("\n")

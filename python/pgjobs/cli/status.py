@@ -25,6 +25,8 @@ from pgjobs.cli.output import rich_wanted
 
 __all__ = ["add_status"]
 
+#: How status connects (its sessions are named in pg_stat_activity).
+_CONNECT: dict[str, Any] = {"autocommit": True, "application_name": "pgjobs status"}
 #: At most this many task names in a line (the rest are counted).
 _NAMES = 8
 
@@ -320,7 +322,7 @@ def _connect(resolved: Any) -> Any:
     import psycopg
 
     try:
-        return psycopg.connect(resolved.conninfo, autocommit=True, connect_timeout=10)
+        return psycopg.connect(resolved.conninfo, **_CONNECT, connect_timeout=10)
     except psycopg.Error as exc:
         raise connect_error(resolved, exc) from exc
 
@@ -336,7 +338,7 @@ def _looks(args: argparse.Namespace, resolved: Any) -> Iterator[_Snapshot]:
         while True:
             try:
                 if conn is None:
-                    conn = psycopg.connect(resolved.conninfo, autocommit=True, connect_timeout=5)
+                    conn = psycopg.connect(resolved.conninfo, **_CONNECT, connect_timeout=5)
                 yield _look(conn, resolved, cache)
             except psycopg.OperationalError as exc:
                 if not args.watch:
