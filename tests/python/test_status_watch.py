@@ -5,6 +5,7 @@ a watched database that stops answering; and the worker's rich output in a termi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pty
@@ -17,8 +18,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_worker_cli import GUARD, pgjobs, sql
 from test_worker_voice import APP, wait_until
+
+from pgjobs.runtime.app import App
+from pgjobs.runtime.coverage import declare_tasks
 
 #: Version 1 serves ok and boom; version 2 dropped boom and added fresh.
 APP_V2 = """
@@ -246,3 +251,24 @@ def test_the_worker_in_a_terminal_colours_its_lines_and_renders_tracebacks(
     assert "Traceback (most recent call last)" in plain and "╭" in plain
     assert re.search(r"py:\d+ in boom", plain), plain  # (a long path may wrap)
     assert 'raise ValueError("boom went the handler' in plain
+
+
+def test_a_declaration_that_fails_never_stops_the_worker(
+    dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    many = App(dsn)
+    for i in range(1001):  # over declare_worker_tasks' 1000 (PJ160)
+        many.task(f"t{i}")(lambda payload: None)
+    assert asyncio.run(declare_tasks(many.worker(worker_id="w-many"))) is False
+    assert "could not declare this worker's tasks" in caplog.text and "1000" in caplog.text
+    few = App(dsn)
+    few.task("a")(lambda payload: None)
+    assert asyncio.run(declare_tasks(few.worker(worker_id="w-few"))) is True
+    assert sql(dsn, "SELECT task_identifier FROM app_jobs.worker_tasks") == [
+        {"task_identifier": "a"}
+    ]
+    # A schema before 0.4.0 has no declare_worker_tasks: skipped, without a warning.
+    sql(dsn, "DROP FUNCTION app_jobs.declare_worker_tasks(text, text[])")
+    caplog.clear()
+    assert asyncio.run(declare_tasks(few.worker(worker_id="w-old"))) is False
+    assert "could not declare" not in caplog.text

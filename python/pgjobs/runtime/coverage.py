@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from pgjobs.db.client import AsyncClient
+from pgjobs.db.errors import PgJobsError
 
 if TYPE_CHECKING:
     from pgjobs.runtime.worker import Worker
@@ -38,7 +39,7 @@ async def declare_tasks(worker: Worker) -> bool:
     except psycopg.errors.UndefinedFunction:
         log.debug("app_jobs.declare_worker_tasks is missing (a schema before 0.4.0): skipped")
         return False
-    except psycopg.Error as error:
+    except (psycopg.Error, PgJobsError) as error:  # PgJobsError: over 1000 tasks (PJ160)
         first = (str(error).strip().splitlines() or [""])[0]
         log.warning(
             "could not declare this worker's tasks (pgjobs status will not count it): %s", first
