@@ -23,7 +23,7 @@ from test_worker_cli import GUARD, pgjobs, sql
 from test_worker_voice import APP, wait_until
 
 from pgjobs.runtime.app import App
-from pgjobs.runtime.coverage import declare_tasks
+from pgjobs.runtime.coverage import declare_tasks, declared
 
 #: Version 1 serves ok and boom; version 2 dropped boom and added fresh.
 APP_V2 = """
@@ -272,3 +272,22 @@ def test_a_declaration_that_fails_never_stops_the_worker(
     caplog.clear()
     assert asyncio.run(declare_tasks(few.worker(worker_id="w-old"))) is False
     assert "could not declare" not in caplog.text
+
+
+def test_a_running_worker_declares_again_what_was_forgotten(dsn: str) -> None:
+    app = App(dsn)
+    app.task("a")(lambda payload: None)
+    worker = app.worker(worker_id="w-again")
+
+    async def forget_then_wait() -> None:
+        async with declared(worker, every=0.05):
+            assert sql(dsn, "SELECT task_identifier FROM app_jobs.worker_tasks") == [
+                {"task_identifier": "a"}
+            ]
+            sql(dsn, "DELETE FROM app_jobs.worker_tasks")  # say a sweep forgot it
+            deadline = time.monotonic() + GUARD
+            while not sql(dsn, "SELECT 1 FROM app_jobs.worker_tasks WHERE worker_id = 'w-again'"):
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+
+    asyncio.run(forget_then_wait())
