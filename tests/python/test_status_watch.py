@@ -291,3 +291,19 @@ def test_a_running_worker_declares_again_what_was_forgotten(dsn: str) -> None:
                 await asyncio.sleep(0.05)
 
     asyncio.run(forget_then_wait())
+
+
+def test_a_killed_worker_stops_counting_when_its_lease_lapses(dsn: str, tmp_path: Path) -> None:
+    app_module(tmp_path, "jobsapp", APP)
+    proc = pgjobs(
+        tmp_path, "worker", "jobsapp", "--dsn", dsn, "--worker-id", "w-kill", "--lease", "1"
+    )
+    wait_until(proc, lambda: live_workers(dsn, tmp_path) == {"boom": 1, "ok": 1})
+    proc.kill()  # SIGKILL: no stop, no release_jobs; its rows stay
+    proc.wait(timeout=GUARD)
+    sql(dsn, "SELECT app_jobs.add_job(NULL, 'ok', '{\"n\": 3}')")
+    deadline = time.monotonic() + GUARD
+    while live_workers(dsn, tmp_path) != {"ok": 0}:  # once its 1 s lease has lapsed
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert sql(dsn, "SELECT count(*) AS n FROM app_jobs.worker_tasks") == [{"n": 2}]
