@@ -369,7 +369,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--json", action="store_true", help="one JSON object per measure")
     ap.add_argument(
         "--worker-log",
-        choices=("none", "info", "warning", "json"),
+        choices=("none", "info", "warning", "json", "rich"),
         default="none",
         help="log the workers as `pgjobs worker` does (to stderr) at this level or format; "
         "none (default): no handler, as an embedding app without logging set up",
@@ -409,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pgjobs.cli.worker import setup_logging
 
         level = "warning" if o.worker_log == "warning" else "info"
-        setup_logging(level, "json" if o.worker_log == "json" else "text")
+        setup_logging(level, o.worker_log if o.worker_log in ("json", "rich") else "text")
     server = (
         o.dsn or os.environ.get("PGJOBS_DSN") or os.environ.get("PGJOBS_TEST_DSN") or DEFAULT_SERVER
     )

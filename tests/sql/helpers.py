@@ -27,6 +27,7 @@ STATE_TABLES = (
     "scheduled_jobs",
     "workers",
     "task_settings",
+    "worker_tasks",
 )
 
 

@@ -278,3 +278,29 @@ def test_a_producer_gets_the_task_settings_but_cannot_change_them(
         "app_jobs.list_task_settings()",
     ):
         assert "permission denied for function" in denied(app, f"SELECT * FROM {call}")
+
+
+# --- which tasks the live workers serve (issue 14) -----------------------------------------
+
+
+def test_task_coverage_and_declarations_only_for_roles_granted_them(
+    db: Conn, app_role: str, connect_as: Callable[[str], Conn]
+) -> None:
+    # A producer granted add_job cannot declare tasks for a worker nor read the declarations;
+    # granted task_coverage (a monitoring role), it reads the coverage and nothing else.
+    role = sql.Identifier(app_role)
+    db.execute(sql.SQL("GRANT USAGE ON SCHEMA app_jobs TO {}").format(role))
+    db.execute(sql.SQL("GRANT EXECUTE ON FUNCTION " + ADD_JOB + " TO {}").format(role))
+    app = connect_as(app_role)
+    app.execute(ENQUEUE)
+    declare = "SELECT app_jobs.declare_worker_tasks('w', '{send_email}')"
+    assert "function declare_worker_tasks" in denied(app, declare)
+    assert "function task_coverage" in denied(app, "SELECT * FROM app_jobs.task_coverage()")
+    assert "table worker_tasks" in denied(app, "SELECT * FROM app_jobs.worker_tasks")
+    db.execute(sql.SQL("GRANT EXECUTE ON FUNCTION app_jobs.task_coverage(uuid) TO {}").format(role))
+    [row] = app.execute(
+        "SELECT task_identifier, queued, live_workers FROM app_jobs.task_coverage()"
+    )
+    assert tuple(row) == ("send_email", 1, 0)
+    assert "function declare_worker_tasks" in denied(app, declare)
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.worker_tasks").fetchone() == {"n": 0}

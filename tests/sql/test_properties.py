@@ -384,6 +384,8 @@ PUBLIC_FUNCTIONS = [
     "set_task_settings", "unset_task_settings", "declare_task_settings", "list_task_settings",
     # the worker's buffer: buffered is not started (0.4.0)
     "start_jobs", "settle_jobs",
+    # which tasks the live workers serve (0.4.0)
+    "declare_worker_tasks", "task_coverage",
 ]  # fmt: skip
 
 

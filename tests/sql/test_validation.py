@@ -418,6 +418,37 @@ CASES = {
     "queue_gauges/max_rows 0": Case(
         "queue_gauges", "app_jobs.queue_gauges(max_rows := 0)", "PJ152"
     ),
+    # which tasks the live workers serve (declare_worker_tasks, issue 14)
+    "declare_worker_tasks/worker_id NULL": Case(
+        "declare_worker_tasks", "app_jobs.declare_worker_tasks(NULL, '{mail}')", "PJ102"
+    ),
+    "declare_worker_tasks/worker_id too long": Case(
+        "declare_worker_tasks",
+        "app_jobs.declare_worker_tasks(repeat('w', 201), '{mail}')",
+        "PJ102",
+    ),
+    "declare_worker_tasks/tasks NULL": Case(
+        "declare_worker_tasks", "app_jobs.declare_worker_tasks('w', NULL)", "PJ160"
+    ),
+    "declare_worker_tasks/no task": Case(
+        "declare_worker_tasks", "app_jobs.declare_worker_tasks('w', '{}')", "PJ160"
+    ),
+    "declare_worker_tasks/a NULL task": Case(
+        "declare_worker_tasks", "app_jobs.declare_worker_tasks('w', '{mail,NULL}')", "PJ160"
+    ),
+    "declare_worker_tasks/an empty task": Case(
+        "declare_worker_tasks", "app_jobs.declare_worker_tasks('w', '{mail,\"\"}')", "PJ160"
+    ),
+    "declare_worker_tasks/a task too long": Case(
+        "declare_worker_tasks",
+        "app_jobs.declare_worker_tasks('w', ARRAY[repeat('t', 256)])",
+        "PJ160",
+    ),
+    "declare_worker_tasks/1001 tasks": Case(
+        "declare_worker_tasks",
+        "app_jobs.declare_worker_tasks('w', array_fill('t'::text, ARRAY[1001]))",
+        "PJ160",
+    ),
     # maintenance
     "create_history_partitions/negative": Case(
         "create_history_partitions", "app_jobs.create_history_partitions(-1)", "PJ110"
@@ -551,6 +582,8 @@ def test_every_public_function_has_a_bad_input_case(db: Conn) -> None:
 NO_BAD_INPUT = {"list_scheduled_jobs", "find_scheduled_job"}
 #: list_task_settings takes any tenant (NULL: the all-tenants view).
 NO_BAD_INPUT |= {"list_task_settings"}
+#: task_coverage takes any tenant (NULL: all of them).
+NO_BAD_INPUT |= {"task_coverage"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

@@ -36,10 +36,18 @@ class _JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: str, fmt: str) -> None:
-    """The worker's own log handler on stderr (the pgjobs logger, not the root's)."""
+    """The worker's own log handler on stderr (the pgjobs logger, not the root's). ``fmt``:
+    text, json, rich (colours, rich tracebacks: pgjobs.cli.output) or auto (rich when stderr
+    is a terminal, text otherwise)."""
+    from pgjobs.cli.output import TerminalFormatter, rich_wanted
+
     handler = logging.StreamHandler(sys.stderr)
+    if fmt == "auto":
+        fmt = "rich" if rich_wanted(sys.stderr) else "text"
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
+    elif fmt == "rich":
+        handler.setFormatter(TerminalFormatter())
     else:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
@@ -253,9 +261,10 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="text lines (default) or one JSON object a line",
+        choices=("auto", "text", "rich", "json"),
+        default="auto",
+        help="auto (default): rich in a terminal (colours, rich tracebacks), text otherwise; "
+        "text lines; rich; or one JSON object a line (for log shippers)",
     )
     parser.add_argument(
         "--metrics-port",

@@ -241,6 +241,23 @@ LIST_TASK_SETTINGS: Final = """
 SELECT * FROM app_jobs.list_task_settings(db_id := %(db_id)s)
 """
 
+# -- which tasks the live workers serve (issue 14) ---------------------------------------------
+
+DECLARE_WORKER_TASKS: Final = """
+SELECT app_jobs.declare_worker_tasks(
+  worker_id := %(worker_id)s, task_identifiers := %(task_identifiers)s) AS declared
+"""
+
+#: Rows of (worker_id, alive, first_seen_at, last_heartbeat_at, lease_expires_at, running_jobs).
+LIST_WORKERS: Final = """
+SELECT * FROM app_jobs.list_workers()
+"""
+
+#: Rows of (task_identifier, queued, scheduled, running, oldest_queued_age, live_workers).
+TASK_COVERAGE: Final = """
+SELECT * FROM app_jobs.task_coverage(db_id := %(db_id)s)
+"""
+
 ALL: Final[dict[str, str]] = {
     name: value
     for name, value in globals().items()

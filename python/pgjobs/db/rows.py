@@ -35,6 +35,8 @@ __all__ = [
     "QueueStats",
     "Schedule",
     "ScheduledJob",
+    "TaskCoverage",
+    "WorkerInfo",
     "renamed_keywords",
 ]
 
@@ -257,6 +259,46 @@ class QueueStats:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> QueueStats:
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TaskCoverage:
+    """One row of ``app_jobs.task_coverage()``: a task's jobs and the live workers serving it.
+
+    ``live_workers`` counts the workers with a live lease that declared the task
+    (``app_jobs.declare_worker_tasks``, which a pgjobs worker calls at start)."""
+
+    task_identifier: str
+    queued: int
+    scheduled: int
+    running: int
+    oldest_queued_age: timedelta | None
+    live_workers: int
+
+    @property
+    def unserved(self) -> bool:
+        """Jobs wait (due or later) and no live worker serves the task."""
+        return self.live_workers == 0 and (self.queued > 0 or self.scheduled > 0)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> TaskCoverage:
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """One row of ``app_jobs.list_workers()``: a worker's lease and the jobs it runs."""
+
+    worker_id: str
+    alive: bool
+    first_seen_at: datetime
+    last_heartbeat_at: datetime
+    lease_expires_at: datetime
+    running_jobs: int
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> WorkerInfo:
         return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
 
 

@@ -32,6 +32,8 @@ from pgjobs.db.rows import (
     QueueStats,
     Schedule,
     ScheduledJob,
+    TaskCoverage,
+    WorkerInfo,
     _add_job_params,
     _add_jobs_params,
     _cleanup_params,
@@ -322,6 +324,23 @@ class Client:
     def queue_stats(self) -> list[QueueStats]:
         """Per task and queue: live counts and the last hour (app_jobs.queue_stats)."""
         return [QueueStats.from_row(row) for row in self._rows(queries.QUEUE_STATS, {})]
+
+    def declare_worker_tasks(self, worker_id: str, tasks: Iterable[str]) -> int:
+        """Declare the tasks this worker serves (app_jobs.declare_worker_tasks, at start):
+        they count in task_coverage() while its lease is live. Returns how many."""
+        params = {"worker_id": worker_id, "task_identifiers": list(tasks)}
+        [row] = self._rows(queries.DECLARE_WORKER_TASKS, params)
+        return int(row["declared"])
+
+    def task_coverage(self, database_id: UUID | str | None = None) -> list[TaskCoverage]:
+        """Per task: queued, scheduled and running jobs and the live workers serving it
+        (app_jobs.task_coverage); ``database_id`` narrows the job counts to one tenant."""
+        rows = self._rows(queries.TASK_COVERAGE, {"db_id": database_id})
+        return [TaskCoverage.from_row(row) for row in rows]
+
+    def list_workers(self) -> list[WorkerInfo]:
+        """Workers with a lease row, live ones first (app_jobs.list_workers)."""
+        return [WorkerInfo.from_row(row) for row in self._rows(queries.LIST_WORKERS, {})]
 
     def cancel_job(self, job_id: int) -> JobInfo | None:
         """Cancel a waiting job, or ask the worker of a running one to (app_jobs.cancel_job)."""

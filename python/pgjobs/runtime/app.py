@@ -36,6 +36,7 @@ from pgjobs.db.client import AsyncClient, Backoff, Client, Job, JobSpec
 from pgjobs.db.rows import renamed_keywords
 from pgjobs.db.schedules import Schedule
 from pgjobs.runtime import settings
+from pgjobs.runtime.coverage import declared
 from pgjobs.runtime.registry import Event, JobContext, Listener, Registry, Task
 from pgjobs.runtime.typed import InvalidPayload
 from pgjobs.runtime.worker import (
@@ -444,7 +445,8 @@ class App:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop, sig)
         try:
-            return await worker.run()
+            async with declared(worker):  # app_jobs.task_coverage() counts it while it lives
+                return await worker.run()
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)

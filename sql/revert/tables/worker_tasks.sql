@@ -1,0 +1,7 @@
+-- Revert pgjobs:tables/worker_tasks from pg
+
+BEGIN;
+
+DROP TABLE app_jobs.worker_tasks;
+
+COMMIT;
