@@ -83,6 +83,7 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ303": JobNotFound,
     "PJ304": JobNotFinished,
     "PJ401": JobKeyContention,
+    "PJ406": InvalidArgument,  # a timeout out of bounds (add_job, add_jobs)
 }
 _BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {
     "PJ1": InvalidArgument,
