@@ -152,7 +152,8 @@ def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: st
             await asyncio.to_thread(
                 sql,
                 dsn,
-                "ALTER FUNCTION app_jobs.gone(text, text[], interval, integer, boolean) RENAME TO get_jobs",
+                "ALTER FUNCTION app_jobs.gone(text, text[], interval, integer, boolean)"
+                " RENAME TO get_jobs",
             )
         await asyncio.to_thread(enqueue, dsn, "t")
         await asyncio.wait_for(done.wait(), GUARD)

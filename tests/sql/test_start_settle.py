@@ -17,7 +17,8 @@ def claim(db: Conn, worker: str, n: int, *, started: bool) -> list[int]:
 
 
 def start(db: Conn, worker: str, ids: list[int]) -> list[int]:
-    return list(db.execute("SELECT app_jobs.start_jobs(%s, %s) AS s", (worker, ids)).fetchone()["s"])
+    row = db.execute("SELECT app_jobs.start_jobs(%s, %s) AS s", (worker, ids)).fetchone()
+    return list(row["s"])
 
 
 def settle(db: Conn, worker: str, ids: list[int] | None = None) -> dict[int, str]:

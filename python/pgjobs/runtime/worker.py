@@ -242,6 +242,7 @@ class Worker:
         self.prepared_statements = prepared_statements
         self._buffer: deque[Job] = deque()
         self._starting: set[int] = set()  # popped from the buffer, start_jobs not answered yet
+        self._recording = 0  # handlers ended, outcomes waiting for the pump
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
         self._core: psycopg.AsyncConnection[Any] | None = None  # claim, start, finish
@@ -460,6 +461,10 @@ class Worker:
             if len(run_now) < now or len(buffered) < ahead:
                 self._more = False
             claimed_total += len(run_now) + len(buffered)
+            if self._stop.is_set():  # stopped meanwhile: given back with the rest at the end
+                self._buffer.extend(job for job in to_start if job.id in started)
+                self._buffer.extend([*run_now, *buffered])
+                continue
             for job in to_start:
                 if job.id in started:
                     self.start(job)
@@ -478,7 +483,9 @@ class Worker:
         if self._stop.is_set():
             return [], 0, 0
         to_start: list[Job] = []
-        free = self.concurrency - len(self._running)
+        # A job whose handler has ended and whose outcome waits for a round no longer takes a
+        # slot: the next job starts in the round that records it.
+        free = self.concurrency - len(self._running) + self._recording
         while free > 0 and self._buffer:
             to_start.append(self._buffer.popleft())
             free -= 1
@@ -490,8 +497,10 @@ class Worker:
             return to_start, 0, 0
         now = min(free, room)
         ahead = 0
-        if now < self.concurrency:
-            ahead = min(max(self.buffer - len(self._buffer), 0), room - now)
+        # Refilled when down to half (claims of many jobs at once), never while idle: an idle
+        # worker claims what it runs.
+        if now < self.concurrency and len(self._buffer) <= self.buffer // 2:
+            ahead = min(self.buffer - len(self._buffer), room - now)
         return to_start, now, ahead
 
     async def _round_failed(
@@ -812,7 +821,11 @@ class Worker:
             backoff_ = None if task is None else task.backoff
             self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
             self._wake.set()
-            outcome = await future
+            self._recording += 1
+            try:
+                outcome = await future
+            finally:
+                self._recording -= 1
         while not batched:
             try:
                 async with self.pool.connection() as conn:
@@ -1008,6 +1021,8 @@ class Worker:
         was in flight while the heartbeat ran, so a claim's answer not yet read is not
         taken for one that was lost."""
         begun, done = claims
+        if self._completions is None:  # no pump (App.run_now claims by id on its own)
+            return
         if begun != done or (self._claims_begun, self._claims_done) != claims:
             return
         known = self._running.keys() | {job.id for job in self._buffer} | self._starting
