@@ -113,7 +113,7 @@ SELECT * FROM app_jobs.add_scheduled_job(
   max_attempts := %(max_attempts)s, priority := %(priority)s, cron := %(cron)s, tz := %(tz)s,
   missed_runs := %(missed_runs)s, backfill_limit := %(backfill_limit)s,
   backfill_window := %(backfill_window)s, correlation_id := %(correlation_id)s,
-  backoff := %(backoff)s::jsonb)
+  backoff := %(backoff)s::jsonb, timeout := %(timeout)s)
 """
 
 RUN_DUE_SCHEDULES: Final = """

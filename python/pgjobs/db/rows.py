@@ -465,6 +465,7 @@ class Schedule:
     #: Of the jobs it enqueues, as add_job's (0.4.0).
     correlation_id: str | None = None
     backoff: Backoff | Mapping[str, Any] | None = None
+    timeout: timedelta | None = None
 
     def __post_init__(self) -> None:
         if (self.cron is None) == (self.schedule_info is None):
@@ -513,6 +514,7 @@ class Schedule:
             "backfill_window": self.backfill_window,
             "correlation_id": self.correlation_id,
             "backoff": _backoff_param(self.backoff),
+            "timeout": self.timeout,
         }
 
 
@@ -541,6 +543,7 @@ class ScheduledJob:
     backfill_window: timedelta | None = None
     correlation_id: str | None = None
     backoff: Any = None
+    timeout: timedelta | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ScheduledJob:
