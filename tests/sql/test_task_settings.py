@@ -233,11 +233,17 @@ def test_a_trigger_enqueue_gets_the_settings(db: Conn) -> None:
 def test_schedules_apply_the_settings_to_what_they_leave_out(db: Conn) -> None:
     declare(db, CHARGE)
     db.execute("SELECT app_jobs.set_task_settings('charge', timeout := '5 minutes')")
-    left_out = job(db, "SELECT * FROM app_jobs.add_scheduled_job(NULL, 'charge',"
-                       " cron := '* * * * *', job_key := 'a', correlation_id := 'nightly')")  # fmt: skip
+    left_out = job(
+        db,
+        "SELECT * FROM app_jobs.add_scheduled_job(NULL, 'charge',"
+        " cron := '* * * * *', job_key := 'a', correlation_id := 'nightly')",
+    )
     assert (left_out["max_attempts"], left_out["priority"]) == (None, None)
-    job(db, "SELECT * FROM app_jobs.add_scheduled_job(NULL, 'charge', cron := '* * * * *',"
-            " job_key := 'b', max_attempts := 8, backoff := '{\"strategy\": \"none\"}')")  # fmt: skip
+    job(
+        db,
+        "SELECT * FROM app_jobs.add_scheduled_job(NULL, 'charge', cron := '* * * * *',"
+        " job_key := 'b', max_attempts := 8, backoff := '{\"strategy\": \"none\"}')",
+    )
     by_hand = job(db, "SELECT * FROM app_jobs.run_scheduled_job(%s)", (left_out["id"],))
     assert settings_of(by_hand) == (2, 5, None, {"strategy": "fixed"}, "0:05:00")
     assert by_hand["correlation_id"] == "nightly"

@@ -24,7 +24,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -181,6 +181,8 @@ class App:
         max_attempts: int | None = None,
         priority: int | None = None,
         timeout: timedelta | float | None = None,
+        correlation_id: str | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
     ) -> JobSpec:
         """A checked :class:`JobSpec`: the payload validated against the task's payload type
         (:class:`~pgjobs.typed.InvalidPayload` when it does not match). The task's settings
@@ -194,8 +196,9 @@ class App:
                     f"payload for task {name!r} does not match {known.payload.type!r}: {invalid}"
                 ) from invalid
         return JobSpec(
-            name, payload, database_id, job_key, queue, run_at, max_attempts, priority, timeout
-        )
+            name, payload, database_id, job_key, queue, run_at, max_attempts, priority, timeout,
+            correlation_id, backoff,
+        )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def _client(self, conn: AsyncConn | None) -> AsyncIterator[AsyncClient]:
@@ -229,11 +232,13 @@ class App:
         *,
         conn: AsyncConn | None = None,
         delay: timedelta | float | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> Job:
         """Enqueue one job (app_jobs.add_job) and return it. ``options``: database_id, job_key,
-        queue, run_at, max_attempts, priority, timeout; ``delay`` counts from the database's
-        clock.
+        queue, run_at, max_attempts, priority, timeout, correlation_id, backoff (what is left
+        out takes the task's settings in the database); ``delay`` counts from the database's
+        clock; ``job_key_mode``: replace (default), preserve_run_at or unsafe_dedupe.
         Pass ``conn`` to enqueue inside your own transaction (the job exists when it commits).
         """
         spec = self.spec(task, payload, **options)
@@ -242,6 +247,8 @@ class App:
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
+                correlation_id=spec.correlation_id, backoff=spec.backoff,
+                job_key_mode=job_key_mode,
             )  # fmt: skip
 
     async def later_many(
@@ -250,20 +257,26 @@ class App:
         payloads: Iterable[Any],
         *,
         conn: AsyncConn | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> list[Job]:
-        """Enqueue one job per payload in one call (app_jobs.add_jobs), all or nothing."""
+        """Enqueue one job per payload in one call (app_jobs.add_jobs), all or nothing;
+        ``options`` and ``job_key_mode`` as for :meth:`later`."""
         specs = [self.spec(task, payload, **options) for payload in payloads]
         async with self._client(conn) as client:
-            return await client.add_jobs(specs)
+            return await client.add_jobs(specs, job_key_mode=job_key_mode)
 
     async def add_jobs(
-        self, specs: Iterable[JobSpec], *, conn: AsyncConn | None = None
+        self,
+        specs: Iterable[JobSpec],
+        *,
+        conn: AsyncConn | None = None,
+        job_key_mode: str | None = None,
     ) -> list[Job]:
         """Enqueue jobs of several tasks in one call; each spec checked as :meth:`spec` does."""
         checked = [self.spec(**_spec_options(s)) for s in specs]
         async with self._client(conn) as client:
-            return await client.add_jobs(checked)
+            return await client.add_jobs(checked, job_key_mode=job_key_mode)
 
     def schedule(self, task: str, cron: str | None = None, **options: Any) -> Schedule:
         """Declare a recurring job of ``task``: ``cron`` text (5 fields, 6 with seconds first,
@@ -304,7 +317,7 @@ class App:
         other (history, listeners; a failure with attempts left stays queued for a retry by the
         workers). With ``persist=False`` only the handler runs (payload and result checked).
         ``options`` are enqueue options (database_id, job_key, queue, max_attempts, priority,
-        timeout)."""
+        timeout, correlation_id, backoff, job_key_mode)."""
         [outcome] = await self.run_batch(task, [payload], concurrency=1, persist=persist, **options)
         return outcome.value()
 
@@ -326,7 +339,9 @@ class App:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if not persist:
-            return await self._run_unpersisted(handler, payloads, concurrency, stop_on_error)
+            return await self._run_unpersisted(
+                handler, payloads, concurrency, stop_on_error, options
+            )
         jobs = await self.later_many(handler.name, payloads, **options)
         return await self._run_claimed(handler, [j.id for j in jobs], concurrency, stop_on_error)
 
@@ -373,8 +388,14 @@ class App:
         return [o if o is not None else Outcome(None, "lost") for o in outcomes]
 
     async def _run_unpersisted(
-        self, handler: Task, payloads: Sequence[Any], concurrency: int, stop_on_error: bool
+        self,
+        handler: Task,
+        payloads: Sequence[Any],
+        concurrency: int,
+        stop_on_error: bool,
+        options: dict[str, Any],
     ) -> list[Outcome]:
+        tenant = options.get("database_id")
         slots = asyncio.Semaphore(concurrency)
         stopped = False
         dsn = connect.conninfo(self.dsn)
@@ -389,7 +410,8 @@ class App:
                     ctx = JobContext(
                         job_id=None, task=handler.name, attempt=1, max_attempts=1,
                         payload=payload, worker_id="run_now", logger=log.getChild(handler.name),
-                        dsn=dsn,
+                        dsn=dsn, correlation_id=options.get("correlation_id"),
+                        database_id=UUID(str(tenant)) if tenant is not None else None,
                     )  # fmt: skip
                     raw = await handler.run(value, ctx)
                     return Outcome(None, "completed", check_result(handler, raw))
@@ -496,6 +518,7 @@ class SyncApp:
         *,
         conn: psycopg.Connection[Any] | None = None,
         delay: timedelta | float | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> Job:
         """App.later for synchronous code; ``conn`` is a (sync) psycopg connection."""
@@ -505,6 +528,8 @@ class SyncApp:
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
+                correlation_id=spec.correlation_id, backoff=spec.backoff,
+                job_key_mode=job_key_mode,
             )  # fmt: skip
 
     def later_many(
@@ -513,12 +538,13 @@ class SyncApp:
         payloads: Iterable[Any],
         *,
         conn: psycopg.Connection[Any] | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> list[Job]:
         """App.later_many for synchronous code."""
         specs = [self.app.spec(task, payload, **options) for payload in payloads]
         with self._client(conn) as client:
-            return client.add_jobs(specs)
+            return client.add_jobs(specs, job_key_mode=job_key_mode)
 
     def run_now(self, task: TaskRef, payload: Any = None, **options: Any) -> Any:
         return asyncio.run(self.app.run_now(task, payload, **options))
