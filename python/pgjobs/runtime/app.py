@@ -221,8 +221,13 @@ class App:
     async def declare_settings(self, *, conn: AsyncConn | None = None) -> int:
         """Declare this app's task settings in the database now (workers and the first
         enqueue do it anyway); the number of rows written (0: unchanged)."""
-        async with self._client(conn) as client:
+        if conn is not None:
+            written = await settings.declare(conn, self.registry)
+            self._declared = conn.autocommit
+            return written
+        async with await AsyncClient.connect(connect.conninfo(self.dsn)) as client:
             written = await settings.declare(client.conn, self.registry)
+        self._declared = True
         return written
 
     async def later(
@@ -507,8 +512,13 @@ class SyncApp:
 
     def declare_settings(self, *, conn: psycopg.Connection[Any] | None = None) -> int:
         """App.declare_settings for synchronous code."""
-        with self._client(conn) as client:
+        if conn is not None:
+            written = settings.declare_sync(conn, self.app.registry)
+            self.app._declared = conn.autocommit
+            return written
+        with Client.connect(connect.conninfo(self.app.dsn)) as client:
             written = settings.declare_sync(client.conn, self.app.registry)
+        self.app._declared = True
         return written
 
     def later(
