@@ -256,3 +256,30 @@ def test_schedules_apply_the_settings_to_what_they_leave_out(db: Conn) -> None:
         (8, 5, None, {"strategy": "none"}, "0:05:00"),
     ]
     assert [r["correlation_id"] for r in fired] == ["nightly", None]
+
+
+def test_cleanup_jobs_applies_a_shorter_task_retention(db: Conn) -> None:
+    declare(db, '{"mid": {"retention": "2 days"}}')
+    db.execute("SELECT app_jobs.set_task_settings('short', retention := '1 day')")
+    db.execute(f"SELECT app_jobs.set_task_settings('mid', '{T1}', retention := '12 hours')")
+    db.execute("SELECT app_jobs.set_task_settings('long', retention := '30 days')")
+    for tenant, task in [(None, "short"), (None, "mid"), (T1, "mid"), (None, "long"),
+                         (None, "plain")]:  # fmt: skip
+        row = job(db, "SELECT * FROM app_jobs.add_job(%s, %s)", (tenant, task))
+        assert db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (row["id"],)).fetchone()
+        db.execute("SELECT app_jobs.complete_job('w', %s)", (row["id"],))
+    db.execute("UPDATE app_jobs.job_history SET finished_at = now() - interval '30 hours'")
+    [done] = db.execute("SELECT * FROM app_jobs.cleanup_jobs(interval '14 days')").fetchall()
+    assert done["deleted_jobs"] == 2
+    kept = db.execute(
+        "SELECT task_identifier, database_id::text AS t FROM app_jobs.job_history ORDER BY 1, 2"
+    ).fetchall()
+    assert [(r["task_identifier"], r["t"]) for r in kept] == [
+        ("long", "00000000-0000-0000-0000-000000000000"),
+        ("mid", "00000000-0000-0000-0000-000000000000"),
+        ("plain", "00000000-0000-0000-0000-000000000000"),
+    ]
+    # A longer retention than older_than keeps nothing longer: older_than wins.
+    db.execute("UPDATE app_jobs.job_history SET finished_at = now() - interval '20 days'")
+    db.execute("SELECT * FROM app_jobs.cleanup_jobs(interval '14 days')")
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_history").fetchone() == {"n": 0}
