@@ -288,7 +288,9 @@ class App:
         or @daily...) or ``schedule_info={...}`` (a rule object), plus ``tz``, ``payload``,
         ``key`` (default: the task name), ``queue``, ``priority``, ``max_attempts``,
         ``missed_runs`` (skip, run_once, backfill), ``backfill_limit``, ``backfill_window``,
-        ``tenant``. Workers upsert the schedules by key at start; the database checks them."""
+        ``tenant``, and add_job's ``correlation_id``, ``backoff``, ``timeout`` (what is left
+        out takes the task's settings). Workers upsert the schedules by key at start; the
+        database checks them."""
         schedule = Schedule(task, cron, **options)
         slot = (str(schedule.database_id or ""), schedule.job_key)
         if slot in self.schedules:
