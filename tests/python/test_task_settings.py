@@ -152,3 +152,13 @@ def test_a_python_schedule_takes_the_job_parameters_and_the_settings(dsn: str) -
     [job] = sql(dsn, "SELECT * FROM app_jobs.run_scheduled_job(%s)", row["id"])
     assert (job["max_attempts"], job["priority"], job["correlation_id"]) == (4, 2, "nightly")
     assert job["backoff"] == {"base": 9} and job["timeout"] == timedelta(seconds=30)
+
+
+def test_on_a_schema_without_task_settings_the_app_sends_its_defaults(dsn: str) -> None:
+    # A rolling upgrade: the new package runs on the old schema until it is deployed.
+    sql(dsn, "DROP FUNCTION app_jobs.declare_task_settings(jsonb, integer)")
+    app = charge_app(dsn)
+    job = app.sync.later("charge", {})
+    assert (job.max_attempts, job.priority, job.timeout) == (5, 2, timedelta(seconds=30))
+    assert run(app.later_many("charge", [{}]))[0].max_attempts == 5
+    assert run(app.worker(concurrency=1).run(once=True)).completed == 2

@@ -68,6 +68,8 @@ class App:
         self.registry = Registry(settings_version)
         #: Whether this app's task settings were declared (and committed) in the database.
         self._declared = False
+        #: The schema predates task settings: send each task's defaults with its jobs.
+        self._send_defaults = False
         self._on_error: list[ErrorHandler] = []
         self.schedules: dict[tuple[str, str], Schedule] = {}
 
@@ -215,19 +217,37 @@ class App:
         # On the caller's connection inside its transaction, the declaration commits (or
         # rolls back) with the jobs: only a committed one (autocommit) counts as done.
         if not self._declared:
-            await settings.declare(conn, self.registry)
-            self._declared = conn.autocommit
+            written = await settings.declare(conn, self.registry)
+            self._send_defaults = written is None
+            self._declared = conn.autocommit or written is None
 
-    async def declare_settings(self, *, conn: AsyncConn | None = None) -> int:
+    def _with_defaults(self, spec: JobSpec) -> JobSpec:
+        """``spec`` with its task's settings filled in, on a schema without task settings
+        (before 0.4.0), as the App did then; else ``spec`` itself."""
+        known = self.registry.get(spec.identifier) if self._send_defaults else None
+        if known is None:
+            return spec
+        return dataclasses.replace(
+            spec,
+            queue=spec.queue if spec.queue is not None else known.queue,
+            max_attempts=spec.max_attempts if spec.max_attempts is not None
+            else known.max_attempts,
+            priority=spec.priority if spec.priority is not None else known.priority,
+            timeout=spec.timeout if spec.timeout is not None else known.timeout,
+        )  # fmt: skip
+
+    async def declare_settings(self, *, conn: AsyncConn | None = None) -> int | None:
         """Declare this app's task settings in the database now (workers and the first
-        enqueue do it anyway); the number of rows written (0: unchanged)."""
+        enqueue do it anyway); the number of rows written (0: unchanged; None: the schema
+        predates task settings)."""
         if conn is not None:
             written = await settings.declare(conn, self.registry)
-            self._declared = conn.autocommit
-            return written
-        async with await AsyncClient.connect(connect.conninfo(self.dsn)) as client:
-            written = await settings.declare(client.conn, self.registry)
-        self._declared = True
+            self._declared = conn.autocommit or written is None
+        else:
+            async with await AsyncClient.connect(connect.conninfo(self.dsn)) as client:
+                written = await settings.declare(client.conn, self.registry)
+            self._declared = True
+        self._send_defaults = written is None
         return written
 
     async def later(
@@ -248,6 +268,7 @@ class App:
         """
         spec = self.spec(task, payload, **options)
         async with self._client(conn) as client:
+            spec = self._with_defaults(spec)
             return await client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
@@ -269,6 +290,7 @@ class App:
         ``options`` and ``job_key_mode`` as for :meth:`later`."""
         specs = [self.spec(task, payload, **options) for payload in payloads]
         async with self._client(conn) as client:
+            specs = [self._with_defaults(spec) for spec in specs]
             return await client.add_jobs(specs, job_key_mode=job_key_mode)
 
     async def add_jobs(
@@ -281,6 +303,7 @@ class App:
         """Enqueue jobs of several tasks in one call; each spec checked as :meth:`spec` does."""
         checked = [self.spec(**_spec_options(s)) for s in specs]
         async with self._client(conn) as client:
+            checked = [self._with_defaults(spec) for spec in checked]
             return await client.add_jobs(checked, job_key_mode=job_key_mode)
 
     def schedule(self, task: str, cron: str | None = None, **options: Any) -> Schedule:
@@ -509,18 +532,20 @@ class SyncApp:
 
     def _declare(self, conn: psycopg.Connection[Any]) -> None:
         if not self.app._declared:
-            settings.declare_sync(conn, self.app.registry)
-            self.app._declared = conn.autocommit
+            written = settings.declare_sync(conn, self.app.registry)
+            self.app._send_defaults = written is None
+            self.app._declared = conn.autocommit or written is None
 
-    def declare_settings(self, *, conn: psycopg.Connection[Any] | None = None) -> int:
+    def declare_settings(self, *, conn: psycopg.Connection[Any] | None = None) -> int | None:
         """App.declare_settings for synchronous code."""
         if conn is not None:
             written = settings.declare_sync(conn, self.app.registry)
-            self.app._declared = conn.autocommit
-            return written
-        with Client.connect(connect.conninfo(self.app.dsn)) as client:
-            written = settings.declare_sync(client.conn, self.app.registry)
-        self.app._declared = True
+            self.app._declared = conn.autocommit or written is None
+        else:
+            with Client.connect(connect.conninfo(self.app.dsn)) as client:
+                written = settings.declare_sync(client.conn, self.app.registry)
+            self.app._declared = True
+        self.app._send_defaults = written is None
         return written
 
     def later(
@@ -536,6 +561,7 @@ class SyncApp:
         """App.later for synchronous code; ``conn`` is a (sync) psycopg connection."""
         spec = self.app.spec(task, payload, **options)
         with self._client(conn) as client:
+            spec = self.app._with_defaults(spec)
             return client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
@@ -556,6 +582,7 @@ class SyncApp:
         """App.later_many for synchronous code."""
         specs = [self.app.spec(task, payload, **options) for payload in payloads]
         with self._client(conn) as client:
+            specs = [self.app._with_defaults(spec) for spec in specs]
             return client.add_jobs(specs, job_key_mode=job_key_mode)
 
     def run_now(self, task: TaskRef, payload: Any = None, **options: Any) -> Any:
