@@ -28,7 +28,7 @@ ENABLED = True
 PEER = False  # the target, not a peer: ratios compare it against the best peer
 WAKEUP = 'LISTEN/NOTIFY on "jobs:insert" (+ 2 s poll, Worker poll_interval)'
 BATCH = "Worker(concurrency=batch): each claim round is one get_jobs call for up to the free slots"
-BULK_NOTE = "AsyncClient.add_jobs() (app_jobs.add_jobs, one set-based INSERT)"
+BULK_NOTE = "AsyncClient.add_jobs_ids() (app_jobs.add_jobs, one set-based INSERT; ids returned)"
 PENDING_SQL = "SELECT count(*) FROM app_jobs.jobs"  # waiting, running and retrying jobs
 DONE_SQL = "SELECT count(*) FROM app_jobs.job_history WHERE status = 'completed'"
 
@@ -62,7 +62,7 @@ async def enqueue(i: int) -> None:
 
 
 async def enqueue_bulk(n: int, start: int = 0) -> None:
-    await _connected().add_jobs([JobSpec(TASK, {"i": i}) for i in range(start, start + n)])
+    await _connected().add_jobs_ids([JobSpec(TASK, {"i": i}) for i in range(start, start + n)])
 
 
 async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any]) -> None:

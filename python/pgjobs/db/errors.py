@@ -40,7 +40,7 @@ class PgJobsError(Exception):
 
 
 class InvalidArgument(PgJobsError, ValueError):
-    """PJ101-PJ114: an argument (or a schedule) was missing, malformed or out of range;
+    """PJ101-PJ121, PJ406: an argument (or a schedule) was missing, malformed or out of range;
     nothing was written."""
 
 
@@ -83,6 +83,7 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ303": JobNotFound,
     "PJ304": JobNotFinished,
     "PJ401": JobKeyContention,
+    "PJ406": InvalidArgument,  # a timeout out of bounds (add_job, add_jobs)
 }
 _BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {
     "PJ1": InvalidArgument,

@@ -103,8 +103,8 @@ class App:
         (every attempt) receive a :class:`~pgjobs.registry.JobEvent`. ``backoff``: the task's
         retry delays (:class:`~pgjobs.client.Backoff`; a job's own backoff wins).
         ``timeout`` (a timedelta or seconds, more than 0, at most 7 days): the longest run of
-        one attempt, stored with every job this app enqueues for the task (a job's own
-        ``timeout`` wins), so any worker stops the handler past it and fails the attempt."""
+        one attempt, a task setting like the others (a job's own ``timeout`` wins), so any
+        worker stops the handler past it and fails the attempt."""
 
         def register(fn: F) -> F:
             task = self.registry.register(
