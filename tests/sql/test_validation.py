@@ -9,6 +9,7 @@ escape in the payload (jsonb cannot hold it: 22P05 untranslatable_character).
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -672,6 +673,9 @@ def expected_failure(args: Args) -> str | None:
         return "PJ106"
     if has_nul_string(args.payload):
         return "PJ120"  # jsonb cannot hold \u0000: _check_payload refuses it
+    exponents = re.findall(r"[0-9][eE]([-+]?[0-9]+)", json.dumps(args.payload, default=str))
+    if any(abs(int(e)) > 308 for e in exponents):
+        return "PJ121"  # a denormal float such as 2.2e-311: an exponent beyond +-308
     return None
 
 
