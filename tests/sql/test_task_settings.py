@@ -161,3 +161,125 @@ def test_the_operators_setting_survives_a_redeclaration(db: Conn) -> None:
     db.execute("SELECT app_jobs.set_task_settings('charge', max_attempts := 2)")
     declare(db, '{"charge": {"max_attempts": 7}}', version=9)
     assert effective(db)[("charge", "max_attempts")] == ("2", "operator")
+
+
+# --- every enqueue path applies them ----------------------------------------------------------
+
+
+def job(db: Conn, query: str, params: Any = None) -> dict[str, Any]:
+    row = db.execute(query, params).fetchone()
+    assert row is not None
+    return dict(row)
+
+
+def settings_of(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["max_attempts"], row["priority"], row["queue_name"],
+        row["backoff"], None if row["timeout"] is None else str(row["timeout"]),
+    )  # fmt: skip
+
+
+CHARGE = '{"charge": {"max_attempts": 2, "priority": 5, "backoff": {"strategy": "fixed"}}}'
+
+
+def test_add_job_applies_settings_only_to_what_it_leaves_out(db: Conn) -> None:
+    plain = job(db, "SELECT * FROM app_jobs.add_job(NULL, 'charge')")
+    assert settings_of(plain) == (25, 0, None, None, None)  # no settings: as before 0.4.0
+    declare(db, CHARGE)
+    db.execute("SELECT app_jobs.set_task_settings('charge', queue_name := 'pay',"
+               " timeout := '30 seconds')")  # fmt: skip
+    db.execute(f"SELECT app_jobs.set_task_settings('charge', '{T1}', max_attempts := 4)")
+    got = job(db, "SELECT * FROM app_jobs.add_job(NULL, 'charge')")
+    assert settings_of(got) == (2, 5, "pay", {"strategy": "fixed"}, "0:00:30")
+    tenant = job(db, f"SELECT * FROM app_jobs.add_job('{T1}', 'charge')")
+    assert settings_of(tenant)[:3] == (4, 5, "pay")
+    explicit = job(
+        db,
+        "SELECT * FROM app_jobs.add_job(NULL, 'charge', max_attempts := 9, priority := -1,"
+        " queue_name := 'q', backoff := '{\"strategy\": \"none\"}', timeout := '1 minute')",
+    )
+    assert settings_of(explicit) == (9, -1, "q", {"strategy": "none"}, "0:01:00")
+    # Another task is not touched.
+    other = job(db, "SELECT * FROM app_jobs.add_job(NULL, 'refund')")
+    assert settings_of(other) == (25, 0, None, None, None)
+
+
+def test_add_jobs_applies_settings_per_element(db: Conn) -> None:
+    declare(db, CHARGE)
+    db.execute(f"SELECT app_jobs.set_task_settings('charge', '{T1}', priority := 7)")
+    rows = db.execute(
+        "SELECT * FROM app_jobs.add_jobs(ARRAY["
+        " ROW(NULL, 'charge', NULL, NULL, NULL, NULL, NULL, NULL),"
+        f" ROW('{T1}', 'charge', NULL, NULL, NULL, NULL, 3, NULL),"
+        " ROW(NULL, 'refund', NULL, NULL, NULL, NULL, NULL, NULL),"
+        " ROW(NULL, 'charge', NULL, 'key', NULL, NULL, NULL, 1)]::app_jobs.job_spec[])"
+    ).fetchall()
+    assert [(r["max_attempts"], r["priority"]) for r in rows] == [(2, 5), (3, 7), (25, 0), (2, 1)]
+
+
+def test_a_trigger_enqueue_gets_the_settings(db: Conn) -> None:
+    declare(db, CHARGE)
+    db.execute("SELECT app_jobs.set_task_settings('charge', max_attempts := 3)")
+    db.execute("CREATE TABLE orders (id int PRIMARY KEY)")
+    db.execute(
+        "CREATE TRIGGER charge AFTER INSERT ON orders FOR EACH ROW"
+        f" EXECUTE FUNCTION app_jobs.tg_add_job_with_row_id('{T1}', 'charge')"
+    )
+    db.execute("INSERT INTO orders VALUES (1)")
+    got = job(db, "SELECT * FROM app_jobs.jobs")
+    assert (got["max_attempts"], got["priority"], got["payload"]) == (3, 5, {"id": 1})
+
+
+def test_schedules_apply_the_settings_to_what_they_leave_out(db: Conn) -> None:
+    declare(db, CHARGE)
+    db.execute("SELECT app_jobs.set_task_settings('charge', timeout := '5 minutes')")
+    left_out = job(
+        db,
+        "SELECT * FROM app_jobs.add_scheduled_job(NULL, 'charge',"
+        " cron := '* * * * *', job_key := 'a', correlation_id := 'nightly')",
+    )
+    assert (left_out["max_attempts"], left_out["priority"]) == (None, None)
+    job(
+        db,
+        "SELECT * FROM app_jobs.add_scheduled_job(NULL, 'charge', cron := '* * * * *',"
+        " job_key := 'b', max_attempts := 8, backoff := '{\"strategy\": \"none\"}')",
+    )
+    by_hand = job(db, "SELECT * FROM app_jobs.run_scheduled_job(%s)", (left_out["id"],))
+    assert settings_of(by_hand) == (2, 5, None, {"strategy": "fixed"}, "0:05:00")
+    assert by_hand["correlation_id"] == "nightly"
+    db.execute("UPDATE app_jobs.scheduled_jobs SET next_run_at = now() - interval '1 second'")
+    fired = db.execute(
+        "SELECT * FROM app_jobs.run_due_schedules() ORDER BY scheduled_job_id"
+    ).fetchall()
+    assert [settings_of(r) for r in fired] == [
+        (2, 5, None, {"strategy": "fixed"}, "0:05:00"),
+        (8, 5, None, {"strategy": "none"}, "0:05:00"),
+    ]
+    assert [r["correlation_id"] for r in fired] == ["nightly", None]
+
+
+def test_cleanup_jobs_applies_a_shorter_task_retention(db: Conn) -> None:
+    declare(db, '{"mid": {"retention": "2 days"}}')
+    db.execute("SELECT app_jobs.set_task_settings('short', retention := '1 day')")
+    db.execute(f"SELECT app_jobs.set_task_settings('mid', '{T1}', retention := '12 hours')")
+    db.execute("SELECT app_jobs.set_task_settings('long', retention := '30 days')")
+    for tenant, task in [(None, "short"), (None, "mid"), (T1, "mid"), (None, "long"),
+                         (None, "plain")]:  # fmt: skip
+        row = job(db, "SELECT * FROM app_jobs.add_job(%s, %s)", (tenant, task))
+        assert db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (row["id"],)).fetchone()
+        db.execute("SELECT app_jobs.complete_job('w', %s)", (row["id"],))
+    db.execute("UPDATE app_jobs.job_history SET finished_at = now() - interval '30 hours'")
+    [done] = db.execute("SELECT * FROM app_jobs.cleanup_jobs(interval '14 days')").fetchall()
+    assert done["deleted_jobs"] == 2
+    kept = db.execute(
+        "SELECT task_identifier, database_id::text AS t FROM app_jobs.job_history ORDER BY 1, 2"
+    ).fetchall()
+    assert [(r["task_identifier"], r["t"]) for r in kept] == [
+        ("long", "00000000-0000-0000-0000-000000000000"),
+        ("mid", "00000000-0000-0000-0000-000000000000"),
+        ("plain", "00000000-0000-0000-0000-000000000000"),
+    ]
+    # A longer retention than older_than keeps nothing longer: older_than wins.
+    db.execute("UPDATE app_jobs.job_history SET finished_at = now() - interval '20 days'")
+    db.execute("SELECT * FROM app_jobs.cleanup_jobs(interval '14 days')")
+    assert db.execute("SELECT count(*) AS n FROM app_jobs.job_history").fetchone() == {"n": 0}

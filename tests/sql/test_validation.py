@@ -9,6 +9,7 @@ escape in the payload (jsonb cannot hold it: 22P05 untranslatable_character).
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -491,7 +492,7 @@ CASES = {
         "PJ117",
     ),
     "set_task_settings/timeout negative": Case(
-        "set_task_settings", "app_jobs.set_task_settings('t', timeout := '-1 second')", "PJ105"
+        "set_task_settings", "app_jobs.set_task_settings('t', timeout := '-1 second')", "PJ406"
     ),
     "set_task_settings/retention zero": Case(
         "set_task_settings", "app_jobs.set_task_settings('t', retention := '0')", "PJ105"
@@ -536,6 +537,31 @@ CASES = {
     ),
     "declare_task_settings/negative version": Case(
         "declare_task_settings", "app_jobs.declare_task_settings('{}', -1)", "PJ180"
+    ),
+    # job-key modes and schedules' add_job parameters (0.4.0)
+    "add_job/unknown job_key_mode": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', job_key := 'k', job_key_mode := 'merge')", "PJ181"
+    ),
+    "add_jobs/unknown job_key_mode": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]"
+        "::app_jobs.job_spec[], job_key_mode := '')",
+        "PJ181",
+    ),
+    "add_scheduled_job/correlation_id empty": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', correlation_id := '')",
+        "PJ106",
+    ),
+    "add_scheduled_job/bad backoff": Case(
+        "add_scheduled_job",
+        """app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', backoff := '{"x": 1}')""",
+        "PJ117",
+    ),
+    "add_scheduled_job/timeout 0": Case(
+        "add_scheduled_job",
+        "app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', timeout := '0')",
+        "PJ406",
     ),
     # the per-job timeout (0.4.0): more than 0, at most 7 days, in add_job and add_jobs
     "add_job/timeout 0": Case("add_job", "app_jobs.add_job(NULL, 't', timeout := '0')", "PJ406"),
@@ -707,6 +733,9 @@ def expected_failure(args: Args) -> str | None:
         return "PJ106"
     if has_nul_string(args.payload):
         return "PJ120"  # jsonb cannot hold \u0000: _check_payload refuses it
+    exponents = re.findall(r"[0-9][eE]([-+]?[0-9]+)", json.dumps(args.payload, default=str))
+    if any(abs(int(e)) > 308 for e in exponents):
+        return "PJ121"  # a denormal float such as 2.2e-311: an exponent beyond +-308
     return None
 
 

@@ -19,6 +19,7 @@ from pgjobs.cli.common import (
     tenant,
     timestamp,
 )
+from pgjobs.cli.tasks import duration
 
 __all__ = ["add_add", "add_cleanup", "add_jobs"]
 
@@ -29,6 +30,8 @@ def _run_add(args: argparse.Namespace) -> int:
             args.task, args.payload, database_id=args.tenant, job_key=args.key,
             queue=args.queue, run_at=args.run_at, delay=args.delay,
             max_attempts=args.max_attempts, priority=args.priority,
+            correlation_id=args.correlation_id, backoff=args.backoff, timeout=args.timeout,
+            job_key_mode=args.key_mode,
         )  # fmt: skip
         # The public status (find_job's), not the row's internal state.
         info = connected.find_job(job.id)
@@ -63,7 +66,8 @@ def add_add(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
             """  pgjobs add report '{"month": "2030-01"}' --delay 3600 --priority -5\n"""
             """  pgjobs add sync_user '{"id": 42}' --key user:42 --queue users\n"""
             "\n"
-            "A lower priority number runs first (default 0)."
+            "A lower priority number runs first (default 0). What is left out takes the task's\n"
+            "settings (`pgjobs tasks`)."
         ),
     )
     parser.add_argument("task", metavar="TASK", help="task name, e.g. send_email")
@@ -114,8 +118,25 @@ def add_add(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         "--max-attempts",
         metavar="N",
         type=int,
-        help="attempts in all before the job fails for good (default 25; 1 = no retry)",
+        help="attempts in all before the job fails for good (default: the task's setting, "
+        "else 25; 1 = no retry)",
     )
+    parser.add_argument(
+        "--correlation-id", metavar="ID", help="an id tying related jobs together (list_jobs)"
+    )
+    parser.add_argument(
+        "--backoff", metavar="JSON", type=json_payload,
+        help="""retry delays, e.g. '{"strategy": "fixed", "base": 30}' (default: the task's)""",
+    )  # fmt: skip
+    parser.add_argument(
+        "--timeout", metavar="DURATION", type=duration,
+        help="longest run of one attempt, e.g. 30s, 5m (default: the task's setting)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--key-mode", metavar="MODE", choices=("replace", "preserve_run_at", "unsafe_dedupe"),
+        help="when a job holds --key: replace it (default), replace it but keep its run time "
+        "(preserve_run_at), or keep it untouched (unsafe_dedupe)",
+    )  # fmt: skip
     parser.set_defaults(handler=_run_add)
 
 

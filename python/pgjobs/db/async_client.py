@@ -109,29 +109,38 @@ class AsyncClient:
         correlation_id: str | None = None,
         backoff: Backoff | Mapping[str, Any] | None = None,
         timeout: timedelta | float | None = None,
+        job_key_mode: str | None = None,
     ) -> Job:
         """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock.
         ``timeout`` (a timedelta or seconds): the longest run of one attempt, after which the
-        worker stops the handler and fails the attempt (retried as any failure)."""
+        worker stops the handler and fails the attempt (retried as any failure). What is left
+        out (None) takes the task's settings in the database (app_jobs.task_settings).
+        ``job_key_mode``: ``replace`` (default), ``preserve_run_at`` or ``unsafe_dedupe``."""
         query, params = _add_job_params(
             identifier, payload, database_id=database_id, job_key=job_key, queue=queue,
             run_at=run_at, delay=delay, max_attempts=max_attempts, priority=priority,
             correlation_id=correlation_id, backoff=backoff, timeout=timeout,
+            job_key_mode=job_key_mode,
         )  # fmt: skip
         job = await self._job(query, params)
         assert job is not None
         return job
 
-    async def add_jobs(self, specs: Iterable[JobSpec]) -> list[Job]:
-        """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order."""
-        return await self._jobs(queries.ADD_JOBS, _add_jobs_params(specs))
+    async def add_jobs(
+        self, specs: Iterable[JobSpec], *, job_key_mode: str | None = None
+    ) -> list[Job]:
+        """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order;
+        ``job_key_mode`` (as add_job's) applies to every spec."""
+        return await self._jobs(queries.ADD_JOBS, _add_jobs_params(specs, job_key_mode))
 
-    async def add_jobs_ids(self, specs: Iterable[JobSpec]) -> list[int]:
+    async def add_jobs_ids(
+        self, specs: Iterable[JobSpec], *, job_key_mode: str | None = None
+    ) -> list[int]:
         """:meth:`add_jobs` returning only the new jobs' ids, in order: for large batches,
         where reading every row back costs more than writing it."""
         with translated():
             async with self.conn.cursor() as cur:
-                await cur.execute(queries.ADD_JOBS_IDS, _add_jobs_params(specs))
+                await cur.execute(queries.ADD_JOBS_IDS, _add_jobs_params(specs, job_key_mode))
                 return [row[0] for row in await cur.fetchall()]
 
     @renamed_keywords(tasks="task_identifiers")

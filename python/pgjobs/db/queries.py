@@ -19,7 +19,7 @@ SELECT * FROM app_jobs.add_job(
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := %(run_at)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
   correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
-  timeout := %(timeout)s::interval)
+  timeout := %(timeout)s::interval, job_key_mode := %(job_key_mode)s)
 """
 
 ADD_JOB_DELAYED: Final = """
@@ -28,18 +28,22 @@ SELECT * FROM app_jobs.add_job(
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := now() + %(delay)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
   correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
-  timeout := %(timeout)s::interval)
+  timeout := %(timeout)s::interval, job_key_mode := %(job_key_mode)s)
 """
 
 ADD_JOBS: Final = """
 SELECT * FROM app_jobs.add_jobs(
-  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[])
+  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[],
+  correlation_ids := %(correlation_ids)s::text[], backoffs := %(backoffs)s::jsonb[],
+  job_key_mode := %(job_key_mode)s)
 """
 
 #: add_jobs when only the new jobs' ids are wanted: the rows stay in the database.
 ADD_JOBS_IDS: Final = """
 SELECT id FROM app_jobs.add_jobs(
-  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[])
+  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[],
+  correlation_ids := %(correlation_ids)s::text[], backoffs := %(backoffs)s::jsonb[],
+  job_key_mode := %(job_key_mode)s)
 """
 
 GET_JOB: Final = """
@@ -138,7 +142,7 @@ SELECT * FROM app_jobs.add_scheduled_job(
   max_attempts := %(max_attempts)s, priority := %(priority)s, cron := %(cron)s, tz := %(tz)s,
   missed_runs := %(missed_runs)s, backfill_limit := %(backfill_limit)s,
   backfill_window := %(backfill_window)s, correlation_id := %(correlation_id)s,
-  backoff := %(backoff)s::jsonb)
+  backoff := %(backoff)s::jsonb, timeout := %(timeout)s)
 """
 
 RUN_DUE_SCHEDULES: Final = """

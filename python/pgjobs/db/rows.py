@@ -160,6 +160,9 @@ class JobSpec:
     priority: int | None = None
     #: Longest run of one attempt (a timedelta or seconds); None: no limit.
     timeout: timedelta | float | None = None
+    #: add_job's correlation_id and backoff (0.4.0).
+    correlation_id: str | None = None
+    backoff: Backoff | Mapping[str, Any] | None = None
 
     @property
     def tenant(self) -> UUID | str | None:
@@ -366,8 +369,10 @@ def _add_job_params(
     correlation_id: str | None = None,
     backoff: Backoff | Mapping[str, Any] | None = None,
     timeout: timedelta | float | None = None,
+    job_key_mode: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {
+        "job_key_mode": job_key_mode,
         "timeout": _interval(timeout),
         "correlation_id": correlation_id,
         "backoff": _backoff_param(backoff),
@@ -461,12 +466,19 @@ def _job_spec_array_slowly(specs: Sequence[JobSpec]) -> str:
     return "{" + ",".join(elements) + "}"
 
 
-def _add_jobs_params(specs: Iterable[JobSpec]) -> dict[str, Any]:
+def _add_jobs_params(specs: Iterable[JobSpec], job_key_mode: str | None = None) -> dict[str, Any]:
     given = list(specs)
     timeouts = [_interval(spec.timeout) for spec in given]
+    correlation_ids = [spec.correlation_id for spec in given]
+    backoffs = [_backoff_param(spec.backoff) for spec in given]
     return {
         "specs": _job_spec_array(given),
         "timeouts": timeouts if any(t is not None for t in timeouts) else None,
+        "correlation_ids": (
+            correlation_ids if any(c is not None for c in correlation_ids) else None
+        ),
+        "backoffs": backoffs if any(b is not None for b in backoffs) else None,
+        "job_key_mode": job_key_mode,
     }
 
 
@@ -540,6 +552,7 @@ class Schedule:
     #: Of the jobs it enqueues, as add_job's (0.4.0).
     correlation_id: str | None = None
     backoff: Backoff | Mapping[str, Any] | None = None
+    timeout: timedelta | None = None
 
     def __post_init__(self) -> None:
         if (self.cron is None) == (self.schedule_info is None):
@@ -588,6 +601,7 @@ class Schedule:
             "backfill_window": self.backfill_window,
             "correlation_id": self.correlation_id,
             "backoff": _backoff_param(self.backoff),
+            "timeout": self.timeout,
         }
 
 
@@ -616,6 +630,7 @@ class ScheduledJob:
     backfill_window: timedelta | None = None
     correlation_id: str | None = None
     backoff: Any = None
+    timeout: timedelta | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ScheduledJob:

@@ -24,7 +24,7 @@ import contextlib
 import dataclasses
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -69,6 +69,8 @@ class App:
         self.registry = Registry(settings_version)
         #: Whether this app's task settings were declared (and committed) in the database.
         self._declared = False
+        #: The schema predates task settings: send each task's defaults with its jobs.
+        self._send_defaults = False
         self._on_error: list[ErrorHandler] = []
         self.schedules: dict[tuple[str, str], Schedule] = {}
 
@@ -102,8 +104,8 @@ class App:
         (every attempt) receive a :class:`~pgjobs.registry.JobEvent`. ``backoff``: the task's
         retry delays (:class:`~pgjobs.client.Backoff`; a job's own backoff wins).
         ``timeout`` (a timedelta or seconds, more than 0, at most 7 days): the longest run of
-        one attempt, stored with every job this app enqueues for the task (a job's own
-        ``timeout`` wins), so any worker stops the handler past it and fails the attempt."""
+        one attempt, a task setting like the others (a job's own ``timeout`` wins), so any
+        worker stops the handler past it and fails the attempt."""
 
         def register(fn: F) -> F:
             task = self.registry.register(
@@ -182,6 +184,8 @@ class App:
         max_attempts: int | None = None,
         priority: int | None = None,
         timeout: timedelta | float | None = None,
+        correlation_id: str | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
     ) -> JobSpec:
         """A checked :class:`JobSpec`: the payload validated against the task's payload type
         (:class:`~pgjobs.typed.InvalidPayload` when it does not match). The task's settings
@@ -195,8 +199,9 @@ class App:
                     f"payload for task {name!r} does not match {known.payload.type!r}: {invalid}"
                 ) from invalid
         return JobSpec(
-            name, payload, database_id, job_key, queue, run_at, max_attempts, priority, timeout
-        )
+            name, payload, database_id, job_key, queue, run_at, max_attempts, priority, timeout,
+            correlation_id, backoff,
+        )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def _client(self, conn: AsyncConn | None) -> AsyncIterator[AsyncClient]:
@@ -213,14 +218,37 @@ class App:
         # On the caller's connection inside its transaction, the declaration commits (or
         # rolls back) with the jobs: only a committed one (autocommit) counts as done.
         if not self._declared:
-            await settings.declare(conn, self.registry)
-            self._declared = conn.autocommit
+            written = await settings.declare(conn, self.registry)
+            self._send_defaults = written is None
+            self._declared = conn.autocommit or written is None
 
-    async def declare_settings(self, *, conn: AsyncConn | None = None) -> int:
+    def _with_defaults(self, spec: JobSpec) -> JobSpec:
+        """``spec`` with its task's settings filled in, on a schema without task settings
+        (before 0.4.0), as the App did then; else ``spec`` itself."""
+        known = self.registry.get(spec.identifier) if self._send_defaults else None
+        if known is None:
+            return spec
+        return dataclasses.replace(
+            spec,
+            queue=spec.queue if spec.queue is not None else known.queue,
+            max_attempts=spec.max_attempts if spec.max_attempts is not None
+            else known.max_attempts,
+            priority=spec.priority if spec.priority is not None else known.priority,
+            timeout=spec.timeout if spec.timeout is not None else known.timeout,
+        )  # fmt: skip
+
+    async def declare_settings(self, *, conn: AsyncConn | None = None) -> int | None:
         """Declare this app's task settings in the database now (workers and the first
-        enqueue do it anyway); the number of rows written (0: unchanged)."""
-        async with self._client(conn) as client:
-            written = await settings.declare(client.conn, self.registry)
+        enqueue do it anyway); the number of rows written (0: unchanged; None: the schema
+        predates task settings)."""
+        if conn is not None:
+            written = await settings.declare(conn, self.registry)
+            self._declared = conn.autocommit or written is None
+        else:
+            async with await AsyncClient.connect(connect.conninfo(self.dsn)) as client:
+                written = await settings.declare(client.conn, self.registry)
+            self._declared = True
+        self._send_defaults = written is None
         return written
 
     async def later(
@@ -230,19 +258,24 @@ class App:
         *,
         conn: AsyncConn | None = None,
         delay: timedelta | float | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> Job:
         """Enqueue one job (app_jobs.add_job) and return it. ``options``: database_id, job_key,
-        queue, run_at, max_attempts, priority, timeout; ``delay`` counts from the database's
-        clock.
+        queue, run_at, max_attempts, priority, timeout, correlation_id, backoff (what is left
+        out takes the task's settings in the database); ``delay`` counts from the database's
+        clock; ``job_key_mode``: replace (default), preserve_run_at or unsafe_dedupe.
         Pass ``conn`` to enqueue inside your own transaction (the job exists when it commits).
         """
         spec = self.spec(task, payload, **options)
         async with self._client(conn) as client:
+            spec = self._with_defaults(spec)
             return await client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
+                correlation_id=spec.correlation_id, backoff=spec.backoff,
+                job_key_mode=job_key_mode,
             )  # fmt: skip
 
     async def later_many(
@@ -251,27 +284,37 @@ class App:
         payloads: Iterable[Any],
         *,
         conn: AsyncConn | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> list[Job]:
-        """Enqueue one job per payload in one call (app_jobs.add_jobs), all or nothing."""
+        """Enqueue one job per payload in one call (app_jobs.add_jobs), all or nothing;
+        ``options`` and ``job_key_mode`` as for :meth:`later`."""
         specs = [self.spec(task, payload, **options) for payload in payloads]
         async with self._client(conn) as client:
-            return await client.add_jobs(specs)
+            specs = [self._with_defaults(spec) for spec in specs]
+            return await client.add_jobs(specs, job_key_mode=job_key_mode)
 
     async def add_jobs(
-        self, specs: Iterable[JobSpec], *, conn: AsyncConn | None = None
+        self,
+        specs: Iterable[JobSpec],
+        *,
+        conn: AsyncConn | None = None,
+        job_key_mode: str | None = None,
     ) -> list[Job]:
         """Enqueue jobs of several tasks in one call; each spec checked as :meth:`spec` does."""
         checked = [self.spec(**_spec_options(s)) for s in specs]
         async with self._client(conn) as client:
-            return await client.add_jobs(checked)
+            checked = [self._with_defaults(spec) for spec in checked]
+            return await client.add_jobs(checked, job_key_mode=job_key_mode)
 
     def schedule(self, task: str, cron: str | None = None, **options: Any) -> Schedule:
         """Declare a recurring job of ``task``: ``cron`` text (5 fields, 6 with seconds first,
         or @daily...) or ``schedule_info={...}`` (a rule object), plus ``tz``, ``payload``,
         ``key`` (default: the task name), ``queue``, ``priority``, ``max_attempts``,
         ``missed_runs`` (skip, run_once, backfill), ``backfill_limit``, ``backfill_window``,
-        ``tenant``. Workers upsert the schedules by key at start; the database checks them."""
+        ``tenant``, and add_job's ``correlation_id``, ``backoff``, ``timeout`` (what is left
+        out takes the task's settings). Workers upsert the schedules by key at start; the
+        database checks them."""
         schedule = Schedule(task, cron, **options)
         slot = (str(schedule.database_id or ""), schedule.job_key)
         if slot in self.schedules:
@@ -305,7 +348,7 @@ class App:
         other (history, listeners; a failure with attempts left stays queued for a retry by the
         workers). With ``persist=False`` only the handler runs (payload and result checked).
         ``options`` are enqueue options (database_id, job_key, queue, max_attempts, priority,
-        timeout)."""
+        timeout, correlation_id, backoff, job_key_mode)."""
         [outcome] = await self.run_batch(task, [payload], concurrency=1, persist=persist, **options)
         return outcome.value()
 
@@ -327,7 +370,9 @@ class App:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if not persist:
-            return await self._run_unpersisted(handler, payloads, concurrency, stop_on_error)
+            return await self._run_unpersisted(
+                handler, payloads, concurrency, stop_on_error, options
+            )
         jobs = await self.later_many(handler.name, payloads, **options)
         return await self._run_claimed(handler, [j.id for j in jobs], concurrency, stop_on_error)
 
@@ -374,8 +419,14 @@ class App:
         return [o if o is not None else Outcome(None, "lost") for o in outcomes]
 
     async def _run_unpersisted(
-        self, handler: Task, payloads: Sequence[Any], concurrency: int, stop_on_error: bool
+        self,
+        handler: Task,
+        payloads: Sequence[Any],
+        concurrency: int,
+        stop_on_error: bool,
+        options: dict[str, Any],
     ) -> list[Outcome]:
+        tenant = options.get("database_id")
         slots = asyncio.Semaphore(concurrency)
         stopped = False
         dsn = connect.conninfo(self.dsn)
@@ -390,7 +441,8 @@ class App:
                     ctx = JobContext(
                         job_id=None, task=handler.name, attempt=1, max_attempts=1,
                         payload=payload, worker_id="run_now", logger=log.getChild(handler.name),
-                        dsn=dsn,
+                        dsn=dsn, correlation_id=options.get("correlation_id"),
+                        database_id=UUID(str(tenant)) if tenant is not None else None,
                     )  # fmt: skip
                     raw = await handler.run(value, ctx)
                     return Outcome(None, "completed", check_result(handler, raw))
@@ -482,13 +534,20 @@ class SyncApp:
 
     def _declare(self, conn: psycopg.Connection[Any]) -> None:
         if not self.app._declared:
-            settings.declare_sync(conn, self.app.registry)
-            self.app._declared = conn.autocommit
+            written = settings.declare_sync(conn, self.app.registry)
+            self.app._send_defaults = written is None
+            self.app._declared = conn.autocommit or written is None
 
-    def declare_settings(self, *, conn: psycopg.Connection[Any] | None = None) -> int:
+    def declare_settings(self, *, conn: psycopg.Connection[Any] | None = None) -> int | None:
         """App.declare_settings for synchronous code."""
-        with self._client(conn) as client:
-            written = settings.declare_sync(client.conn, self.app.registry)
+        if conn is not None:
+            written = settings.declare_sync(conn, self.app.registry)
+            self.app._declared = conn.autocommit or written is None
+        else:
+            with Client.connect(connect.conninfo(self.app.dsn)) as client:
+                written = settings.declare_sync(client.conn, self.app.registry)
+            self.app._declared = True
+        self.app._send_defaults = written is None
         return written
 
     def later(
@@ -498,15 +557,19 @@ class SyncApp:
         *,
         conn: psycopg.Connection[Any] | None = None,
         delay: timedelta | float | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> Job:
         """App.later for synchronous code; ``conn`` is a (sync) psycopg connection."""
         spec = self.app.spec(task, payload, **options)
         with self._client(conn) as client:
+            spec = self.app._with_defaults(spec)
             return client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
+                correlation_id=spec.correlation_id, backoff=spec.backoff,
+                job_key_mode=job_key_mode,
             )  # fmt: skip
 
     def later_many(
@@ -515,12 +578,14 @@ class SyncApp:
         payloads: Iterable[Any],
         *,
         conn: psycopg.Connection[Any] | None = None,
+        job_key_mode: str | None = None,
         **options: Any,
     ) -> list[Job]:
         """App.later_many for synchronous code."""
         specs = [self.app.spec(task, payload, **options) for payload in payloads]
         with self._client(conn) as client:
-            return client.add_jobs(specs)
+            specs = [self.app._with_defaults(spec) for spec in specs]
+            return client.add_jobs(specs, job_key_mode=job_key_mode)
 
     def run_now(self, task: TaskRef, payload: Any = None, **options: Any) -> Any:
         return asyncio.run(self.app.run_now(task, payload, **options))

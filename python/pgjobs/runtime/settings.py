@@ -10,17 +10,20 @@ them with every job. ``App(settings_version=N)`` orders declarations during a ro
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
+
+import psycopg
 
 from pgjobs.db.async_client import AsyncClient
 from pgjobs.db.sync_client import Client
 
 if TYPE_CHECKING:
-    import psycopg
-
     from pgjobs.runtime.registry import Registry
 
 __all__ = ["declare", "declare_sync", "declared"]
+
+log = logging.getLogger("pgjobs.worker")
 
 
 def declared(registry: Registry) -> dict[str, dict[str, Any]]:
@@ -38,16 +41,29 @@ def declared(registry: Registry) -> dict[str, dict[str, Any]]:
     }
 
 
-async def declare(conn: psycopg.AsyncConnection[Any], registry: Registry) -> int:
-    """Declare the registry's task settings on ``conn``; the number of rows written."""
+async def declare(conn: psycopg.AsyncConnection[Any], registry: Registry) -> int | None:
+    """Declare the registry's task settings on ``conn``; the number of rows written, or None
+    when the schema predates task settings (a rolling upgrade: the new package's worker on
+    the old schema), which the caller then sends with each job as before. In a savepoint, so
+    that on an older schema the caller's transaction goes on."""
     if not len(registry):
         return 0
     client = AsyncClient(conn)
-    return await client.declare_task_settings(declared(registry), registry.settings_version)
+    try:
+        async with conn.transaction():
+            return await client.declare_task_settings(declared(registry), registry.settings_version)
+    except psycopg.errors.UndefinedFunction:
+        log.info("the schema has no task settings yet: the task defaults go with each job")
+        return None
 
 
-def declare_sync(conn: psycopg.Connection[Any], registry: Registry) -> int:
+def declare_sync(conn: psycopg.Connection[Any], registry: Registry) -> int | None:
     """:func:`declare` for synchronous code."""
     if not len(registry):
         return 0
-    return Client(conn).declare_task_settings(declared(registry), registry.settings_version)
+    try:
+        with conn.transaction():
+            return Client(conn).declare_task_settings(declared(registry), registry.settings_version)
+    except psycopg.errors.UndefinedFunction:
+        log.info("the schema has no task settings yet: the task defaults go with each job")
+        return None

@@ -56,7 +56,7 @@ DECLARE
   v_rows app_jobs.jobs[];
   v_keyed boolean;
   v_settings boolean;
-  v_all app_jobs.jobs[] := '{}';
+  v_all app_jobs.jobs[] := '{}'::app_jobs.jobs[];
   v_mode constant text := coalesce(p_key_mode, 'replace');
 BEGIN
   IF coalesce(pg_catalog.cardinality(p_correlation_ids), 0) NOT IN (0, v_n)
@@ -248,7 +248,7 @@ BEGIN
                CASE WHEN s.run_at > pg_catalog.now() THEN 'scheduled' ELSE 'ready' END,
                s.correlation_id, s.backoff, s.timeout,
                (pg_catalog.lpad(pg_catalog.to_hex((pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint), 12, '0')
-                || '7' || pg_catalog.substr(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 14))::uuid
+                || '7' || pg_catalog.substr(pg_catalog.gen_random_uuid()::text, 16))::uuid
           FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
                          pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts))
                WITH ORDINALITY
@@ -259,7 +259,7 @@ BEGIN
         ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO NOTHING
         RETURNING j AS job)
       SELECT pg_catalog.array_agg(w.job) INTO v_rows FROM written AS w;
-      v_all := v_all || coalesce(v_rows, '{}');
+      v_all := v_all || coalesce(v_rows, '{}'::app_jobs.jobs[]);
       v_todo := ARRAY(
         SELECT g.i FROM pg_catalog.unnest(v_todo) AS g (i)
          WHERE (p_specs[g.i]).job_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(v_rows) AS r
@@ -272,7 +272,7 @@ BEGIN
         FROM pg_catalog.unnest(v_todo) AS g (i)
         JOIN app_jobs.jobs AS j
           ON j.database_id = coalesce((p_specs[g.i]).db_id, v_nil) AND j.key = (p_specs[g.i]).job_key;
-      v_all := v_all || coalesce(v_rows, '{}');
+      v_all := v_all || coalesce(v_rows, '{}'::app_jobs.jobs[]);
       v_todo := ARRAY(
         SELECT g.i FROM pg_catalog.unnest(v_todo) AS g (i)
          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(v_rows) AS r

@@ -3,7 +3,8 @@
 -- requires: functions/_check_backoff
 -- The checks of one task's settings, shared by set_task_settings (operator) and
 -- declare_task_settings (code): the same codes add_job raises for the same values (PJ101,
--- PJ104, PJ106, PJ117), PJ105 for an interval that is not positive or over its maximum.
+-- PJ104, PJ106, PJ117, PJ406 for the timeout), PJ105 for a retention that is not positive or
+-- over 100 years.
 
 BEGIN;
 
@@ -37,10 +38,10 @@ BEGIN
       HINT = 'Name the serial queue the task''s jobs run in, or leave it out.';
   END IF;
   PERFORM app_jobs._check_backoff(p_backoff, p_caller);
-  IF p_timeout <= interval '0' OR p_timeout > interval '1 year' THEN
+  IF p_timeout <= interval '0' OR p_timeout > interval '7 days' THEN
     RAISE EXCEPTION USING
-      ERRCODE = 'PJ105',
-      MESSAGE = pg_catalog.format('%s: timeout must be a positive interval of at most 1 year, got %s', p_caller, p_timeout),
+      ERRCODE = 'PJ406',
+      MESSAGE = pg_catalog.format('%s: timeout must be more than 0 and at most 7 days, got %s', p_caller, p_timeout),
       HINT = 'Pass how long one attempt may run, e.g. interval ''5 minutes''.';
   END IF;
   IF p_retention <= interval '0' OR p_retention > interval '100 years' THEN
@@ -55,6 +56,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._check_task_settings(text, integer, jsonb, text, interval, interval, text) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._check_task_settings(text, integer, jsonb, text, interval, interval, text) IS
-  'Internal: raises PJ101, PJ104, PJ105, PJ106 or PJ117 for a bad task name or setting (NULL settings pass); p_caller names the call in messages.';
+  'Internal: raises PJ101, PJ104, PJ105, PJ106, PJ117 or PJ406 for a bad task name or setting (NULL settings pass); p_caller names the call in messages.';
 
 COMMIT;

@@ -9,7 +9,7 @@
 -- touches `enabled` (an operator's disable sticks).
 -- 0.4.0: the payload is checked by app_jobs._check_payload before it is cast to jsonb
 -- (PJ120/PJ121 naming add_scheduled_job; a \u0000 used to fail with 22P05).
--- 0.4.0: it takes what add_job takes: correlation_id and backoff of the jobs it enqueues
+-- 0.4.0: it takes what add_job takes: correlation_id, backoff and timeout of the jobs it enqueues
 -- (appended last); max_attempts and priority left out are stored as NULL, so the task's
 -- settings (app_jobs.task_settings) apply to the schedule's jobs, then 25 and 0. A new
 -- signature: the 0.3.0 one is dropped (no overloads) and its EXECUTE grants move to this one.
@@ -40,7 +40,8 @@ CREATE FUNCTION app_jobs.add_scheduled_job(
   backfill_limit integer DEFAULT NULL,
   backfill_window interval DEFAULT NULL,
   correlation_id text DEFAULT NULL,
-  backoff jsonb DEFAULT NULL)
+  backoff jsonb DEFAULT NULL,
+  timeout interval DEFAULT NULL)
 RETURNS app_jobs.scheduled_jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -107,17 +108,23 @@ BEGIN
       HINT = 'Pass an id shared by the schedule''s jobs, or leave it out.';
   END IF;
   PERFORM app_jobs._check_backoff(add_scheduled_job.backoff, 'add_scheduled_job');
+  IF add_scheduled_job.timeout <= interval '0' OR add_scheduled_job.timeout > interval '7 days' THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ406',
+      MESSAGE = pg_catalog.format('add_scheduled_job: timeout must be more than 0 and at most 7 days, got %s', add_scheduled_job.timeout),
+      HINT = 'Pass an interval such as interval ''5 minutes'', or NULL for the task''s setting (else no limit).';
+  END IF;
 
   INSERT INTO app_jobs.scheduled_jobs AS s (database_id, task_identifier, payload, schedule_info,
                                             key, queue_name, max_attempts, priority, missed_runs,
                                             backfill_limit, backfill_window, correlation_id,
-                                            backoff)
+                                            backoff, timeout)
   VALUES (v_tenant, identifier, coalesce(payload::jsonb, '{}'::jsonb), v_schedule, job_key,
           queue_name, max_attempts, priority,
           coalesce(missed_runs, CASE WHEN backfill_limit IS NOT NULL OR backfill_window IS NOT NULL
                                      THEN 'backfill' ELSE 'run_once' END),
           backfill_limit, backfill_window, add_scheduled_job.correlation_id,
-          add_scheduled_job.backoff)
+          add_scheduled_job.backoff, add_scheduled_job.timeout)
   ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO UPDATE
      SET task_identifier = excluded.task_identifier,
          payload = excluded.payload,
@@ -130,13 +137,14 @@ BEGIN
          backfill_window = excluded.backfill_window,
          correlation_id = excluded.correlation_id,
          backoff = excluded.backoff,
+         timeout = excluded.timeout,
          updated_at = pg_catalog.now()
   RETURNING s.* INTO v_row;
   RETURN v_row;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb, interval) FROM PUBLIC;
 
 DO $$
 DECLARE
@@ -147,16 +155,16 @@ BEGIN
       FROM pg_catalog.aclexplode(pg_catalog.current_setting('pgjobs.add_scheduled_job_acl')::pg_catalog.aclitem[]) AS a
       LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
      WHERE a.privilege_type = 'EXECUTE'
-       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb)'::pg_catalog.regprocedure)
+       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb, interval)'::pg_catalog.regprocedure)
   LOOP
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb) TO %s%s',
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb, interval) TO %s%s',
                               CASE WHEN v_grant.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(v_grant.rolname) END,
                               CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
   END LOOP;
 END
 $$;
 
-COMMENT ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb) IS
-  'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority, correlation_id, backoff of the jobs it enqueues (max_attempts, priority, queue_name and backoff left out: the task''s settings, else 25 and 0); missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114; a payload jsonb cannot store or over the limits PJ120 or PJ121.';
+COMMENT ON FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb, interval) IS
+  'Creates a recurring job definition for tenant db_id and returns it: identifier (task), payload, schedule_info (a JSON object: rule object or {"cron": ...}, optional tz, start, end) or cron (cron text), tz (IANA zone), job_key (optional, unique per tenant: an existing definition with the key is replaced, keeping its enabled flag and, when the schedule is unchanged, its next fire time), queue_name, max_attempts, priority, correlation_id, backoff, timeout of the jobs it enqueues (max_attempts, priority, queue_name, backoff and timeout left out: the task''s settings, else 25 and 0); missed_runs (skip, run_once (default), backfill), backfill_limit, backfill_window. Bad schedules raise PJ107, PJ111-PJ114; a payload jsonb cannot store or over the limits PJ120 or PJ121.';
 
 COMMIT;

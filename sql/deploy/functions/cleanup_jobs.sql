@@ -1,16 +1,22 @@
 -- Deploy pgjobs:functions/cleanup_jobs to pg
--- requires: tables/job_history
--- requires: tables/job_attempts
+-- requires: functions/cleanup_jobs@v0.3.0
+-- requires: tables/task_settings
 -- Retention. History is partitioned by day of finished_at, so when every status goes, a day
 -- partition that ended before the cut-off is dropped whole (no DELETE, no bloat); rows are
 -- deleted only in the partition the cut-off falls in (and in the default partition, and in
 -- old partitions when only some statuses go). Dropping a partition needs a brief exclusive
 -- lock on job_history, which complete_job also uses: a short lock_timeout makes the drop give
 -- way (that day is left for the next call) instead of stalling completions.
+-- 0.4.0: per-task retention (app_jobs.task_settings.retention: the tenant's operator setting,
+-- else the all-tenants one, else the code one). A task whose retention is shorter than
+-- older_than loses its finished jobs older than that retention too (a row DELETE through the
+-- partitions' (task_identifier, finished_at) index, before the partition drops, which stay as
+-- they were). A retention longer than older_than keeps nothing longer: the partition drops
+-- (and the row deletes) of older_than win, so whole days can still be dropped.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.cleanup_jobs(
+CREATE OR REPLACE FUNCTION app_jobs.cleanup_jobs(
   older_than interval,
   statuses text[] DEFAULT ARRAY['completed', 'failed', 'cancelled'])
 RETURNS TABLE (dropped_partitions integer, deleted_jobs bigint, deleted_attempts bigint)
@@ -62,6 +68,28 @@ BEGIN
   END IF;
   GET DIAGNOSTICS v_rows = ROW_COUNT;
   v_deleted := v_deleted + v_rows;
+
+  -- Tasks with a shorter retention than older_than: their older finished jobs go too.
+  IF EXISTS (SELECT 1 FROM app_jobs.task_settings AS t
+              WHERE t.retention IS NOT NULL AND t.retention < older_than) THEN
+    DELETE FROM app_jobs.job_history AS h
+     USING (SELECT DISTINCT t.task_identifier FROM app_jobs.task_settings AS t
+             WHERE t.retention IS NOT NULL AND t.retention < older_than) AS k
+     WHERE h.task_identifier = k.task_identifier
+       AND h.status = ANY (statuses)
+       AND h.finished_at < pg_catalog.now() - least(older_than, coalesce(
+             (SELECT o.retention FROM app_jobs.task_settings AS o
+               WHERE o.task_identifier = h.task_identifier AND o.source = 'operator'
+                 AND o.database_id = h.database_id),
+             (SELECT o.retention FROM app_jobs.task_settings AS o
+               WHERE o.task_identifier = h.task_identifier AND o.source = 'operator'
+                 AND o.database_id IS NULL),
+             (SELECT o.retention FROM app_jobs.task_settings AS o
+               WHERE o.task_identifier = h.task_identifier AND o.source = 'code'),
+             older_than));
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_deleted := v_deleted + v_rows;
+  END IF;
 
   -- Attempts end before their job does: an attempt older than the cut-off goes unless its
   -- job still waits or is kept.
@@ -115,6 +143,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) IS
-  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days).';
+  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days). Since 0.4.0 a task''s retention setting (app_jobs.task_settings) shorter than older_than removes its finished jobs older than that retention too; a longer one keeps nothing longer.';
 
 COMMIT;

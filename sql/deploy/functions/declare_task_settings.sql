@@ -29,13 +29,13 @@ DECLARE
   v_key text;
   v_value jsonb;
   v_problem text;
-  v_tasks text[] := '{}';
-  v_max_attempts integer[] := '{}';
-  v_backoffs jsonb[] := '{}';
-  v_priorities integer[] := '{}';
-  v_queues text[] := '{}';
-  v_timeouts interval[] := '{}';
-  v_retentions interval[] := '{}';
+  v_tasks text[] := '{}'::text[];
+  v_max_attempts integer[] := '{}'::integer[];
+  v_backoffs jsonb[] := '{}'::jsonb[];
+  v_priorities integer[] := '{}'::integer[];
+  v_queues text[] := '{}'::text[];
+  v_timeouts interval[] := '{}'::interval[];
+  v_retentions interval[] := '{}'::interval[];
   v_intervals interval[];
   v_count integer;
   v_deleted integer;
@@ -72,7 +72,7 @@ BEGIN
     IF v_problem IS NULL AND pg_catalog.jsonb_typeof(v_task.value -> 'queue_name') NOT IN ('string', 'null') THEN
       v_problem := 'queue_name must be a string';
     END IF;
-    v_intervals := '{}';
+    v_intervals := '{}'::interval[];
     FOREACH v_key IN ARRAY ARRAY['timeout', 'retention'] LOOP
       v_value := v_task.value -> v_key;
       IF v_problem IS NOT NULL OR v_value IS NULL OR pg_catalog.jsonb_typeof(v_value) = 'null' THEN

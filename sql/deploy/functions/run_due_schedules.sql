@@ -18,8 +18,8 @@
 -- 0.4.0: one schedule's failure never stops the others (it is skipped with a WARNING and
 -- stays due); a backfill enqueues at most 10000 jobs per schedule and call and looks back at
 -- most 10 years, whatever an older row says. What a schedule leaves out (max_attempts,
--- priority, queue_name, backoff: NULL) comes from the task's settings (app_jobs.task_settings,
--- one lookup per schedule fired), then the built-in defaults; the jobs get the schedule's
+-- priority, queue_name, backoff, timeout: NULL) comes from the task's settings
+-- (app_jobs.task_settings, one lookup per schedule fired), then the built-in defaults; the jobs get the schedule's
 -- correlation_id. (tables/scheduled_jobs' 0.4.0 columns and functions/_task_defaults come
 -- later in the plan; PL/pgSQL resolves them when the function runs, after the whole deploy.)
 
@@ -113,13 +113,14 @@ BEGIN
     FOREACH v_fire IN ARRAY v_fires LOOP
       INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, priority,
                                       max_attempts, run_at, scheduled_job_id, fire_time, state,
-                                      correlation_id, backoff)
+                                      correlation_id, backoff, timeout)
       VALUES (v_schedule.database_id, v_schedule.task_identifier, v_schedule.payload,
               coalesce(v_schedule.queue_name, v_defaults.queue_name),
               coalesce(v_schedule.priority, v_defaults.priority, 0),
               coalesce(v_schedule.max_attempts, v_defaults.max_attempts, 25), v_fire,
               v_schedule.id, v_fire, 'ready', v_schedule.correlation_id,
-              coalesce(v_schedule.backoff, v_defaults.backoff))
+              coalesce(v_schedule.backoff, v_defaults.backoff),
+          coalesce(v_schedule.timeout, v_defaults.timeout))
       ON CONFLICT (scheduled_job_id, fire_time) WHERE scheduled_job_id IS NOT NULL DO NOTHING
       RETURNING j.* INTO v_job;
       IF FOUND THEN

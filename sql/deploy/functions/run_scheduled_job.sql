@@ -7,7 +7,7 @@
 -- serialises racing callers, and a schedule whose previous job has not run yet is refused,
 -- so two racing calls enqueue once. (run_due_schedules does not apply this refusal: each
 -- fire time gets its job, a backfill many.)
--- 0.4.0: what the schedule leaves out (max_attempts, priority, queue_name, backoff: NULL) comes
+-- 0.4.0: what the schedule leaves out (max_attempts, priority, queue_name, backoff, timeout) comes
 -- from the task's settings (app_jobs._task_defaults), then the built-in defaults; the job
 -- gets the schedule's correlation_id.
 
@@ -57,12 +57,13 @@ BEGIN
     FROM app_jobs._task_defaults(v_schedule.database_id, v_schedule.task_identifier);
   INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, priority,
                                   max_attempts, scheduled_job_id, state, correlation_id,
-                                  backoff)
+                                  backoff, timeout)
   VALUES (v_schedule.database_id, v_schedule.task_identifier, v_schedule.payload,
           coalesce(v_schedule.queue_name, v_defaults.queue_name),
           coalesce(v_schedule.priority, v_defaults.priority, 0),
           coalesce(v_schedule.max_attempts, v_defaults.max_attempts, 25), v_schedule.id,
-          'ready', v_schedule.correlation_id, coalesce(v_schedule.backoff, v_defaults.backoff))
+          'ready', v_schedule.correlation_id, coalesce(v_schedule.backoff, v_defaults.backoff),
+          coalesce(v_schedule.timeout, v_defaults.timeout))
   RETURNING j.* INTO v_job;
   UPDATE app_jobs.scheduled_jobs AS s SET last_job_id = v_job.id WHERE s.id = v_schedule.id;
   RETURN v_job;

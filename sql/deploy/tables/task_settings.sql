@@ -38,7 +38,8 @@ CREATE TABLE app_jobs.task_settings (
   CONSTRAINT task_settings_queue_name_check
     CHECK (queue_name <> '' AND pg_catalog.length(queue_name) <= 255),
   CONSTRAINT task_settings_backoff_check CHECK (pg_catalog.jsonb_typeof(backoff) = 'object'),
-  CONSTRAINT task_settings_timeout_check CHECK (timeout > '0'::interval),
+  CONSTRAINT task_settings_timeout_check
+    CHECK (timeout > '0'::interval AND timeout <= '7 days'::interval),
   CONSTRAINT task_settings_retention_check CHECK (retention > '0'::interval)
 );
 

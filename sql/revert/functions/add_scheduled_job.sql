@@ -11,9 +11,9 @@ BEGIN;
 
 SELECT pg_catalog.set_config('pgjobs.add_scheduled_job_acl',
          coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
-                    WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb)'::pg_catalog.regprocedure), '{}'), true);
+                    WHERE p.oid = 'app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb, interval)'::pg_catalog.regprocedure), '{}'), true);
 
-DROP FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb);
+DROP FUNCTION app_jobs.add_scheduled_job(uuid, text, json, json, text, text, integer, integer, text, text, text, integer, interval, text, jsonb, interval);
 
 CREATE FUNCTION app_jobs.add_scheduled_job(
   db_id uuid,

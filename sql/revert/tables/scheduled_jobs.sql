@@ -10,6 +10,7 @@ UPDATE app_jobs.scheduled_jobs
 ALTER TABLE app_jobs.scheduled_jobs
   DROP COLUMN correlation_id,
   DROP COLUMN backoff,
+  DROP COLUMN timeout,
   ALTER COLUMN max_attempts SET DEFAULT 25,
   ALTER COLUMN max_attempts SET NOT NULL,
   ALTER COLUMN priority SET DEFAULT 0,
