@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pgjobs.db.client import AsyncClient, Client, JobSpec
+from pgjobs.db.client import AsyncClient, Client, Job, JobSpec
 from pgjobs.db.errors import InvalidArgument, PgJobsError
+from pgjobs.db.rows import failed_outcome
 
 TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
 
@@ -27,7 +29,8 @@ def test_enqueue_claim_complete(client: Client) -> None:
         {"to": "a@b.c"},
         TENANT,
     )
-    assert (job.priority, job.state, job.attempts) == (-1, "ready", 0)
+    assert (job.priority, job.attempts) == (-1, 0)
+    assert client.find_job(job.id).status == "pending"
     claimed = client.get_job("w1", task_identifiers=["send_email"])
     assert claimed is not None and claimed.id == job.id and claimed.locked_by == "w1"
     assert client.complete_job("w2", job.id) is None  # not the holder
@@ -40,12 +43,14 @@ def test_fail_retries_with_backoff(client: Client) -> None:
     job = client.add_job("t", max_attempts=3)
     client.get_job("w")
     failed = client.fail_job("w", job.id, "boom")
-    assert failed is not None and failed.last_error == "boom" and failed.state == "scheduled"
+    assert failed is not None and failed.last_error == "boom"
+    assert failed_outcome(failed) == "retrying"
+    assert client.find_job(job.id).status == "retrying"
 
 
 def test_delay_counts_from_the_database_clock(client: Client) -> None:
     job = client.add_job("t", delay=3600)
-    assert job.state == "scheduled"
+    assert client.find_job(job.id).status == "scheduled"
     assert client.get_job("w") is None
     with pytest.raises(ValueError, match="not both"):
         client.add_job("t", delay=1, run_at=datetime.now(UTC))
@@ -72,7 +77,8 @@ def test_add_jobs_in_order_with_keys(client: Client) -> None:
 def test_claim_job_heartbeat_release(client: Client) -> None:
     job = client.add_job("t", delay=3600)
     claimed = client.claim_job("w", job.id)
-    assert claimed is not None and claimed.state == "running"
+    assert claimed is not None and claimed.locked_by == "w"
+    assert client.find_job(job.id).status == "running"
     assert client.heartbeat("w") == [job.id]
     released = client.release_jobs("w")
     assert [j.id for j in released] == [job.id] and released[0].locked_by is None
@@ -292,3 +298,18 @@ def test_add_jobs_ids_returns_the_new_ids_in_order(client: Client) -> None:
         ({"i": 499, "s": tricky}, tricky),
     ]
     assert client.add_jobs_ids([]) == []
+
+
+def test_the_internal_claim_flag_is_not_public(client: Client) -> None:
+    # Job.state was the row's internal claim flag (ready, scheduled, blocked, running), a third
+    # vocabulary beside the public status: it is private now, its old name a deprecated alias.
+    job = client.add_job("t", delay=3600)
+    assert "state" not in {f.name for f in dataclasses.fields(Job)}
+    with pytest.warns(DeprecationWarning, match=r"Job.state .*find_job\(job.id\).status"):
+        assert job.state == "scheduled"
+    client.get_job("w")
+    claimed = client.claim_job("w", job.id)
+    assert claimed is not None
+    failed = client.fail_job("w", job.id, "boom", permanent=True)
+    assert failed is not None and failed_outcome(failed) == "failed"
+    assert client.find_job(job.id).status == "failed"

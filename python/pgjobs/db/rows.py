@@ -105,9 +105,11 @@ class Job:
     """A row of ``app_jobs.jobs`` (columns a newer schema adds are ignored), as the functions
     that return jobs rows give it (add_job, get_job, fail_job, ...).
 
-    ``state`` is that row's internal claim flag (ready, scheduled, blocked, running), not a
-    status: the public status of a job (pending, scheduled, running, retrying, completed,
-    failed, cancelled) is :attr:`JobInfo.status`, from ``find_job(job.id)`` or ``list_jobs``.
+    The row's ``state`` column is the claim's internal flag (ready, scheduled, blocked,
+    running), not a status, and stays internal (``_state``): the public status of a job
+    (pending, scheduled, running, retrying, completed, failed, cancelled) is
+    :attr:`JobInfo.status`, from ``find_job(job.id)`` or ``list_jobs``. ``Job.state`` is a
+    deprecated alias for one release.
     """
 
     id: int
@@ -125,7 +127,7 @@ class Job:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
-    state: str
+    _state: str  # the row's internal claim flag (column ``state``): not a status
     scheduled_job_id: int | None = None
     superseded: bool = False
     fire_time: datetime | None = None  # the schedule's fire time this job runs for
@@ -137,13 +139,28 @@ class Job:
     #: Longest run of one attempt (add_job's ``timeout``); None: no limit (0.4.0).
     timeout: timedelta | None = None
 
+    @property
+    def state(self) -> str:
+        """Deprecated: the row's internal claim flag, not a status (gone in the next release)."""
+        _warn_renamed("Job.state (the internal claim flag)", "client.find_job(job.id).status")
+        return self._state
+
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Job:
-        return cls(**{name: row[name] for name in _JOB_FIELDS if name in row})
+        return cls(**{name: row[column] for name, column in _JOB_FIELDS if column in row})
 
 
-#: Job's field names, read once (dataclasses.fields per row was a fifth of a bulk enqueue).
-_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(Job))
+def failed_outcome(failed: Job) -> Literal["retrying", "cancelled", "failed"]:
+    """How the attempt that fail_job (or finish_jobs) recorded ended, read from the row it
+    returned: ``retrying`` (the job waits for its next attempt), ``cancelled`` or ``failed``."""
+    if failed._state == "scheduled":
+        return "retrying"
+    return "cancelled" if failed._state == "cancelled" else "failed"
+
+
+#: Job's (field, column) names, read once (dataclasses.fields per row was a fifth of a bulk
+#: enqueue); the internal ``state`` column is the private field ``_state``.
+_JOB_FIELDS = tuple((f.name, f.name.lstrip("_")) for f in dataclasses.fields(Job))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

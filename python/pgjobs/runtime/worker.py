@@ -59,6 +59,7 @@ from psycopg_pool import AsyncConnectionPool
 from pgjobs.db import queries
 from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
+from pgjobs.db.rows import failed_outcome
 from pgjobs.install.compat import check_schema
 from pgjobs.runtime import scheduler, settings
 from pgjobs.runtime.hooks import NoWorkerHooks, WorkerHooks
@@ -164,13 +165,6 @@ def error_text(error: BaseException) -> str:
 
 def _printable(text: str) -> str:
     return text.replace("\x00", "\\x00") if "\x00" in text else text
-
-
-def _failed_status(failed: Job) -> Literal["retrying", "failed", "cancelled"]:
-    """fail_job's answer as an Outcome status."""
-    if failed.state == "scheduled":
-        return "retrying"
-    return "cancelled" if failed.state == "cancelled" else "failed"
 
 
 async def call_maybe_async(fn: Callable[..., Any], *args: Any) -> Any:
@@ -893,7 +887,7 @@ class Worker:
                 failed = await AsyncClient(conn).fail_job(self.worker_id, job.id, message)
             if failed is None:
                 return Outcome(job.id, "lost", None, error or recording)
-            return Outcome(job.id, _failed_status(failed), None, recording)
+            return Outcome(job.id, failed_outcome(failed), None, recording)
         except Exception as again:
             await self._report(again, f"recording the failure of job {job.id}")
         try:
@@ -924,7 +918,7 @@ class Worker:
         )  # fmt: skip
         if failed is None:
             return Outcome(job.id, "lost", None, error)
-        return Outcome(job.id, _failed_status(failed), None, error)
+        return Outcome(job.id, failed_outcome(failed), None, error)
 
     async def _finish_batch(self, pairs: list[tuple[int, Any]]) -> dict[int, str]:
         async with self.pool.connection() as conn:
