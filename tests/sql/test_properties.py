@@ -378,6 +378,8 @@ PUBLIC_FUNCTIONS = [
     "run_jobs_now",
     # the claim path's batch calls (0.4.0)
     "get_jobs", "finish_jobs",
+    # the roles (0.4.0)
+    "grant_roles",
 ]  # fmt: skip
 
 
@@ -403,11 +405,18 @@ CANCEL_JOBS = {
 }
 
 
+#: grant_roles creates cluster-wide roles: it only ever gets names it must refuse (PJ165,
+#: PJ166), never a name it would create, and is never called with its default names.
+GRANT_ROLE_NAMES = st.sampled_from([None, "", "pg_pj", "public", "x" * 64, "postgres", "same"])
+
+
 def strategy(
     name: str, sql_type: str, pools: dict[str, list[int]], function: str = ""
 ) -> st.SearchStrategy[Any]:
     if function == "cancel_jobs" and name in CANCEL_JOBS:
         return CANCEL_JOBS[name]
+    if function == "grant_roles":
+        return GRANT_ROLE_NAMES
     if sql_type == "bigint":
         return ids(pools["schedules"] if name == "scheduled_job_id" else pools["jobs"])
     if sql_type == "bigint[]":
@@ -558,7 +567,11 @@ def draw_call(
             if shape not in (name, "both"):
                 continue
         # Parameters with a default are sometimes left out, so the default is exercised.
-        elif position >= signature["required"] and data.draw(st.booleans(), label=f"omit {name}"):
+        elif (
+            function != "grant_roles"  # never its default names (see GRANT_ROLE_NAMES)
+            and position >= signature["required"]
+            and data.draw(st.booleans(), label=f"omit {name}")
+        ):
             continue
         value = data.draw(strategy(name, sql_type, pools, function), label=name)
         part, values = argument(name, sql_type, value)
