@@ -112,11 +112,14 @@ dist: $(STAMP) ## Build the wheel and sdist into dist/ (then: pip install dist/p
 # then the property tests of every public function with many more examples (make test: 60).
 SOAK_CASES ?= 100000
 SOAK_EXAMPLES ?= 2000
-soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases; property tests with $$SOAK_EXAMPLES (2000) examples per function
+SOAK_CHAOS_JOBS ?= 10000
+soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases; property tests with $$SOAK_EXAMPLES (2000) examples per function; the chaos tests with $$SOAK_CHAOS_JOBS (10000) jobs
 	PGJOBS_CRON_CASES=$(SOAK_CASES) PGJOBS_CRON_SEED=$${PGJOBS_CRON_SEED:-$$(date +%s)} \
 	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
 	mkdir -p build && PGJOBS_PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) PGJOBS_PROPERTY_REPORT=$${PGJOBS_PROPERTY_REPORT:-build/properties.jsonl} \
 	  $(BIN)/pytest -n $(XDIST) --timeout=14400 tests/sql/test_properties.py
+	PGJOBS_CHAOS_JOBS=$(SOAK_CHAOS_JOBS) $(BIN)/pytest -s -p no:xdist --timeout=7200 -rxX \
+	  tests/python/test_chaos.py
 
 # Duplicate blocks of this many lines or more fail lint (across modules; the generated sync
 # client is left out: it is a copy by design, checked by tests/python/test_sync_client.py).

@@ -386,6 +386,8 @@ PUBLIC_FUNCTIONS = [
     "start_jobs", "settle_jobs",
     # which tasks the live workers serve (0.4.0)
     "declare_worker_tasks", "task_coverage",
+    # the roles (0.4.0)
+    "grant_roles",
 ]  # fmt: skip
 
 
@@ -436,6 +438,9 @@ TASK_SETTINGS = {
         text_lists,
     ),
 }  # fmt: skip
+#: grant_roles creates cluster-wide roles: it only ever gets names it must refuse (PJ165,
+#: PJ166), never a name it would create, and is never called with its default names.
+GRANT_ROLE_NAMES = st.sampled_from([None, "", "pg_pj", "public", "x" * 64, "postgres", "same"])
 
 
 def strategy(
@@ -445,6 +450,8 @@ def strategy(
         return CANCEL_JOBS[name]
     if (function, name) in TASK_SETTINGS:
         return TASK_SETTINGS[(function, name)]
+    if function == "grant_roles":
+        return GRANT_ROLE_NAMES
     if sql_type == "bigint":
         return ids(pools["schedules"] if name == "scheduled_job_id" else pools["jobs"])
     if sql_type == "bigint[]":
@@ -595,7 +602,11 @@ def draw_call(
             if shape not in (name, "both"):
                 continue
         # Parameters with a default are sometimes left out, so the default is exercised.
-        elif position >= signature["required"] and data.draw(st.booleans(), label=f"omit {name}"):
+        elif (
+            function != "grant_roles"  # never its default names (see GRANT_ROLE_NAMES)
+            and position >= signature["required"]
+            and data.draw(st.booleans(), label=f"omit {name}")
+        ):
             continue
         value = data.draw(strategy(name, sql_type, pools, function), label=name)
         part, values = argument(name, sql_type, value)

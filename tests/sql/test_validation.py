@@ -587,6 +587,15 @@ CASES = {
         "::app_jobs.job_spec[], timeouts := ARRAY['1 minute', '1 minute']::interval[])",
         "PJ131",
     ),
+    # roles (grant_roles): refused before any role is created or granted to
+    "grant_roles/NULL name": Case("grant_roles", "app_jobs.grant_roles(NULL)", "PJ165"),
+    "grant_roles/pg_ name": Case("grant_roles", "app_jobs.grant_roles(worker := 'pg_w')", "PJ165"),
+    "grant_roles/the owner": Case(
+        "grant_roles", "app_jobs.grant_roles(admin := current_user)", "PJ165"
+    ),
+    "grant_roles/same name twice": Case(
+        "grant_roles", "app_jobs.grant_roles('pj_same', 'pj_same')", "PJ166"
+    ),
 }
 
 

@@ -17,7 +17,8 @@ def _run_deploy(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(deploy.dry_run(target(args)))
         return 0
-    applied = deploy.deploy(target(args), verify=args.verify)
+    resolved = target(args)
+    applied = deploy.deploy(resolved, verify=args.verify)
     for change_id in applied:
         print(f"applied {change_id}")
     checked = " and verified" if args.verify else ""
@@ -25,6 +26,15 @@ def _run_deploy(args: argparse.Namespace) -> int:
         print(f"pgjobs deployed{checked}: {len(applied)} change(s) applied")
     else:
         print(f"pgjobs is up to date{checked}: nothing to apply")
+    if args.roles:
+        names = deploy.Roles(
+            args.producer_role or deploy.DEFAULT_ROLES.producer,
+            args.worker_role or deploy.DEFAULT_ROLES.worker,
+            args.admin_role or deploy.DEFAULT_ROLES.admin,
+        )
+        for role, kind, created, functions in deploy.grant_roles(resolved, names):
+            made = "created" if created else "existing"
+            print(f"{kind} role {role} ({made}): may execute {functions} app_jobs functions")
     return 0
 
 
@@ -51,6 +61,23 @@ def add_deploy(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="print the SQL of every pending change instead of running it; changes nothing",
     )
+    roles = parser.add_argument_group(
+        "roles",
+        "--roles runs app_jobs.grant_roles(): the three NOLOGIN group roles are created when "
+        "missing and each gets exactly its set of functions (run it again after an upgrade); "
+        "make your logins members: GRANT app_jobs_worker TO my_worker_login.",
+    )
+    roles.add_argument(
+        "--roles",
+        action="store_true",
+        help="create (or grant to) the producer, worker and admin roles after deploying",
+    )
+    for kind in ("producer", "worker", "admin"):
+        roles.add_argument(
+            f"--{kind}-role",
+            metavar="NAME",
+            help=f"name of the {kind} role (default: app_jobs_{kind})",
+        )
     parser.set_defaults(handler=_run_deploy)
 
 

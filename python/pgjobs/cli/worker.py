@@ -132,6 +132,19 @@ def _metrics(args: argparse.Namespace, conninfo: str) -> Any:
     return metrics
 
 
+def _pooler_mode(args: argparse.Namespace) -> None:
+    """--pooler and --listen-dsn, as the environment pgjobs.db.pooler reads (so the handlers'
+    own clients in this process follow them too)."""
+    import os
+
+    from pgjobs.db import pooler
+
+    if args.pooler:
+        os.environ[pooler.MODE_ENV] = "transaction"
+    if args.listen_dsn:
+        os.environ[pooler.LISTEN_ENV] = args.listen_dsn
+
+
 def _run_worker(args: argparse.Namespace) -> int:
     import asyncio
     from datetime import timedelta
@@ -139,6 +152,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     from pgjobs import connect
 
     setup_logging("info" if args.verbose else args.log_level, args.log_format)
+    _pooler_mode(args)
     app = load_app(args.app)
     if args.dsn is not None:
         app.dsn = args.dsn
@@ -293,6 +307,19 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         default="127.0.0.1",
         metavar="HOST",
         help="the address the metrics are served on (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--pooler",
+        action="store_true",
+        help="the DSN goes through a transaction pooler (PgBouncer pool_mode = transaction): no "
+        "server-side prepared statements; LISTEN only on --listen-dsn, else poll "
+        "(env PGJOBS_POOLER=transaction)",
+    )
+    parser.add_argument(
+        "--listen-dsn",
+        metavar="DSN",
+        help="with --pooler: a direct connection (not through the pooler) for LISTEN, so "
+        "wake-ups and cancellations arrive at once (env PGJOBS_LISTEN_DSN)",
     )
     parser.add_argument(
         "--metrics-per-queue",

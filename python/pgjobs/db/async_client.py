@@ -18,7 +18,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from pgjobs.db import queries
+from pgjobs.db import pooler, queries
 from pgjobs.db.errors import translated
 from pgjobs.db.rows import (
     _POLL,
@@ -62,7 +62,11 @@ class AsyncClient:
         """Connect to ``conninfo``; without one, to :meth:`default_conninfo`."""
         if conninfo is None:
             conninfo = cls.default_conninfo()
-        return cls(await psycopg.AsyncConnection.connect(conninfo, autocommit=True))
+        return cls(
+            await psycopg.AsyncConnection.connect(
+                conninfo, autocommit=True, **pooler.connect_kwargs()
+            )
+        )
 
     @classmethod
     def default_conninfo(cls) -> str:
@@ -547,7 +551,9 @@ class AsyncClient:
         the job, so a completion committing at any moment is either seen by watch_job or
         notified; a poll every few seconds covers a lost connection's notifications."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        await self.conn.execute(f'LISTEN "{FINISHED_CHANNEL}"')
+        listen = not pooler.transaction_pooler()  # there: a poll every few seconds only
+        if listen:
+            await self.conn.execute(f'LISTEN "{FINISHED_CHANNEL}"')
         try:
             while True:
                 infos = await self._infos(queries.WATCH_JOB, {"job_id": job_id})
@@ -564,4 +570,5 @@ class AsyncClient:
                     if str(job_id) in payloads or not payloads:
                         break  # ours finished, or a poll is due (a missed notification)
         finally:
-            await self.conn.execute(f'UNLISTEN "{FINISHED_CHANNEL}"')
+            if listen:
+                await self.conn.execute(f'UNLISTEN "{FINISHED_CHANNEL}"')

@@ -61,12 +61,15 @@ from pgjobs.sqltree.plan import Change, PlanError, load_plan
 from pgjobs.sqltree.sqlfiles import SqlFileError, read_script
 
 __all__ = [
+    "DEFAULT_ROLES",
     "LOCK_NAME",
     "MIGRATIONS_SCHEMA",
     "SCHEMA",
     "DeployError",
+    "Roles",
     "deploy",
     "dry_run",
+    "grant_roles",
     "revert",
     "status",
     "verify",
@@ -96,6 +99,18 @@ def _target(dsn: Target) -> config.ResolvedDsn:
 
 class DeployError(Exception):
     """Deploy, revert or verify cannot go on; the message says what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The names of pgjobs' three roles (``app_jobs.grant_roles``): created when missing."""
+
+    producer: str = "app_jobs_producer"
+    worker: str = "app_jobs_worker"
+    admin: str = "app_jobs_admin"
+
+
+DEFAULT_ROLES: Final = Roles()
 
 
 def _yoyo_hash(migration_id: str) -> str:
@@ -188,6 +203,7 @@ def _session(target: config.ResolvedDsn, *, lock: bool) -> Iterator[psycopg.Conn
         ) from exc
     try:
         if lock:
+            _refuse_transaction_pooler(target, conn)
             row = conn.execute(_LOCK_TRY).fetchone()
             if not (row and row[0]):
                 log.info("waiting for another pgjobs deploy/revert on this database to finish")
@@ -195,6 +211,35 @@ def _session(target: config.ResolvedDsn, *, lock: bool) -> Iterator[psycopg.Conn
         yield conn
     finally:
         conn.close()  # ends the session, which releases the advisory lock
+
+
+_BACKEND: Final = "SELECT pg_catalog.pg_backend_pid()"
+
+
+def _refuse_transaction_pooler(target: config.ResolvedDsn, conn: psycopg.Connection[Any]) -> None:
+    """Refuse a connection through a transaction pooler (PgBouncer pool_mode = transaction).
+
+    A deploy holds a session advisory lock and yoyo's lock row across transactions; through a
+    transaction pooler each transaction may run on another server session. Seen as: a second
+    client, inside a transaction, is given the very backend the first one just used, or the
+    first client's next transaction runs on another backend. Direct connections and session
+    pools never show either."""
+    first = conn.execute(_BACKEND).fetchone()
+    with psycopg.connect(target.conninfo, autocommit=True) as other, other.transaction():
+        seen = other.execute(_BACKEND).fetchone()
+        again = conn.execute(_BACKEND).fetchone()
+    pids = {row[0] for row in (first, seen, again) if row is not None}
+    if first and seen and again and first[0] == again[0] and seen[0] != first[0]:
+        return
+    raise DeployError(
+        f"{config.describe(target.conninfo)} (from {target.source}) goes through a transaction "
+        f"pooler: consecutive transactions ran on different server sessions "
+        f"(pg_backend_pid() {', '.join(str(p) for p in sorted(pids))}). pgjobs deploy holds a "
+        "session lock across transactions, which such a pooler cannot keep. Deploy through a "
+        "direct connection to PostgreSQL (the pooler's upstream host and port), or a "
+        "session-mode pool; workers and clients can then use the pooler (see docs/operations.md, "
+        "PgBouncer)."
+    )
 
 
 def _refuse_other_installers(conn: psycopg.Connection[Any]) -> None:
@@ -472,6 +517,28 @@ def deploy(dsn: Target = None, *, verify: bool = True) -> list[str]:
             return done
     except psycopg.Error as exc:
         raise _failed("deploy", exc) from exc
+
+
+_GRANT_ROLES: Final = """
+SELECT role_name, kind, created, functions
+  FROM app_jobs.grant_roles(producer := %(producer)s, worker := %(worker)s, admin := %(admin)s)
+"""
+
+
+def grant_roles(
+    dsn: Target = None, roles: Roles = DEFAULT_ROLES
+) -> list[tuple[str, str, bool, int]]:
+    """Create pgjobs' producer, worker and admin roles when missing and set each one's rights
+    on app_jobs to exactly its set (``app_jobs.grant_roles``). Returns (role, kind, created,
+    functions it may execute) per role."""
+    target = _target(dsn)
+    try:
+        with _session(target, lock=True) as conn:
+            params = {"producer": roles.producer, "worker": roles.worker, "admin": roles.admin}
+            rows = conn.execute(_GRANT_ROLES, params).fetchall()
+    except psycopg.Error as exc:
+        raise _failed("deploy --roles", exc) from exc
+    return [(str(r[0]), str(r[1]), bool(r[2]), int(r[3])) for r in rows]
 
 
 def dry_run(dsn: Target = None) -> str:

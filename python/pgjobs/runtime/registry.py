@@ -93,9 +93,13 @@ def _own_connection(dsn: str) -> AbstractAsyncContextManager[psycopg.AsyncConnec
 
     import psycopg
 
+    from pgjobs.db import pooler
+
     @contextlib.asynccontextmanager
     async def connect() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            dsn, autocommit=True, **pooler.connect_kwargs()
+        ) as conn:
             yield conn
 
     return connect()

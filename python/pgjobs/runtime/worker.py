@@ -57,6 +57,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
 from pgjobs.db import queries
+from pgjobs.db import pooler
 from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
 from pgjobs.db.rows import failed_outcome
@@ -321,7 +322,7 @@ class Worker:
             self.conninfo,
             min_size=1,
             max_size=self.concurrency + 2,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, **pooler.connect_kwargs()},  # issue 15: PgBouncer
             open=False,
         )
         await self._pool.open(wait=True)
@@ -1062,9 +1063,9 @@ class Worker:
         backoff = 0.1
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
-                ) as conn:
+                if (listen := pooler.listen_conninfo(self.conninfo)) is None:
+                    return  # issue 15: a transaction pooler and no direct listen DSN: poll
+                async with await psycopg.AsyncConnection.connect(listen, autocommit=True) as conn:
                     await conn.execute(f'LISTEN "{CHANNEL}"')
                     await conn.execute(f'LISTEN "{CANCEL_CHANNEL}"')
                     backoff = 0.1

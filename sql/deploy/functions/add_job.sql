@@ -43,6 +43,7 @@ AS $$
 DECLARE
   v_job app_jobs.jobs;
 BEGIN
+  db_id := app_jobs._tenant(db_id, 'add_job');  -- tenant isolation (issue 15)
   -- PL/pgSQL rather than SQL: its statement plans are cached for the session.
   SELECT * INTO v_job
     FROM app_jobs._add_jobs(

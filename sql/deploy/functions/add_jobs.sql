@@ -31,6 +31,7 @@ BEGIN
       MESSAGE = 'add_jobs: specs must not be NULL',
       HINT = 'Pass an array of app_jobs.job_spec (it may be empty).';
   END IF;
+  IF app_jobs._tenant(NULL, 'add_jobs') IS NOT NULL THEN specs := ARRAY(SELECT pg_catalog.jsonb_populate_record(s, pg_catalog.jsonb_build_object('db_id', app_jobs._tenant(s.db_id, 'add_jobs'))) FROM pg_catalog.unnest(specs) AS s); END IF;  -- tenant isolation (issue 15)
   RETURN QUERY SELECT * FROM app_jobs._add_jobs(specs, correlation_ids, backoffs, timeouts, 'add_jobs',
                                                 job_key_mode);
 END;

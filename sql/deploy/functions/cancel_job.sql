@@ -2,6 +2,7 @@
 -- requires: functions/_archive_job
 -- requires: functions/_live_job_info
 -- requires: functions/_finished_job_info
+-- requires: functions/_tenant
 -- Cancels one job. A waiting job moves to job_history as cancelled at once. A running job
 -- cannot be stopped from SQL: the request is recorded (cancel_requested_at) and announced on
 -- NOTIFY "jobs:cancel" (payload: the job id); its worker cancels the handler and reports the
@@ -11,7 +12,7 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.cancel_job(job_id bigint)
+CREATE OR REPLACE FUNCTION app_jobs.cancel_job(job_id bigint)
 RETURNS SETOF app_jobs.job_info
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -28,6 +29,7 @@ BEGIN
       HINT = 'Pass the id of a waiting or running job.';
   END IF;
 
+  PERFORM app_jobs._tenant((SELECT j.database_id FROM app_jobs.jobs AS j WHERE j.id = cancel_job.job_id UNION ALL SELECT h.database_id FROM app_jobs.job_history AS h WHERE h.id = cancel_job.job_id LIMIT 1), 'cancel_job');  -- tenant isolation (issue 15)
   DELETE FROM app_jobs.jobs AS j
    WHERE j.id = cancel_job.job_id AND j.state <> 'running'
   RETURNING j.* INTO v_job;

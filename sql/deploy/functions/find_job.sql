@@ -2,12 +2,13 @@
 -- requires: functions/_live_job_info
 -- requires: functions/_finished_job_info
 -- requires: tables/job_attempts
+-- requires: functions/_tenant
 -- One job by id or uid, wherever it is (waiting, running or finished), with its attempt log
 -- on request.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.find_job(
+CREATE OR REPLACE FUNCTION app_jobs.find_job(
   job_id bigint DEFAULT NULL,
   job_uid uuid DEFAULT NULL,
   with_attempts boolean DEFAULT false)
@@ -43,6 +44,7 @@ BEGIN
     END IF;
   END IF;
 
+  PERFORM app_jobs._tenant(v_info.database_id, 'find_job');  -- tenant isolation (issue 15)
   IF with_attempts THEN
     -- The attempt in progress, or the one that completed the job, is not in job_attempts.
     IF v_info.status IN ('running', 'completed') THEN

@@ -1,6 +1,7 @@
 -- Deploy pgjobs:functions/list_jobs to pg
 -- requires: functions/_live_job_info
 -- requires: functions/_finished_job_info
+-- requires: functions/_tenant
 -- Pages through every job, live and finished, newest first: the live ones (newest id first),
 -- then the finished ones (latest finished first). Each side takes at most offset + limit rows
 -- in index order and the two are merged, so a page costs O(offset + limit) index entries at
@@ -10,7 +11,7 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.list_jobs(
+CREATE OR REPLACE FUNCTION app_jobs.list_jobs(
   status text[] DEFAULT NULL,
   task text DEFAULT NULL,
   queue text DEFAULT NULL,
@@ -35,6 +36,7 @@ DECLARE
   v_retrying boolean := v_any OR 'retrying' = ANY (list_jobs.status);
   v_finished boolean := v_any OR list_jobs.status && ARRAY['completed', 'failed', 'cancelled'];
 BEGIN
+  db_id := app_jobs._tenant(db_id, 'list_jobs');  -- tenant isolation (issue 15)
   SELECT s INTO v_unknown
     FROM pg_catalog.unnest(list_jobs.status) AS s
    WHERE s IS NULL OR s NOT IN ('pending', 'scheduled', 'running', 'retrying', 'completed', 'failed', 'cancelled')

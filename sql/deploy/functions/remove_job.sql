@@ -1,5 +1,6 @@
 -- Deploy pgjobs:functions/remove_job to pg
 -- requires: functions/remove_job@v0.1.0
+-- requires: functions/_tenant
 -- Removes a tenant's waiting job by key (graphile-worker's remove_job, scoped by tenant:
 -- one tenant can never remove another's job).
 -- 0.2.0 (rework): a job_key longer than add_job accepts (512 characters) is refused with
@@ -17,7 +18,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_tenant uuid := coalesce(db_id, '00000000-0000-0000-0000-000000000000'::uuid);
+  v_tenant uuid := coalesce(app_jobs._tenant(db_id, 'remove_job'), '00000000-0000-0000-0000-000000000000'::uuid);  -- tenant isolation (issue 15)
   v_job app_jobs.jobs;
 BEGIN
   IF job_key IS NULL OR job_key = '' OR pg_catalog.length(job_key) > 512 THEN

@@ -1,6 +1,7 @@
 -- Deploy pgjobs:functions/watch_job to pg
 -- requires: functions/_live_job_info
 -- requires: functions/_finished_job_info
+-- requires: functions/_tenant
 -- The race-free half of waiting for a job: LISTEN "jobs:finished" first, then call this. A
 -- live job is marked watched (under its row lock, so a completion that commits after this
 -- sees the mark and sends the NOTIFY); a job that already finished is returned finished. So
@@ -8,7 +9,7 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.watch_job(job_id bigint)
+CREATE OR REPLACE FUNCTION app_jobs.watch_job(job_id bigint)
 RETURNS SETOF app_jobs.job_info
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -24,6 +25,7 @@ BEGIN
       MESSAGE = 'watch_job: job_id must not be NULL',
       HINT = 'Pass the id of the job to wait for.';
   END IF;
+  PERFORM app_jobs._tenant((SELECT j.database_id FROM app_jobs.jobs AS j WHERE j.id = watch_job.job_id UNION ALL SELECT h.database_id FROM app_jobs.job_history AS h WHERE h.id = watch_job.job_id LIMIT 1), 'watch_job');  -- tenant isolation (issue 15)
   UPDATE app_jobs.jobs AS j SET watched = true
    WHERE j.id = watch_job.job_id
   RETURNING j.* INTO v_job;

@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/remove_job from pg
--- Back to the 0.1.0 definition (deploy/functions/remove_job@v0.1.0.sql).
+-- Back to the 0.3.0 definition (deploy/functions/remove_job@v0.3.0.sql), without the tenant guard.
 
 BEGIN;
 
@@ -15,11 +15,13 @@ DECLARE
   v_tenant uuid := coalesce(db_id, '00000000-0000-0000-0000-000000000000'::uuid);
   v_job app_jobs.jobs;
 BEGIN
-  IF job_key IS NULL OR job_key = '' THEN
+  IF job_key IS NULL OR job_key = '' OR pg_catalog.length(job_key) > 512 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ106',
-      MESSAGE = 'remove_job: job_key must be a non-empty text',
-      HINT = 'Pass the job_key the job was enqueued with (and its tenant as db_id).';
+      MESSAGE = pg_catalog.format('remove_job: job_key must be a non-empty text of at most 512 characters, got %s',
+                                  CASE WHEN job_key IS NULL THEN 'NULL'
+                                       ELSE pg_catalog.length(job_key)::text || ' characters' END),
+      HINT = 'Pass the job_key the job was enqueued with (and its tenant as db_id); add_job accepts no key longer than that.';
   END IF;
   DELETE FROM app_jobs.jobs AS j
    WHERE j.database_id = v_tenant AND j.key = job_key AND j.state <> 'running'
@@ -44,6 +46,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.remove_job(text, uuid) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.remove_job(text, uuid) IS
-  'Removes the waiting job with this key of tenant db_id (default: the default tenant); it moves to job_history as cancelled. A running job with the key finishes undisturbed but loses the key and is not retried. Returns the job, or no row when the tenant has no job with that key.';
+  'Removes the waiting job with this key of tenant db_id (default: the default tenant); it moves to job_history as cancelled. A running job with the key finishes undisturbed but loses the key and is not retried. Returns the job, or no row when the tenant has no job with that key. A NULL, empty or over-long (> 512 characters) key raises PJ106.';
 
 COMMIT;

@@ -2,16 +2,8 @@
 
 BEGIN;
 
-SELECT 'app_jobs.remove_job(text, uuid)'::pg_catalog.regprocedure;
-
--- The 0.2.0 behaviour: an over-long key is refused with PJ106.
-DO $$
-BEGIN
-  PERFORM app_jobs.remove_job(pg_catalog.repeat('k', 513));
-  RAISE EXCEPTION 'app_jobs.remove_job accepted a 513-character job_key: the 0.2.0 definition is not installed';
-EXCEPTION WHEN SQLSTATE 'PJ106' THEN
-  NULL;
-END
-$$;
+-- The 0.4.0 definition: it calls the tenant guard.
+SELECT 1 / (pg_catalog.strpos(pg_catalog.pg_get_functiondef('app_jobs.remove_job(text, uuid)'::pg_catalog.regprocedure),
+                               'app_jobs._tenant(') > 0)::integer;
 
 ROLLBACK;
