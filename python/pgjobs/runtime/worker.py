@@ -56,8 +56,7 @@ from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
-from pgjobs.db import queries
-from pgjobs.db import pooler
+from pgjobs.db import pooler, queries
 from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
 from pgjobs.db.rows import failed_outcome
