@@ -127,8 +127,8 @@ def test_get_jobs_statements_keep_the_claim_index_as_generic_plans(db: Conn) -> 
     # again on every call): the candidate query's generic plan is still the ordered walk of
     # jobs_claim_idx with no sort, and the claim's UPDATE finds its rows by primary key.
     config = db.execute(
-        "SELECT proconfig FROM pg_proc WHERE oid ="
-        " 'app_jobs.get_jobs(text, text[], interval, integer)'::regprocedure"
+        "SELECT proconfig FROM pg_proc"
+        " WHERE proname = 'get_jobs' AND pronamespace = 'app_jobs'::regnamespace"
     ).fetchone()
     assert config is not None and "plan_cache_mode=force_generic_plan" in config["proconfig"]
     db.execute(
