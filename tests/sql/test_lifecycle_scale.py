@@ -22,10 +22,12 @@ INSERT INTO app_jobs.job_history (id, database_id, task_identifier, payload, pri
   attempts, max_attempts, queue_name, status, last_error, worker_id, created_at, locked_at,
   finished_at, correlation_id)
 SELECT g,
-       CASE WHEN g %% 10 = 0 THEN '5b720132-17d5-424d-9bcb-ee7b17c13d43'::uuid
+       CASE WHEN g %% 100000 = 27 THEN 'aaaaaaaa-0000-4000-8000-000000000001'::uuid
+            WHEN g %% 10 = 0 THEN '5b720132-17d5-424d-9bcb-ee7b17c13d43'::uuid
             ELSE '00000000-0000-0000-0000-000000000000'::uuid END,
-       'task_' || (g %% 20), '{}'::jsonb, 0, f - interval '2 seconds', 1, 25,
-       CASE WHEN g %% 5 = 0 THEN 'q' || (g %% 3) END,
+       CASE WHEN g %% 100000 = 7 THEN 'rare_task' ELSE 'task_' || (g %% 20) END,
+       '{}'::jsonb, 0, f - interval '2 seconds', 1, 25,
+       CASE WHEN g %% 100000 = 17 THEN 'rare_q' WHEN g %% 5 = 0 THEN 'q' || (g %% 3) END,
        CASE WHEN g %% 100 = 0 THEN 'failed' WHEN g %% 250 = 1 THEN 'cancelled' ELSE 'completed' END,
        CASE WHEN g %% 100 = 0 THEN 'boom' END, 'w', f - interval '2 seconds',
        f - interval '1 second', f,
@@ -69,6 +71,13 @@ CALLS = {
     ),
     "queue_stats": "SELECT * FROM app_jobs.queue_stats()",
     "find_job": "SELECT * FROM app_jobs.find_job(123456, with_attempts := true)",
+    # A task, queue or tenant with few finished jobs among millions: what their indexes are for
+    # (a common one is found as fast walking finished_at).
+    "list_jobs rare task": "SELECT * FROM app_jobs.list_jobs(task := 'rare_task')",
+    "list_jobs rare queue": "SELECT * FROM app_jobs.list_jobs(queue := 'rare_q')",
+    "list_jobs rare tenant": (
+        "SELECT * FROM app_jobs.list_jobs(db_id := 'aaaaaaaa-0000-4000-8000-000000000001')"
+    ),
     # Each remaining index of a history partition, proved by the call that needs it (0.4.0):
     # pkey (id, finished_at): find_job by id; finished_idx: list_jobs, job_throughput,
     # search_jobs' window; task_idx, queue_idx, database_idx, correlation_id_idx,
@@ -84,9 +93,9 @@ CALLS = {
 INDEX_USERS = {
     "pkey": ["find_job"],
     "finished_idx": ["list_jobs", "job_throughput", "search_jobs"],
-    "task_idx": ["list_jobs task"],
-    "queue_idx": ["list_jobs queue"],
-    "database_idx": ["list_jobs tenant"],
+    "task_idx": ["list_jobs rare task"],
+    "queue_idx": ["list_jobs rare queue"],
+    "database_idx": ["list_jobs rare tenant"],
     "correlation_id_idx": ["list_jobs correlation"],
     "unsuccessful_idx": ["list_jobs failed"],
     "uid_idx": ["find_job uid"],
