@@ -127,8 +127,8 @@ def test_get_jobs_statements_keep_the_claim_index_as_generic_plans(db: Conn) -> 
     # again on every call): the candidate query's generic plan is still the ordered walk of
     # jobs_claim_idx with no sort, and the claim's UPDATE finds its rows by primary key.
     config = db.execute(
-        "SELECT proconfig FROM pg_proc WHERE oid ="
-        " 'app_jobs.get_jobs(text, text[], interval, integer)'::regprocedure"
+        "SELECT proconfig FROM pg_proc"
+        " WHERE proname = 'get_jobs' AND pronamespace = 'app_jobs'::regnamespace"
     ).fetchone()
     assert config is not None and "plan_cache_mode=force_generic_plan" in config["proconfig"]
     db.execute(
@@ -154,6 +154,28 @@ def test_get_jobs_statements_keep_the_claim_index_as_generic_plans(db: Conn) -> 
     )
     text = "\n".join(r["QUERY PLAN"] for r in db.execute("EXPLAIN EXECUTE take('{1}')"))
     assert "jobs_pkey" in text, text
+    # The sweep's probe, with most jobs running: still the ends of the partial indexes (as
+    # EXISTS (locked_at < bound) its generic plan read the whole table).
+    db.execute("SELECT count(*) FROM app_jobs.get_jobs('runner', NULL, interval '4 hours', 4000)")
+    db.execute("ANALYZE app_jobs.jobs")
+    db.execute(
+        "PREPARE probe(interval) AS SELECT"
+        " (SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')"
+        " < now() - $1"
+        " OR (SELECT min(s.run_at) FROM app_jobs.jobs AS s WHERE s.state = 'scheduled') <= now()"
+    )
+    text = "\n".join(r["QUERY PLAN"] for r in db.execute("EXPLAIN EXECUTE probe('4 hours')"))
+    assert "Seq Scan on jobs" not in text, text
+    assert "jobs_running_idx" in text and "jobs_scheduled_idx" in text, text
+    source = db.execute(
+        "SELECT prosrc FROM pg_proc"
+        " WHERE proname = 'get_jobs' AND pronamespace = 'app_jobs'::regnamespace"
+    ).fetchone()
+    assert source is not None
+    assert (
+        "(SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')"
+        in (source["prosrc"])
+    )
 
 
 def test_blocked_future_and_running_jobs_are_not_in_the_claim_index(db: Conn) -> None:

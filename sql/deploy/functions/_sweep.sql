@@ -12,6 +12,8 @@
 --   4. wake requests of serial queues (app_jobs.job_queue_wakes) are settled;
 --   5. scheduled jobs whose run_at has come become claimable.
 -- Like the claim, the sweep never waits on a row lock.
+-- get_jobs runs the same probe before it calls this (and skips the call when nothing is due):
+-- a step added here needs its EXISTS there too.
 
 BEGIN;
 

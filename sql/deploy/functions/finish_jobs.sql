@@ -33,7 +33,7 @@ DECLARE
   v_results jsonb[];
   v_errors text[] := coalesce(error_messages, '{}'::text[]);
   v_details json[] := coalesce(error_details, '{}'::json[]);
-  v_job app_jobs.jobs;
+  v_job record;
   v_failed record;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
@@ -95,11 +95,8 @@ BEGIN
              d.scheduled_job_id, d.fire_time, d.created_at, d.locked_at, d.uid, d.correlation_id,
              d.first_started_at, v_results[d.element], d.backoff, d.rerun_of
         FROM done AS d)
-    SELECT d.id, d.database_id, d.task_identifier, d.payload, d.priority, d.run_at, d.attempts,
-           d.max_attempts, d.locked_by, d.locked_at, d.key, d.queue_name, d.last_error,
-           d.created_at, d.updated_at, d.state, d.scheduled_job_id, d.superseded, d.fire_time,
-           d.uid, d.correlation_id, d.first_started_at, d.progress, d.progress_message,
-           d.cancel_requested_at, d.backoff, d.rerun_of, d.watched, d.timeout, d.started_attempt
+    -- Only what the loop reads (not the whole row, payload included, for each job).
+    SELECT d.id, d.database_id, d.queue_name, d.locked_by, d.watched
       FROM done AS d
   LOOP
     IF v_job.queue_name IS NOT NULL THEN
