@@ -414,6 +414,18 @@ CASES = {
     "create_history_partitions/NULL": Case(
         "create_history_partitions", "app_jobs.create_history_partitions(NULL)", "PJ110"
     ),
+    # worker leases (0.4.0): unregister_worker
+    "unregister_worker/worker NULL": Case(
+        "unregister_worker", "app_jobs.unregister_worker(NULL, gen_random_uuid())", "PJ102"
+    ),
+    "unregister_worker/worker too long": Case(
+        "unregister_worker",
+        "app_jobs.unregister_worker(repeat('w', 201), gen_random_uuid())",
+        "PJ102",
+    ),
+    "unregister_worker/instance NULL": Case(
+        "unregister_worker", "app_jobs.unregister_worker('seed-worker', NULL)", "PJ123"
+    ),
 }
 
 
