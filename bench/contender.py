@@ -27,7 +27,10 @@ NAME = "pgjobs"
 ENABLED = True
 PEER = False  # the target, not a peer: ratios compare it against the best peer
 WAKEUP = 'LISTEN/NOTIFY on "jobs:insert" (+ 2 s poll, Worker poll_interval)'
-BATCH = "Worker(concurrency=batch): each claim round is one get_jobs call for up to the free slots"
+BATCH = (
+    "Worker(concurrency=10, buffer=batch): claims of up to `batch` jobs ahead into the "
+    "worker's buffer, pipelined with start_jobs and finish_jobs on one connection"
+)
 BULK_NOTE = "AsyncClient.add_jobs() (app_jobs.add_jobs, one set-based INSERT)"
 PENDING_SQL = "SELECT count(*) FROM app_jobs.jobs"  # waiting, running and retrying jobs
 DONE_SQL = "SELECT count(*) FROM app_jobs.job_history WHERE status = 'completed'"
@@ -73,9 +76,10 @@ async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any
     async def noop(payload: dict[str, int]) -> None:
         on_job(payload["i"])
 
-    # Batch fetch: as many slots as the batch, so one get_jobs call claims up to `batch` jobs
-    # (and completions go back in finish_jobs batches, as they always do).
-    _worker = app.worker(concurrency=max(concurrency, batch or 0))
+    # Batch fetch: the worker's buffer holds up to `batch` claimed jobs beyond the running ones
+    # (default: as many as `concurrency`), so one get_jobs call claims up to `batch` jobs;
+    # completions go back in finish_jobs batches, as they always do.
+    _worker = app.worker(concurrency=concurrency, buffer=batch or None)
     _run = asyncio.create_task(_worker.run())
 
 

@@ -132,7 +132,10 @@ def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: st
     # Both claims missing: get_jobs, then the fallback to get_job (a schema before 0.4.0).
     get_job = "app_jobs.get_job(text, text[], interval)"
     sql(dsn, f"ALTER FUNCTION {get_job} RENAME TO get_job_away")
-    sql(dsn, "ALTER FUNCTION app_jobs.get_jobs(text, text[], interval, integer) RENAME TO gone")
+    sql(
+        dsn,
+        "ALTER FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) RENAME TO gone",
+    )
 
     async def scenario() -> None:
         worker = app.worker(poll_interval=0.1)
@@ -149,7 +152,8 @@ def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: st
             await asyncio.to_thread(
                 sql,
                 dsn,
-                "ALTER FUNCTION app_jobs.gone(text, text[], interval, integer) RENAME TO get_jobs",
+                "ALTER FUNCTION app_jobs.gone(text, text[], interval, integer, boolean)"
+                " RENAME TO get_jobs",
             )
         await asyncio.to_thread(enqueue, dsn, "t")
         await asyncio.wait_for(done.wait(), GUARD)
@@ -158,7 +162,7 @@ def test_an_error_from_the_claim_is_reported_and_the_worker_claims_again(dsn: st
         assert summary.completed == 1
 
     run(scenario())
-    assert ("UndefinedFunction", "claiming jobs") in errors
+    assert ("UndefinedFunction", "claiming, starting and recording jobs") in errors
 
 
 def test_graceful_stop_lets_the_running_job_finish(dsn: str) -> None:

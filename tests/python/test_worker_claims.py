@@ -1,8 +1,8 @@
-"""How the worker claims and starts jobs: more claims at once while they find jobs, one claim
-when idle, async handlers on the loop.
+"""How the worker claims and starts jobs: what it can run when idle, a buffer when busy, one
+claim per idle wake-up, async handlers on the loop, completions in batches.
 
-The spy counts Worker._claim calls (each one get_job on its own pooled connection) around
-the real database calls; nothing is mocked. No timing is asserted.
+The spy counts Worker._round calls (each one pipelined round trip on the worker's connection)
+around the real database calls; nothing is mocked. No timing is asserted.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgjobs.db.async_client import AsyncClient
-from pgjobs.db.client import Job
 from pgjobs.runtime.app import App
 from pgjobs.runtime.worker import Worker
 
@@ -34,31 +32,27 @@ async def until(condition: Any, what: str) -> None:
         pytest.fail(f"never happened: {what}")
 
 
-def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
+def test_a_busy_worker_buffers_jobs_unstarted_and_an_idle_wake_up_costs_one_claim(
     dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An idle worker claims what it can run (started); a busy one fills its buffer with up to
+    `buffer` more jobs (claimed, not started: the database knows which); each round is one
+    pipelined call; a wake-up with nothing to claim costs one round with one claim."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "SELECT app_jobs.add_job(NULL, 'hold', json_build_object('i', i)) "
             "FROM generate_series(1, 20) AS i"
         )
-    calls = in_flight = peak = 0
-    real_claim = Worker._claim
+    rounds: list[tuple[int, int, int, int]] = []  # (finishes, starts, claim now, claim ahead)
+    real_round = Worker._round
 
-    sizes: list[int] = []
+    async def counted_round(
+        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
+    ) -> Any:
+        rounds.append((len(finishes), len(to_start), now, ahead))
+        return await real_round(self, tasks, finishes, to_start, now, ahead)
 
-    async def counted_claim(self: Worker, tasks: list[str], count: int) -> list[Job]:
-        nonlocal calls, in_flight, peak
-        calls += 1
-        in_flight += 1
-        peak = max(peak, in_flight)
-        sizes.append(count)
-        try:
-            return await real_claim(self, tasks, count)
-        finally:
-            in_flight -= 1
-
-    monkeypatch.setattr(Worker, "_claim", counted_claim)
+    monkeypatch.setattr(Worker, "_round", counted_round)
     app = App(dsn)
     running: set[int] = set()
     done: list[int] = []
@@ -75,10 +69,15 @@ def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
 
         worker = app.worker(concurrency=8, poll_interval=600)
         run = asyncio.create_task(worker.run())
-        await until(lambda: len(running) == 8, "8 handlers running")
-        # Claims of 1, then 2, then 4 jobs (each found them), then 1 for the last free slot:
-        # each one get_jobs call.
-        assert sizes == [1, 2, 4, 1] and peak == 1 and calls == 4
+        await until(lambda: len(running) == 8 and len(worker._buffer) == 8, "8 run, 8 buffered")
+        assert rounds[:2] == [(0, 0, 8, 0), (0, 0, 0, 8)]
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            held = conn.execute(
+                "SELECT count(*) AS held, count(*) FILTER (WHERE started_attempt = attempts)"
+                " AS started FROM app_jobs.jobs WHERE locked_by = %s",
+                (worker.worker_id,),
+            ).fetchone()
+        assert held == (16, 8)  # buffered is not started
         gate.set()
         await until(lambda: len(done) == 20 and not worker._running, "all 20 jobs done")
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -88,19 +87,19 @@ def test_claims_grow_while_they_find_jobs_and_an_idle_wake_up_costs_one_claim(
             )
             wake = worker._wake
             assert wake is not None
-            await until(lambda: in_flight == 0 and not wake.is_set(), "the worker idle")
-            before = calls
+            await until(lambda: not wake.is_set() and not worker._buffer, "the worker idle")
+            await asyncio.sleep(0.1)
+            before = len(rounds)
             conn.execute('NOTIFY "jobs:insert"')  # a wake-up with nothing to claim
-        await until(lambda: calls > before, "a claim after the NOTIFY")
+        await until(lambda: len(rounds) > before, "a claim after the NOTIFY")
         await asyncio.sleep(0.3)  # room for more claims, which must not come
-        assert calls == before + 1
+        assert rounds[before:] == [(0, 0, 8, 0)]
         worker.stop()
         summary = await run
         assert summary.completed == 20 and summary.claimed == 20
 
     asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
     assert sorted(done) == list(range(1, 21))
-    assert peak <= 8  # never more claims than free slots
 
 
 def test_async_handlers_start_while_sync_handlers_hold_every_thread(dsn: str) -> None:
@@ -136,8 +135,9 @@ def test_async_handlers_start_while_sync_handlers_hold_every_thread(dsn: str) ->
 
 
 def test_completions_are_recorded_in_batches(dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Completions of jobs that end together go to the database in one finish_jobs call; a
-    serial queue's job (its completion frees the queue) is recorded at once on its own."""
+    """Completions of jobs that end together go to the database in one finish_jobs call (the
+    pump's next round, with no wait: a serial queue's job, whose completion frees the queue,
+    too)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
             "SELECT app_jobs.add_job(NULL, 'quick', json_build_object('i', i)) "
@@ -145,13 +145,16 @@ def test_completions_are_recorded_in_batches(dsn: str, monkeypatch: pytest.Monke
         )
         conn.execute("SELECT app_jobs.add_job(NULL, 'quick', '{\"i\": 0}', queue_name := 'q')")
     batches: list[list[int]] = []
-    real = AsyncClient.finish_jobs
+    real_round = Worker._round
 
-    async def counted(self: AsyncClient, worker_id: str, pairs: Any) -> dict[int, str]:
-        batches.append([job_id for job_id, _ in pairs])
-        return await real(self, worker_id, pairs)
+    async def counted(
+        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
+    ) -> Any:
+        if finishes:
+            batches.append([p.job.id for p in finishes])
+        return await real_round(self, tasks, finishes, to_start, now, ahead)
 
-    monkeypatch.setattr(AsyncClient, "finish_jobs", counted)
+    monkeypatch.setattr(Worker, "_round", counted)
     app = App(dsn)
 
     @app.task("quick")
@@ -165,8 +168,6 @@ def test_completions_are_recorded_in_batches(dsn: str, monkeypatch: pytest.Monke
             "SELECT id, queue_name, result FROM app_jobs.job_history WHERE status = 'completed'"
         ).fetchall()
     assert len(rows) == 41
-    serial = [row[0] for row in rows if row[1] == "q"]
     batched = [job_id for batch in batches for job_id in batch]
-    assert sorted(batched) == sorted(row[0] for row in rows if row[1] is None)
-    assert serial and serial[0] not in batched
+    assert sorted(batched) == sorted(row[0] for row in rows)  # the serial queue's job too
     assert len(batches) < 40  # several completions per call

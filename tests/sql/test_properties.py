@@ -378,6 +378,8 @@ PUBLIC_FUNCTIONS = [
     "run_jobs_now",
     # the claim path's batch calls (0.4.0)
     "get_jobs", "finish_jobs",
+    # the worker's buffer: buffered is not started (0.4.0)
+    "start_jobs", "settle_jobs",
     # worker leases held by one process (0.4.0)
     "unregister_worker",
 ]  # fmt: skip

@@ -104,6 +104,20 @@ CASES = {
     "finish_jobs/arrays of another length": Case(
         "finish_jobs", "app_jobs.finish_jobs('w', '{1,2}', error_messages := '{e}')", "PJ131"
     ),
+    # the worker's buffer: start_jobs, settle_jobs (0.4.0)
+    "start_jobs/worker NULL": Case("start_jobs", "app_jobs.start_jobs(NULL, '{1}')", "PJ102"),
+    "start_jobs/worker too long": Case(
+        "start_jobs", "app_jobs.start_jobs(repeat('w', 201), '{1}')", "PJ102"
+    ),
+    "start_jobs/job_ids NULL": Case("start_jobs", "app_jobs.start_jobs('w', NULL)", "PJ103"),
+    "start_jobs/job_ids with NULL": Case(
+        "start_jobs", "app_jobs.start_jobs('w', '{1,NULL}')", "PJ103"
+    ),
+    "settle_jobs/worker NULL": Case("settle_jobs", "app_jobs.settle_jobs(NULL)", "PJ102"),
+    "settle_jobs/worker empty": Case("settle_jobs", "app_jobs.settle_jobs('')", "PJ102"),
+    "settle_jobs/job_ids with NULL": Case(
+        "settle_jobs", "app_jobs.settle_jobs('w', '{1,NULL}')", "PJ103"
+    ),
     "heartbeat/worker too long": Case("heartbeat", "app_jobs.heartbeat(repeat('w', 201))", "PJ102"),
     # complete_job / fail_job
     "complete_job/worker NULL": Case("complete_job", "app_jobs.complete_job(NULL, 1)", "PJ102"),

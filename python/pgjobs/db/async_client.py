@@ -144,6 +144,45 @@ class AsyncClient:
         params = _get_job_params(worker_id, tasks, job_expiry)
         return await self._jobs(queries.GET_JOBS, {**params, "batch_size": batch_size})
 
+    async def claim_jobs(
+        self,
+        worker_id: str,
+        tasks: Iterable[str] | None = None,
+        job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
+        batch_size: int = 100,
+        *,
+        started: bool = True,
+    ) -> list[Job]:
+        """get_jobs with its ``started`` flag (since 0.4.0): ``started=False`` claims into a
+        worker's buffer; record each job with :meth:`start_jobs` before its handler runs."""
+        params = _get_job_params(worker_id, tasks, job_expiry)
+        return await self._jobs(
+            queries.GET_JOBS_CLAIM, {**params, "batch_size": batch_size, "started": started}
+        )
+
+    async def start_jobs(self, worker_id: str, job_ids: Sequence[int]) -> list[int]:
+        """Record that the handlers of these claimed jobs start now (app_jobs.start_jobs);
+        returns the ids this worker still holds."""
+        [row] = await self._rows(
+            queries.START_JOBS, {"worker_id": worker_id, "job_ids": list(job_ids)}
+        )
+        return list(row["started"])
+
+    async def settle_jobs(
+        self, worker_id: str, job_ids: Sequence[int] | None = None, *, fail_started: bool = False
+    ) -> dict[int, str]:
+        """Give back jobs this worker holds and will not finish (app_jobs.settle_jobs; all of
+        them when ``job_ids`` is None): {job id: refunded, lost, failed or cancelled}."""
+        rows = await self._rows(
+            queries.SETTLE_JOBS,
+            {
+                "worker_id": worker_id,
+                "job_ids": None if job_ids is None else list(job_ids),
+                "fail_started": fail_started,
+            },
+        )
+        return {int(row["job_id"]): str(row["outcome"]) for row in rows}
+
     async def claim_job(self, worker_id: str, job_id: int) -> Job | None:
         """Claim one given waiting job now (app_jobs.claim_job), or None."""
         return await self._job(queries.CLAIM_JOB, {"worker_id": worker_id, "job_id": job_id})

@@ -45,6 +45,31 @@ SELECT * FROM app_jobs.get_jobs(
   job_expiry := %(job_expiry)s, batch_size := %(batch_size)s)
 """
 
+# The worker's claims (0.4.0): started := true for jobs that run at once, false for its
+# buffer (see START_JOBS).
+GET_JOBS_CLAIM: Final = """
+SELECT * FROM app_jobs.get_jobs(
+  worker_id := %(worker_id)s, task_identifiers := %(task_identifiers)s,
+  job_expiry := %(job_expiry)s, batch_size := %(batch_size)s, started := %(started)s)
+"""
+
+# The worker's batch of outcomes: completions and failures (fail_job's arguments per element).
+FINISH_OUTCOMES: Final = """
+SELECT * FROM app_jobs.finish_jobs(
+  worker_id := %(worker_id)s, job_ids := %(job_ids)s, results := %(results)s::json[],
+  error_messages := %(error_messages)s, error_details := %(error_details)s::json[],
+  permanent := %(permanent)s, backoffs := %(backoffs)s::json[])
+"""
+
+START_JOBS: Final = """
+SELECT app_jobs.start_jobs(worker_id := %(worker_id)s, job_ids := %(job_ids)s) AS started
+"""
+
+SETTLE_JOBS: Final = """
+SELECT * FROM app_jobs.settle_jobs(
+  worker_id := %(worker_id)s, job_ids := %(job_ids)s, fail_started := %(fail_started)s)
+"""
+
 FINISH_JOBS: Final = """
 SELECT * FROM app_jobs.finish_jobs(
   worker_id := %(worker_id)s, job_ids := %(job_ids)s, results := %(results)s::json[])

@@ -40,6 +40,7 @@ import contextlib
 import contextvars
 import dataclasses
 import inspect
+import json
 import logging
 import os
 import socket
@@ -47,13 +48,17 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
 import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.string import TextLoader
 from psycopg_pool import AsyncConnectionPool
 
+from pgjobs.db import queries
 from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Client, Job
 from pgjobs.db.errors import WorkerIdInUse
@@ -153,6 +158,18 @@ class JobTimeout(TimeoutError):
 StopReason = Literal["cancel", "timeout", "stop"]
 
 
+@dataclasses.dataclass(slots=True)
+class _Pending:
+    """An outcome waiting for the next round's finish_jobs (a completion, or a failure)."""
+
+    job: Job
+    result: Any
+    future: asyncio.Future[Outcome]
+    error: BaseException | None = None
+    permanent: bool = False
+    backoff: Any = None
+
+
 @dataclasses.dataclass
 class _Running:
     job: Job
@@ -166,9 +183,21 @@ class _Running:
 
 
 def error_text(error: BaseException) -> str:
-    """What fail_job stores: the error line, then the traceback."""
+    """What fail_job stores: the error line, then the traceback (a NUL, which PostgreSQL text
+    cannot hold, written \\x00)."""
     lines = traceback.format_exception(error)
-    return f"{type(error).__name__}: {error}\n\n{''.join(lines)}"
+    return _printable(f"{type(error).__name__}: {error}\n\n{''.join(lines)}")
+
+
+def _printable(text: str) -> str:
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
+def _failed_status(failed: Job) -> Literal["retrying", "failed", "cancelled"]:
+    """fail_job's answer as an Outcome status."""
+    if failed.state == "scheduled":
+        return "retrying"
+    return "cancelled" if failed.state == "cancelled" else "failed"
 
 
 async def call_maybe_async(fn: Callable[..., Any], *args: Any) -> Any:
@@ -204,9 +233,13 @@ class Worker:
         retention: timedelta | None = DEFAULT_RETENTION,
         maintenance_interval: float = 3600.0,
         hooks: WorkerHooks | None = None,
+        buffer: int | None = None,
+        prepared_statements: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if buffer is not None and buffer < 0:
+            raise ValueError("buffer must be 0 or more")
         if lease <= timedelta(0):
             raise ValueError("lease must be positive")
         if orphans not in ("release", "fail"):
@@ -232,13 +265,24 @@ class Worker:
         self.maintenance_interval = maintenance_interval
         self.hooks: WorkerHooks = hooks if hooks is not None else NoWorkerHooks()
         self.summary = WorkerSummary()
+        # Jobs claimed ahead of free slots (get_jobs with started := false): at most `buffer`
+        # beyond the running ones; each is recorded started (start_jobs) when a slot frees.
+        self.buffer = concurrency if buffer is None else buffer
+        # False for a transaction-mode pooler (PgBouncer), which cannot keep prepared statements.
+        self.prepared_statements = prepared_statements
+        self._buffer: deque[Job] = deque()
+        self._starting: set[int] = set()  # popped from the buffer, start_jobs not answered yet
+        self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
+        self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
+        self._core: psycopg.AsyncConnection[Any] | None = None  # claim, start, finish
+        self._idle: asyncio.Event | None = None  # run(once=True): nothing left to do
         self._running: dict[int, _Running] = {}
         # Until this time.monotonic(), claims use get_job: the schema had no app_jobs.get_jobs
         # (before 0.4.0). Checked again a minute later, so an upgrade is noticed.
         self._single_claims_until = 0.0
         # Completions waiting to be recorded together (app_jobs.finish_jobs): (job, result,
-        # the future its execute() awaits). None while no flusher runs: record one by one.
-        self._completions: asyncio.Queue[tuple[Job, Any, asyncio.Future[Outcome]]] | None = None
+        # the future its execute() awaits). None while no pump runs: record one by one.
+        self._completions: list[_Pending] | None = None
         self._single_finish = False  # a schema without app_jobs.finish_jobs (before 0.4.0)
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -292,8 +336,10 @@ class Worker:
             await self._maintain()  # partitions ahead and the retention, now and periodically
             helpers = await self._start_schedules(once=once)
             helpers.append(asyncio.create_task(self._listen_loop()))  # wake-ups, cancellations
-            self._completions = asyncio.Queue()
-            helpers.append(asyncio.create_task(self._flush_loop()))  # batched completions
+            self._completions = []
+            self._idle = asyncio.Event()
+            # claims, starts and batched completions, pipelined on one connection
+            helpers.append(asyncio.create_task(self._pump(once=once, batch_size=batch_size)))
             if not once:
                 helpers.append(asyncio.create_task(self._maintenance_loop()))
             try:
@@ -301,11 +347,13 @@ class Worker:
                 await self._drain()
             finally:
                 self._completions = None
+                self._buffer.clear()
                 for helper in helpers:
                     helper.cancel()
                 for helper in helpers:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await helper
+                await self._close_core()
         if self._lease_taken is not None:
             raise self._lease_taken
         return self.summary
@@ -361,20 +409,43 @@ class Worker:
             self._pool = None
 
     async def _orphans(self) -> None:
+        """Settle what an earlier life under this worker_id left, in one call
+        (app_jobs.settle_jobs): a job it had started has used its attempt (logged lost, failed
+        after max_attempts; failed for good with ``orphans="fail"``), a job it had only
+        buffered goes back with its attempt refunded. Before 0.4.0: release_jobs."""
         async with self.pool.connection() as conn:
             client = AsyncClient(conn)
-            if self.orphans == "fail":
-                for job_id in await client.heartbeat(self.worker_id, self.lease):
-                    failed = await client.fail_job(
-                        self.worker_id,
-                        job_id,
-                        f"orphaned: worker {self.worker_id} restarted while running this job",
-                        permanent=True,
-                    )
-                    if failed is not None:
-                        log.warning("failed job %d, an orphan of an earlier life", job_id)
-                        self.summary.failed += 1
-            orphans = await client.release_jobs(self.worker_id)
+            try:
+                settled = await client.settle_jobs(
+                    self.worker_id, fail_started=self.orphans == "fail"
+                )
+            except psycopg.errors.UndefinedFunction:
+                await self._orphans_before_0_4(client)
+                return
+        if not settled:
+            return
+        counts = Counter(settled.values())
+        log.warning(
+            "settled %d job(s) an earlier %s left: %s", len(settled), self.worker_id,
+            ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())),
+        )  # fmt: skip
+        self.summary.released += counts["refunded"] + counts["lost"]
+        self.summary.failed += counts["failed"]
+        self.summary.cancelled += counts["cancelled"]
+
+    async def _orphans_before_0_4(self, client: AsyncClient) -> None:
+        if self.orphans == "fail":
+            for job_id in await client.heartbeat(self.worker_id, self.lease):
+                failed = await client.fail_job(
+                    self.worker_id,
+                    job_id,
+                    f"orphaned: worker {self.worker_id} restarted while running this job",
+                    permanent=True,
+                )
+                if failed is not None:
+                    log.warning("failed job %d, an orphan of an earlier life", job_id)
+                    self.summary.failed += 1
+        orphans = await client.release_jobs(self.worker_id)
         if orphans:
             log.warning(
                 "released %d job(s) an earlier %s left locked", len(orphans), self.worker_id
@@ -382,44 +453,244 @@ class Worker:
             self.summary.released += len(orphans)
 
     async def _claim_loop(self, *, once: bool, batch_size: int | None) -> None:
-        assert self._wake is not None and self._stop is not None
+        """Until stop() (or, with ``once``, until nothing is due or ``batch_size`` jobs were
+        claimed): the pump (:meth:`_pump`) claims, starts and records."""
+        assert self._stop is not None and self._idle is not None
+        waits = [asyncio.create_task(self._stop.wait())]
+        if once:
+            waits.append(asyncio.create_task(self._idle.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    def _woken(self) -> None:
+        """A wake-up (NOTIFY, the scheduler, the poll): there may be jobs to claim."""
+        self._more = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _pump(self, *, once: bool, batch_size: int | None) -> None:
+        """The worker's one connection to the queue. Each round sends, pipelined in one round
+        trip and one transaction: the completions waiting to be recorded (finish_jobs), the
+        buffered jobs that start now in free slots (start_jobs), a claim for the slots still
+        free (get_jobs, started) and one that refills the buffer (get_jobs, started :=
+        false). Completions that arrive while a round is in flight go in the next one, so
+        batches grow with the load and an idle worker records at once. A round with nothing to
+        do waits for a wake-up (NOTIFY, a job ending) or ``poll_interval``."""
+        assert self._wake is not None and self._stop is not None and self._idle is not None
+        assert self._completions is not None
         tasks = self.registry.names()
+        claimed_total = 0
         backoff = 0.1
-        while not self._stop.is_set():
+        while True:
             self._wake.clear()
-            exhausted = False
-            want = 1  # one claim first: an empty queue costs one get_job per wake-up
+            finishes = self._completions[:1000]
+            del self._completions[:1000]
+            to_start, now, ahead = self._plan(batch_size, claimed_total)
+            if not (finishes or to_start or now or ahead):
+                if once and not self._more and not self._running and not self._buffer:
+                    self._idle.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                if not self._wake.is_set():
+                    self._more = True  # the poll: delayed jobs may be due, a NOTIFY missed
+                continue
+            self._starting.update(job.id for job in to_start)
+            claiming = bool(now or ahead)
+            self._claims_begun += claiming
             try:
-                while len(self._running) < self.concurrency and not self._stop.is_set():
-                    free = self.concurrency - len(self._running)
-                    if batch_size is not None:
-                        free = min(free, batch_size - self.summary.claimed)
-                    if free <= 0:
-                        exhausted = True
-                        break
-                    asked = min(want, free)
-                    claimed = await self._claim(tasks, asked)
-                    for job in claimed:
-                        self.start(job)
-                    if len(claimed) < asked:
-                        exhausted = True
-                        break
-                    want *= 2  # the queue has work: claim more at once, up to the free slots
-                backoff = 0.1
-            except psycopg.Error as error:
-                # Unreachable database (RETRYABLE), or an error from the claim itself: say a
-                # get_job that began during a schema upgrade and ran on into the new schema
-                # with the old function's code. Either way the next claim may well work, so
-                # the loop reports it and tries again with backoff instead of ending (which
-                # would leave the worker alive but claiming nothing).
-                await self._report(error, "claiming jobs")
-                await self._pause(backoff)
+                started, run_now, buffered = await self._round(
+                    tasks, finishes, to_start, now, ahead
+                )
+            except Exception as error:
+                await self._round_failed(error, finishes, to_start, backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
-            if once and exhausted and not self._running:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+            finally:
+                self._starting.difference_update(job.id for job in to_start)
+                self._claims_done += claiming
+            backoff = 0.1
+            if len(run_now) < now or len(buffered) < ahead:
+                self._more = False
+            claimed_total += len(run_now) + len(buffered)
+            for job in to_start:
+                if job.id in started:
+                    self.start(job)
+                else:  # taken back meanwhile (say its lease lapsed): not ours to run
+                    self.summary.lost += 1
+            for job in run_now:
+                self.start(job)
+            self._buffer.extend(buffered)
+
+    def _plan(self, batch_size: int | None, claimed_total: int) -> tuple[list[Job], int, int]:
+        """What the next round does: the buffered jobs that start in free slots, how many jobs
+        to claim to run now (the slots still free), how many to claim into the buffer (up to
+        ``buffer``, none while the worker is idle: it claims what it runs). Nothing once
+        stopping, nor claims after a claim found fewer jobs than it asked (until a wake-up)."""
+        assert self._stop is not None
+        if self._stop.is_set():
+            return [], 0, 0
+        to_start: list[Job] = []
+        free = self.concurrency - len(self._running)
+        while free > 0 and self._buffer:
+            to_start.append(self._buffer.popleft())
+            free -= 1
+        if not self._more:
+            return to_start, 0, 0
+        room = 1 << 30 if batch_size is None else batch_size - claimed_total
+        if room <= 0:
+            self._more = False
+            return to_start, 0, 0
+        now = min(free, room)
+        ahead = 0
+        if now < self.concurrency:
+            ahead = min(max(self.buffer - len(self._buffer), 0), room - now)
+        return to_start, now, ahead
+
+    async def _round_failed(
+        self,
+        error: Exception,
+        finishes: list[_Pending],
+        to_start: list[Job],
+        backoff: float,
+    ) -> None:
+        """Unreachable database (RETRYABLE), or an error from a statement of the round:
+        nothing of the round was applied (one transaction). Starts go back to the buffer and
+        completions are retried (both are idempotent), or, when the error is not the
+        connection's, recorded one by one so that one that cannot be recorded fails alone;
+        the claims are asked again in the next round."""
+        assert self._completions is not None and self._stop_now is not None
+        self._buffer.extendleft(reversed(to_start))
+        await self._report(error, "claiming, starting and recording jobs")
+        await self._close_core()
+        if not isinstance(error, RETRYABLE):
+            await self._round_apart(finishes)
+        elif self._stop_now.is_set():
+            _resolve(finishes, {})  # stopping now: not recorded, the jobs are lost
+        else:
+            self._completions[:0] = finishes
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_now.wait(), backoff)
+
+    async def _round(
+        self,
+        tasks: list[str],
+        finishes: list[_Pending],
+        to_start: list[Job],
+        now: int,
+        ahead: int,
+    ) -> tuple[set[int], list[Job], list[Job]]:
+        """One pipelined round (see :meth:`_pump`); resolves the finishes' futures and returns
+        (ids started, jobs claimed to run now, jobs claimed into the buffer)."""
+        if time.monotonic() < self._single_claims_until or self._single_finish:
+            return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
+        conn = await self._core_connection()
+        claim = {"worker_id": self.worker_id, "task_identifiers": tasks,
+                 "job_expiry": self.job_expiry}  # fmt: skip
+        cursors: dict[str, psycopg.AsyncCursor[dict[str, Any]]] = {}
+        try:
+            async with conn.pipeline():
+                if finishes:
+                    cursors["finish"] = cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(
+                        queries.FINISH_OUTCOMES, _finish_params(self.worker_id, finishes)
+                    )
+                if to_start:
+                    cursors["start"] = cur = conn.cursor(row_factory=dict_row)
+                    ids = [job.id for job in to_start]
+                    await cur.execute(
+                        queries.START_JOBS, {"worker_id": self.worker_id, "job_ids": ids}
+                    )
+                if now:
+                    cursors["now"] = cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(
+                        queries.GET_JOBS_CLAIM, {**claim, "batch_size": now, "started": True}
+                    )
+                if ahead:
+                    cursors["ahead"] = cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(
+                        queries.GET_JOBS_CLAIM, {**claim, "batch_size": ahead, "started": False}
+                    )
+        except psycopg.errors.UndefinedFunction:  # fmt: skip
+            log.info("app_jobs.get_jobs(started) is missing (a schema before 0.4.0): get_job")
+            self._single_claims_until = time.monotonic() + 60.0
+            return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
+        applied: dict[int, str] = {}
+        if "finish" in cursors:
+            for row in await cursors["finish"].fetchall():
+                applied[int(row["job_id"])] = str(row["status"])
+        started: set[int] = set()
+        if "start" in cursors:
+            [row] = await cursors["start"].fetchall()
+            started = set(row["started"])
+        run_now = [self._decoded(row) for row in await cursors["now"].fetchall()] if now else []
+        buffered = (
+            [self._decoded(row) for row in await cursors["ahead"].fetchall()] if ahead else []
+        )
+        _resolve(finishes, applied)
+        return started, run_now, buffered
+
+    async def _round_before_0_4(
+        self,
+        tasks: list[str],
+        finishes: list[_Pending],
+        to_start: list[Job],
+        now: int,
+        ahead: int,
+    ) -> tuple[set[int], list[Job], list[Job]]:
+        """A schema before 0.4.0: complete_job each, get_job each, no buffer (every claim is a
+        start); the rolling-upgrade fallback."""
+        done = [p for p in finishes if p.error is None]
+        if done:
+            _resolve(done, await self._finish_batch([(p.job.id, p.result) for p in done]))
+        for p in finishes:
+            if p.error is not None:
+                p.future.set_result(
+                    await self._record_apart(p.job, None, p.error, p.permanent, p.backoff)
+                )
+        jobs = await self._claim(tasks, now) if now else []
+        return {job.id for job in to_start}, jobs, []
+
+    async def _round_apart(self, finishes: list[_Pending]) -> None:
+        """A round failed for another reason than the connection: record its completions one
+        by one, so one that cannot be recorded fails alone (and never stays held)."""
+        for p in finishes:
+            if not p.future.done():
+                p.future.set_result(
+                    await self._record_apart(p.job, p.result, p.error, p.permanent, p.backoff)
+                )
+
+    async def _core_connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._core is None or self._core.closed:
+            conn = await psycopg.AsyncConnection.connect(
+                self.conninfo,
+                autocommit=True,
+                prepare_threshold=0 if self.prepared_statements else None,
+            )
+            # Payloads come as text and are decoded per job (_decoded): one payload Python
+            # cannot decode fails its own job, not the batch it came in.
+            conn.adapters.register_loader("json", TextLoader)
+            conn.adapters.register_loader("jsonb", TextLoader)
+            self._core = conn
+        return self._core
+
+    async def _close_core(self) -> None:
+        core, self._core = self._core, None
+        if core is not None:
+            with contextlib.suppress(Exception):
+                await core.close()
+
+    @staticmethod
+    def _decoded(row: dict[str, Any]) -> Job:
+        payload = row.get("payload")
+        if isinstance(payload, str):
+            try:
+                row["payload"] = json.loads(payload)
+            except (ValueError, RecursionError, MemoryError) as error:
+                row["payload"] = Undecodable(error)
+        return Job.from_row(row)
 
     async def _claim(self, tasks: list[str], count: int) -> list[Job]:
         """Up to ``count`` jobs in one get_jobs call (one round trip, one transaction). On a
@@ -540,6 +811,12 @@ class Worker:
         if task is None:
             missing = LookupError(f"no handler for task {job.task_identifier!r} in this worker")
             return await self._record(None, job, error=missing)
+        if isinstance(job.payload, Undecodable):
+            undecodable = InvalidPayload(
+                f"job {job.id}: its payload cannot be decoded ({type(job.payload.error).__name__}:"
+                f" {job.payload.error}), so it can never succeed"
+            )
+            return await self._record(task, job, error=undecodable, permanent=True)
         try:
             payload = task.payload.load(job.payload)
         except ValueError as invalid:
@@ -668,17 +945,16 @@ class Worker:
             self.registry.listeners(e, task.name) for e in ("success", "failure", "attempt")
         )
         backoff = 0.1
-        batched = (
-            error is None and not listened and job.queue_name is None
-            and self._completions is not None
-        )  # fmt: skip
+        batched = not listened and self._completions is not None
         if batched:
-            # Recorded with others in one finish_jobs call, within a few milliseconds. Not a
-            # job of a serial queue (its completion frees the queue: at once), nor one whose
-            # listeners must run in the transaction that records it.
-            assert self._completions is not None
+            # Recorded with others in the pump's next round (one finish_jobs call, as soon as
+            # the round in flight returns), unless listeners must run in the transaction
+            # that records it.
+            assert self._completions is not None and self._wake is not None
             future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-            self._completions.put_nowait((job, result, future))
+            backoff_ = None if task is None else task.backoff
+            self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
+            self._wake.set()
             outcome = await future
         while not batched:
             try:
@@ -702,6 +978,12 @@ class Worker:
                     break
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+            except Exception as recording:
+                # Not the connection: the outcome itself cannot be recorded (say a result
+                # jsonb cannot hold). Never hold the job silently.
+                await self._report(recording, f"recording the outcome of job {job.id}")
+                outcome = await self._record_recording_error(job, recording, error)
+                break
         if outcome.status == "lost":
             self.summary.lost += 1
         elif outcome.status == "completed":
@@ -711,6 +993,45 @@ class Worker:
         else:
             self.summary.failed += 1
         return outcome
+
+    async def _record_apart(
+        self, job: Job, result: Any, error: BaseException | None, permanent: bool, backoff: Any
+    ) -> Outcome:
+        """Record one outcome on its own (a pooled connection); an error while recording it
+        becomes a failure carrying that error (see _record_recording_error)."""
+        try:
+            async with self.pool.connection() as conn:
+                return await self._finish(conn, job, result, error, permanent, backoff)
+        except Exception as recording:
+            await self._report(recording, f"recording the outcome of job {job.id}")
+            return await self._record_recording_error(job, recording, error)
+
+    async def _record_recording_error(
+        self, job: Job, recording: BaseException, error: BaseException | None
+    ) -> Outcome:
+        """The outcome of a job could not be recorded: record a failure of its attempt that
+        carries the recording error (retried as any failure), or, when even that fails, give
+        the job back (settle_jobs). Whatever happens, the worker never holds it silently; the
+        last resort is its lease (the job is no longer in this worker's hands, so the
+        heartbeat's check of held jobs gives it back)."""
+        message = _printable(
+            f"{type(recording).__name__} while recording the outcome of job {job.id}: "
+            f"{recording}" + ("" if error is None else f"\n\nthe outcome: {error_text(error)}")
+        )
+        try:
+            async with self.pool.connection() as conn:
+                failed = await AsyncClient(conn).fail_job(self.worker_id, job.id, message)
+            if failed is None:
+                return Outcome(job.id, "lost", None, error or recording)
+            return Outcome(job.id, _failed_status(failed), None, recording)
+        except Exception as again:
+            await self._report(again, f"recording the failure of job {job.id}")
+        try:
+            async with self.pool.connection() as conn:
+                await AsyncClient(conn).settle_jobs(self.worker_id, [job.id])
+        except Exception as given_back:
+            await self._report(given_back, f"giving back job {job.id}")
+        return Outcome(job.id, "lost", None, error or recording)
 
     async def _finish(
         self,
@@ -733,61 +1054,7 @@ class Worker:
         )  # fmt: skip
         if failed is None:
             return Outcome(job.id, "lost", None, error)
-        status: Literal["retrying", "failed", "cancelled"] = (
-            "retrying" if failed.state == "scheduled"
-            else "cancelled" if failed.state == "cancelled" else "failed"
-        )  # fmt: skip
-        return Outcome(job.id, status, None, error)
-
-    async def _flush_loop(self) -> None:
-        """Record queued completions in batches: what arrives within 2 ms of the first, up to
-        100, in one finish_jobs call."""
-        assert self._completions is not None
-        queue = self._completions
-        loop = asyncio.get_running_loop()
-        while True:
-            batch = [await queue.get()]
-            deadline = loop.time() + 0.002
-            while len(batch) < 100:
-                if not queue.empty():
-                    batch.append(queue.get_nowait())
-                    continue
-                left = deadline - loop.time()
-                if left <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(queue.get(), left))
-                except TimeoutError:
-                    break
-            await self._flush(batch)
-
-    async def _flush(self, batch: list[tuple[Job, Any, asyncio.Future[Outcome]]]) -> None:
-        """One finish_jobs call for the batch (retried while the database is unreachable: a
-        retried call records nothing twice); on a schema before 0.4.0, complete_job each."""
-        applied: dict[int, str] = {}
-        backoff = 0.1
-        while True:
-            try:
-                applied = await self._finish_batch([(job.id, result) for job, result, _ in batch])
-                break
-            except RETRYABLE as lost:
-                await self._report(lost, f"recording the outcome of {len(batch)} job(s)")
-                assert self._stop_now is not None
-                if self._stop_now.is_set():
-                    break
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-            except Exception as error:
-                # Not the connection: record each job on its own, as without batching.
-                await self._report(error, f"recording the outcome of {len(batch)} job(s)")
-                for job, result, future in batch:
-                    async with self.pool.connection() as conn:
-                        future.set_result(await self._finish(conn, job, result, None, False))
-                return
-        for job, result, future in batch:
-            future.set_result(
-                Outcome(job.id, _STATUSES.get(applied.get(job.id, ""), "lost"), result)
-            )
+        return Outcome(job.id, _failed_status(failed), None, error)
 
     async def _finish_batch(self, pairs: list[tuple[int, Any]]) -> dict[int, str]:
         async with self.pool.connection() as conn:
@@ -852,8 +1119,7 @@ class Worker:
         await scheduler.tick(self.pool)
 
         def enqueued() -> None:
-            if self._wake is not None:
-                self._wake.set()
+            self._woken()
 
         if once:
             return []
@@ -925,14 +1191,20 @@ class Worker:
         """One heartbeat from the event loop (at start and when checking for cancellations);
         the periodic ones come from the heartbeat thread."""
         sent = time.monotonic()
+        claims = (self._claims_begun, self._claims_done)
         async with self.pool.connection() as conn:
             held = await self._renew_async(AsyncClient(conn))
-        self._beaten(held, sent)
+        self._beaten(held, sent, claims)
 
-    def _beaten(self, held: set[int] | list[int], sent: float) -> None:
-        """A heartbeat answered: stop the handlers of the jobs it did not list."""
+    def _beaten(
+        self, held: set[int] | list[int], sent: float, claims: tuple[int, int] | None = None
+    ) -> None:
+        """A heartbeat answered: stop the handlers of the jobs it did not list; give back the
+        jobs it listed that this worker does not know (a claim whose reply was lost)."""
         self.hooks.heartbeat()
         held = set(held)
+        if claims is not None:
+            self._spawn(self._settle_unknown(held, claims))
         for job_id, running in list(self._running.items()):
             # A job claimed after the heartbeat was sent may not be in its answer yet.
             if running.claimed_at < sent and job_id not in held:
@@ -962,6 +1234,7 @@ class Worker:
         try:
             while not stopped.wait(self.heartbeat_interval):
                 sent = time.monotonic()
+                claims = (self._claims_begun, self._claims_done)  # ints: read atomically
                 try:
                     if conn is None or conn.closed:
                         timeout = max(2, int(self.lease.total_seconds() / 2))
@@ -980,7 +1253,7 @@ class Worker:
                     on_loop(self._spawn, self._report(error, "renewing the lease (heartbeat)"))
                     continue
                 if not stopped.is_set():
-                    on_loop(self._beaten, held, sent)
+                    on_loop(self._beaten, held, sent, claims)
         finally:
             if conn is not None:
                 with contextlib.suppress(Exception):
@@ -1006,6 +1279,39 @@ class Worker:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _settle_unknown(self, held: set[int], claims: tuple[int, int]) -> None:
+        try:
+            await self._give_back_unknown(held, claims)
+        except (psycopg.Error, OSError) as error:
+            await self._report(error, "giving back jobs held in this worker's name")
+
+    async def _give_back_unknown(self, held: set[int], claims: tuple[int, int]) -> None:
+        """Jobs the database says this worker holds but the worker does not know (a claim
+        whose reply was lost, a claim_job made in its name) are given back by the same rule
+        as at start (settle_jobs): never held silently under a live lease. Only when no claim
+        was in flight while the heartbeat ran, so a claim's answer not yet read is not
+        taken for one that was lost."""
+        begun, done = claims
+        if begun != done or (self._claims_begun, self._claims_done) != claims:
+            return
+        known = self._running.keys() | {job.id for job in self._buffer} | self._starting
+        if self._completions is not None:
+            known |= {p.job.id for p in self._completions}
+        unknown = held - known
+        if not unknown:
+            return
+        try:
+            async with self.pool.connection() as conn:
+                settled = await AsyncClient(conn).settle_jobs(self.worker_id, sorted(unknown))
+        except psycopg.errors.UndefinedFunction:
+            return  # a schema before 0.4.0: the lease lapses when the worker stops
+        if settled:
+            log.warning(
+                "gave back %d job(s) held in this worker's name that it did not know of: %s",
+                len(settled), ", ".join(f"{i} {o}" for i, o in sorted(settled.items())),
+            )  # fmt: skip
+            self.summary.released += len(settled)
 
     def request_cancel(self, job_id: int) -> None:
         """Stop the handler of a running job (cancel_job, or gone from the heartbeat)."""
@@ -1074,8 +1380,7 @@ class Worker:
                     await conn.execute(f'LISTEN "{CHANNEL}"')
                     await conn.execute(f'LISTEN "{CANCEL_CHANNEL}"')
                     backoff = 0.1
-                    if self._wake is not None:
-                        self._wake.set()  # whatever arrived while not listening
+                    self._woken()  # whatever arrived while not listening
                     if self._cancel_check is not None:
                         # A cancel_job sent before LISTEN took effect (at start, or while
                         # reconnecting) was not heard: the heartbeat leaves out the jobs whose
@@ -1086,8 +1391,8 @@ class Worker:
                             # Only a wake-up: the payload is not trusted (anyone can NOTIFY).
                             if self._cancel_check is not None:
                                 self._cancel_check.set()
-                        elif self._wake is not None:
-                            self._wake.set()
+                        else:
+                            self._woken()
             except (psycopg.Error, OSError) as error:
                 await self._report(error, f"listening (reconnecting in {backoff:.1f}s)")
                 await asyncio.sleep(backoff)
@@ -1216,6 +1521,56 @@ def _timeout_of(job: Job, task: Task | None) -> timedelta | None:
     return None
 
 
+class Undecodable:
+    """The payload of a claimed job that Python cannot decode (say nested too deep): the job
+    fails alone, for good, with this error."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"<undecodable payload: {type(self.error).__name__}>"
+
+
+def _finish_params(worker_id: str, finishes: list[_Pending]) -> dict[str, Any]:
+    """finish_jobs' arrays: element i completed (no error) or failed (error, details,
+    permanent, backoff)."""
+    failures = any(p.error is not None for p in finishes)
+    return {
+        "worker_id": worker_id,
+        "job_ids": [p.job.id for p in finishes],
+        "results": [
+            None if p.result is None else json.dumps(p.result, default=str) for p in finishes
+        ],
+        "error_messages": [None if p.error is None else error_text(p.error) for p in finishes]
+        if failures
+        else None,
+        "error_details": [
+            None if p.error is None else json.dumps(error_details(p.error), default=str)
+            for p in finishes
+        ]
+        if failures
+        else None,
+        "permanent": [p.permanent for p in finishes] if failures else None,
+        "backoffs": [
+            None if p.backoff is None else json.dumps(p.backoff, default=str) for p in finishes
+        ]
+        if failures
+        else None,
+    }
+
+
+def _resolve(finishes: list[_Pending], applied: dict[int, str]) -> None:
+    """Resolve the futures of recorded outcomes (a job left out was not held: lost)."""
+    for p in finishes:
+        if not p.future.done():
+            status = _STATUSES.get(applied.get(p.job.id, ""), "lost")
+            result = p.result if p.error is None else None
+            p.future.set_result(Outcome(p.job.id, status, result, p.error))
+
+
 #: finish_jobs' status of an applied completion, as an Outcome status (missing: lost).
 _STATUSES: dict[str, Literal["completed", "retrying", "failed", "lost", "cancelled"]] = {
     "completed": "completed",
@@ -1241,10 +1596,11 @@ def error_details(error: BaseException) -> dict[str, Any]:
     frames = traceback.extract_tb(error.__traceback__)
     return {
         "type": f"{type(error).__module__}.{type(error).__qualname__}",
-        "message": str(error),
-        "traceback": "".join(traceback.format_exception(error)),
+        "message": _printable(str(error)),
+        "traceback": _printable("".join(traceback.format_exception(error))),
         "frames": [
-            {"file": f.filename, "line": f.lineno, "function": f.name, "code": f.line}
+            {"file": f.filename, "line": f.lineno, "function": f.name,
+             "code": None if f.line is None else _printable(f.line)}
             for f in frames
         ],
-    }
+    }  # fmt: skip

@@ -5,7 +5,8 @@
 -- The claim, for one job or many (get_job is its one-job case). After the sweep's probe, it
 -- walks the claimable jobs in exactly the order of jobs_claim_idx (priority, run_at, id) with
 -- FOR UPDATE SKIP LOCKED, so racing workers never wait for or get the same job, and takes up
--- to batch_size of them with one UPDATE.
+-- to batch_size of them with one UPDATE. started := false (a worker's buffer) leaves the jobs
+-- unstarted (jobs.started_attempt): see start_jobs.
 --
 -- A job of a named queue also needs the queue, and a queue runs its jobs strictly in order:
 -- whoever holds the queue starts the queue's head, its first due waiting job by (priority,
@@ -28,7 +29,8 @@ CREATE FUNCTION app_jobs.get_jobs(
   worker_id text,
   task_identifiers text[] DEFAULT NULL,
   job_expiry interval DEFAULT interval '4 hours',
-  batch_size integer DEFAULT 100)
+  batch_size integer DEFAULT 100,
+  started boolean DEFAULT true)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -152,6 +154,7 @@ BEGIN
              locked_by = get_jobs.worker_id,
              locked_at = pg_catalog.now(),
              attempts = j.attempts + 1,
+             started_attempt = CASE WHEN get_jobs.started IS NOT FALSE THEN j.attempts + 1 END,
              updated_at = pg_catalog.now()
        WHERE j.id = ANY (v_taken)
       RETURNING j.*)
@@ -159,9 +162,9 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer) IS
-  'Claims up to batch_size (1-10000, default 100) jobs for worker_id and returns them in claim order (no row when none is due), with exactly get_job''s order, task filter, expiry and queue semantics: lowest priority first, then earliest run_at, then oldest; at most one job per named queue, and a named queue starts its jobs strictly in that order among its due jobs. Each job is locked (locked_by, locked_at) and its attempts go up by one. A lock older than job_expiry (default 4 hours) whose worker keeps no live lease is stale and its job is claimed again as a new attempt; jobs of a worker whose lease lapsed are reclaimable at once.';
+COMMENT ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) IS
+  'Claims up to batch_size (1-10000, default 100) jobs for worker_id and returns them in claim order (no row when none is due), with exactly get_job''s order, task filter, expiry and queue semantics: lowest priority first, then earliest run_at, then oldest; at most one job per named queue, and a named queue starts its jobs strictly in that order among its due jobs. Each job is locked (locked_by, locked_at) and its attempts go up by one. With started (the default) the jobs count as started, as get_job''s do; started := false claims them into a worker''s buffer: record each with start_jobs before its handler runs, since a job given back unstarted (its worker died or its lease lapsed, or settle_jobs) gets its attempt refunded. A lock older than job_expiry (default 4 hours) whose worker keeps no live lease is stale and its job is claimed again as a new attempt; jobs of a worker whose lease lapsed are reclaimable at once.';
 
 COMMIT;

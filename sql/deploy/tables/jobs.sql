@@ -20,4 +20,18 @@ ALTER TABLE app_jobs.jobs ALTER COLUMN uid SET DEFAULT app_jobs._uuid_v7();
 COMMENT ON INDEX app_jobs.jobs_queue_idx IS
   'A named queue''s jobs in claim order: the claim finds the queue''s head through it, and parks and wakes the queue''s jobs.';
 
+-- Buffered is not started (worker buffers, 0.4.0): started_attempt is the attempt a worker
+-- recorded as started (app_jobs.start_jobs, or a claim with started := true, as get_job's).
+-- A job whose attempts equal its started_attempt is running a handler: if its worker dies,
+-- that attempt is used (logged lost). Any other running job was only claimed into a buffer:
+-- given back, its attempt is refunded. No index holds the column, so recording a start can
+-- be a HOT update. Jobs running at the upgrade count as started (as before 0.4.0).
+
+ALTER TABLE app_jobs.jobs ADD COLUMN started_attempt integer;
+
+UPDATE app_jobs.jobs AS j SET started_attempt = j.attempts WHERE j.state = 'running';
+
+COMMENT ON COLUMN app_jobs.jobs.started_attempt IS
+  'The attempt a worker recorded as started (start_jobs, or get_job''s claim). A running job whose attempts differ was only claimed into a worker''s buffer: given back, its attempt is refunded; a started one has used its attempt. Not indexed.';
+
 COMMIT;

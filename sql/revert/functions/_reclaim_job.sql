@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/_reclaim_job from pg
--- Back to the 0.2.0 definition (deploy/functions/_reclaim_job@v0.2.0.sql).
+-- Back to the 0.3.0 definition (deploy/functions/_reclaim_job@v0.3.0.sql).
 
 BEGIN;
 
@@ -10,12 +10,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   IF p_job.queue_name IS NOT NULL THEN
-    PERFORM 1 FROM app_jobs.job_queues AS q
-      WHERE q.database_id = p_job.database_id AND q.queue_name = p_job.queue_name
+    PERFORM 1 FROM app_jobs.job_queue_locks AS l
+      WHERE l.database_id = p_job.database_id AND l.queue_name = p_job.queue_name
         FOR UPDATE SKIP LOCKED;
-    IF NOT FOUND AND EXISTS (SELECT 1 FROM app_jobs.job_queues AS q
-                              WHERE q.database_id = p_job.database_id
-                                AND q.queue_name = p_job.queue_name) THEN
+    IF NOT FOUND AND EXISTS (SELECT 1 FROM app_jobs.job_queue_locks AS l
+                              WHERE l.database_id = p_job.database_id
+                                AND l.queue_name = p_job.queue_name) THEN
       RETURN;
     END IF;
   END IF;
@@ -26,6 +26,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._reclaim_job(app_jobs.jobs, text) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._reclaim_job(app_jobs.jobs, text) IS
-  'Internal: takes a running job (whose row the caller holds) back from a dead holder as a failed attempt, unless its queue row is busy right now.';
+  'Internal: takes a running job (whose row the caller holds) back from a dead holder as a failed attempt, unless its queue lock row is busy right now.';
 
 COMMIT;

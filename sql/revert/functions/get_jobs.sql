@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs.get_jobs(text, text[], interval, integer);
+DROP FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean);
 
 COMMIT;

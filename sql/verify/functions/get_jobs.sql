@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs.get_jobs(text, text[], interval, integer)'::pg_catalog.regprocedure;
+SELECT 'app_jobs.get_jobs(text, text[], interval, integer, boolean)'::pg_catalog.regprocedure;
 
 ROLLBACK;
