@@ -31,7 +31,7 @@ BATCH = (
     "Worker(concurrency=10, buffer=batch): claims of up to `batch` jobs ahead into the "
     "worker's buffer, pipelined with start_jobs and finish_jobs on one connection"
 )
-BULK_NOTE = "AsyncClient.add_jobs() (app_jobs.add_jobs, one set-based INSERT)"
+BULK_NOTE = "AsyncClient.add_jobs_ids() (app_jobs.add_jobs, one set-based INSERT; ids returned)"
 PENDING_SQL = "SELECT count(*) FROM app_jobs.jobs"  # waiting, running and retrying jobs
 DONE_SQL = "SELECT count(*) FROM app_jobs.job_history WHERE status = 'completed'"
 
@@ -65,7 +65,7 @@ async def enqueue(i: int) -> None:
 
 
 async def enqueue_bulk(n: int, start: int = 0) -> None:
-    await _connected().add_jobs([JobSpec(TASK, {"i": i}) for i in range(start, start + n)])
+    await _connected().add_jobs_ids([JobSpec(TASK, {"i": i}) for i in range(start, start + n)])
 
 
 async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -134,6 +135,30 @@ def test_task_defaults_apply_at_enqueue_and_options_override_them(dsn: str) -> N
     assert (b.max_attempts, b.queue_name, b.priority) == (2, "other", 5)
     many = app.sync.later_many(report, [{"n": i} for i in range(3)])
     assert {(j.max_attempts, j.queue_name) for j in many} == {(7, "reports")}
+
+
+def test_a_tasks_timeout_is_stored_with_the_jobs_it_enqueues(dsn: str) -> None:
+    app = App(dsn)
+    seen: list[Any] = []
+
+    @app.task("slow", timeout=timedelta(minutes=2))
+    def slow(payload: Any, ctx: JobContext) -> None:
+        with psycopg.connect(dsn) as conn:  # the running job's own row
+            seen.append(
+                conn.execute(
+                    "SELECT timeout FROM app_jobs.jobs WHERE id = %s", (ctx.job_id,)
+                ).fetchone()
+            )
+
+    with pytest.raises(ValueError, match="timeout must be more than 0"):
+        app.task("never", timeout=0)(slow)
+    a = app.sync.later(slow, {})
+    b = app.sync.later("slow", {}, timeout=5)
+    assert (a.timeout, b.timeout) == (timedelta(minutes=2), timedelta(seconds=5))
+    many = app.sync.later_many(slow, [{"n": i} for i in range(2)])
+    assert [j.timeout for j in many] == [timedelta(minutes=2)] * 2
+    app.sync.run_now(slow, {})
+    assert seen == [(timedelta(minutes=2),)]
 
 
 def test_later_inside_the_callers_transaction(dsn: str) -> None:

@@ -254,3 +254,41 @@ def test_connect_without_a_dsn_goes_where_the_cli_goes(
     assert asyncio.run(main()) == wanted
     with pytest.raises(psycopg.OperationalError, match="pgjobs_no_such_database"):
         Client.connect()  # pgjobs.db.client.Client: libpq's defaults, as documented
+
+
+# --- the per-job timeout and bulk enqueue by ids (0.4.0) ----------------------------------------
+
+
+def test_a_job_carries_its_timeout(client: Client) -> None:
+    job = client.add_job("t", timeout=90)
+    assert job.timeout == timedelta(seconds=90)
+    assert client.add_job("t", timeout=timedelta(minutes=5)).timeout == timedelta(minutes=5)
+    assert client.add_job("t").timeout is None
+    claimed = client.get_job("w", task_identifiers=["t"])
+    assert claimed is not None and claimed.id == job.id and claimed.timeout == timedelta(seconds=90)
+    with pytest.raises(InvalidArgument, match="timeout must be more than 0") as refused:
+        client.add_job("t", timeout=0)
+    assert refused.value.sqlstate == "PJ406"
+    with pytest.raises(InvalidArgument, match="element 2: timeout"):
+        client.add_jobs([JobSpec("t", timeout=1), JobSpec("t", timeout=timedelta(days=8))])
+
+
+def test_add_jobs_gives_each_element_its_timeout(client: Client) -> None:
+    jobs = client.add_jobs([JobSpec("t", timeout=1.5), JobSpec("t"), JobSpec("t", timeout=60)])
+    assert [j.timeout for j in jobs] == [timedelta(seconds=1.5), None, timedelta(minutes=1)]
+
+
+def test_add_jobs_ids_returns_the_new_ids_in_order(client: Client) -> None:
+    tricky = "a\"b\\c,(d){e} 'f' é\\\""
+    specs = [
+        JobSpec("bulk", {"i": i, "s": tricky}, queue=tricky if i % 2 else None) for i in range(500)
+    ]
+    ids = client.add_jobs_ids(specs)
+    assert len(ids) == 500 and ids == sorted(ids)
+    found = {i: client.find_job(i) for i in (ids[0], ids[1], ids[-1])}
+    assert [(j.payload, j.queue_name) for j in found.values() if j is not None] == [
+        ({"i": 0, "s": tricky}, None),
+        ({"i": 1, "s": tricky}, tricky),
+        ({"i": 499, "s": tricky}, tricky),
+    ]
+    assert client.add_jobs_ids([]) == []

@@ -13,7 +13,8 @@ from helpers import Conn, Row, unique_name
 from psycopg import sql
 
 ADD_JOB = (
-    "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb)"
+    "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb,"
+    " interval)"
 )
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 

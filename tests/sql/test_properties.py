@@ -309,6 +309,8 @@ BY_NAME: dict[str, st.SearchStrategy[Any]] = {
     "backoffs": st.one_of(st.none(), st.lists(st.one_of(st.none(), backoffs), max_size=4)),
     "error_messages": text_lists,
     "correlation_ids": text_lists,
+    # the per-job timeout (0.4.0): add_jobs' element timeouts
+    "timeouts": st.one_of(st.none(), st.lists(intervals, max_size=4)),
     "job_key": st.one_of(st.sampled_from(["seed-key", "dup"]), texts),
     "queue_name": st.one_of(st.sampled_from(["mailbox"]), texts),
     "queue": st.one_of(st.sampled_from(["mailbox"]), texts),

@@ -440,6 +440,30 @@ CASES = {
     "unregister_worker/instance NULL": Case(
         "unregister_worker", "app_jobs.unregister_worker('seed-worker', NULL)", "PJ123"
     ),
+    # the per-job timeout (0.4.0): more than 0, at most 7 days, in add_job and add_jobs
+    "add_job/timeout 0": Case("add_job", "app_jobs.add_job(NULL, 't', timeout := '0')", "PJ406"),
+    "add_job/timeout negative": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', timeout := '-1 second')", "PJ406"
+    ),
+    "add_job/timeout over 7 days": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', timeout := '7 days 1 second')", "PJ406"
+    ),
+    "add_job/timeout a month that is 0": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', timeout := '1 mon -30 days')", "PJ406"
+    ),
+    "add_jobs/timeout element 2": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL),"
+        " ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]::app_jobs.job_spec[],"
+        " timeouts := ARRAY['1 minute', '0']::interval[])",
+        "PJ406",
+    ),
+    "add_jobs/timeouts wrong length": Case(
+        "add_jobs",
+        "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]"
+        "::app_jobs.job_spec[], timeouts := ARRAY['1 minute', '1 minute']::interval[])",
+        "PJ131",
+    ),
 }
 
 

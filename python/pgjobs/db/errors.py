@@ -95,6 +95,7 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ304": JobNotFinished,
     "PJ307": WorkerIdInUse,
     "PJ401": JobKeyContention,
+    "PJ406": InvalidArgument,  # a timeout out of bounds (add_job, add_jobs)
 }
 _BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {
     "PJ1": InvalidArgument,

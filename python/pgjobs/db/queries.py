@@ -18,7 +18,8 @@ SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := %(run_at)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
-  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb)
+  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
+  timeout := %(timeout)s::interval)
 """
 
 ADD_JOB_DELAYED: Final = """
@@ -26,11 +27,19 @@ SELECT * FROM app_jobs.add_job(
   db_id := %(db_id)s, identifier := %(identifier)s, payload := %(payload)s::json,
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := now() + %(delay)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
-  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb)
+  correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
+  timeout := %(timeout)s::interval)
 """
 
 ADD_JOBS: Final = """
-SELECT * FROM app_jobs.add_jobs(specs := %(specs)s::app_jobs.job_spec[])
+SELECT * FROM app_jobs.add_jobs(
+  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[])
+"""
+
+#: add_jobs when only the new jobs' ids are wanted: the rows stay in the database.
+ADD_JOBS_IDS: Final = """
+SELECT id FROM app_jobs.add_jobs(
+  specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[])
 """
 
 GET_JOB: Final = """

@@ -80,6 +80,7 @@ class App:
         on_failure: Listener | None = None,
         on_attempt: Listener | None = None,
         backoff: Backoff | None = None,
+        timeout: timedelta | float | None = None,
     ) -> Callable[[F], F]:
         """Register the decorated function (sync or async) as the handler of task ``name``
         (default: the function's name). It is called as ``fn(payload)`` or
@@ -89,7 +90,10 @@ class App:
         handler's annotations (or ``payload_type``/``result_type``) declare typed payloads and
         results. ``on_success`` / ``on_failure`` (after the last attempt) / ``on_attempt``
         (every attempt) receive a :class:`~pgjobs.registry.JobEvent`. ``backoff``: the task's
-        retry delays (:class:`~pgjobs.client.Backoff`; a job's own backoff wins)."""
+        retry delays (:class:`~pgjobs.client.Backoff`; a job's own backoff wins).
+        ``timeout`` (a timedelta or seconds, more than 0, at most 7 days): the longest run of
+        one attempt, stored with every job this app enqueues for the task (a job's own
+        ``timeout`` wins), so any worker stops the handler past it and fails the attempt."""
 
         def register(fn: F) -> F:
             task = self.registry.register(
@@ -101,6 +105,7 @@ class App:
                 payload_type=payload_type,
                 result_type=result_type,
                 backoff=backoff,
+                timeout=timeout,
             )
             for event, listener in (
                 ("success", on_success),
@@ -165,6 +170,7 @@ class App:
         run_at: datetime | None = None,
         max_attempts: int | None = None,
         priority: int | None = None,
+        timeout: timedelta | float | None = None,
     ) -> JobSpec:
         """A checked :class:`JobSpec`: the payload validated against the task's payload type
         (:class:`~pgjobs.typed.InvalidPayload` when it does not match), the task's defaults
@@ -180,7 +186,10 @@ class App:
             queue = queue if queue is not None else known.queue
             max_attempts = max_attempts if max_attempts is not None else known.max_attempts
             priority = priority if priority is not None else known.priority
-        return JobSpec(name, payload, database_id, job_key, queue, run_at, max_attempts, priority)
+            timeout = timeout if timeout is not None else known.timeout
+        return JobSpec(
+            name, payload, database_id, job_key, queue, run_at, max_attempts, priority, timeout
+        )
 
     @contextlib.asynccontextmanager
     async def _client(self, conn: AsyncConn | None) -> AsyncIterator[AsyncClient]:
@@ -200,7 +209,8 @@ class App:
         **options: Any,
     ) -> Job:
         """Enqueue one job (app_jobs.add_job) and return it. ``options``: database_id, job_key,
-        queue, run_at, max_attempts, priority; ``delay`` counts from the database's clock.
+        queue, run_at, max_attempts, priority, timeout; ``delay`` counts from the database's
+        clock.
         Pass ``conn`` to enqueue inside your own transaction (the job exists when it commits).
         """
         spec = self.spec(task, payload, **options)
@@ -208,7 +218,7 @@ class App:
             return await client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
-                max_attempts=spec.max_attempts, priority=spec.priority,
+                max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
             )  # fmt: skip
 
     async def later_many(
@@ -270,7 +280,8 @@ class App:
         With ``persist`` (the default) the job is enqueued, claimed by id and recorded like any
         other (history, listeners; a failure with attempts left stays queued for a retry by the
         workers). With ``persist=False`` only the handler runs (payload and result checked).
-        ``options`` are enqueue options (database_id, job_key, queue, max_attempts, priority)."""
+        ``options`` are enqueue options (database_id, job_key, queue, max_attempts, priority,
+        timeout)."""
         [outcome] = await self.run_batch(task, [payload], concurrency=1, persist=persist, **options)
         return outcome.value()
 
@@ -457,7 +468,7 @@ class SyncApp:
             return client.add_job(
                 spec.identifier, spec.payload, database_id=spec.database_id, job_key=spec.job_key,
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
-                max_attempts=spec.max_attempts, priority=spec.priority,
+                max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
             )  # fmt: skip
 
     def later_many(

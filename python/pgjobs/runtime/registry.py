@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pgjobs.runtime.typed import Codec, handler_codecs
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from pgjobs.db.client import Job
 
 __all__ = ["EVENTS", "JobContext", "JobEvent", "Listener", "Registry", "Task"]
+
+#: The longest per-job timeout app_jobs accepts (add_job refuses more with PJ406).
+MAX_TIMEOUT = timedelta(days=7)
 
 #: The events a task's listeners can follow.
 EVENTS = ("success", "failure", "attempt")
@@ -128,6 +131,9 @@ class Task:
     #: Retry delay options of the task (a pgjobs.client.Backoff or its dict), sent with
     #: fail_job; a job's own backoff (add_job) wins over it.
     backoff: Mapping[str, Any] | Any | None = None
+    #: Longest run of one attempt of the jobs this task enqueues from Python (stored with
+    #: each job, app_jobs.jobs.timeout; a job's own timeout wins); None: no limit.
+    timeout: timedelta | None = None
 
     def call(self, payload: Any, ctx: JobContext) -> Any:
         return self.fn(payload, ctx) if self.wants_context else self.fn(payload)
@@ -160,6 +166,7 @@ class Registry:
         payload_type: Any = None,
         result_type: Any = None,
         backoff: Any = None,
+        timeout: timedelta | float | None = None,
     ) -> Task:
         if not name:
             raise ValueError("a task needs a non-empty name")
@@ -167,6 +174,10 @@ class Registry:
             raise ValueError(f"task {name!r} is already registered ({self._tasks[name].fn!r})")
         if max_attempts is not None and max_attempts < 1:
             raise ValueError(f"task {name!r}: max_attempts must be at least 1")
+        if timeout is not None and not isinstance(timeout, timedelta):
+            timeout = timedelta(seconds=timeout)
+        if timeout is not None and not timedelta(0) < timeout <= MAX_TIMEOUT:
+            raise ValueError(f"task {name!r}: timeout must be more than 0 and at most 7 days")
         params = [
             p
             for p in inspect.signature(fn).parameters.values()
@@ -189,6 +200,7 @@ class Registry:
             queue,
             priority,
             backoff,
+            timeout,
         )
         self._tasks[name] = task
         self._by_fn[fn] = name

@@ -1512,12 +1512,11 @@ class Worker:
 
 
 def _timeout_of(job: Job, task: Task | None) -> timedelta | None:
-    """The per-job timeout stored with the job, else the task's (``@app.task(timeout=)``)."""
-    for limit in (getattr(job, "timeout", None), getattr(task, "timeout", None)):
-        if isinstance(limit, timedelta) and limit > timedelta(0):
-            return limit
-        if isinstance(limit, int | float) and limit > 0:
-            return timedelta(seconds=limit)
+    """The per-job timeout stored with the job (add_job's ``timeout``), else, for a job
+    enqueued without one (say from SQL), its task's (``@app.task(timeout=)``)."""
+    limit = job.timeout if job.timeout is not None else getattr(task, "timeout", None)
+    if isinstance(limit, timedelta) and limit > timedelta(0):
+        return limit
     return None
 
 

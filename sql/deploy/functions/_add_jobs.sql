@@ -2,154 +2,160 @@
 -- requires: types/job_spec
 -- requires: tables/jobs
 -- requires: functions/_check_backoff
--- requires: functions/_job_spec_problem
 -- requires: functions/_check_payload
 -- requires: functions/_check_time
 -- The one enqueue implementation: add_job is its one-element case, add_jobs passes a whole
--- batch. Set-based: one statement checks every element (the first bad one, in order, raises
--- its code and nothing is written), one INSERT ... ON CONFLICT writes them all, in element
+-- batch. Set-based: one query checks every element, in element order (the first bad element
+-- raises its code, naming it, and nothing is written), one INSERT writes them all, in element
 -- order, so ids follow it. A job key replaces the tenant's waiting job with that key in place
 -- (attempts and last_error reset); a running one is left to finish undisturbed, without a
 -- retry, and a new job takes the key (then those elements go in again, at most 5 rounds, since
 -- a running keyed job may finish meanwhile). A key repeated within one batch is taken element
--- by element, as that many add_job calls would. Every payload and run_at is checked
--- (_check_payload, _check_time: PJ119-PJ121) before anything is written. The keys of one batch
--- are taken in one fixed order (advisory locks on their hashes, sorted) before the INSERT, so
--- two bulk calls sharing keys never deadlock, whatever their element order.
+-- by element, as that many add_job calls would. The keys of one batch are taken in one fixed
+-- order (advisory locks on their hashes, sorted) before the INSERT, so two bulk calls sharing
+-- keys never deadlock, whatever their element order; a batch without keys takes none.
+--
+-- Speed (a bulk enqueue is judged per row): no PL/pgSQL call per element on the common path.
+-- The checks of app_jobs._job_spec_problem, the timeout bounds and _check_time's bounds are
+-- written out as SQL expressions in the checking query (the one-element path uses the same
+-- query); only an element that could fail _check_payload (200 bytes of JSON or more, an
+-- escape, an exponent) or carries a backoff is passed to those functions. The uid is the
+-- version 7 uuid of app_jobs._uuid_v7 (the column default), computed here as an expression:
+-- a function call per row was a third of a 50,000-job enqueue.
 
 BEGIN;
 
 CREATE FUNCTION app_jobs._add_jobs(p_specs app_jobs.job_spec[], p_correlation_ids text[],
-                                   p_backoffs jsonb[], p_fn text)
+                                   p_backoffs jsonb[], p_timeouts interval[], p_fn text)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   v_nil constant uuid := '00000000-0000-0000-0000-000000000000'::uuid;
+  v_n constant integer := coalesce(pg_catalog.cardinality(p_specs), 0);
   v_bad record;
   v_where text;
   v_todo integer[];
   v_rows app_jobs.jobs[];
   v_keyed boolean;
-  v_i bigint;
-  v_what text;
-  v_where1 constant text := CASE WHEN p_fn = 'add_job' THEN 'add_job: ' ELSE p_fn || ': element 1: ' END;
 BEGIN
-  IF coalesce(pg_catalog.cardinality(p_correlation_ids), 0) NOT IN (0, pg_catalog.cardinality(p_specs))
-     OR coalesce(pg_catalog.cardinality(p_backoffs), 0) NOT IN (0, pg_catalog.cardinality(p_specs)) THEN
+  IF coalesce(pg_catalog.cardinality(p_correlation_ids), 0) NOT IN (0, v_n)
+     OR coalesce(pg_catalog.cardinality(p_backoffs), 0) NOT IN (0, v_n)
+     OR coalesce(pg_catalog.cardinality(p_timeouts), 0) NOT IN (0, v_n) THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ131',
-      MESSAGE = pg_catalog.format('%s: correlation_ids and backoffs must be NULL or have one element per spec (%s)', p_fn, pg_catalog.cardinality(p_specs)),
+      MESSAGE = pg_catalog.format('%s: correlation_ids, backoffs and timeouts must be NULL or have one element per spec (%s)', p_fn, v_n),
       HINT = 'Element i of each array belongs to specs[i]; pass NULL elements where there is nothing.';
   END IF;
-  IF pg_catalog.cardinality(p_specs) = 1 THEN
-    -- add_job: the same checks as an expression, without a query.
-    v_what := app_jobs._job_spec_problem(p_specs[1], p_correlation_ids[1]);
-    v_i := 1;
-  ELSE
-    SELECT c.i, c.what INTO v_i, v_what
-      FROM (SELECT s.i,
-                   app_jobs._job_spec_problem(
-                     ROW(s.db_id, s.identifier, s.payload, s.job_key, s.queue_name, s.run_at,
-                         s.max_attempts, s.priority)::app_jobs.job_spec,
-                     s.correlation_id) AS what
-              FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids))
+  IF v_n = 0 THEN
+    RETURN;
+  END IF;
+
+  -- Every check of every element, in element order: `what` is a check the element fails for
+  -- sure; check_backoff / check_payload say that _check_backoff / _check_payload must look.
+  FOR v_bad IN
+    SELECT c.*
+      FROM (SELECT s.i, s.run_at, s.payload, s.backoff,
+                   CASE
+                     WHEN s.identifier IS NULL OR s.identifier = ''
+                          OR pg_catalog.length(s.identifier) > 255 THEN 'identifier'
+                     WHEN coalesce(s.max_attempts, 25) < 1 THEN 'max_attempts'
+                     WHEN s.job_key = '' OR pg_catalog.length(s.job_key) > 512 THEN 'job_key'
+                     WHEN s.queue_name = '' OR pg_catalog.length(s.queue_name) > 255 THEN 'queue_name'
+                     WHEN s.correlation_id = '' OR pg_catalog.length(s.correlation_id) > 255 THEN 'correlation_id'
+                     WHEN s.timeout <= interval '0' OR s.timeout > interval '7 days' THEN 'timeout'
+                     WHEN NOT pg_catalog.isfinite(s.run_at)
+                          OR s.run_at < '0001-01-02 00:00:00+00'::timestamptz
+                          OR s.run_at > '9999-12-30 00:00:00+00'::timestamptz THEN 'run_at'
+                   END AS what,
+                   s.backoff IS NOT NULL AS check_backoff,
+                   (pg_catalog.octet_length(s.payload::text) >= 200
+                    OR pg_catalog.strpos(s.payload::text, '\u') > 0
+                    OR s.payload::text ~ '[0-9][eE]') AS check_payload
+              FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
+                              pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts))
                    WITH ORDINALITY
                    AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts,
-                         priority, correlation_id, i)) AS c
-     WHERE c.what IS NOT NULL
+                         priority, correlation_id, backoff, timeout, i)) AS c
+     WHERE c.what IS NOT NULL OR c.check_backoff OR c.check_payload
      ORDER BY c.i
-     LIMIT 1;
-  END IF;
-  IF v_what IS NOT NULL THEN
+  LOOP
     v_where := CASE WHEN p_fn = 'add_job' THEN 'add_job: '
-                    ELSE pg_catalog.format('%s: element %s: ', p_fn, v_i) END;
-    IF v_what = 'identifier' THEN
+                    ELSE pg_catalog.format('%s: element %s: ', p_fn, v_bad.i) END;
+    IF v_bad.what = 'identifier' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ101',
         MESSAGE = v_where || 'identifier (the task name) must be a non-empty text of at most 255 characters',
-        DETAIL = pg_catalog.format('identifier = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left((p_specs[v_i]).identifier, 300)), 'NULL')),
+        DETAIL = pg_catalog.format('identifier = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left((p_specs[v_bad.i]).identifier, 300)), 'NULL')),
         HINT = 'Pass the name of the task that runs the job, e.g. identifier := ''send_email''.';
-    ELSIF v_what = 'max_attempts' THEN
+    ELSIF v_bad.what = 'max_attempts' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ104',
-        MESSAGE = v_where || pg_catalog.format('max_attempts must be at least 1, got %s', (p_specs[v_i]).max_attempts),
+        MESSAGE = v_where || pg_catalog.format('max_attempts must be at least 1, got %s', (p_specs[v_bad.i]).max_attempts),
         HINT = 'Pass how many attempts the job may take in all (1 = no retry), or leave it out for 25.';
-    ELSIF v_what = 'job_key' THEN
+    ELSIF v_bad.what = 'job_key' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ106',
         MESSAGE = v_where || 'job_key must be NULL or a non-empty text of at most 512 characters',
         HINT = 'Leave job_key out for a job without a key.';
-    ELSIF v_what = 'queue_name' THEN
+    ELSIF v_bad.what = 'queue_name' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ106',
         MESSAGE = v_where || 'queue_name must be NULL or a non-empty text of at most 255 characters',
         HINT = 'Leave queue_name out for a job that runs in parallel with others.';
-    ELSE
+    ELSIF v_bad.what = 'correlation_id' THEN
       RAISE EXCEPTION USING
         ERRCODE = 'PJ106',
         MESSAGE = v_where || 'correlation_id must be NULL or a non-empty text of at most 255 characters',
         HINT = 'Pass an id shared by related jobs (e.g. a request id), or leave it out.';
+    ELSIF v_bad.what = 'timeout' THEN
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ406',
+        MESSAGE = v_where || pg_catalog.format('timeout must be more than 0 and at most 7 days, got %s', p_timeouts[v_bad.i]),
+        DETAIL = 'timeout is how long one attempt of the job may run before its worker stops it and fails the attempt.',
+        HINT = 'Pass an interval such as interval ''5 minutes'', or NULL for no limit.';
+    ELSIF v_bad.what = 'run_at' THEN
+      PERFORM app_jobs._check_time(v_bad.run_at, v_where || 'run_at');  -- raises PJ119
     END IF;
-  END IF;
-  IF p_backoffs IS NOT NULL AND pg_catalog.array_remove(p_backoffs, NULL) <> '{}'::jsonb[] THEN
-    FOR v_bad IN
-      SELECT s.i, s.b AS backoff FROM pg_catalog.unnest(p_backoffs) WITH ORDINALITY AS s (b, i)
-       WHERE s.b IS NOT NULL ORDER BY s.i
-    LOOP
-      PERFORM app_jobs._check_backoff(v_bad.backoff,
-                                      CASE WHEN p_fn = 'add_job' THEN 'add_job'
-                                           ELSE pg_catalog.format('%s: element %s', p_fn, v_bad.i) END);
-    END LOOP;
-  END IF;
+    IF v_bad.check_backoff THEN
+      PERFORM app_jobs._check_backoff(v_bad.backoff, pg_catalog.rtrim(v_where, ': '));
+    END IF;
+    IF v_bad.check_payload THEN
+      PERFORM app_jobs._check_payload(v_bad.payload, v_where || 'payload');
+    END IF;
+  END LOOP;
 
-  IF pg_catalog.cardinality(p_specs) = 1 THEN
-    PERFORM app_jobs._check_payload((p_specs[1]).payload, v_where1 || 'payload'),
-            app_jobs._check_time((p_specs[1]).run_at, v_where1 || 'run_at');
-  ELSE
-    -- One query, in element order: the first bad element raises. Only the elements the checks
-    -- could refuse are passed to them (a call costs ~15 us, a third of a bulk enqueue): a
-    -- payload _check_payload refuses is 200 bytes or more (nesting over 100, a 1,000-digit
-    -- number, over 1 MiB), or holds an escape (\u0000, a lone surrogate) or an exponent; a
-    -- run_at left out (NULL) is now.
-    PERFORM app_jobs._check_payload(s.payload, pg_catalog.format('%s: element %s: payload', p_fn, s.i)),
-            app_jobs._check_time(s.run_at, pg_catalog.format('%s: element %s: run_at', p_fn, s.i))
-       FROM pg_catalog.unnest(p_specs) WITH ORDINALITY
-            AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority, i)
-      WHERE s.run_at IS NOT NULL
-         OR pg_catalog.octet_length(s.payload::text) >= 200
-         OR pg_catalog.strpos(s.payload::text, '\u') > 0
-         OR s.payload::text ~ '[0-9][eE]'
-      ORDER BY s.i;
-  END IF;
-
-  IF pg_catalog.cardinality(p_specs) = 1 THEN
+  IF v_n = 1 THEN
     v_keyed := (p_specs[1]).job_key IS NOT NULL;
   ELSE
-    SELECT pg_catalog.bool_or(s.job_key IS NOT NULL) INTO v_keyed FROM pg_catalog.unnest(p_specs) AS s;
+    v_keyed := EXISTS (SELECT 1 FROM pg_catalog.unnest(p_specs) AS s WHERE s.job_key IS NOT NULL);
   END IF;
 
-  IF NOT coalesce(v_keyed, false) THEN
+  IF NOT v_keyed THEN
     -- No job key: one plain INSERT (no ON CONFLICT, whose speculative insertion costs WAL).
     RETURN QUERY
       INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, run_at,
-                                      max_attempts, priority, state, correlation_id, backoff)
+                                      max_attempts, priority, state, correlation_id, backoff,
+                                      timeout, uid)
       SELECT coalesce(s.db_id, v_nil), s.identifier, coalesce(s.payload::jsonb, '{}'::jsonb),
              s.queue_name, coalesce(s.run_at, pg_catalog.now()), coalesce(s.max_attempts, 25),
              coalesce(s.priority, 0),
-             CASE WHEN coalesce(s.run_at, pg_catalog.now()) > pg_catalog.now()
-                  THEN 'scheduled' ELSE 'ready' END,
-             s.correlation_id, s.backoff
+             CASE WHEN s.run_at > pg_catalog.now() THEN 'scheduled' ELSE 'ready' END,
+             s.correlation_id, s.backoff, s.timeout,
+             -- app_jobs._uuid_v7(): Unix milliseconds, the version 7, then random bits.
+             (pg_catalog.lpad(pg_catalog.to_hex((pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint), 12, '0')
+              || '7' || pg_catalog.substr(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 14))::uuid
         FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
-                        pg_catalog.unnest(p_backoffs)) WITH ORDINALITY
+                        pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts))
+             WITH ORDINALITY
              AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
-                   correlation_id, backoff, i)
+                   correlation_id, backoff, timeout, i)
        ORDER BY s.i
       RETURNING j.*;
     RETURN;
   END IF;
-  IF pg_catalog.cardinality(p_specs) > 1 THEN
+  IF v_n > 1 THEN
     -- Keys in one fixed order (their hashes, sorted), so two batches never wait on each
     -- other's keys crosswise: the INSERT below takes them in element order.
     PERFORM pg_catalog.pg_advisory_xact_lock(k.h)
@@ -158,18 +164,19 @@ BEGIN
                FROM pg_catalog.unnest(p_specs) AS s
               WHERE s.job_key IS NOT NULL) AS k
       ORDER BY k.h;
-  END IF;
-  IF EXISTS (
-       SELECT 1 FROM pg_catalog.unnest(p_specs) AS s
-        WHERE s.job_key IS NOT NULL
-        GROUP BY coalesce(s.db_id, v_nil), s.job_key
-       HAVING pg_catalog.count(*) > 1) THEN
-    -- A key repeated in the batch: element by element, as that many add_job calls would.
-    FOR i IN 1 .. pg_catalog.cardinality(p_specs) LOOP
-      RETURN QUERY SELECT * FROM app_jobs._add_jobs(ARRAY[p_specs[i]], ARRAY[p_correlation_ids[i]],
-                                                    ARRAY[p_backoffs[i]], p_fn);
-    END LOOP;
-    RETURN;
+    IF EXISTS (
+         SELECT 1 FROM pg_catalog.unnest(p_specs) AS s
+          WHERE s.job_key IS NOT NULL
+          GROUP BY coalesce(s.db_id, v_nil), s.job_key
+         HAVING pg_catalog.count(*) > 1) THEN
+      -- A key repeated in the batch: element by element, as that many add_job calls would.
+      FOR i IN 1 .. v_n LOOP
+        RETURN QUERY SELECT * FROM app_jobs._add_jobs(ARRAY[p_specs[i]], ARRAY[p_correlation_ids[i]],
+                                                      ARRAY[p_backoffs[i]], ARRAY[p_timeouts[i]],
+                                                      p_fn);
+      END LOOP;
+      RETURN;
+    END IF;
   END IF;
 
   v_todo := ARRAY(SELECT pg_catalog.generate_subscripts(p_specs, 1));
@@ -177,17 +184,19 @@ BEGIN
     WITH written AS (
       INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, key, queue_name,
                                       run_at, max_attempts, priority, state, correlation_id,
-                                      backoff)
+                                      backoff, timeout, uid)
       SELECT coalesce(s.db_id, v_nil), s.identifier, coalesce(s.payload::jsonb, '{}'::jsonb),
              s.job_key, s.queue_name, coalesce(s.run_at, pg_catalog.now()),
              coalesce(s.max_attempts, 25), coalesce(s.priority, 0),
-             CASE WHEN coalesce(s.run_at, pg_catalog.now()) > pg_catalog.now()
-                  THEN 'scheduled' ELSE 'ready' END,
-             s.correlation_id, s.backoff
+             CASE WHEN s.run_at > pg_catalog.now() THEN 'scheduled' ELSE 'ready' END,
+             s.correlation_id, s.backoff, s.timeout,
+             (pg_catalog.lpad(pg_catalog.to_hex((pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) * 1000)::bigint), 12, '0')
+              || '7' || pg_catalog.substr(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 14))::uuid
         FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
-                       pg_catalog.unnest(p_backoffs)) WITH ORDINALITY
+                       pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts))
+             WITH ORDINALITY
              AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority,
-                   correlation_id, backoff, i)
+                   correlation_id, backoff, timeout, i)
        WHERE v_round = 1 OR s.i = ANY (v_todo)
        ORDER BY s.i
       ON CONFLICT (database_id, key) WHERE key IS NOT NULL DO UPDATE
@@ -200,6 +209,7 @@ BEGIN
              state = excluded.state,
              correlation_id = excluded.correlation_id,
              backoff = excluded.backoff,
+             timeout = excluded.timeout,
              attempts = 0,
              last_error = NULL,
              updated_at = pg_catalog.now()
@@ -234,9 +244,9 @@ BEGIN
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], text) IS
+COMMENT ON FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text) IS
   'Internal: the one enqueue implementation behind add_job (one element) and add_jobs (many), set-based; p_fn names the caller in error messages.';
 
 COMMIT;

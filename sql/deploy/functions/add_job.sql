@@ -2,14 +2,24 @@
 -- requires: functions/add_job@v0.3.0
 -- requires: functions/_add_jobs
 -- The contract's enqueue: add_job(db_id, identifier, payload, job_key, queue_name, run_at,
--- max_attempts, priority) (and correlation_id, backoff). It is the one-element case of the
+-- max_attempts, priority) (and correlation_id, backoff, and since 0.4.0 timeout, appended last
+-- so every call written for 0.3.0 keeps its meaning). It is the one-element case of the
 -- set-based app_jobs._add_jobs behind add_jobs: one implementation of the checks, the
 -- defaults and the job keys (a waiting job with the key is replaced in place; a running one is
--- left to finish without a retry and a new job takes the key).
+-- left to finish without a retry and a new job takes the key). A new parameter is a new
+-- signature: the 0.3.0 one is dropped first (no overloads) and its EXECUTE grants move to the
+-- new one.
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION app_jobs.add_job(
+-- The grants of the function it replaces are given to the new signature (below).
+SELECT pg_catalog.set_config('pgjobs.add_job_acl',
+         coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
+                    WHERE p.oid = 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb)'::pg_catalog.regprocedure), '{}'), true);
+
+DROP FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb);
+
+CREATE FUNCTION app_jobs.add_job(
   db_id uuid,
   identifier text,
   payload json DEFAULT '{}',
@@ -19,7 +29,8 @@ CREATE OR REPLACE FUNCTION app_jobs.add_job(
   max_attempts integer DEFAULT 25,
   priority integer DEFAULT 0,
   correlation_id text DEFAULT NULL,
-  backoff jsonb DEFAULT NULL)
+  backoff jsonb DEFAULT NULL,
+  timeout interval DEFAULT NULL)
 RETURNS app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -33,14 +44,35 @@ BEGIN
     FROM app_jobs._add_jobs(
            ARRAY[ROW(db_id, identifier, payload, job_key, queue_name, run_at, max_attempts,
                      priority)::app_jobs.job_spec],
-           ARRAY[correlation_id], ARRAY[backoff], 'add_job');
+           ARRAY[correlation_id], ARRAY[backoff], ARRAY[timeout], 'add_job');
   RETURN v_job;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) IS
-  'Enqueues a job and returns its row. db_id: tenant (NULL = the default tenant, the nil uuid); identifier: task name; payload: JSON arguments; job_key: optional key, unique per tenant (an existing waiting job with the key is replaced in place, with attempts and last_error reset; a running one finishes undisturbed without retry and a new job takes the key); queue_name: optional serial queue of the tenant; run_at: not before (default now); max_attempts (default 25); priority: lower runs first (default 0); correlation_id: optional id tying related jobs together (list_jobs filters on it); backoff: optional retry delay options of this job ({"strategy": "exponential"|"linear"|"fixed"|"none", "base": seconds, "cap": seconds, "jitter": 0-1}), else fail_job''s, else exp(min(attempts, 10)) seconds. Sends NOTIFY "jobs:insert" unless run_at is in the future.';
+DO $$
+DECLARE
+  v_grant record;
+BEGIN
+  FOR v_grant IN
+    SELECT a.grantee, a.is_grantable, r.rolname
+      FROM pg_catalog.aclexplode(pg_catalog.current_setting('pgjobs.add_job_acl')::pg_catalog.aclitem[]) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE'
+       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval)'::pg_catalog.regprocedure)
+  LOOP
+    IF v_grant.grantee = 0 THEN
+      EXECUTE 'GRANT EXECUTE ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval) TO PUBLIC';
+    ELSE
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval) TO %I%s', v_grant.rolname,
+                                CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END IF;
+  END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval) IS
+  'Enqueues a job and returns its row. db_id: tenant (NULL = the default tenant, the nil uuid); identifier: task name; payload: JSON arguments; job_key: optional key, unique per tenant (an existing waiting job with the key is replaced in place, with attempts and last_error reset; a running one finishes undisturbed without retry and a new job takes the key); queue_name: optional serial queue of the tenant; run_at: not before (default now); max_attempts (default 25); priority: lower runs first (default 0); correlation_id: optional id tying related jobs together (list_jobs filters on it); backoff: optional retry delay options of this job ({"strategy": "exponential"|"linear"|"fixed"|"none", "base": seconds, "cap": seconds, "jitter": 0-1}), else fail_job''s, else exp(min(attempts, 10)) seconds; timeout: optional longest run of one attempt (more than 0, at most 7 days, else PJ406): past it the worker stops the handler and fails the attempt, retried as any failure. Sends NOTIFY "jobs:insert" unless run_at is in the future.';
 
 COMMIT;

@@ -6,7 +6,8 @@
 -- (app_jobs._add_jobs): every element is checked by one statement, written by one INSERT in
 -- element order. Every argument of add_job is taken: job_spec keeps its eight fields (so a
 -- ROW(...)::app_jobs.job_spec written for 0.3.0 still casts), and correlation_ids and backoffs
--- give element i's correlation_id and backoff. (A signature change: dropped and re-created.)
+-- give element i's correlation_id and backoff, timeouts (0.4.0) its timeout. (A signature
+-- change: dropped and re-created.)
 
 BEGIN;
 
@@ -15,7 +16,8 @@ DROP FUNCTION app_jobs.add_jobs(app_jobs.job_spec[]);
 CREATE FUNCTION app_jobs.add_jobs(
   specs app_jobs.job_spec[],
   correlation_ids text[] DEFAULT NULL,
-  backoffs jsonb[] DEFAULT NULL)
+  backoffs jsonb[] DEFAULT NULL,
+  timeouts interval[] DEFAULT NULL)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -28,13 +30,13 @@ BEGIN
       MESSAGE = 'add_jobs: specs must not be NULL',
       HINT = 'Pass an array of app_jobs.job_spec (it may be empty).';
   END IF;
-  RETURN QUERY SELECT * FROM app_jobs._add_jobs(specs, correlation_ids, backoffs, 'add_jobs');
+  RETURN QUERY SELECT * FROM app_jobs._add_jobs(specs, correlation_ids, backoffs, timeouts, 'add_jobs');
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[]) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[]) IS
-  'Enqueues many jobs in one call and returns them in the order given: each element (an app_jobs.job_spec: the first eight arguments of add_job; element i of correlation_ids and backoffs gives its correlation_id and backoff) behaves as add_job would, keys included (a key repeated in the batch replaces the earlier element''s job, as two add_job calls would). All or nothing: a bad element raises the add_job error code, naming its position, and nothing is enqueued.';
+COMMENT ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[]) IS
+  'Enqueues many jobs in one call and returns them in the order given: each element (an app_jobs.job_spec: the first eight arguments of add_job; element i of correlation_ids, backoffs and timeouts gives its correlation_id, backoff and timeout) behaves as add_job would, keys included (a key repeated in the batch replaces the earlier element''s job, as two add_job calls would). All or nothing: a bad element raises the add_job error code, naming its position, and nothing is enqueued.';
 
 COMMIT;

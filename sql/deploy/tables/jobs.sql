@@ -34,4 +34,15 @@ UPDATE app_jobs.jobs AS j SET started_attempt = j.attempts WHERE j.state = 'runn
 COMMENT ON COLUMN app_jobs.jobs.started_attempt IS
   'The attempt a worker recorded as started (start_jobs, or get_job''s claim). A running job whose attempts differ was only claimed into a worker''s buffer: given back, its attempt is refunded; a started one has used its attempt. Not indexed.';
 
+-- Per-job timeout (0.4.0): how long one attempt of this job may run before its worker stops
+-- it and fails the attempt (retried as any failure). Stored with the job so that any worker
+-- honours it; NULL: no limit. Bounded: more than zero, at most 7 days (add_job refuses
+-- others with PJ406; the CHECK keeps every other writer to the same bounds).
+ALTER TABLE app_jobs.jobs ADD COLUMN timeout interval;
+ALTER TABLE app_jobs.jobs ADD CONSTRAINT jobs_timeout_check
+  CHECK (timeout > interval '0' AND timeout <= interval '7 days');
+
+COMMENT ON COLUMN app_jobs.jobs.timeout IS
+  'Longest run of one attempt (more than 0, at most 7 days); past it the worker stops the handler and fails the attempt, which is retried as any failure. NULL: no limit.';
+
 COMMIT;

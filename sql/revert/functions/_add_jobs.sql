@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], text);
+DROP FUNCTION app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text);
 
 COMMIT;

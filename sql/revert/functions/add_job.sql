@@ -3,7 +3,14 @@
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION app_jobs.add_job(
+-- The grants of the function it replaces are given to the new signature (below).
+SELECT pg_catalog.set_config('pgjobs.add_job_acl',
+         coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
+                    WHERE p.oid = 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval)'::pg_catalog.regprocedure), '{}'), true);
+
+DROP FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb, interval);
+
+CREATE FUNCTION app_jobs.add_job(
   db_id uuid,
   identifier text,
   payload json DEFAULT '{}',
@@ -116,6 +123,27 @@ END;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) FROM PUBLIC;
+
+DO $$
+DECLARE
+  v_grant record;
+BEGIN
+  FOR v_grant IN
+    SELECT a.grantee, a.is_grantable, r.rolname
+      FROM pg_catalog.aclexplode(pg_catalog.current_setting('pgjobs.add_job_acl')::pg_catalog.aclitem[]) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE'
+       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb)'::pg_catalog.regprocedure)
+  LOOP
+    IF v_grant.grantee = 0 THEN
+      EXECUTE 'GRANT EXECUTE ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) TO PUBLIC';
+    ELSE
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) TO %I%s', v_grant.rolname,
+                                CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END IF;
+  END LOOP;
+END
+$$;
 
 COMMENT ON FUNCTION app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb) IS
   'Enqueues a job and returns its row. db_id: tenant (NULL = the default tenant, the nil uuid); identifier: task name; payload: JSON arguments; job_key: optional key, unique per tenant (an existing waiting job with the key is replaced in place, with attempts and last_error reset; a running one finishes undisturbed without retry and a new job takes the key); queue_name: optional serial queue of the tenant; run_at: not before (default now); max_attempts (default 25); priority: lower runs first (default 0); correlation_id: optional id tying related jobs together (list_jobs filters on it); backoff: optional retry delay options of this job ({"strategy": "exponential"|"linear"|"fixed"|"none", "base": seconds, "cap": seconds, "jitter": 0-1}), else fail_job''s, else exp(min(attempts, 10)) seconds. Sends NOTIFY "jobs:insert" unless run_at is in the future.';

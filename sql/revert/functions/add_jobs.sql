@@ -3,7 +3,7 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[]);
+DROP FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[]);
 
 CREATE FUNCTION app_jobs.add_jobs(specs app_jobs.job_spec[])
 RETURNS SETOF app_jobs.jobs

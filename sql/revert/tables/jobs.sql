@@ -4,6 +4,8 @@
 BEGIN;
 
 ALTER TABLE app_jobs.jobs DROP COLUMN started_attempt;
+ALTER TABLE app_jobs.jobs DROP COLUMN timeout;
+
 ALTER TABLE app_jobs.jobs ALTER COLUMN uid SET DEFAULT pg_catalog.gen_random_uuid();
 DROP INDEX app_jobs.jobs_queue_idx;
 CREATE INDEX jobs_queue_idx ON app_jobs.jobs (database_id, queue_name, state)

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], text)'::pg_catalog.regprocedure;
+SELECT 'app_jobs._add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text)'::pg_catalog.regprocedure;
 
 ROLLBACK;

@@ -3,7 +3,7 @@
 
 BEGIN;
 
-SELECT 1 / (pg_catalog.strpos(pg_catalog.pg_get_functiondef('app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[])'::pg_catalog.regprocedure),
+SELECT 1 / (pg_catalog.strpos(pg_catalog.pg_get_functiondef('app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[])'::pg_catalog.regprocedure),
                                'app_jobs._add_jobs') > 0)::integer;
 
 ROLLBACK;

@@ -14,5 +14,6 @@ SELECT 1 / (pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE '%_uuid_v7%')::integ
  WHERE d.adrelid = 'app_jobs.jobs'::pg_catalog.regclass AND a.attname = 'uid';
 
 SELECT started_attempt FROM app_jobs.jobs WHERE false;
+SELECT timeout FROM app_jobs.jobs WHERE false;
 
 ROLLBACK;
