@@ -346,3 +346,65 @@ def test_a_second_signal_stops_at_once_with_the_database_unreachable(
         assert "stopping now" in worker.text()
     finally:
         worker.stop()
+
+
+# -- item 10: the per-job timeout -----------------------------------------------------------------
+
+
+def add_timed(dsn: str, task: str, payload: str, timeout: str) -> int:
+    [row] = sql(
+        dsn,
+        "SELECT id FROM app_jobs.add_job(NULL, %s, %s::json, max_attempts := 2,"
+        " timeout := %s::interval)",
+        task, payload, timeout,
+    )  # fmt: skip
+    return int(row["id"])
+
+
+def last_attempt(dsn: str, job: int) -> dict[str, Any]:
+    [row] = sql(
+        dsn,
+        "SELECT outcome, error_message FROM app_jobs.job_attempts WHERE job_id = %s"
+        " ORDER BY attempt DESC LIMIT 1",
+        job,
+    )
+    return row
+
+
+def test_a_job_past_its_timeout_fails_with_a_timeout_error_and_is_retried(
+    dsn: str, workdir: Path
+) -> None:
+    worker = Proc(dsn, workdir)
+    try:
+        stuck = add_timed(dsn, "hang", "{}", "0.5 seconds")  # async: cancelled at its timeout
+        slow = add_timed(dsn, "gate", '{"open": "never"}', "0.5 seconds")  # sync: told to stop
+        for job in (stuck, slow):
+            wait_for(lambda job=job: bool(attempts(dsn, job)), f"job {job}'s attempt to end")
+            attempt = last_attempt(dsn, job)
+            assert attempt["outcome"] == "failed"
+            assert attempt["error_message"].startswith("JobTimeout: ")
+            assert "timeout of 0.5s" in attempt["error_message"]
+        assert (workdir / f"stopped-{slow}").exists()  # the sync handler saw ctx.cancelled
+        # Retried as usual: its second attempt waits out the backoff.
+        rows = sql(dsn, "SELECT id, state FROM app_jobs.jobs ORDER BY id")
+        assert rows == [{"id": stuck, "state": "scheduled"}, {"id": slow, "state": "scheduled"}]
+    finally:
+        worker.stop()
+
+
+def test_a_sync_handler_that_ignores_its_timeout_is_reported_and_keeps_its_job(
+    dsn: str, workdir: Path
+) -> None:
+    worker = Proc(dsn, workdir, "--worker-id", "deaf")
+    try:
+        job = add_timed(dsn, "gate", '{"open": "deaf-open", "stubborn": true}', "0.2 seconds")
+        wait_for(lambda: "ignores its cancel flag" in worker.text(), "the report")
+        # Still held by this worker (its lease renewed), never given back meanwhile.
+        [row] = sql(dsn, "SELECT state, locked_by FROM app_jobs.jobs WHERE id = %s", job)
+        assert row == {"state": "running", "locked_by": "deaf"}
+        assert attempts(dsn, job) == []
+        (workdir / "deaf-open").touch()  # it returns at last: the attempt fails on timeout
+        wait_for(lambda: bool(attempts(dsn, job)), "the attempt to be recorded")
+        assert last_attempt(dsn, job)["error_message"].startswith("JobTimeout: ")
+    finally:
+        worker.stop()
