@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -408,3 +409,79 @@ def test_a_sync_handler_that_ignores_its_timeout_is_reported_and_keeps_its_job(
         assert last_attempt(dsn, job)["error_message"].startswith("JobTimeout: ")
     finally:
         worker.stop()
+
+
+# -- recovery at the defaults: no false reclaim under load ----------------------------------------
+
+#: How long the no-false-reclaim run keeps enqueuing blocking jobs: bounded in CI, 10 minutes in
+#: `make soak` (PGJOBS_RECLAIM_SECONDS=600).
+RECLAIM_SECONDS = float(os.environ.get("PGJOBS_RECLAIM_SECONDS", "20"))
+
+BLOCKING_APP = """
+import time
+from pgjobs.runtime.app import App
+
+app = App()
+
+@app.task("sleep5")
+def sleep5(payload):
+    time.sleep(5)  # blocks its thread for 5 s
+
+@app.task("spin5")
+def spin5(payload):
+    end = time.monotonic() + 5
+    while time.monotonic() < end:  # pure Python on the CPU for 5 s (GIL taken and given back)
+        pass
+"""
+
+
+def test_no_false_reclaim_with_the_cpus_saturated_and_handlers_blocking(
+    dsn: str, tmp_path: Path
+) -> None:
+    """Two workers at the default lease run sync handlers that block for 5 s while every CPU
+    is saturated: no attempt is ever taken back (lost), every job completes on attempt 1."""
+    (tmp_path / "blockapp.py").write_text(textwrap.dedent(BLOCKING_APP))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path]),
+        "PGJOBS_DSN": dsn,
+    }
+    burners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        for _ in range(os.cpu_count() or 2)
+    ]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pgjobs", "worker", "blockapp", "--concurrency", "2"],
+            env=env,
+            cwd=tmp_path,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    enqueued: list[int] = []
+    try:
+        deadline = time.monotonic() + RECLAIM_SECONDS
+        while time.monotonic() < deadline:
+            waiting = sql(dsn, "SELECT count(*) AS n FROM app_jobs.jobs WHERE state <> 'running'")
+            if waiting[0]["n"] < 2:
+                for task in ("sleep5", "spin5"):
+                    enqueued.append(add(dsn, task, "{}"))
+            time.sleep(0.5)
+        wait_for(
+            lambda: sql(dsn, "SELECT count(*) AS n FROM app_jobs.jobs") == [{"n": 0}],
+            "every job to finish",
+        )
+    finally:
+        for proc in [*burners, *workers]:
+            proc.kill()
+            proc.wait(GUARD)
+    assert len(enqueued) >= 4
+    lost = sql(
+        dsn, "SELECT job_id, error_message FROM app_jobs.job_attempts WHERE outcome <> 'completed'"
+    )
+    assert lost == []
+    rows = sql(
+        dsn, "SELECT status, attempts, count(*) AS n FROM app_jobs.job_history GROUP BY 1, 2"
+    )
+    assert rows == [{"status": "completed", "attempts": 1, "n": len(enqueued)}]

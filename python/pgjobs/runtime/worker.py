@@ -6,12 +6,19 @@ has handlers for), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a runni
 ends with ``complete_job`` or, when its handler raises, ``fail_job`` with the error and the
 traceback; a payload that does not match the task's payload type fails for good at once
 (``fail_job(..., permanent := true)``). Listeners run inside the transaction that records the
-outcome. A heartbeat keeps the worker's lease alive (``app_jobs.heartbeat``); a job the
-database no longer lists as held (its lease lapsed and another worker took it back) has its
-handler cancelled, and its late completion would be refused anyway. At start the worker
-releases (or, with ``orphans="fail"``, fails) what an earlier life under the same
-``worker_id`` left locked; at stop it stops claiming, lets running jobs finish up to
-``shutdown_timeout``, then gives the rest back. Lost connections (a PostgreSQL restart, a
+outcome. A heartbeat keeps the worker's lease alive (``app_jobs.heartbeat``, every quarter
+lease from a thread and a connection of its own); the lease belongs to this process (its
+``instance`` token): a second live process with the same ``worker_id`` is refused
+(:class:`WorkerIdInUse`), a restart after a crash waits at most one lease for the dead one's to
+lapse. A job the database no longer lists as held (its lease lapsed and another worker took
+it back) has its handler stopped, and its late completion would be refused anyway. At start
+the worker settles what an earlier life under the same ``worker_id`` left locked; at stop it
+stops claiming, lets running jobs finish up to ``shutdown_timeout``, then asks the rest to
+stop (``ctx.cancelled``; async handlers are cancelled) and gives each job back only once its
+handler has really stopped (sync handlers run in daemon threads of their own); a second stop
+exits at once, leaving the jobs of handlers still running to the lease. A job's ``timeout``
+(else its task's) stops its handler the same way and fails the attempt (:class:`JobTimeout`).
+Lost connections (a PostgreSQL restart, a
 killed backend) are retried with backoff; the worker carries on when the database is back.
 At start it also declares the app's schedules, and unless ``scheduler=False`` it runs
 ``app_jobs.run_due_schedules()`` every ``schedule_interval`` seconds (see pgjobs.schedules).
@@ -23,9 +30,10 @@ fills the slots in a few calls, and an idle wake-up costs one claim. On a schema
 
 A handler's result is stored with the job (``complete_job(..., result)``); a failure sends the
 traceback as text and as frames to the attempt log, with the task's ``backoff``.
-``app_jobs.cancel_job`` of a running job reaches the worker on ``NOTIFY "jobs:cancel"`` (or,
-missed, by its absence from the heartbeat's answer): the handler is cancelled (a sync one sees
-``ctx.cancelled`` set) and the job recorded cancelled. At start and every
+``app_jobs.cancel_job`` of a running job is read from the database: ``NOTIFY "jobs:cancel"``
+(which any role can send) only wakes the worker to ask ``heartbeat``, whose answer leaves such
+jobs out (as does every periodic heartbeat): the handler is stopped and the job recorded
+cancelled. At start and every
 ``maintenance_interval`` seconds the worker creates history partitions ahead and applies
 ``retention`` (``cleanup_jobs``).
 
