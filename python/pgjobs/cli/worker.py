@@ -148,6 +148,8 @@ def _run_worker(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         schedule_interval=args.schedule_interval,
         hooks=hooks,
+        buffer=args.buffer,
+        prepared_statements=args.prepared_statements,
     )
     from pgjobs.db.errors import WorkerIdInUse
     from pgjobs.install.compat import SchemaVersionError
@@ -220,6 +222,20 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         metavar="ID",
         help="a stable id (e.g. host name): at start, what an earlier life under it left "
         "locked is released for retry, or failed with --orphans fail (default: host:pid:random)",
+    )
+    parser.add_argument(
+        "--buffer",
+        type=int,
+        default=None,
+        metavar="N",
+        help="claimed jobs kept ready beyond the running ones (not started until a slot frees;"
+        " default: as many as --concurrency; 0: claim only what runs)",
+    )
+    parser.add_argument(
+        "--no-prepared-statements",
+        dest="prepared_statements",
+        action="store_false",
+        help="no prepared statements (behind a transaction-mode pooler such as PgBouncer)",
     )
     parser.add_argument(
         "--orphans",

@@ -6,13 +6,17 @@ plain ``list[int]``. A :class:`Codec` checks a value against the type and turns 
 for the database (``dump``), and turns stored JSON back into the typed value (``load``).
 
 Unannotated handlers, and annotations of ``Any``/``object``, are untyped: values pass through
-as they are. Typed handlers need pydantic (``pip install -e '.[typed]' in a pgjobs checkout``).
+as they are. Plain JSON annotations (``dict``, ``list``, ``str``, ``int``, ``float``, ``bool``,
+``None``, and ``dict[str, X]``, ``list[X]``, ``X | None`` of those) are checked by a few
+``isinstance`` calls, strictly (no coercion), with no pydantic. Other types need pydantic
+(``pip install -e '.[typed]' in a pgjobs checkout``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +43,8 @@ class Codec:
     def for_type(cls, tp: Any) -> Codec:
         if tp is None or tp is Any or tp is object or tp is inspect.Parameter.empty:
             return cls()
+        if _plain(tp):
+            return cls(tp, _PlainAdapter(tp))
         try:
             from pydantic import TypeAdapter
         except ImportError:  # pragma: no cover - pydantic is in the dev extras
@@ -61,6 +67,77 @@ class Codec:
         if self._adapter is None:
             return value
         return self._adapter.dump_python(self._adapter.validate_python(value), mode="json")
+
+
+_SCALARS: dict[Any, tuple[type, ...]] = {
+    str: (str,), int: (int,), float: (int, float), bool: (bool,), type(None): (type(None),),
+    dict: (dict,), list: (list,),
+}  # fmt: skip
+
+
+def _plain(tp: Any) -> bool:
+    """A JSON shape checked without pydantic (see the module's docstring)."""
+    if tp is Any or tp is object or tp is None or tp in _SCALARS:
+        return True
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is list:
+        return len(args) == 1 and _plain(args[0])
+    if origin is dict:
+        return len(args) == 2 and args[0] is str and _plain(args[1])
+    if origin is typing.Union or origin is types.UnionType:
+        return all(_plain(a) for a in args)
+    return False
+
+
+def _check(tp: Any, value: Any, where: str) -> None:
+    if tp is Any or tp is object:
+        return
+    kinds = _SCALARS.get(type(None) if tp is None else tp)
+    if kinds is not None:
+        if not isinstance(value, kinds) or (tp in (int, float) and isinstance(value, bool)):
+            raise ValueError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r:.80}")
+        return
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is list or origin is dict:
+        _check_container(origin, args, value, where)
+        return
+    errors = []  # a union of plain shapes
+    for arg in args:
+        try:
+            _check(arg, value, where)
+            return
+        except ValueError as error:
+            errors.append(str(error))
+    raise ValueError("; ".join(errors))
+
+
+def _check_container(origin: Any, args: tuple[Any, ...], value: Any, where: str) -> None:
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: expected a list, got {value!r:.80}")
+        for i, item in enumerate(value):
+            _check(args[0], item, f"{where}[{i}]")
+        return
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}: expected an object, got {value!r:.80}")
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValueError(f"{where}: key {key!r} is not a string")
+        _check(args[1], item, f"{where}[{key!r}]")
+
+
+class _PlainAdapter:
+    """pydantic's TypeAdapter calls Codec uses, for a plain JSON annotation."""
+
+    def __init__(self, tp: Any) -> None:
+        self.tp = tp
+
+    def validate_python(self, value: Any) -> Any:
+        _check(self.tp, value, "value")
+        return value
+
+    def dump_python(self, value: Any, mode: str = "json") -> Any:
+        return value
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:

@@ -279,7 +279,8 @@ class Worker:
         # False for a transaction-mode pooler (PgBouncer), which cannot keep prepared statements.
         self.prepared_statements = prepared_statements
         self._buffer: deque[Job] = deque()
-        self._starting: set[int] = set()  # popped from the buffer, start_jobs not answered yet
+        self._starting: set[int] = set()
+        self._recording = 0  # handlers ended, outcomes waiting for the pump  # popped from the buffer, start_jobs not answered yet
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
         self._core: psycopg.AsyncConnection[Any] | None = None  # claim, start, finish
@@ -541,7 +542,9 @@ class Worker:
         if self._stop.is_set():
             return [], 0, 0
         to_start: list[Job] = []
-        free = self.concurrency - len(self._running)
+        # A job whose handler has ended and whose outcome waits for a round no longer takes a
+        # slot: the next job starts in the round that records it.
+        free = self.concurrency - len(self._running) + self._recording
         while free > 0 and self._buffer:
             to_start.append(self._buffer.popleft())
             free -= 1
@@ -553,8 +556,10 @@ class Worker:
             return to_start, 0, 0
         now = min(free, room)
         ahead = 0
-        if now < self.concurrency:
-            ahead = min(max(self.buffer - len(self._buffer), 0), room - now)
+        # Refilled when down to half (claims of many jobs at once), never while idle: an idle
+        # worker claims what it runs.
+        if now < self.concurrency and len(self._buffer) <= self.buffer // 2:
+            ahead = min(self.buffer - len(self._buffer), room - now)
         return to_start, now, ahead
 
     async def _round_failed(
@@ -963,7 +968,11 @@ class Worker:
             backoff_ = None if task is None else task.backoff
             self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
             self._wake.set()
-            outcome = await future
+            self._recording += 1
+            try:
+                outcome = await future
+            finally:
+                self._recording -= 1
         while not batched:
             try:
                 async with self.pool.connection() as conn:

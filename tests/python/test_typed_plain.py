@@ -1,0 +1,45 @@
+"""Plain JSON annotations (dict[str, int], list[str], X | None ...) are checked without
+pydantic, strictly, at a few isinstance calls per value: a worker whose handlers are
+annotated that way needs no optional dependency."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from pgjobs.runtime.typed import Codec, handler_codecs
+
+
+def test_plain_annotations_need_no_pydantic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pydantic", None)  # `import pydantic` now fails
+
+    async def handler(payload: dict[str, int]) -> list[str | None]:
+        return []
+
+    payload, result = handler_codecs(handler)
+    assert payload.typed and result.typed
+    assert payload.load({"i": 1}) == {"i": 1}
+    assert result.dump(["a", None]) == ["a", None]
+    with pytest.raises(TypeError, match="pydantic"):
+        Codec.for_type(tuple[int, int])  # not a plain JSON shape: pydantic's job
+
+
+@pytest.mark.parametrize(
+    ("tp", "good", "bad"),
+    [
+        (dict[str, int], {"a": 1}, {"a": "1"}),
+        (dict[str, int], {}, {"a": True}),
+        (list[float], [1, 2.5], [1, "2"]),
+        (str | None, None, 3),
+        (dict[str, list[int]], {"a": [1]}, {"a": [None]}),
+        (dict, {"x": object()}, []),
+        (int, 3, 3.0),
+    ],
+)
+def test_plain_checks_are_strict(tp: Any, good: Any, bad: Any) -> None:
+    codec = Codec.for_type(tp)
+    assert codec.load(good) is good
+    with pytest.raises(ValueError, match=r"expected|key|value"):
+        codec.load(bad)
