@@ -280,7 +280,7 @@ class Worker:
         self.prepared_statements = prepared_statements
         self._buffer: deque[Job] = deque()
         self._starting: set[int] = set()
-        self._recording = 0  # handlers ended, outcomes waiting for the pump  # popped from the buffer, start_jobs not answered yet
+        self._recording = 0  # handlers ended, outcomes waiting for the pump
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
         self._core: psycopg.AsyncConnection[Any] | None = None  # claim, start, finish
