@@ -771,6 +771,8 @@ class Worker:
         running = self._running.get(job.id)
         if running is not None:
             running.ctx = ctx
+            if running.stop_reason is not None:  # asked to stop before it started
+                ctx.cancelled.set()
         return ctx
 
     async def execute(self, job: Job) -> Outcome:
@@ -908,6 +910,8 @@ class Worker:
         running = self._running.get(job.id)
         if running is not None:
             running.thread = thread
+            if running.stop_reason is not None:
+                self._watch_ignored(running, thread)
         value = await asyncio.shield(thread)
         return await value if inspect.isawaitable(value) else value
 
@@ -1343,12 +1347,17 @@ class Worker:
             return
         running.stop_reason = reason
         if running.ctx is not None:
-            running.ctx.cancelled.set()
-        if running.thread is None:
-            if not running.handler_done:
-                running.task.cancel()
+            running.ctx.cancelled.set()  # else context() sets it
+        task = self.registry.get(running.job.task_identifier)
+        if task is not None and not task.is_async:
+            # Never cancelled: a sync handler is waited for (its thread may be starting).
+            if running.thread is not None:
+                self._watch_ignored(running, running.thread)
             return
-        thread = running.thread
+        if not running.handler_done:
+            running.task.cancel()
+
+    def _watch_ignored(self, running: _Running, thread: asyncio.Future[Any]) -> None:
         asyncio.get_running_loop().call_later(CANCEL_GRACE, self._ignored, running, thread)
 
     def _ignored(self, running: _Running, thread: asyncio.Future[Any]) -> None:
