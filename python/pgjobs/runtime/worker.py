@@ -1193,6 +1193,7 @@ class Worker:
                     "holds it now", self.worker_id, time.monotonic() - since,
                 )  # fmt: skip
             self._leased = True
+            self.hooks.heartbeat()
             return
 
     def _instance(self) -> uuid.UUID | None:
