@@ -28,8 +28,9 @@ ENABLED = True
 PEER = False  # the target, not a peer: ratios compare it against the best peer
 WAKEUP = 'LISTEN/NOTIFY on "jobs:insert" (+ 2 s poll, Worker poll_interval)'
 BATCH = (
-    "Worker(concurrency=10, buffer=batch): claims of up to `batch` jobs ahead into the "
-    "worker's buffer, pipelined with start_jobs and finish_jobs on one connection"
+    "Worker(concurrency=batch, buffer=batch): up to `batch` jobs run at once (as PgQueuer's "
+    "batch_size) and `batch` more wait claimed in the worker's buffer; claims, start_jobs "
+    "and finish_jobs pipelined on one connection"
 )
 BULK_NOTE = "AsyncClient.add_jobs_ids() (app_jobs.add_jobs, one set-based INSERT; ids returned)"
 PENDING_SQL = "SELECT count(*) FROM app_jobs.jobs"  # waiting, running and retrying jobs
@@ -76,10 +77,11 @@ async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any
     async def noop(payload: dict[str, int]) -> None:
         on_job(payload["i"])
 
-    # Batch fetch: the worker's buffer holds up to `batch` claimed jobs beyond the running ones
-    # (default: as many as `concurrency`), so one get_jobs call claims up to `batch` jobs;
-    # completions go back in finish_jobs batches, as they always do.
-    _worker = app.worker(concurrency=concurrency, buffer=batch or None)
+    # Batch fetch: `batch` slots and a buffer of `batch` claimed jobs, so one get_jobs call
+    # claims up to `batch` jobs and each round records and starts up to `batch` (the rounds,
+    # one commit each, are what bounds a drain of no-op jobs). C: concurrency 10 and the
+    # default buffer (as many as the slots).
+    _worker = app.worker(concurrency=max(concurrency, batch or 0), buffer=batch or None)
     _run = asyncio.create_task(_worker.run())
 
 

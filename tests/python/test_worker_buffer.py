@@ -215,11 +215,12 @@ def test_a_held_job_the_worker_does_not_know_is_given_back(dsn: str) -> None:
             wait_for, lambda: sql(dsn, "SELECT 1 FROM app_jobs.workers WHERE worker_id = 'W'"),
             "the worker's first heartbeat",
         )  # fmt: skip
-        # A claim in W's name whose reply W never saw (as if the reply were lost).
+        # A claim in W's name whose reply W never saw (as if the reply were lost); of a task W
+        # does not serve, so that W does not claim it again once given back.
         [job] = await asyncio.to_thread(
             sql,
             dsn,
-            "SELECT id FROM app_jobs.add_job(NULL, 't', run_at := now() + interval '1 hour')",
+            "SELECT id FROM app_jobs.add_job(NULL, 'not_served_by_w')",
         )
         await asyncio.to_thread(sql, dsn, "SELECT * FROM app_jobs.claim_job('W', %s)", job["id"])
         await asyncio.to_thread(

@@ -279,7 +279,7 @@ class Worker:
         # False for a transaction-mode pooler (PgBouncer), which cannot keep prepared statements.
         self.prepared_statements = prepared_statements
         self._buffer: deque[Job] = deque()
-        self._starting: set[int] = set()
+        self._starting: set[int] = set()  # popped from the buffer, start_jobs not answered yet
         self._recording = 0  # handlers ended, outcomes waiting for the pump
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
@@ -524,6 +524,10 @@ class Worker:
             if len(run_now) < now or len(buffered) < ahead:
                 self._more = False
             claimed_total += len(run_now) + len(buffered)
+            if self._stop.is_set():  # stopped meanwhile: given back with the rest at the end
+                self._buffer.extend(job for job in to_start if job.id in started)
+                self._buffer.extend([*run_now, *buffered])
+                continue
             for job in to_start:
                 if job.id in started:
                     self.start(job)
@@ -1315,6 +1319,8 @@ class Worker:
         was in flight while the heartbeat ran, so a claim's answer not yet read is not
         taken for one that was lost."""
         begun, done = claims
+        if self._completions is None:  # no pump (App.run_now claims by id on its own)
+            return
         if begun != done or (self._claims_begun, self._claims_done) != claims:
             return
         known = self._running.keys() | {job.id for job in self._buffer} | self._starting
