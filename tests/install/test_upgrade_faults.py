@@ -47,6 +47,13 @@ def test_an_upgrade_keeps_working_with_what_the_newest_release_accepted(
                     " text, uuid) TO {}"
                 ).format(sql.Identifier(role))
             )
+            # add_job gained a parameter (timeout, 0.4.0): its grants move too.
+            conn.execute(
+                sql.SQL(
+                    "GRANT EXECUTE ON FUNCTION app_jobs.add_job(uuid, text, json, text, text,"
+                    " timestamptz, integer, integer, text, jsonb) TO {}"
+                ).format(sql.Identifier(role))
+            )
             for when in ("-infinity", "infinity", "0044-03-15 BC"):
                 conn.execute("SELECT app_jobs.add_job(NULL, 'odd', run_at := %s)", [when])
             conn.execute("SELECT app_jobs.add_job(NULL, 'tiny', backoff := '{\"base\": 1e-400}')")
@@ -85,6 +92,12 @@ def check_upgraded(conn: Any, role: str) -> None:
     # The grant moved to the new signature; the odd jobs can be found and cancelled.
     new = "app_jobs.cancel_jobs(text, integer, timestamptz, text, uuid, boolean)"
     held = conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, new])
+    assert held.fetchone() == (True,)
+    add_job = (
+        "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text,"
+        " jsonb, interval)"
+    )
+    held = conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, add_job])
     assert held.fetchone() == (True,)
     cancelled = conn.execute(
         "SELECT app_jobs.cancel_jobs(task := 'odd', all_tenants := true)"

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.pg15only
 #: ones fire on app_jobs.jobs unless listed here; the enqueue triggers go on users' tables.
 SCRATCH_TABLE = "public.lint_scratch"
 TRIGGER_TABLES = {"_tg_scheduled_jobs_spec": "app_jobs.scheduled_jobs"}
+#: Statement triggers that read a transition table: its name (REFERENCING NEW TABLE AS ...).
+NEW_TABLES = {"_tg_jobs_notify_inserted": "inserted_jobs"}
 
 #: (function name, message) pairs that plpgsql_check reports but that are not problems.
 #: Each entry says why. Keep this empty unless a finding is provably harmless.
@@ -67,6 +69,7 @@ def all_findings(db: Conn, schema: str = "app_jobs") -> list[Row]:
                    statement, context
               FROM plpgsql_check_function_tb(
                      %s::regprocedure, %s::regclass,
+                     newtable := %s,
                      fatal_errors := false,
                      other_warnings := true,
                      performance_warnings := true,
@@ -74,7 +77,13 @@ def all_findings(db: Conn, schema: str = "app_jobs") -> list[Row]:
                      security_warnings := true,
                      compatibility_warnings := true)
             """,
-            (function["signature"], function["name"], function["oid"], relid_for(function)),
+            (
+                function["signature"],
+                function["name"],
+                function["oid"],
+                relid_for(function),
+                NEW_TABLES.get(function["name"]),
+            ),
         ).fetchall()
     return found
 

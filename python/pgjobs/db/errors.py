@@ -41,7 +41,7 @@ class PgJobsError(Exception):
 
 
 class InvalidArgument(PgJobsError, ValueError):
-    """PJ101-PJ114: an argument (or a schedule) was missing, malformed or out of range;
+    """PJ101-PJ121, PJ406: an argument (or a schedule) was missing, malformed or out of range;
     nothing was written."""
 
 

@@ -99,7 +99,7 @@ BEGIN
            d.max_attempts, d.locked_by, d.locked_at, d.key, d.queue_name, d.last_error,
            d.created_at, d.updated_at, d.state, d.scheduled_job_id, d.superseded, d.fire_time,
            d.uid, d.correlation_id, d.first_started_at, d.progress, d.progress_message,
-           d.cancel_requested_at, d.backoff, d.rerun_of, d.watched, d.started_attempt
+           d.cancel_requested_at, d.backoff, d.rerun_of, d.watched, d.started_attempt, d.timeout
       FROM done AS d
   LOOP
     IF v_job.queue_name IS NOT NULL THEN
