@@ -113,9 +113,11 @@ dist: $(STAMP) ## Build the wheel and sdist into dist/ (then: pip install dist/p
 SOAK_CASES ?= 100000
 SOAK_EXAMPLES ?= 2000
 SOAK_CHAOS_JOBS ?= 10000
-soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases; property tests with $$SOAK_EXAMPLES (2000) examples per function; the chaos tests with $$SOAK_CHAOS_JOBS (10000) jobs
+soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases; 10 minutes of workers under load with no false reclaim; the chaos tests with $$SOAK_CHAOS_JOBS (10000) jobs; property tests with $$SOAK_EXAMPLES (2000) examples per function
 	PGJOBS_CRON_CASES=$(SOAK_CASES) PGJOBS_CRON_SEED=$${PGJOBS_CRON_SEED:-$$(date +%s)} \
 	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
+	PGJOBS_RECLAIM_SECONDS=$${PGJOBS_RECLAIM_SECONDS:-600} $(BIN)/pytest -p no:xdist --timeout=1200 \
+	  tests/python/test_worker_life.py -k no_false_reclaim
 	mkdir -p build && PGJOBS_PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) PGJOBS_PROPERTY_REPORT=$${PGJOBS_PROPERTY_REPORT:-build/properties.jsonl} \
 	  $(BIN)/pytest -n $(XDIST) --timeout=14400 tests/sql/test_properties.py
 	PGJOBS_CHAOS_JOBS=$(SOAK_CHAOS_JOBS) $(BIN)/pytest -s -p no:xdist --timeout=7200 -rxX \
@@ -173,7 +175,7 @@ bench-scale: $(STAMP) ## The same claim path with 1,000,000 jobs queued vs 20,00
 bench-history: $(STAMP) ## Time list_jobs, queue_stats and find_job on 1,000,000 history rows (throwaway database)
 	$(BIN)/python bench/history_1m.py
 
-recovery: $(STAMP) ## Time how long after SIGKILL a killed worker's job is picked up again (RECOVERY_ARGS="--lease 5")
+recovery: $(STAMP) ## Time how long after SIGKILL a killed worker's job is picked up again (RECOVERY_ARGS="--runs 10"; median of 10 kills at the default lease)
 	$(BIN)/python bench/recovery.py $(RECOVERY_ARGS)
 
 bench-peers: $(STAMP) ## Run ../shared/bench with pgjobs beside its peers (PEERS_ARGS=--quick: a smoke run)

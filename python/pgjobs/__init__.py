@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         ScheduleNotFound,
         SchedulePending,
         TriggerMisuse,
+        WorkerIdInUse,
     )
     from pgjobs.db.schedules import Schedule
     from pgjobs.runtime.app import App, SyncApp
@@ -63,6 +64,7 @@ _PUBLIC: dict[str, str] = {
     "ScheduleNotFound": "pgjobs.db.errors",
     "SchedulePending": "pgjobs.db.errors",
     "TriggerMisuse": "pgjobs.db.errors",
+    "WorkerIdInUse": "pgjobs.db.errors",
 }
 
 __all__ = [
@@ -87,6 +89,7 @@ __all__ = [
     "SyncApp",
     "TriggerMisuse",
     "Worker",
+    "WorkerIdInUse",
     "WorkerSummary",
     "__version__",
 ]

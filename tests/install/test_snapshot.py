@@ -130,7 +130,7 @@ def test_snapshot_ignores_day_and_owner_but_not_grants_or_comments(
             )
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
-        conn.execute("GRANT EXECUTE ON FUNCTION app_jobs.heartbeat(text, interval) TO PUBLIC")
+        conn.execute("GRANT EXECUTE ON FUNCTION app_jobs.heartbeat(text, interval, uuid) TO PUBLIC")
         conn.execute("COMMENT ON COLUMN app_jobs.jobs.key IS 'changed'")
     after = render_dsn(database.dsn)
     changed = [

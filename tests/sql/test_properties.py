@@ -388,6 +388,8 @@ PUBLIC_FUNCTIONS = [
     "declare_worker_tasks", "task_coverage",
     # the roles (0.4.0)
     "grant_roles",
+    # worker leases held by one process (0.4.0)
+    "unregister_worker",
 ]  # fmt: skip
 
 

@@ -563,6 +563,18 @@ CASES = {
         "app_jobs.add_scheduled_job(NULL, 't', cron := '@daily', timeout := '0')",
         "PJ406",
     ),
+    # worker leases (0.4.0): unregister_worker
+    "unregister_worker/worker NULL": Case(
+        "unregister_worker", "app_jobs.unregister_worker(NULL, gen_random_uuid())", "PJ102"
+    ),
+    "unregister_worker/worker too long": Case(
+        "unregister_worker",
+        "app_jobs.unregister_worker(repeat('w', 201), gen_random_uuid())",
+        "PJ102",
+    ),
+    "unregister_worker/instance NULL": Case(
+        "unregister_worker", "app_jobs.unregister_worker('seed-worker', NULL)", "PJ123"
+    ),
     # the per-job timeout (0.4.0): more than 0, at most 7 days, in add_job and add_jobs
     "add_job/timeout 0": Case("add_job", "app_jobs.add_job(NULL, 't', timeout := '0')", "PJ406"),
     "add_job/timeout negative": Case(

@@ -173,6 +173,7 @@ def _run_worker(args: argparse.Namespace) -> int:
         buffer=args.buffer,
         prepared_statements=args.prepared_statements,
     )
+    from pgjobs.db.errors import WorkerIdInUse
     from pgjobs.install.compat import SchemaVersionError
 
     _banner(worker, resolved, version, args)
@@ -183,6 +184,8 @@ def _run_worker(args: argparse.Namespace) -> int:
             summary = asyncio.run(app.serve(worker))
     except SchemaVersionError as exc:
         raise CommandError(f"the worker did not start: {exc}") from exc
+    except WorkerIdInUse as exc:
+        raise CommandError(f"the worker stopped: {exc.message}") from exc
     print(
         f"worker {worker.worker_id}: claimed {summary.claimed}, completed {summary.completed}, "
         f"failed {summary.failed}, lost {summary.lost}, released {summary.released}"
@@ -224,9 +227,10 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--lease",
         type=float,
-        default=30.0,
+        default=8.0,  # pgjobs.runtime.worker.DEFAULT_LEASE
         metavar="SECONDS",
-        help="how long this worker's jobs stay protected without a heartbeat (default 30)",
+        help="how long this worker's jobs stay protected without a heartbeat, renewed every "
+        "quarter lease; a killed worker's jobs run again about a lease later (default 8)",
     )
     parser.add_argument(
         "--shutdown-timeout",

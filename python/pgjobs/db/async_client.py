@@ -261,10 +261,26 @@ class AsyncClient:
             _fail_params(worker_id, job_id, error_message, error_details, backoff, permanent),
         )
 
-    async def heartbeat(self, worker_id: str, lease: timedelta = DEFAULT_LEASE) -> list[int]:
-        """Renew this worker's lease; returns the ids of the jobs it still holds."""
-        [row] = await self._rows(queries.HEARTBEAT, {"worker_id": worker_id, "lease": lease})
+    async def heartbeat(
+        self, worker_id: str, lease: timedelta = DEFAULT_LEASE, instance: UUID | None = None
+    ) -> list[int]:
+        """Renew this worker's lease; returns the ids of the jobs it still holds. With
+        ``instance`` (a token drawn once per process) the lease is this process's: while it is
+        live, another process's heartbeat for ``worker_id`` raises :class:`WorkerIdInUse`."""
+        if instance is None:
+            params: dict[str, Any] = {"worker_id": worker_id, "lease": lease}
+            [row] = await self._rows(queries.HEARTBEAT, params)
+        else:
+            params = {"worker_id": worker_id, "lease": lease, "instance": instance}
+            [row] = await self._rows(queries.HEARTBEAT_INSTANCE, params)
         return list(row["held"])
+
+    async def unregister_worker(self, worker_id: str, instance: UUID) -> bool:
+        """End the lease this process (``instance``) holds for ``worker_id``
+        (app_jobs.unregister_worker): a restart under the same id starts at once."""
+        params = {"worker_id": worker_id, "instance": instance}
+        [row] = await self._rows(queries.UNREGISTER_WORKER, params)
+        return bool(row["ended"])
 
     async def release_jobs(self, worker_id: str) -> list[Job]:
         """Give back every job and queue the worker holds (app_jobs.release_jobs)."""

@@ -24,6 +24,7 @@ __all__ = [
     "ScheduleNotFound",
     "SchedulePending",
     "TriggerMisuse",
+    "WorkerIdInUse",
     "translate",
     "translated",
 ]
@@ -68,6 +69,16 @@ class JobNotFinished(PgJobsError):
     """PJ304: the job is still waiting or running (rerun_job needs a finished job)."""
 
 
+class WorkerIdInUse(PgJobsError):
+    """PJ307: another live process holds the lease of this worker_id (heartbeat with another
+    instance token). ``detail`` names that process's token and its last heartbeat."""
+
+    @property
+    def detail(self) -> str:
+        cause = self.__cause__
+        return (cause.diag.message_detail or "") if isinstance(cause, psycopg.Error) else ""
+
+
 class JobFailed(Exception):
     """``wait_for``: the job ended failed or cancelled. ``job`` is its final state
     (a :class:`pgjobs.client.JobInfo`: status, last_error, attempts, ...)."""
@@ -82,6 +93,7 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ302": SchedulePending,
     "PJ303": JobNotFound,
     "PJ304": JobNotFinished,
+    "PJ307": WorkerIdInUse,
     "PJ401": JobKeyContention,
     "PJ406": InvalidArgument,  # a timeout out of bounds (add_job, add_jobs)
 }

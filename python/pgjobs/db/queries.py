@@ -108,6 +108,15 @@ HEARTBEAT: Final = """
 SELECT app_jobs.heartbeat(worker_id := %(worker_id)s, lease := %(lease)s) AS held
 """
 
+HEARTBEAT_INSTANCE: Final = """
+SELECT app_jobs.heartbeat(
+  worker_id := %(worker_id)s, lease := %(lease)s, instance := %(instance)s) AS held
+"""
+
+UNREGISTER_WORKER: Final = """
+SELECT app_jobs.unregister_worker(worker_id := %(worker_id)s, instance := %(instance)s) AS ended
+"""
+
 RELEASE_JOBS: Final = """
 SELECT * FROM app_jobs.release_jobs(worker_id := %(worker_id)s)
 """

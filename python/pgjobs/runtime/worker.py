@@ -6,12 +6,19 @@ has handlers for), then sleeps until a ``NOTIFY "jobs:insert"`` arrives, a runni
 ends with ``complete_job`` or, when its handler raises, ``fail_job`` with the error and the
 traceback; a payload that does not match the task's payload type fails for good at once
 (``fail_job(..., permanent := true)``). Listeners run inside the transaction that records the
-outcome. A heartbeat keeps the worker's lease alive (``app_jobs.heartbeat``); a job the
-database no longer lists as held (its lease lapsed and another worker took it back) has its
-handler cancelled, and its late completion would be refused anyway. At start the worker
-releases (or, with ``orphans="fail"``, fails) what an earlier life under the same
-``worker_id`` left locked; at stop it stops claiming, lets running jobs finish up to
-``shutdown_timeout``, then gives the rest back. Lost connections (a PostgreSQL restart, a
+outcome. A heartbeat keeps the worker's lease alive (``app_jobs.heartbeat``, every quarter
+lease from a thread and a connection of its own); the lease belongs to this process (its
+``instance`` token): a second live process with the same ``worker_id`` is refused
+(:class:`WorkerIdInUse`), a restart after a crash waits at most one lease for the dead one's to
+lapse. A job the database no longer lists as held (its lease lapsed and another worker took
+it back) has its handler stopped, and its late completion would be refused anyway. At start
+the worker settles what an earlier life under the same ``worker_id`` left locked; at stop it
+stops claiming, lets running jobs finish up to ``shutdown_timeout``, then asks the rest to
+stop (``ctx.cancelled``; async handlers are cancelled) and gives each job back only once its
+handler has really stopped (sync handlers run in daemon threads of their own); a second stop
+exits at once, leaving the jobs of handlers still running to the lease. A job's ``timeout``
+(else its task's) stops its handler the same way and fails the attempt (:class:`JobTimeout`).
+Lost connections (a PostgreSQL restart, a
 killed backend) are retried with backoff; the worker carries on when the database is back.
 At start it also declares the app's schedules, and unless ``scheduler=False`` it runs
 ``app_jobs.run_due_schedules()`` every ``schedule_interval`` seconds (see pgjobs.schedules).
@@ -23,9 +30,10 @@ fills the slots in a few calls, and an idle wake-up costs one claim. On a schema
 
 A handler's result is stored with the job (``complete_job(..., result)``); a failure sends the
 traceback as text and as frames to the attempt log, with the task's ``backoff``.
-``app_jobs.cancel_job`` of a running job reaches the worker on ``NOTIFY "jobs:cancel"`` (or,
-missed, by its absence from the heartbeat's answer): the handler is cancelled (a sync one sees
-``ctx.cancelled`` set) and the job recorded cancelled. At start and every
+``app_jobs.cancel_job`` of a running job is read from the database: ``NOTIFY "jobs:cancel"``
+(which any role can send) only wakes the worker to ask ``heartbeat``, whose answer leaves such
+jobs out (as does every periodic heartbeat): the handler is stopped and the job recorded
+cancelled. At start and every
 ``maintenance_interval`` seconds the worker creates history partitions ahead and applies
 ``retention`` (``cleanup_jobs``).
 
@@ -37,12 +45,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import inspect
 import json
 import logging
 import os
 import socket
+import threading
 import time
 import traceback
 import uuid
@@ -58,7 +68,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from pgjobs.db import pooler, queries
 from pgjobs.db import schedules as schedules_
-from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Job
+from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Client, Job
+from pgjobs.db.errors import WorkerIdInUse
 from pgjobs.db.rows import failed_outcome
 from pgjobs.install.compat import check_schema
 from pgjobs.runtime import scheduler, settings
@@ -69,7 +80,9 @@ from pgjobs.runtime.typed import InvalidPayload, InvalidResult
 __all__ = [
     "CANCEL_CHANNEL",
     "CHANNEL",
+    "DEFAULT_LEASE",
     "DEFAULT_RETENTION",
+    "JobTimeout",
     "Outcome",
     "Worker",
     "WorkerSummary",
@@ -84,6 +97,14 @@ CHANNEL = "jobs:insert"
 CANCEL_CHANNEL = "jobs:cancel"
 #: Finished jobs are kept this long by default (the worker applies it with cleanup_jobs).
 DEFAULT_RETENTION = timedelta(days=14)
+#: A worker's lease at the defaults. It renews it every quarter lease (2 s) from a thread of
+#: its own on a connection of its own, so neither busy handlers nor a blocked event loop delay
+#: it: a heartbeat may come 6 s late (three missed) before the lease lapses, and a killed
+#: worker's jobs are free again 6-8 s after the kill (then the next claim of any worker, within
+#: its poll interval, takes them back): under 10 s from kill to rerun (docs/operations.md).
+DEFAULT_LEASE = timedelta(seconds=8)
+#: A sync handler still running this long after its ctx.cancelled was set is reported.
+CANCEL_GRACE = 5.0
 #: How many days of job_history partitions a worker keeps made ahead of today.
 HISTORY_DAYS_AHEAD = 7
 
@@ -135,6 +156,17 @@ class Outcome:
         return self.result
 
 
+class JobTimeout(TimeoutError):
+    """The attempt ran longer than the job's timeout (``add_job(timeout=)``, the task's): it
+    fails like any error and is retried while attempts are left."""
+
+
+#: Why a running handler was asked to stop: its cancellation was requested (cancel_job) or
+#: the database took the job back ("cancel": fail_job tells which); its timeout passed; the
+#: worker is stopping (the job is given back once the handler has stopped).
+StopReason = Literal["cancel", "timeout", "stop"]
+
+
 @dataclasses.dataclass(slots=True)
 class _Pending:
     """An outcome waiting for the next round's finish_jobs (a completion, or a failure)."""
@@ -153,7 +185,10 @@ class _Running:
     task: asyncio.Task[Outcome]
     claimed_at: float  # time.monotonic() when claimed
     ctx: JobContext | None = None
-    cancel_requested: bool = False  # cancel_job, or absent from the heartbeat's answer
+    stop_reason: StopReason | None = None  # set once: the first reason wins
+    #: A sync handler's thread: done when the handler has really returned.
+    thread: asyncio.Future[Any] | None = None
+    handler_done: bool = False  # the handler returned or raised: its outcome is being recorded
 
 
 def error_text(error: BaseException) -> str:
@@ -187,7 +222,7 @@ class Worker:
         *,
         concurrency: int = 4,
         poll_interval: float = 2.0,
-        lease: timedelta = timedelta(seconds=30),
+        lease: timedelta = DEFAULT_LEASE,
         job_expiry: timedelta = DEFAULT_JOB_EXPIRY,
         worker_id: str | None = None,
         shutdown_timeout: float = 30.0,
@@ -218,6 +253,9 @@ class Worker:
         self.lease = lease
         self.job_expiry = job_expiry
         self.worker_id = worker_id or default_worker_id()
+        #: This process's token for the lease of worker_id (app_jobs.heartbeat's instance): a
+        #: second live process with the same worker_id is refused (WorkerIdInUse).
+        self.instance = uuid.uuid4()
         self.shutdown_timeout = shutdown_timeout
         self.orphans = orphans
         self.on_error = on_error
@@ -253,6 +291,15 @@ class Worker:
         self._stop: asyncio.Event | None = None
         self._stop_now: asyncio.Event | None = None
         self._pool: AsyncConnectionPool[Any] | None = None
+        self._cancel_check: asyncio.Event | None = None  # a NOTIFY "jobs:cancel" arrived
+        self._lease_taken: WorkerIdInUse | None = None  # another process took our worker_id
+        self._beat_stop: threading.Event | None = None
+        self._leased = False  # this process holds the lease of worker_id
+        self._no_instance = False  # a schema before 0.4.0: heartbeat takes no instance token
+        #: Sync handlers still running when a stop(now=True) ended the wait: their jobs are not
+        #: given back (they return when the lease lapses, after this process exits).
+        self._abandoned: list[int] = []
+        self._background: set[asyncio.Task[Any]] = set()
 
     # -- control ------------------------------------------------------------------------------
 
@@ -310,13 +357,20 @@ class Worker:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await helper
                 await self._close_core()
+        if self._lease_taken is not None:
+            raise self._lease_taken
         return self.summary
 
     @contextlib.asynccontextmanager
     async def session(self, *, orphans: bool = True) -> AsyncIterator[Worker]:
-        """Open the pool, deal with orphans, keep the lease alive; at exit give back whatever
-        this worker still holds. :meth:`run` and in-process runs (``App.run_now``) use it."""
+        """Open the pool, take the lease of worker_id, deal with orphans, keep the lease alive;
+        at exit stop the handlers still running and, once they have really stopped, give back
+        whatever this worker still holds and end the lease. :meth:`run` and in-process runs
+        (``App.run_now``) use it. Raises :class:`WorkerIdInUse` when another live process
+        holds worker_id."""
         self._wake, self._stop, self._stop_now = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._cancel_check = asyncio.Event()
+        self._lease_taken, self._leased, self._abandoned = None, False, []
         self._pool = AsyncConnectionPool(
             self.conninfo,
             min_size=1,
@@ -325,27 +379,36 @@ class Worker:
             open=False,
         )
         await self._pool.open(wait=True)
-        heartbeat: asyncio.Task[None] | None = None
+        checks: asyncio.Task[None] | None = None
         try:
             async with self.pool.connection() as conn:
                 check_schema(await AsyncClient(conn).schema_version())  # SchemaVersionError
+            await self._take_lease()  # before the orphans: they are only ours with the lease
             if orphans:
                 await self._orphans()
-            await self._heartbeat()
-            heartbeat = asyncio.create_task(self._heartbeat_loop())
+            self._start_heartbeat()
+            checks = asyncio.create_task(self._cancel_checks())
             yield self
         finally:
-            if heartbeat is not None:
-                heartbeat.cancel()
+            if checks is not None:
+                checks.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await heartbeat
-            for r in list(self._running.values()):
-                r.task.cancel()
-            for r in list(self._running.values()):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await r.task
-            await self._release("gave back")
-            await self._pool.close()
+                    await checks
+            await self._stop_handlers()  # the lease stays renewed while they stop
+            if self._beat_stop is not None:
+                self._beat_stop.set()
+            if self._leased and self._lease_taken is None and not self._abandoned:
+                await self._release("gave back")
+                await self._unregister()
+            elif self._abandoned:
+                log.warning(
+                    "exiting while the sync handler(s) of job(s) %s still run: their jobs "
+                    "were not given back; they return to the queue when this worker's lease "
+                    "lapses (%gs)", ", ".join(map(str, self._abandoned)),
+                    self.lease.total_seconds(),
+                )  # fmt: skip
+            assert self._stop_now is not None
+            await self._pool.close(timeout=1.0 if self._stop_now.is_set() else 5.0)
             self._pool = None
 
     async def _orphans(self) -> None:
@@ -708,6 +771,8 @@ class Worker:
         running = self._running.get(job.id)
         if running is not None:
             running.ctx = ctx
+            if running.stop_reason is not None:  # asked to stop before it started
+                ctx.cancelled.set()
         return ctx
 
     async def execute(self, job: Job) -> Outcome:
@@ -775,20 +840,112 @@ class Worker:
                 f"{task.name!r}, so it can never succeed: {invalid}"
             )
             return await self._record(task, job, error=error, permanent=True)
+        ctx = self.context(task, job)
+        timer = self._arm_timeout(job, task)
+        failure: BaseException | None = None
+        result: Any = None
         try:
-            value = await task.run(payload, self.context(task, job))
+            value = await self._call_handler(task, payload, ctx, job)
             result = check_result(task, value)
         except asyncio.CancelledError:
+            assert self._stop_now is not None
+            if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
+                raise  # stopping: the job is given back once every handler has stopped
+        except Exception as error:
+            failure = error
+        finally:
+            if timer is not None:
+                timer.cancel()
             running = self._running.get(job.id)
-            if running is None or not running.cancel_requested:
-                raise  # stopping: the database decides what happens to the job
+            if running is not None:
+                running.handler_done = True
+        return await self._conclude(task, job, result, failure)
+
+    async def _conclude(
+        self, task: Task, job: Job, result: Any, failure: BaseException | None
+    ) -> Outcome:
+        """Record how the handler ended. Once asked to stop, what it returned or raised is
+        not recorded: why it was stopped is."""
+        reason = self._stop_reason(job.id)
+        if self._lease_taken is not None:
+            return Outcome(job.id, "lost", None, failure)  # the job may be another process's
+        if reason == "stop":
+            raise asyncio.CancelledError("stopping: the job is given back")
+        if reason == "cancel":
             # Cancelled on request (or lost): fail_job records a cancel-requested job
             # cancelled, and refuses one the database took back.
             stopped = asyncio.CancelledError("cancelled: the handler was stopped on request")
             return await self._record(task, job, error=stopped)
-        except Exception as error:
-            return await self._record(task, job, error=error)
+        if reason == "timeout":
+            limit = _timeout_of(job, task)
+            timed_out = JobTimeout(
+                f"job {job.id} ({job.task_identifier}) ran longer than its timeout of "
+                f"{limit.total_seconds() if limit else 0:g}s: the handler was stopped"
+            )
+            return await self._record(task, job, error=timed_out)
+        if failure is not None:
+            return await self._record(task, job, error=failure)
         return await self._record(task, job, result=result)
+
+    def _stop_reason(self, job_id: int) -> StopReason | None:
+        running = self._running.get(job_id)
+        return None if running is None else running.stop_reason
+
+    def _arm_timeout(self, job: Job, task: Task) -> asyncio.TimerHandle | None:
+        """The job's timeout (its own, else its task's): stop the handler when it passes."""
+        limit = _timeout_of(job, task)
+        if limit is None:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.call_later(limit.total_seconds(), self._stop_handler, job.id, "timeout")
+
+    async def _call_handler(self, task: Task, payload: Any, ctx: JobContext, job: Job) -> Any:
+        """Run the handler: an async one on the event loop, a sync one in a thread of its own
+        (a daemon thread: one that never returns cannot keep the process from exiting). A
+        sync handler is never abandoned while its job is held: when its task is asked to stop,
+        it waits for the thread (``ctx.cancelled`` tells the handler to return)."""
+        if task.is_async:
+            return await task.call(payload, ctx)
+        thread = self._in_thread(task, payload, ctx, job)
+        running = self._running.get(job.id)
+        if running is not None:
+            running.thread = thread
+            if running.stop_reason is not None:
+                self._watch_ignored(running, thread)
+        value = await asyncio.shield(thread)
+        return await value if inspect.isawaitable(value) else value
+
+    @staticmethod
+    def _in_thread(task: Task, payload: Any, ctx: JobContext, job: Job) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        # Retrieved even when nobody awaits it any more (a stop that could not wait).
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+        def settle(value: Any, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+        def target() -> None:
+            value, error = None, None
+            try:
+                value = task.call(payload, ctx)
+            except Exception as raised:
+                error = raised
+            except BaseException as raised:  # SystemExit, KeyboardInterrupt in a handler
+                error = RuntimeError(f"the handler raised {raised!r}")
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the process exits
+                loop.call_soon_threadsafe(settle, value, error)
+
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=(target,), name=f"pgjobs job {job.id}", daemon=True
+        ).start()
+        return future
 
     async def _record(
         self,
@@ -994,19 +1151,164 @@ class Worker:
 
     # -- lease --------------------------------------------------------------------------------
 
+    @property
+    def heartbeat_interval(self) -> float:
+        """Seconds between two renewals of the lease: a quarter of it."""
+        return self.lease.total_seconds() / 4
+
+    async def _take_lease(self) -> None:
+        """The first heartbeat, with this process's instance token. While another live
+        process holds worker_id it is refused: when that lease is renewed meanwhile (the holder
+        is alive) raise WorkerIdInUse; when it lapses (the holder crashed) take it over. So a
+        restart after a crash waits at most one lease, and says so."""
+        assert self._stop is not None
+        refusal: tuple[str, str] | None = None
+        since = time.monotonic()
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    await self._renew_async(AsyncClient(conn))
+            except WorkerIdInUse as refused:
+                seen = (refused.message, refused.detail)
+                waited = time.monotonic() - since
+                if refusal is None:
+                    refusal = seen
+                    log.warning(
+                        "worker id %s is held by another process (%s): waiting for its lease "
+                        "to lapse, in case that process is gone (at most one lease)",
+                        self.worker_id, refused.detail.rstrip("."),
+                    )  # fmt: skip
+                elif seen != refusal or waited > 2 * self.lease.total_seconds() + 10:
+                    raise WorkerIdInUse(
+                        f"worker id {self.worker_id!r} is in use by another live process "
+                        "(it renewed its lease while this one waited): give each worker "
+                        "process its own --worker-id",
+                        sqlstate="PJ307",
+                    ) from refused
+                await self._pause(min(0.5, self.heartbeat_interval / 2))
+                if self._stop.is_set():
+                    raise
+                continue
+            if refusal is not None:
+                log.warning(
+                    "worker id %s: the earlier process's lease lapsed %.1fs later: this process "
+                    "holds it now", self.worker_id, time.monotonic() - since,
+                )  # fmt: skip
+            self._leased = True
+            self.hooks.heartbeat()
+            return
+
+    def _instance(self) -> uuid.UUID | None:
+        return None if self._no_instance else self.instance
+
+    async def _renew_async(self, client: AsyncClient) -> set[int]:
+        try:
+            return set(await client.heartbeat(self.worker_id, self.lease, self._instance()))
+        except psycopg.errors.UndefinedFunction:
+            if self._no_instance:
+                raise
+            log.info("app_jobs.heartbeat takes no instance (a schema before 0.4.0)")
+            self._no_instance = True
+            return set(await client.heartbeat(self.worker_id, self.lease))
+
     async def _heartbeat(self) -> None:
-        started = time.monotonic()
+        """One heartbeat from the event loop (at start and when checking for cancellations);
+        the periodic ones come from the heartbeat thread."""
+        sent = time.monotonic()
         claims = (self._claims_begun, self._claims_done)
         async with self.pool.connection() as conn:
-            held = set(await AsyncClient(conn).heartbeat(self.worker_id, self.lease))
+            held = await self._renew_async(AsyncClient(conn))
+        self._beaten(held, sent, claims)
+
+    def _beaten(
+        self, held: set[int] | list[int], sent: float, claims: tuple[int, int] | None = None
+    ) -> None:
+        """A heartbeat answered: stop the handlers of the jobs it did not list; give back the
+        jobs it listed that this worker does not know (a claim whose reply was lost)."""
         self.hooks.heartbeat()
-        await self._give_back_unknown(held, claims)
+        held = set(held)
+        if claims is not None:
+            self._spawn(self._settle_unknown(held, claims))
         for job_id, running in list(self._running.items()):
             # A job claimed after the heartbeat was sent may not be in its answer yet.
-            if running.claimed_at < started and job_id not in held:
+            if running.claimed_at < sent and job_id not in held:
                 # Taken back (the lease lapsed), or its cancellation was requested: stop the
                 # handler; fail_job then records which (cancelled, or refused: lost).
                 self.request_cancel(job_id)
+
+    def _start_heartbeat(self) -> None:
+        self._beat_stop = threading.Event()
+        threading.Thread(
+            target=self._beat,
+            args=(asyncio.get_running_loop(), self._beat_stop),
+            name=f"pgjobs heartbeat {self.worker_id}",
+            daemon=True,
+        ).start()
+
+    def _beat(self, loop: asyncio.AbstractEventLoop, stopped: threading.Event) -> None:
+        """The heartbeat thread: renews the lease every heartbeat_interval on a connection of
+        its own, so that neither a full pool nor a busy event loop delays it. What the answers
+        mean is handled on the event loop."""
+        conn: psycopg.Connection[Any] | None = None
+
+        def on_loop(fn: Callable[..., Any], *args: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the worker is done
+                loop.call_soon_threadsafe(fn, *args)
+
+        try:
+            while not stopped.wait(self.heartbeat_interval):
+                sent = time.monotonic()
+                claims = (self._claims_begun, self._claims_done)  # ints: read atomically
+                try:
+                    if conn is None or conn.closed:
+                        timeout = max(2, int(self.lease.total_seconds() / 2))
+                        conn = psycopg.connect(
+                            self.conninfo, autocommit=True, connect_timeout=timeout
+                        )
+                    held = Client(conn).heartbeat(self.worker_id, self.lease, self._instance())
+                except WorkerIdInUse as taken:
+                    on_loop(self._lost_lease, taken)
+                    return
+                except (psycopg.Error, OSError) as error:
+                    if conn is not None:
+                        with contextlib.suppress(Exception):
+                            conn.close()
+                        conn = None
+                    on_loop(self._spawn, self._report(error, "renewing the lease (heartbeat)"))
+                    continue
+                if not stopped.is_set():
+                    on_loop(self._beaten, held, sent, claims)
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _lost_lease(self, taken: WorkerIdInUse) -> None:
+        """Another process took worker_id over (this one's lease lapsed: was it paused?). Its
+        jobs may be that process's now, under the same worker_id: stop at once, recording
+        nothing and giving nothing back."""
+        if self._lease_taken is not None:
+            return
+        log.error(
+            "worker id %s was taken over by another process after this one's lease lapsed: "
+            "stopping now, recording nothing (%s)", self.worker_id, taken.message,
+        )  # fmt: skip
+        self._lease_taken = taken
+        for job_id in list(self._running):
+            self._stop_handler(job_id, "stop")
+        self.stop(now=True)
+
+    def _spawn(self, coro: Any) -> None:
+        """Run a coroutine in the background, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _settle_unknown(self, held: set[int], claims: tuple[int, int]) -> None:
+        try:
+            await self._give_back_unknown(held, claims)
+        except (psycopg.Error, OSError) as error:
+            await self._report(error, "giving back jobs held in this worker's name")
 
     async def _give_back_unknown(self, held: set[int], claims: tuple[int, int]) -> None:
         """Jobs the database says this worker holds but the worker does not know (a claim
@@ -1039,22 +1341,63 @@ class Worker:
 
     def request_cancel(self, job_id: int) -> None:
         """Stop the handler of a running job (cancel_job, or gone from the heartbeat)."""
-        running = self._running.get(job_id)
-        if running is None or running.cancel_requested:
-            return
-        running.cancel_requested = True
-        if running.ctx is not None:
-            running.ctx.cancelled.set()
-        running.task.cancel()
+        self._stop_handler(job_id, "cancel")
 
-    async def _heartbeat_loop(self) -> None:
-        every = self.lease.total_seconds() / 3
+    def _stop_handler(self, job_id: int, reason: StopReason) -> None:
+        """Ask a running handler to stop: ``ctx.cancelled`` is set; an async handler is
+        cancelled; a sync one runs on until it returns (its job stays held meanwhile), and is
+        reported when it still runs CANCEL_GRACE seconds later."""
+        running = self._running.get(job_id)
+        if running is None or running.stop_reason is not None:
+            return
+        running.stop_reason = reason
+        if running.ctx is not None:
+            running.ctx.cancelled.set()  # else context() sets it
+        task = self.registry.get(running.job.task_identifier)
+        if task is not None and not task.is_async:
+            # Never cancelled: a sync handler is waited for (its thread may be starting).
+            if running.thread is not None:
+                self._watch_ignored(running, running.thread)
+            return
+        if not running.handler_done:
+            running.task.cancel()
+
+    def _watch_ignored(self, running: _Running, thread: asyncio.Future[Any]) -> None:
+        asyncio.get_running_loop().call_later(CANCEL_GRACE, self._ignored, running, thread)
+
+    def _ignored(self, running: _Running, thread: asyncio.Future[Any]) -> None:
+        if thread.done():
+            return
+        job = running.job
+        self._spawn(
+            self._report(
+                RuntimeError(
+                    f"job {job.id} ({job.task_identifier}): its sync handler still runs "
+                    f"{CANCEL_GRACE:g}s after ctx.cancelled was set ({running.stop_reason}): it "
+                    "ignores its cancel flag; the job stays held by this worker until it returns"
+                ),
+                f"stopping job {job.id}",
+            )
+        )
+
+    async def _cancel_checks(self) -> None:
+        """What to cancel is read from the database, never from a notification: NOTIFY
+        "jobs:cancel" (which any role can send) only wakes this loop, which asks heartbeat
+        which jobs to go on running. Notifications arriving during a check make one more."""
+        assert self._cancel_check is not None
         while True:
-            await asyncio.sleep(every)
+            await self._cancel_check.wait()
+            self._cancel_check.clear()
+            if not self._running:
+                continue
             try:
                 await self._heartbeat()
+            except WorkerIdInUse as taken:
+                self._lost_lease(taken)
+                return
             except (psycopg.Error, OSError) as error:
-                await self._report(error, "renewing the lease (heartbeat)")
+                await self._report(error, "checking for cancelled jobs (heartbeat)")
+            await asyncio.sleep(0.05)  # a flood of notifications costs at most 20 checks/s
 
     # -- wake-ups -----------------------------------------------------------------------------
 
@@ -1069,15 +1412,16 @@ class Worker:
                     await conn.execute(f'LISTEN "{CANCEL_CHANNEL}"')
                     backoff = 0.1
                     self._woken()  # whatever arrived while not listening
-                    if self._running:
+                    if self._cancel_check is not None:
                         # A cancel_job sent before LISTEN took effect (at start, or while
                         # reconnecting) was not heard: the heartbeat leaves out the jobs whose
                         # cancellation was requested, so one now stops their handlers.
-                        await self._heartbeat()
+                        self._cancel_check.set()
                     async for note in conn.notifies():
                         if note.channel == CANCEL_CHANNEL:
-                            if note.payload.isdigit():
-                                self.request_cancel(int(note.payload))
+                            # Only a wake-up: the payload is not trusted (anyone can NOTIFY).
+                            if self._cancel_check is not None:
+                                self._cancel_check.set()
                         else:
                             self._woken()
             except (psycopg.Error, OSError) as error:
@@ -1112,8 +1456,9 @@ class Worker:
     # -- stop ---------------------------------------------------------------------------------
 
     async def _drain(self) -> None:
-        """Let running jobs finish (up to shutdown_timeout, or until stop(now=True)), then
-        cancel the rest and give their jobs back to the queue."""
+        """Let running jobs finish (up to shutdown_timeout, or until stop(now=True)), then ask
+        the rest to stop and wait until their handlers have really stopped; the session then
+        gives their jobs back."""
         assert self._stop_now is not None
         deadline = time.monotonic() + self.shutdown_timeout
         stop_now = asyncio.create_task(self._stop_now.wait())
@@ -1128,23 +1473,82 @@ class Worker:
                 )
         finally:
             stop_now.cancel()
+        await self._stop_handlers()
+
+    async def _stop_handlers(self) -> None:
+        """Ask every running handler to stop (``ctx.cancelled``; async ones are cancelled)
+        and wait until each has really stopped: a sync handler that ignores its flag keeps its
+        job held (the lease is renewed) until it returns, or until stop(now=True). Then the
+        tasks still waiting (on a thread, or on an unreachable database) are cancelled, and
+        the jobs of handlers still running are left out of the give-back (_abandoned)."""
+        assert self._stop_now is not None
+        if not self._running:
+            return
+        for job_id in list(self._running):
+            self._stop_handler(job_id, "stop")
+        stop_now = asyncio.create_task(self._stop_now.wait())
+        reported = False
+        try:
+            while not self._stop_now.is_set():
+                pending = [r.task for r in self._running.values() if not r.task.done()]
+                if not pending:
+                    break
+                done, _ = await asyncio.wait(
+                    [*pending, stop_now], timeout=CANCEL_GRACE, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done and not reported:
+                    reported = True
+                    log.warning(
+                        "waiting for %d sync handler(s) that ignore ctx.cancelled: their jobs "
+                        "stay held until they return; stop again to exit now",
+                        len(pending),
+                    )
+        finally:
+            stop_now.cancel()
+        self._abandoned += [
+            r.job.id for r in self._running.values() if r.thread is not None and not r.thread.done()
+        ]
         for r in list(self._running.values()):
             r.task.cancel()
         for r in list(self._running.values()):
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await r.task
-        await self._release("gave back")
 
     async def _release(self, verb: str) -> None:
+        assert self._stop_now is not None
         try:
-            async with self.pool.connection() as conn:
-                released = await AsyncClient(conn).release_jobs(self.worker_id)
-        except RETRYABLE as error:
+            # After stop(now=True) the database gets a second, not a pool timeout (30 s).
+            async with asyncio.timeout(1.0 if self._stop_now.is_set() else None):
+                async with self.pool.connection() as conn:
+                    released = await AsyncClient(conn).release_jobs(self.worker_id)
+        except (*RETRYABLE, TimeoutError) as error:
             await self._report(error, "giving back unfinished jobs (the lease will expire)")
             return
         if released:
             log.warning("%s %d unfinished job(s)", verb, len(released))
             self.summary.released += len(released)
+
+    async def _unregister(self) -> None:
+        """End this process's lease: a restart under the same worker_id starts at once."""
+        assert self._stop_now is not None
+        try:
+            async with asyncio.timeout(1.0 if self._stop_now.is_set() else 5.0):
+                async with self.pool.connection() as conn:
+                    if not self._no_instance:
+                        await AsyncClient(conn).unregister_worker(self.worker_id, self.instance)
+        except psycopg.errors.UndefinedFunction:
+            pass  # a schema before 0.4.0: the lease lapses
+        except (*RETRYABLE, TimeoutError) as error:
+            await self._report(error, "ending the lease (it will lapse)")
+
+
+def _timeout_of(job: Job, task: Task | None) -> timedelta | None:
+    """The per-job timeout stored with the job (add_job's ``timeout``), else, for a job
+    enqueued without one (say from SQL), its task's (``@app.task(timeout=)``)."""
+    limit = job.timeout if job.timeout is not None else getattr(task, "timeout", None)
+    if isinstance(limit, timedelta) and limit > timedelta(0):
+        return limit
+    return None
 
 
 class Undecodable:

@@ -1,40 +1,19 @@
 -- Deploy pgjobs:tables/workers to pg
--- requires: schema
--- A worker that calls app_jobs.heartbeat() holds a lease here. While the lease is live its
--- jobs are never reclaimed, however long they run; once it lapses they are reclaimable at
--- once. Workers that never heartbeat (raw SQL callers) fall back to get_job's job_expiry.
+-- requires: tables/workers@v0.3.0
+-- 0.4.0: a lease is held by one process, not only by a worker_id. Each worker process draws a
+-- random instance token at start and passes it to app_jobs.heartbeat: while the lease is live,
+-- a heartbeat with another token for the same worker_id is refused (PJ307), so two live
+-- processes started with the same --worker-id can never both run its jobs; once the lease
+-- lapses (the process crashed) the next process takes it over. The token is a plain column,
+-- not a session lock, so it works through a connection pooler. Heartbeats without a token (raw
+-- SQL callers, workers before 0.4.0) renew the lease as before and keep the token unchanged.
+-- (The table itself is as created in 0.1.0: deploy/tables/workers@v0.3.0.sql.)
 
 BEGIN;
 
-CREATE TABLE app_jobs.workers (
-  worker_id text NOT NULL,
-  lease_expires_at timestamptz NOT NULL,
-  first_seen_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  last_heartbeat_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT workers_pkey PRIMARY KEY (worker_id)
-);
+ALTER TABLE app_jobs.workers ADD COLUMN instance uuid;
 
--- The pre-claim sweep finds lapsed leases through this.
-CREATE INDEX workers_lease_expires_at_idx ON app_jobs.workers (lease_expires_at);
-
-REVOKE ALL ON TABLE app_jobs.workers FROM PUBLIC;
-
-COMMENT ON TABLE app_jobs.workers IS
-  'Worker leases renewed by app_jobs.heartbeat(): a live lease protects the worker''s jobs from reclaim; a lapsed one makes them reclaimable at once.';
-COMMENT ON COLUMN app_jobs.workers.worker_id IS 'The worker_id the worker passes to get_job/complete_job/fail_job.';
-COMMENT ON COLUMN app_jobs.workers.lease_expires_at IS 'The lease is live until this time; each heartbeat moves it forward.';
-COMMENT ON COLUMN app_jobs.workers.first_seen_at IS 'First heartbeat of this worker id.';
-COMMENT ON COLUMN app_jobs.workers.last_heartbeat_at IS 'Latest heartbeat.';
-
--- Inside CREATE EXTENSION pgjobs (its pg_extension row exists while the script runs), mark the
--- table as user data, so pg_dump keeps its rows. pg_extension_config_dump only works in an
--- extension script: sqitch and pgjobs deploy skip this.
-DO $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pgjobs') THEN
-    PERFORM pg_catalog.pg_extension_config_dump('app_jobs.workers', '');
-  END IF;
-END
-$$;
+COMMENT ON COLUMN app_jobs.workers.instance IS
+  'The process holding the lease (a random token it passes to heartbeat): while the lease is live, heartbeats of another token for this worker_id are refused (PJ307). NULL: never given (raw SQL callers).';
 
 COMMIT;

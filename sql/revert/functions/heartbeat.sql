@@ -3,7 +3,13 @@
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION app_jobs.heartbeat(worker_id text, lease interval DEFAULT interval '30 seconds')
+SELECT pg_catalog.set_config('pgjobs.heartbeat_acl',
+         coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
+                    WHERE p.oid = 'app_jobs.heartbeat(text, interval, uuid)'::pg_catalog.regprocedure), '{}'), true);
+
+DROP FUNCTION app_jobs.heartbeat(text, interval, uuid);
+
+CREATE FUNCTION app_jobs.heartbeat(worker_id text, lease interval DEFAULT interval '30 seconds')
 RETURNS bigint[]
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -36,6 +42,27 @@ END;
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs.heartbeat(text, interval) FROM PUBLIC;
+
+DO $$
+DECLARE
+  v_grant record;
+BEGIN
+  FOR v_grant IN
+    SELECT a.grantee, a.is_grantable, r.rolname
+      FROM pg_catalog.aclexplode(pg_catalog.current_setting('pgjobs.heartbeat_acl')::pg_catalog.aclitem[]) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE'
+       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.heartbeat(text, interval)'::pg_catalog.regprocedure)
+  LOOP
+    IF v_grant.grantee = 0 THEN
+      EXECUTE 'GRANT EXECUTE ON FUNCTION app_jobs.heartbeat(text, interval) TO PUBLIC';
+    ELSE
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.heartbeat(text, interval) TO %I%s', v_grant.rolname,
+                                CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END IF;
+  END LOOP;
+END
+$$;
 
 COMMENT ON FUNCTION app_jobs.heartbeat(text, interval) IS
   'Registers or renews the lease of worker_id until now + lease (default 30 s) and returns the ids of the jobs it still holds and should go on running (a job whose cancellation was requested with cancel_job is left out: stop its handler and report it with fail_job). While the lease is live its jobs are never reclaimed, whatever their lock age; once it lapses they are reclaimable at once.';

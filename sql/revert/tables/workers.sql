@@ -1,7 +1,8 @@
 -- Revert pgjobs:tables/workers from pg
+-- Back to the 0.3.0 table: no instance token.
 
 BEGIN;
 
-DROP TABLE app_jobs.workers;
+ALTER TABLE app_jobs.workers DROP COLUMN instance;
 
 COMMIT;
