@@ -66,7 +66,14 @@ def test_deploy_roles_creates_them_then_grants_to_existing(
     dsn: str, tmp_path: Path, roles: dict[str, str]
 ) -> None:
     out = deploy_roles(tmp_path, dsn, roles)
-    assert f"producer role {roles['producer']} (created): may execute 11" in out
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_proc AS p WHERE p.pronamespace = 'app_jobs'::regnamespace"
+            " AND has_function_privilege(%s, p.oid, 'EXECUTE')",
+            [roles["producer"]],
+        ).fetchone()
+    assert row is not None
+    assert f"producer role {roles['producer']} (created): may execute {row[0]} " in out
     assert f"worker role {roles['worker']} (created)" in out
     out = deploy_roles(tmp_path, dsn, roles)
     assert "pgjobs is up to date" in out

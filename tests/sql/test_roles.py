@@ -16,13 +16,14 @@ from psycopg.rows import dict_row
 #: What each kind may execute (the lists in sql/deploy/functions/grant_roles.sql).
 PRODUCER = {
     "schema_version", "add_job", "add_jobs", "find_job", "watch_job", "list_jobs",
-    "cancel_job", "remove_job",
+    "cancel_job", "remove_job", "declare_task_settings",
     "tg_add_job_with_row_id", "tg_add_job_with_row", "tg_add_job_with_fields",
 }  # fmt: skip
 WORKER = {
     "schema_version", "get_job", "get_jobs", "claim_job", "complete_job", "fail_job",
-    "finish_jobs", "heartbeat", "release_jobs", "set_progress", "add_scheduled_job",
-    "run_due_schedules", "create_history_partitions", "cleanup_jobs",
+    "finish_jobs", "start_jobs", "settle_jobs", "heartbeat", "unregister_worker",
+    "release_jobs", "set_progress", "declare_worker_tasks", "declare_task_settings",
+    "add_scheduled_job", "run_due_schedules", "create_history_partitions", "cleanup_jobs",
 }  # fmt: skip
 TABLES = ("jobs", "job_history", "job_attempts", "scheduled_jobs", "workers", "job_queues")
 

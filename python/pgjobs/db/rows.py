@@ -216,6 +216,13 @@ def _backoff_param(backoff: Backoff | Mapping[str, Any] | None) -> Json | None:
     return Json(backoff.as_json() if isinstance(backoff, Backoff) else dict(backoff))
 
 
+def backoff_text(backoff: Backoff | Mapping[str, Any] | None) -> str | None:
+    """A Backoff (or its dict) as the JSON text of a backoff option (None: none)."""
+    if backoff is None:
+        return None
+    return json.dumps(backoff.as_json() if isinstance(backoff, Backoff) else dict(backoff))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class JobInfo:
     """A job, live or finished (an ``app_jobs.job_info`` row). ``status`` is one of pending,

@@ -70,7 +70,7 @@ from pgjobs.db import pooler, queries
 from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import DEFAULT_JOB_EXPIRY, AsyncClient, Client, Job
 from pgjobs.db.errors import WorkerIdInUse
-from pgjobs.db.rows import failed_outcome
+from pgjobs.db.rows import backoff_text, failed_outcome
 from pgjobs.install.compat import check_schema
 from pgjobs.runtime import scheduler, settings
 from pgjobs.runtime.hooks import NoWorkerHooks, WorkerHooks
@@ -1584,11 +1584,7 @@ def _finish_params(worker_id: str, finishes: list[_Pending]) -> dict[str, Any]:
         if failures
         else None,
         "permanent": [p.permanent for p in finishes] if failures else None,
-        "backoffs": [
-            None if p.backoff is None else json.dumps(p.backoff, default=str) for p in finishes
-        ]
-        if failures
-        else None,
+        "backoffs": [backoff_text(p.backoff) for p in finishes] if failures else None,
     }
 
 
