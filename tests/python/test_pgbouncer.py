@@ -180,7 +180,9 @@ def wait_all_done(dsn: str, proc: subprocess.Popen[str], ids: list[int]) -> None
         rows = sql(dsn, "SELECT id FROM app_jobs.job_history WHERE status = 'completed'")
         if len(rows) == len(ids):
             break
-        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr
+        if proc.poll() is not None:
+            raise AssertionError(f"the worker exited ({proc.returncode}): {proc.communicate()}")
+        assert time.monotonic() < deadline, "the jobs did not all complete in time"
         time.sleep(0.1)
     assert sorted(r["id"] for r in rows) == sorted(ids)
 

@@ -270,8 +270,9 @@ class Worker:
         # Jobs claimed ahead of free slots (get_jobs with started := false): at most `buffer`
         # beyond the running ones; each is recorded started (start_jobs) when a slot frees.
         self.buffer = concurrency if buffer is None else buffer
-        # False for a transaction-mode pooler (PgBouncer), which cannot keep prepared statements.
-        self.prepared_statements = prepared_statements
+        # False for a transaction-mode pooler (PgBouncer), which cannot keep prepared statements:
+        # pooler mode (PGJOBS_POOLER=transaction, pgjobs worker --pooler) turns them off too.
+        self.prepared_statements = prepared_statements and not pooler.transaction_pooler()
         self._buffer: deque[Job] = deque()
         self._starting: set[int] = set()  # popped from the buffer, start_jobs not answered yet
         self._recording = 0  # handlers ended, outcomes waiting for the pump
