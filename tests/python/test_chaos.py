@@ -308,7 +308,8 @@ def run_chaos(
                     + (f"no progress for {STALL:.0f} s" if now <= deadline else "guard")
                     + f"); still in app_jobs.jobs: {stuck}"
                 )
-            chaos_on = done < JOBS * 0.8
+            # Chaos until 80% of the load, and until every restart asked for has happened.
+            chaos_on = done < JOBS * 0.8 or bool(pending_restarts)
             if proxy is not None:
                 proxy.active = chaos_on
             if chaos_on:
@@ -318,7 +319,7 @@ def run_chaos(
                     mode = pending_restarts.pop(0)
                     server.restart(mode)
                     figures.restarts.append(mode)
-                if random.random() < 0.5:
+                if figures.kills == 0 or random.random() < 0.5:  # the first round always kills
                     workers.kill_one()
                     figures.kills += 1
             time.sleep(random.uniform(0.2, 1.0))
