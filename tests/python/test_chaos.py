@@ -387,12 +387,6 @@ def test_kills_and_postgresql_restarts(server: Server, tmp_path: Path) -> None:
     assert figures.kills > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 item 4 (lost replies): a claim whose reply is lost leaves jobs locked by a "
-    "live worker that does not know it holds them (its heartbeat keeps the lease), so they never "
-    "finish; the lead flips this once the worker rewrite (wfast) settles unknown held jobs",
-)
 def test_a_proxy_that_drops_replies_and_connections(server: Server, tmp_path: Path) -> None:
     params = conninfo_to_dict(server.dsn)
     proxy = Proxy((str(params.get("host") or "127.0.0.1"), int(params.get("port") or 5432)))

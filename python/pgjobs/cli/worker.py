@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from typing import Any
 
 from pgjobs.cli.common import CommandError, Subparsers, common_options, load_app
@@ -68,22 +69,32 @@ def _preflight(resolved: Any) -> str:
     from pgjobs.install.compat import SchemaVersionError, check_schema
 
     where = config.describe(resolved.conninfo)
-    try:
-        conn = psycopg.connect(resolved.conninfo, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise CommandError(
-            f"the worker did not start: PostgreSQL at {where} (from {resolved.source}) is "
-            f"unreachable: {first}. Check that it runs, or pass --dsn / set PGJOBS_DSN."
-        ) from exc
-    with conn:
+    for attempt in range(3):
         try:
-            version = Client(conn).schema_version()  # 0.1.0 when the schema has no such function
-        except psycopg.errors.InvalidSchemaName as exc:  # no schema app_jobs at all
+            conn = psycopg.connect(resolved.conninfo, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            first = (str(exc).strip().splitlines() or [""])[0]
             raise CommandError(
-                f"the worker did not start: app_jobs is not deployed in {where} "
-                f"(from {resolved.source}): run `pgjobs deploy` first."
+                f"the worker did not start: PostgreSQL at {where} (from {resolved.source}) is "
+                f"unreachable: {first}. Check that it runs, or pass --dsn / set PGJOBS_DSN."
             ) from exc
+        with conn:
+            try:
+                version = Client(conn).schema_version()  # 0.1.0 with no such function
+                break
+            except psycopg.errors.InvalidSchemaName as exc:  # no schema app_jobs at all
+                raise CommandError(
+                    f"the worker did not start: app_jobs is not deployed in {where} "
+                    f"(from {resolved.source}): run `pgjobs deploy` first."
+                ) from exc
+            except psycopg.OperationalError as exc:  # the connection was lost: try again
+                if attempt == 2:
+                    first = (str(exc).strip().splitlines() or [""])[0]
+                    raise CommandError(
+                        f"the worker did not start: the connection to PostgreSQL at {where} "
+                        f"was lost three times while checking the schema: {first}"
+                    ) from exc
+        time.sleep(0.5 * (attempt + 1))
     try:
         check_schema(version)
     except SchemaVersionError as exc:
