@@ -197,6 +197,9 @@ def test_reclaim_stuck_jobs_takes_back_only_unleased_old_locks(db: Conn) -> None
     last = add_job(db, "a", max_attempts=1)
     for worker, job in (("dead", old), ("alive", leased), ("dead2", young), ("dead3", last)):
         db.execute("SELECT app_jobs.claim_job(%s, %s)", (worker, job["id"]))
+        # Started (its handler ran): a reclaim counts the attempt (a claim never started would
+        # go back refunded: test_start_settle.py).
+        db.execute("SELECT app_jobs.start_jobs(%s, ARRAY[%s]::bigint[])", (worker, job["id"]))
     db.execute("SELECT app_jobs.heartbeat('alive', interval '1 hour')")
     db.execute(
         "UPDATE app_jobs.jobs SET locked_at = now() - interval '20 minutes' WHERE id <> %s",

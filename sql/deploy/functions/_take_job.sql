@@ -1,14 +1,12 @@
 -- Deploy pgjobs:functions/_take_job to pg
--- requires: functions/_take_job@v0.3.0
 -- requires: tables/jobs
--- claim_job's claim step: the job becomes running, locked by the worker, with one more
--- attempt, and that attempt counts as started (jobs.started_attempt, 0.4.0): claim_job runs
--- the job now (App.run_now), so a worker that dies holding it has used the attempt, as with
--- get_job. The caller holds the job row and, for a job of a named queue, has taken the queue.
+-- The claim step shared by get_job and claim_job: the job becomes running, locked by the
+-- worker, with one more attempt. The caller holds the job row and, for a job of a named
+-- queue, has taken the queue.
 
 BEGIN;
 
-CREATE OR REPLACE FUNCTION app_jobs._take_job(p_job_id bigint, p_worker_id text)
+CREATE FUNCTION app_jobs._take_job(p_job_id bigint, p_worker_id text)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
@@ -19,7 +17,6 @@ AS $$
          locked_by = p_worker_id,
          locked_at = pg_catalog.now(),
          attempts = j.attempts + 1,
-         started_attempt = j.attempts + 1,
          updated_at = pg_catalog.now()
    WHERE j.id = p_job_id
   RETURNING j.*;
@@ -28,6 +25,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._take_job(bigint, text) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._take_job(bigint, text) IS
-  'Internal: locks job p_job_id for worker p_worker_id (state running, attempts + 1, that attempt started: claim_job runs it now) and returns it; the caller holds the row and its queue.';
+  'Internal: locks job p_job_id for worker p_worker_id (state running, attempts + 1) and returns it; the caller holds the row and its queue.';
 
 COMMIT;
