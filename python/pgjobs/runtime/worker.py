@@ -57,7 +57,7 @@ import time
 import traceback
 import uuid
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -382,11 +382,16 @@ class Worker:
         await self._pool.open(wait=True)
         checks: asyncio.Task[None] | None = None
         try:
-            async with self.pool.connection() as conn:
-                check_schema(await AsyncClient(conn).schema_version())  # SchemaVersionError
-            await self._take_lease()  # before the orphans: they are only ours with the lease
+
+            async def check() -> None:
+                async with self.pool.connection() as conn:
+                    check_schema(await AsyncClient(conn).schema_version())  # SchemaVersionError
+
+            await self._start_step(check, "checking the schema")
+            # The lease before the orphans: they are only ours with the lease.
+            await self._start_step(self._take_lease, "taking the worker's lease")
             if orphans:
-                await self._orphans()
+                await self._start_step(self._orphans, "settling the previous life's jobs")
             self._start_heartbeat()
             checks = asyncio.create_task(self._cancel_checks())
             yield self
@@ -1129,18 +1134,35 @@ class Worker:
             log.exception("the on_error handler failed")
 
     # -- schedules ----------------------------------------------------------------------------
+    async def _start_step(self, step: Callable[[], Awaitable[Any]], what: str) -> None:
+        """A start-up step, tried again (up to 5 times, 0.2 s then doubling) when its
+        connection is lost: a network blip at start must not stop the worker."""
+        for attempt in range(5):
+            try:
+                await step()
+                return
+            except psycopg.OperationalError as exc:
+                if attempt == 4:
+                    raise
+                first = (str(exc).strip().splitlines() or [""])[0]
+                log.warning("error while %s (trying again): %s", what, first)
+                await asyncio.sleep(0.2 * 2**attempt)
 
     async def _start_schedules(self, *, once: bool) -> list[asyncio.Task[None]]:
         """Declare the app's schedules; tick once now (a --once run fires what is due too) and,
         unless once, return the background scheduler loop."""
-        async with self.pool.connection() as conn:  # the task settings first (tasks helper)
-            await settings.declare(conn, self.registry)
-        if self.schedules:
-            async with self.pool.connection() as conn:
-                await schedules_.AsyncSchedules(conn).declare(self.schedules)
+
+        async def declare() -> None:
+            async with self.pool.connection() as conn:  # the task settings first
+                await settings.declare(conn, self.registry)
+            if self.schedules:
+                async with self.pool.connection() as conn:
+                    await schedules_.AsyncSchedules(conn).declare(self.schedules)
+
+        await self._start_step(declare, "declaring the task settings and schedules")
         if not self.scheduler:
             return []
-        await scheduler.tick(self.pool)
+        await self._start_step(lambda: scheduler.tick(self.pool), "running due schedules")
 
         def enqueued() -> None:
             self._woken()
