@@ -210,17 +210,17 @@ class Backoff:
         return dataclasses.asdict(self)
 
 
+def _backoff_dict(backoff: Backoff | Mapping[str, Any]) -> dict[str, Any]:
+    return backoff.as_json() if isinstance(backoff, Backoff) else dict(backoff)
+
+
 def _backoff_param(backoff: Backoff | Mapping[str, Any] | None) -> Json | None:
-    if backoff is None:
-        return None
-    return Json(backoff.as_json() if isinstance(backoff, Backoff) else dict(backoff))
+    return None if backoff is None else Json(_backoff_dict(backoff))
 
 
 def backoff_text(backoff: Backoff | Mapping[str, Any] | None) -> str | None:
     """A Backoff (or its dict) as the JSON text of a backoff option (None: none)."""
-    if backoff is None:
-        return None
-    return json.dumps(backoff.as_json() if isinstance(backoff, Backoff) else dict(backoff))
+    return None if backoff is None else json.dumps(_backoff_dict(backoff))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
