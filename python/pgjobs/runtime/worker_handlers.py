@@ -57,6 +57,14 @@ class WorkerHandlers(WorkerState):
         task.add_done_callback(done)
         return task
 
+    def _logger(self, task: str) -> logging.Logger:
+        """The task's logger (pgjobs.worker.<task>), looked up once per task: logging's own
+        lookup takes a lock on every call."""
+        logger = self._loggers.get(task)
+        if logger is None:
+            logger = self._loggers[task] = log.getChild(task)
+        return logger
+
     def context(self, task: Task, job: Job) -> JobContext:
         async def progress(percent: float | None, message: str | None) -> bool:
             async with self.pool.connection() as conn:
@@ -71,7 +79,7 @@ class WorkerHandlers(WorkerState):
             max_attempts=job.max_attempts,
             payload=job.payload,
             worker_id=self.worker_id,
-            logger=log.getChild(job.task_identifier),
+            logger=self._logger(job.task_identifier),
             dsn=self.conninfo,
             fire_time=job.fire_time,
             database_id=job.database_id,
@@ -98,6 +106,11 @@ class WorkerHandlers(WorkerState):
             # decides what happens to the job; for the hooks, it is lost here.
             self.hooks.job_lost(job.task_identifier, job.queue_name, time.monotonic() - started)
             raise
+        # Recorded: the slot is free now (the round that follows may fill it), not one loop
+        # iteration later when the task's done callback runs.
+        running = self._running.get(job.id)
+        if running is not None and running.task is asyncio.current_task():
+            del self._running[job.id]
         self._finished(job, outcome, time.monotonic() - started)
         return outcome
 

@@ -189,7 +189,12 @@ class WorkerLease(WorkerHandlers):
             return
         if begun != done or (self._claims_begun, self._claims_done) != claims:
             return
-        known = self._running.keys() | {job.id for job in self._buffer} | self._starting
+        known = (
+            self._running.keys()
+            | {job.id for job in self._buffer}
+            | self._starting
+            | self._finishing
+        )
         if self._completions is not None:
             known |= {p.job.id for p in self._completions}
         unknown = held - known

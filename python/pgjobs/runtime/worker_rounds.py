@@ -79,6 +79,8 @@ class WorkerRounds(WorkerLease):
                 if not self._wake.is_set():
                     self._more = True  # the poll: delayed jobs may be due, a NOTIFY missed
                 continue
+            ids = [p.job.id for p in finishes]
+            self._finishing.update(ids)
             self._starting.update(job.id for job in to_start)
             claiming = bool(now or ahead)
             self._claims_begun += claiming
@@ -91,6 +93,7 @@ class WorkerRounds(WorkerLease):
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
             finally:
+                self._finishing.difference_update(ids)
                 self._starting.difference_update(job.id for job in to_start)
                 self._claims_done += claiming
             backoff = 0.1
@@ -109,6 +112,12 @@ class WorkerRounds(WorkerLease):
             for job in run_now:
                 self.start(job)
             self._buffer.extend(buffered)
+            if to_start or run_now:
+                # Let the jobs just started run up to their first wait before planning the
+                # next round: quick handlers have ended by then and their slots are free, so
+                # the next round claims jobs to run (started) instead of filling the buffer
+                # with jobs it must then start (start_jobs: one more write per job).
+                await asyncio.sleep(0)
 
     def _plan(self, batch_size: int | None, claimed_total: int) -> tuple[list[Job], int, int]:
         """What the next round does: the buffered jobs that start in free slots, how many jobs

@@ -311,6 +311,8 @@ class WorkerState:
         self.prepared_statements = prepared_statements and not pooler.transaction_pooler()
         self._buffer: deque[Job] = deque()
         self._starting: set[int] = set()  # popped from the buffer, start_jobs not answered yet
+        self._finishing: set[int] = set()  # outcomes sent in the round in flight
+        self._loggers: dict[str, logging.Logger] = {}  # per task (JobContext.logger)
         self._recording = 0  # handlers ended, outcomes waiting for the pump
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
