@@ -212,3 +212,42 @@ def test_quick_jobs_are_claimed_to_run_not_buffered_then_started(
             "SELECT count(DISTINCT id) FROM app_jobs.job_history WHERE status = 'completed'"
         ).fetchone()
     assert done == (60,)
+
+
+def test_a_maintenance_step_another_worker_runs_is_skipped(dsn: str) -> None:
+    """Each maintenance step (history partitions, retention) runs under a try-advisory lock:
+    while another worker runs it (here: a connection holding that step's lock) a worker skips
+    it, without an error, and does it on a later pass."""
+    app = App(dsn)
+
+    @app.task("t")
+    async def t(payload: Any) -> None:
+        return None
+
+    errors: list[str] = []
+
+    def partitions(conn: psycopg.Connection[Any]) -> int:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'app_jobs.job_history'::regclass"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def scenario(other: psycopg.Connection[Any]) -> None:
+        worker = app.worker(on_error=lambda error, where: errors.append(where))
+        async with worker.session():
+            other.execute("BEGIN")
+            [(held,)] = other.execute(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended("
+                "'pgjobs maintenance: partitions', 7475))"
+            ).fetchall()
+            assert held
+            await worker._maintain()
+            assert partitions(other) == 1  # job_history_default only: skipped
+            other.execute("COMMIT")
+            await worker._maintain()
+            assert partitions(other) == 1 + 8  # today and 7 days ahead
+
+    with psycopg.connect(dsn, autocommit=True) as other:
+        asyncio.run(asyncio.wait_for(scenario(other), GUARD * 3))
+    assert errors == []
