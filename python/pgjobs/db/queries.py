@@ -129,14 +129,6 @@ CREATE_HISTORY_PARTITIONS: Final = """
 SELECT app_jobs.create_history_partitions(days_ahead := %(days_ahead)s) AS created
 """
 
-# A worker's maintenance step runs in a transaction that first takes this lock, or is skipped:
-# one worker at a time creates partitions or applies the retention (several workers' DDL on
-# job_history at once could deadlock), the others leave it to that one.
-MAINTENANCE_TURN: Final = """
-SELECT pg_catalog.pg_try_advisory_xact_lock(
-  pg_catalog.hashtextextended('pgjobs maintenance: ' || %(step)s::text, 7475)) AS elected
-"""
-
 REMOVE_JOB: Final = """
 SELECT * FROM app_jobs.remove_job(job_key := %(job_key)s, db_id := %(db_id)s)
 """

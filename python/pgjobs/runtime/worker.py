@@ -46,12 +46,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from pgjobs.db import pooler, queries
+from pgjobs.db import pooler
 from pgjobs.db import schedules as schedules_
 from pgjobs.db.client import AsyncClient
 from pgjobs.install.compat import check_schema
@@ -83,8 +83,6 @@ __all__ = [
     "WorkerSummary",
     "default_worker_id",
 ]
-
-T = TypeVar("T")
 
 
 class Worker(WorkerRounds):
@@ -179,37 +177,19 @@ class Worker(WorkerRounds):
     async def _maintain(self) -> None:
         """Make the day partitions of job_history ahead (app_jobs.create_history_partitions)
         and apply the retention (app_jobs.cleanup_jobs); errors are reported, never fatal:
-        finished jobs go to job_history_default meanwhile. Each step runs in a transaction of
-        its own under a try-advisory lock (queries.MAINTENANCE_TURN): while another worker
-        runs it, this one skips it, so workers never run it together (their DDL on
-        job_history could deadlock)."""
+        finished jobs go to job_history_default meanwhile."""
         try:
-            made = await self._maintenance_step(
-                "partitions", lambda c: c.create_history_partitions(HISTORY_DAYS_AHEAD)
-            )
-            if made:
-                log.info("created %d day partition(s) of app_jobs.job_history", made)
-            if self.retention is not None:
-                retention = self.retention
-                removed = await self._maintenance_step(
-                    "retention", lambda c: c.cleanup_jobs(retention)
-                )
-                if removed is not None and (removed.deleted_jobs or removed.deleted_attempts):
-                    log.info("retention %s: %s", self.retention, removed)
+            async with self.pool.connection() as conn:
+                client = AsyncClient(conn)
+                made = await client.create_history_partitions(HISTORY_DAYS_AHEAD)
+                if made:
+                    log.info("created %d day partition(s) of app_jobs.job_history", made)
+                if self.retention is not None:
+                    removed = await client.cleanup_jobs(self.retention)
+                    if removed.deleted_jobs or removed.deleted_attempts:
+                        log.info("retention %s: %s", self.retention, removed)
         except (psycopg.Error, OSError) as error:
             await self._report(error, "maintaining the history (partitions, retention)")
-
-    async def _maintenance_step(
-        self, step: str, call: Callable[[AsyncClient], Awaitable[T]]
-    ) -> T | None:
-        """Run one maintenance step if no other worker runs it now (None when skipped)."""
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(queries.MAINTENANCE_TURN, {"step": step})
-            row = await cur.fetchone()
-            if row is None or not row[0]:
-                log.debug("maintenance step %s: another worker runs it now", step)
-                return None
-            return await call(AsyncClient(conn))
 
     async def _maintenance_loop(self) -> None:
         while True:
