@@ -171,3 +171,44 @@ def test_completions_are_recorded_in_batches(dsn: str, monkeypatch: pytest.Monke
     batched = [job_id for batch in batches for job_id in batch]
     assert sorted(batched) == sorted(row[0] for row in rows)  # the serial queue's job too
     assert len(batches) < 40  # several completions per call
+
+
+def test_quick_jobs_are_claimed_to_run_not_buffered_then_started(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Handlers that end at once free their slots before the next round is planned: a backlog
+    of quick jobs is drained by rounds that record what ended and claim what runs now
+    (get_jobs, started), never by filling the buffer and then starting its jobs (start_jobs:
+    one more write per job). Every job is recorded completed once."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT app_jobs.add_job(NULL, 'quick', json_build_object('i', i)) "
+            "FROM generate_series(1, 60) AS i"
+        )
+    rounds: list[tuple[int, int, int, int]] = []  # (finishes, starts, claim now, claim ahead)
+    real_round = Worker._round
+
+    async def counted(
+        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
+    ) -> Any:
+        rounds.append((len(finishes), len(to_start), now, ahead))
+        return await real_round(self, tasks, finishes, to_start, now, ahead)
+
+    monkeypatch.setattr(Worker, "_round", counted)
+    app = App(dsn)
+    seen: list[int] = []
+
+    @app.task("quick")
+    async def quick(payload: dict[str, int]) -> None:
+        seen.append(payload["i"])
+
+    summary = asyncio.run(asyncio.wait_for(app.worker(concurrency=10).run(once=True), GUARD * 3))
+    assert summary.completed == 60 and sorted(seen) == list(range(1, 61))
+    assert rounds[0] == (0, 0, 10, 0)
+    assert all(starts == 0 and ahead == 0 for _, starts, _, ahead in rounds), rounds
+    assert sum(finishes for finishes, *_ in rounds) == 60
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        done = conn.execute(
+            "SELECT count(DISTINCT id) FROM app_jobs.job_history WHERE status = 'completed'"
+        ).fetchone()
+    assert done == (60,)

@@ -1,0 +1,543 @@
+"""Running one job: its handler (async on the event loop, sync in a thread of its own), its
+timeout and cancellation, and recording its outcome (batched for the pump, or on its own with
+the task's listeners in the recording transaction); stopping handlers at stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import inspect
+import logging
+import threading
+import time
+from typing import Any
+
+import psycopg
+
+from pgjobs.db.client import AsyncClient, Job
+from pgjobs.db.rows import failed_outcome
+from pgjobs.runtime.registry import Event, JobContext, JobEvent, Task
+from pgjobs.runtime.typed import InvalidPayload
+from pgjobs.runtime.worker_state import (
+    CANCEL_GRACE,
+    RETRYABLE,
+    JobTimeout,
+    Outcome,
+    StopReason,
+    Undecodable,
+    WorkerState,
+    _Pending,
+    _printable,
+    _Running,
+    _timeout_of,
+    call_maybe_async,
+    check_result,
+    error_details,
+    error_text,
+    log,
+)
+
+
+class WorkerHandlers(WorkerState):
+    """The worker's handlers: running, stopping and recording one job."""
+
+    def start(self, job: Job) -> asyncio.Task[Outcome]:
+        """Run a job this worker has claimed, as one of its running jobs."""
+        self.summary.claimed += 1
+        task = asyncio.create_task(self.execute(job), name=f"pgjobs job {job.id}")
+        self._running[job.id] = _Running(job, task, time.monotonic())
+
+        def done(_: asyncio.Task[Outcome], job_id: int = job.id) -> None:
+            self._running.pop(job_id, None)
+            if self._wake is not None:
+                self._wake.set()
+
+        task.add_done_callback(done)
+        return task
+
+    def _logger(self, task: str) -> logging.Logger:
+        """The task's logger (pgjobs.worker.<task>), looked up once per task: logging's own
+        lookup takes a lock on every call."""
+        logger = self._loggers.get(task)
+        if logger is None:
+            logger = self._loggers[task] = log.getChild(task)
+        return logger
+
+    def context(self, task: Task, job: Job) -> JobContext:
+        async def progress(percent: float | None, message: str | None) -> bool:
+            async with self.pool.connection() as conn:
+                return await AsyncClient(conn).set_progress(
+                    self.worker_id, job.id, percent, message
+                )
+
+        ctx = JobContext(
+            job_id=job.id,
+            task=job.task_identifier,
+            attempt=job.attempts,
+            max_attempts=job.max_attempts,
+            payload=job.payload,
+            worker_id=self.worker_id,
+            logger=self._logger(job.task_identifier),
+            dsn=self.conninfo,
+            fire_time=job.fire_time,
+            database_id=job.database_id,
+            correlation_id=job.correlation_id,  # tasks helper
+            _connect=self.pool.connection,
+            _progress=progress,
+            _loop=asyncio.get_running_loop(),
+        )
+        running = self._running.get(job.id)
+        if running is not None:
+            running.ctx = ctx
+            if running.stop_reason is not None:  # asked to stop before it started
+                ctx.cancelled.set()
+        return ctx
+
+    async def execute(self, job: Job) -> Outcome:
+        """Run the handler of a job this worker holds and record how it ended."""
+        started = time.monotonic()
+        self.hooks.job_started(job.task_identifier, job.queue_name)
+        try:
+            outcome = await self._execute(job)
+        except BaseException:
+            # Stopped before an outcome was recorded (the worker is stopping): the database
+            # decides what happens to the job; for the hooks, it is lost here.
+            self.hooks.job_lost(job.task_identifier, job.queue_name, time.monotonic() - started)
+            raise
+        # Recorded: the slot is free now (the round that follows may fill it), not one loop
+        # iteration later when the task's done callback runs.
+        running = self._running.get(job.id)
+        if running is not None and running.task is asyncio.current_task():
+            del self._running[job.id]
+        self._finished(job, outcome, time.monotonic() - started)
+        return outcome
+
+    def _finished(self, job: Job, outcome: Outcome, duration: float) -> None:
+        """One log line per finished job (and the traceback of a failed attempt); the hook."""
+        task, queue, status = job.task_identifier, job.queue_name, outcome.status
+        hook = {
+            "completed": self.hooks.job_completed,
+            "retrying": self.hooks.job_retried,
+            "failed": self.hooks.job_failed,
+            "cancelled": self.hooks.job_cancelled,
+            "lost": self.hooks.job_lost,
+        }[status]
+        hook(task, queue, duration)
+        # A retry is routine (INFO, with its traceback); a job failed for good or lost, a warning.
+        level = logging.WARNING if status in ("failed", "lost") else logging.INFO
+        if not log.isEnabledFor(level):
+            return
+        error = outcome.error
+        first = ""
+        if error is not None:
+            lines = str(error).strip().splitlines()
+            first = f": {type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+        exc_info = error if status in ("retrying", "failed") and error is not None else None
+        log.log(
+            level,
+            "job %d %s attempt %d/%d %s in %.3fs%s",
+            job.id, task, job.attempts, job.max_attempts, status, duration, first,
+            exc_info=exc_info,
+            extra={
+                "job_id": job.id, "task": task, "queue": queue, "attempt": job.attempts,
+                "outcome": status, "duration": round(duration, 6),
+            },
+        )  # fmt: skip
+
+    async def _execute(self, job: Job) -> Outcome:
+        task = self.registry.get(job.task_identifier)
+        if task is None:
+            missing = LookupError(f"no handler for task {job.task_identifier!r} in this worker")
+            return await self._record(None, job, error=missing)
+        if isinstance(job.payload, Undecodable):
+            undecodable = InvalidPayload(
+                f"job {job.id}: its payload cannot be decoded ({type(job.payload.error).__name__}:"
+                f" {job.payload.error}), so it can never succeed"
+            )
+            return await self._record(task, job, error=undecodable, permanent=True)
+        try:
+            payload = task.payload.load(job.payload)
+        except ValueError as invalid:
+            error = InvalidPayload(
+                f"job {job.id}: the payload does not match {task.payload.type!r} of task "
+                f"{task.name!r}, so it can never succeed: {invalid}"
+            )
+            return await self._record(task, job, error=error, permanent=True)
+        ctx = self.context(task, job)
+        timer = self._arm_timeout(job, task)
+        failure: BaseException | None = None
+        result: Any = None
+        try:
+            value = await self._call_handler(task, payload, ctx, job)
+            result = check_result(task, value)
+        except asyncio.CancelledError:
+            assert self._stop_now is not None
+            if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
+                raise  # stopping: the job is given back once every handler has stopped
+        except Exception as error:
+            failure = error
+        finally:
+            if timer is not None:
+                timer.cancel()
+            running = self._running.get(job.id)
+            if running is not None:
+                running.handler_done = True
+        return await self._conclude(task, job, result, failure)
+
+    async def _conclude(
+        self, task: Task, job: Job, result: Any, failure: BaseException | None
+    ) -> Outcome:
+        """Record how the handler ended. Once asked to stop, what it returned or raised is
+        not recorded: why it was stopped is."""
+        reason = self._stop_reason(job.id)
+        if self._lease_taken is not None:
+            return Outcome(job.id, "lost", None, failure)  # the job may be another process's
+        if reason == "stop":
+            raise asyncio.CancelledError("stopping: the job is given back")
+        if reason == "cancel":
+            # Cancelled on request (or lost): fail_job records a cancel-requested job
+            # cancelled, and refuses one the database took back.
+            stopped = asyncio.CancelledError("cancelled: the handler was stopped on request")
+            return await self._record(task, job, error=stopped)
+        if reason == "timeout":
+            limit = _timeout_of(job, task)
+            timed_out = JobTimeout(
+                f"job {job.id} ({job.task_identifier}) ran longer than its timeout of "
+                f"{limit.total_seconds() if limit else 0:g}s: the handler was stopped"
+            )
+            return await self._record(task, job, error=timed_out)
+        if failure is not None:
+            return await self._record(task, job, error=failure)
+        return await self._record(task, job, result=result)
+
+    def _stop_reason(self, job_id: int) -> StopReason | None:
+        running = self._running.get(job_id)
+        return None if running is None else running.stop_reason
+
+    def _arm_timeout(self, job: Job, task: Task) -> asyncio.TimerHandle | None:
+        """The job's timeout (its own, else its task's): stop the handler when it passes."""
+        limit = _timeout_of(job, task)
+        if limit is None:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.call_later(limit.total_seconds(), self._stop_handler, job.id, "timeout")
+
+    async def _call_handler(self, task: Task, payload: Any, ctx: JobContext, job: Job) -> Any:
+        """Run the handler: an async one on the event loop, a sync one in a thread of its own
+        (a daemon thread: one that never returns cannot keep the process from exiting). A
+        sync handler is never abandoned while its job is held: when its task is asked to stop,
+        it waits for the thread (``ctx.cancelled`` tells the handler to return)."""
+        if task.is_async:
+            return await task.call(payload, ctx)
+        thread = self._in_thread(task, payload, ctx, job)
+        running = self._running.get(job.id)
+        if running is not None:
+            running.thread = thread
+            if running.stop_reason is not None:
+                self._watch_ignored(running, thread)
+        value = await asyncio.shield(thread)
+        return await value if inspect.isawaitable(value) else value
+
+    @staticmethod
+    def _in_thread(task: Task, payload: Any, ctx: JobContext, job: Job) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        # Retrieved even when nobody awaits it any more (a stop that could not wait).
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+        def settle(value: Any, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+        def target() -> None:
+            value, error = None, None
+            try:
+                value = task.call(payload, ctx)
+            except Exception as raised:
+                error = raised
+            except BaseException as raised:  # SystemExit, KeyboardInterrupt in a handler
+                error = RuntimeError(f"the handler raised {raised!r}")
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the process exits
+                loop.call_soon_threadsafe(settle, value, error)
+
+        context = contextvars.copy_context()
+        threading.Thread(
+            target=context.run, args=(target,), name=f"pgjobs job {job.id}", daemon=True
+        ).start()
+        return future
+
+    def request_cancel(self, job_id: int) -> None:
+        """Stop the handler of a running job (cancel_job, or gone from the heartbeat)."""
+        self._stop_handler(job_id, "cancel")
+
+    def _stop_handler(self, job_id: int, reason: StopReason) -> None:
+        """Ask a running handler to stop: ``ctx.cancelled`` is set; an async handler is
+        cancelled; a sync one runs on until it returns (its job stays held meanwhile), and is
+        reported when it still runs CANCEL_GRACE seconds later."""
+        running = self._running.get(job_id)
+        if running is None or running.stop_reason is not None:
+            return
+        running.stop_reason = reason
+        if running.ctx is not None:
+            running.ctx.cancelled.set()  # else context() sets it
+        task = self.registry.get(running.job.task_identifier)
+        if task is not None and not task.is_async:
+            # Never cancelled: a sync handler is waited for (its thread may be starting).
+            if running.thread is not None:
+                self._watch_ignored(running, running.thread)
+            return
+        if not running.handler_done:
+            running.task.cancel()
+
+    def _watch_ignored(self, running: _Running, thread: asyncio.Future[Any]) -> None:
+        asyncio.get_running_loop().call_later(CANCEL_GRACE, self._ignored, running, thread)
+
+    def _ignored(self, running: _Running, thread: asyncio.Future[Any]) -> None:
+        if thread.done():
+            return
+        job = running.job
+        self._spawn(
+            self._report(
+                RuntimeError(
+                    f"job {job.id} ({job.task_identifier}): its sync handler still runs "
+                    f"{CANCEL_GRACE:g}s after ctx.cancelled was set ({running.stop_reason}): it "
+                    "ignores its cancel flag; the job stays held by this worker until it returns"
+                ),
+                f"stopping job {job.id}",
+            )
+        )
+
+    async def _record(
+        self,
+        task: Task | None,
+        job: Job,
+        *,
+        result: Any = None,
+        error: BaseException | None = None,
+        permanent: bool = False,
+    ) -> Outcome:
+        """complete_job or fail_job, with the task's listeners in the same transaction;
+        retried while the database is unreachable."""
+        listened = task is not None and any(
+            self.registry.listeners(e, task.name) for e in ("success", "failure", "attempt")
+        )
+        backoff = 0.1
+        batched = not listened and self._completions is not None
+        if batched:
+            # Recorded with others in the pump's next round (one finish_jobs call, as soon as
+            # the round in flight returns), unless listeners must run in the transaction
+            # that records it.
+            assert self._completions is not None and self._wake is not None
+            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            backoff_ = None if task is None else task.backoff
+            self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
+            self._wake.set()
+            self._recording += 1
+            try:
+                outcome = await future
+            finally:
+                self._recording -= 1
+        while not batched:
+            try:
+                async with self.pool.connection() as conn:
+                    backoff_ = None if task is None else task.backoff
+                    if not listened:
+                        outcome = await self._finish(conn, job, result, error, permanent, backoff_)
+                    else:
+                        assert task is not None
+                        async with conn.transaction():
+                            outcome = await self._finish(
+                                conn, job, result, error, permanent, backoff_
+                            )
+                            await self._fire(task, job, outcome, conn)
+                break
+            except RETRYABLE as lost:
+                await self._report(lost, f"recording the outcome of job {job.id}")
+                assert self._stop_now is not None
+                if self._stop_now.is_set():
+                    outcome = Outcome(job.id, "lost", result, error)
+                    break
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            except Exception as recording:
+                # Not the connection: the outcome itself cannot be recorded (say a result
+                # jsonb cannot hold). Never hold the job silently.
+                await self._report(recording, f"recording the outcome of job {job.id}")
+                outcome = await self._record_recording_error(job, recording, error)
+                break
+        if outcome.status == "lost":
+            self.summary.lost += 1
+        elif outcome.status == "completed":
+            self.summary.completed += 1
+        elif outcome.status == "cancelled":
+            self.summary.cancelled += 1
+        else:
+            self.summary.failed += 1
+        return outcome
+
+    async def _record_apart(
+        self, job: Job, result: Any, error: BaseException | None, permanent: bool, backoff: Any
+    ) -> Outcome:
+        """Record one outcome on its own (a pooled connection); an error while recording it
+        becomes a failure carrying that error (see _record_recording_error)."""
+        try:
+            async with self.pool.connection() as conn:
+                return await self._finish(conn, job, result, error, permanent, backoff)
+        except Exception as recording:
+            await self._report(recording, f"recording the outcome of job {job.id}")
+            return await self._record_recording_error(job, recording, error)
+
+    async def _record_recording_error(
+        self, job: Job, recording: BaseException, error: BaseException | None
+    ) -> Outcome:
+        """The outcome of a job could not be recorded: record a failure of its attempt that
+        carries the recording error (retried as any failure), or, when even that fails, give
+        the job back (settle_jobs). Whatever happens, the worker never holds it silently; the
+        last resort is its lease (the job is no longer in this worker's hands, so the
+        heartbeat's check of held jobs gives it back)."""
+        message = _printable(
+            f"{type(recording).__name__} while recording the outcome of job {job.id}: "
+            f"{recording}" + ("" if error is None else f"\n\nthe outcome: {error_text(error)}")
+        )
+        try:
+            async with self.pool.connection() as conn:
+                failed = await AsyncClient(conn).fail_job(self.worker_id, job.id, message)
+            if failed is None:
+                return Outcome(job.id, "lost", None, error or recording)
+            return Outcome(job.id, failed_outcome(failed), None, recording)
+        except Exception as again:
+            await self._report(again, f"recording the failure of job {job.id}")
+        try:
+            async with self.pool.connection() as conn:
+                await AsyncClient(conn).settle_jobs(self.worker_id, [job.id])
+        except Exception as given_back:
+            await self._report(given_back, f"giving back job {job.id}")
+        return Outcome(job.id, "lost", None, error or recording)
+
+    async def _finish(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        job: Job,
+        result: Any,
+        error: BaseException | None,
+        permanent: bool,
+        backoff: Any = None,
+    ) -> Outcome:
+        client = AsyncClient(conn)
+        if error is None:
+            done = await client.complete_job(self.worker_id, job.id, result)
+            if done is None:
+                return Outcome(job.id, "lost", result)
+            return Outcome(job.id, "completed", result)
+        failed = await client.fail_job(
+            self.worker_id, job.id, error_text(error), error_details(error), backoff,
+            permanent=permanent,
+        )  # fmt: skip
+        if failed is None:
+            return Outcome(job.id, "lost", None, error)
+        return Outcome(job.id, failed_outcome(failed), None, error)
+
+    async def _finish_batch(self, pairs: list[tuple[int, Any]]) -> dict[int, str]:
+        async with self.pool.connection() as conn:
+            client = AsyncClient(conn)
+            if not self._single_finish:
+                try:
+                    return await client.finish_jobs(self.worker_id, pairs)
+                except psycopg.errors.UndefinedFunction:
+                    log.info("app_jobs.finish_jobs is missing (before 0.4.0): complete_job")
+                    self._single_finish = True
+            applied = {}
+            for job_id, result in pairs:
+                if await client.complete_job(self.worker_id, job_id, result) is not None:
+                    applied[job_id] = "completed"
+            return applied
+
+    async def _fire(
+        self, task: Task, job: Job, outcome: Outcome, conn: psycopg.AsyncConnection[Any]
+    ) -> None:
+        """Call the task's listeners of this outcome, inside its recording transaction."""
+        status = outcome.status
+        if status == "lost" or status == "cancelled":
+            return
+        events: list[Event] = ["attempt"]
+        if outcome.status == "completed":
+            events.append("success")
+        elif outcome.status == "failed":
+            events.append("failure")
+        for name in events:
+            for listener in self.registry.listeners(name, task.name):
+                event = JobEvent(
+                    name, job, status, job.attempts, outcome.result, outcome.error, conn
+                )
+                try:
+                    async with conn.transaction():  # a savepoint: a failing listener undoes
+                        await call_maybe_async(listener, event)  # only its own writes
+                except RETRYABLE:
+                    raise
+                except Exception as error:
+                    await self._report(error, f"the {name} listener of task {task.name!r}")
+
+    async def _drain(self) -> None:
+        """Let running jobs finish (up to shutdown_timeout, or until stop(now=True)), then ask
+        the rest to stop and wait until their handlers have really stopped; the session then
+        gives their jobs back."""
+        assert self._stop_now is not None
+        deadline = time.monotonic() + self.shutdown_timeout
+        stop_now = asyncio.create_task(self._stop_now.wait())
+        try:
+            while not self._stop_now.is_set():
+                pending = [r.task for r in self._running.values() if not r.task.done()]
+                remaining = deadline - time.monotonic()
+                if not pending or remaining <= 0:
+                    break
+                await asyncio.wait(
+                    [*pending, stop_now], timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+        finally:
+            stop_now.cancel()
+        await self._stop_handlers()
+
+    async def _stop_handlers(self) -> None:
+        """Ask every running handler to stop (``ctx.cancelled``; async ones are cancelled)
+        and wait until each has really stopped: a sync handler that ignores its flag keeps its
+        job held (the lease is renewed) until it returns, or until stop(now=True). Then the
+        tasks still waiting (on a thread, or on an unreachable database) are cancelled, and
+        the jobs of handlers still running are left out of the give-back (_abandoned)."""
+        assert self._stop_now is not None
+        if not self._running:
+            return
+        for job_id in list(self._running):
+            self._stop_handler(job_id, "stop")
+        stop_now = asyncio.create_task(self._stop_now.wait())
+        reported = False
+        try:
+            while not self._stop_now.is_set():
+                pending = [r.task for r in self._running.values() if not r.task.done()]
+                if not pending:
+                    break
+                done, _ = await asyncio.wait(
+                    [*pending, stop_now], timeout=CANCEL_GRACE, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done and not reported:
+                    reported = True
+                    log.warning(
+                        "waiting for %d sync handler(s) that ignore ctx.cancelled: their jobs "
+                        "stay held until they return; stop again to exit now",
+                        len(pending),
+                    )
+        finally:
+            stop_now.cancel()
+        self._abandoned += [
+            r.job.id for r in self._running.values() if r.thread is not None and not r.thread.done()
+        ]
+        for r in list(self._running.values()):
+            r.task.cancel()
+        for r in list(self._running.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await r.task

@@ -1,0 +1,340 @@
+"""The worker's rounds: one connection that, each round, records the outcomes waiting
+(finish_jobs), starts buffered jobs in free slots (start_jobs) and claims (get_jobs), pipelined
+in one round trip; the LISTEN connection that wakes it; the fallback to get_job/complete_job on
+a schema before 0.4.0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.string import TextLoader
+
+from pgjobs.db import pooler, queries
+from pgjobs.db.client import AsyncClient, Job
+from pgjobs.runtime.worker_lease import WorkerLease
+from pgjobs.runtime.worker_state import (
+    CANCEL_CHANNEL,
+    CHANNEL,
+    RETRYABLE,
+    Undecodable,
+    _finish_params,
+    _Pending,
+    _resolve,
+    log,
+)
+
+
+class WorkerRounds(WorkerLease):
+    """The claim/start/finish pipeline."""
+
+    async def _claim_loop(self, *, once: bool, batch_size: int | None) -> None:
+        """Until stop() (or, with ``once``, until nothing is due or ``batch_size`` jobs were
+        claimed): the pump (:meth:`_pump`) claims, starts and records."""
+        assert self._stop is not None and self._idle is not None
+        waits = [asyncio.create_task(self._stop.wait())]
+        if once:
+            waits.append(asyncio.create_task(self._idle.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+
+    def _woken(self) -> None:
+        """A wake-up (NOTIFY, the scheduler, the poll): there may be jobs to claim."""
+        self._more = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _pump(self, *, once: bool, batch_size: int | None) -> None:
+        """The worker's one connection to the queue. Each round sends, pipelined in one round
+        trip and one transaction: the completions waiting to be recorded (finish_jobs), the
+        buffered jobs that start now in free slots (start_jobs), a claim for the slots still
+        free (get_jobs, started) and one that refills the buffer (get_jobs, started :=
+        false). Completions that arrive while a round is in flight go in the next one, so
+        batches grow with the load and an idle worker records at once. A round with nothing to
+        do waits for a wake-up (NOTIFY, a job ending) or ``poll_interval``."""
+        assert self._wake is not None and self._stop is not None and self._idle is not None
+        assert self._completions is not None
+        tasks = self.registry.names()
+        claimed_total = 0
+        backoff = 0.1
+        while True:
+            self._wake.clear()
+            finishes = self._completions[:1000]
+            del self._completions[:1000]
+            to_start, now, ahead = self._plan(batch_size, claimed_total)
+            if not (finishes or to_start or now or ahead):
+                if once and not self._more and not self._running and not self._buffer:
+                    self._idle.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                if not self._wake.is_set():
+                    self._more = True  # the poll: delayed jobs may be due, a NOTIFY missed
+                continue
+            ids = [p.job.id for p in finishes]
+            self._finishing.update(ids)
+            self._starting.update(job.id for job in to_start)
+            claiming = bool(now or ahead)
+            self._claims_begun += claiming
+            try:
+                started, run_now, buffered = await self._round(
+                    tasks, finishes, to_start, now, ahead
+                )
+            except Exception as error:
+                await self._round_failed(error, finishes, to_start, backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            finally:
+                self._finishing.difference_update(ids)
+                self._starting.difference_update(job.id for job in to_start)
+                self._claims_done += claiming
+            backoff = 0.1
+            if len(run_now) < now or len(buffered) < ahead:
+                self._more = False
+            claimed_total += len(run_now) + len(buffered)
+            if self._stop.is_set():  # stopped meanwhile: given back with the rest at the end
+                self._buffer.extend(job for job in to_start if job.id in started)
+                self._buffer.extend([*run_now, *buffered])
+                continue
+            for job in to_start:
+                if job.id in started:
+                    self.start(job)
+                else:  # taken back meanwhile (say its lease lapsed): not ours to run
+                    self.summary.lost += 1
+            for job in run_now:
+                self.start(job)
+            self._buffer.extend(buffered)
+            if to_start or run_now:
+                # Let the jobs just started run up to their first wait before planning the
+                # next round: quick handlers have ended by then and their slots are free, so
+                # the next round claims jobs to run (started) instead of filling the buffer
+                # with jobs it must then start (start_jobs: one more write per job).
+                await asyncio.sleep(0)
+
+    def _plan(self, batch_size: int | None, claimed_total: int) -> tuple[list[Job], int, int]:
+        """What the next round does: the buffered jobs that start in free slots, how many jobs
+        to claim to run now (the slots still free), how many to claim into the buffer (up to
+        ``buffer``, none while the worker is idle: it claims what it runs). Nothing once
+        stopping, nor claims after a claim found fewer jobs than it asked (until a wake-up)."""
+        assert self._stop is not None
+        if self._stop.is_set():
+            return [], 0, 0
+        to_start: list[Job] = []
+        # A job whose handler has ended and whose outcome waits for a round no longer takes a
+        # slot: the next job starts in the round that records it.
+        free = self.concurrency - len(self._running) + self._recording
+        while free > 0 and self._buffer:
+            to_start.append(self._buffer.popleft())
+            free -= 1
+        if not self._more:
+            return to_start, 0, 0
+        room = 1 << 30 if batch_size is None else batch_size - claimed_total
+        if room <= 0:
+            self._more = False
+            return to_start, 0, 0
+        now = min(free, room)
+        ahead = 0
+        # Refilled when down to half (claims of many jobs at once), never while idle: an idle
+        # worker claims what it runs.
+        if now < self.concurrency and len(self._buffer) <= self.buffer // 2:
+            ahead = min(self.buffer - len(self._buffer), room - now)
+        return to_start, now, ahead
+
+    async def _round_failed(
+        self,
+        error: Exception,
+        finishes: list[_Pending],
+        to_start: list[Job],
+        backoff: float,
+    ) -> None:
+        """Unreachable database (RETRYABLE), or an error from a statement of the round:
+        nothing of the round was applied (one transaction). Starts go back to the buffer and
+        completions are retried (both are idempotent), or, when the error is not the
+        connection's, recorded one by one so that one that cannot be recorded fails alone;
+        the claims are asked again in the next round."""
+        assert self._completions is not None and self._stop_now is not None
+        self._buffer.extendleft(reversed(to_start))
+        await self._report(error, "claiming, starting and recording jobs")
+        await self._close_core()
+        if not isinstance(error, RETRYABLE):
+            await self._round_apart(finishes)
+        elif self._stop_now.is_set():
+            _resolve(finishes, {})  # stopping now: not recorded, the jobs are lost
+        else:
+            self._completions[:0] = finishes
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_now.wait(), backoff)
+
+    async def _round(
+        self,
+        tasks: list[str],
+        finishes: list[_Pending],
+        to_start: list[Job],
+        now: int,
+        ahead: int,
+    ) -> tuple[set[int], list[Job], list[Job]]:
+        """One pipelined round (see :meth:`_pump`); resolves the finishes' futures and returns
+        (ids started, jobs claimed to run now, jobs claimed into the buffer)."""
+        if time.monotonic() < self._single_claims_until or self._single_finish:
+            return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
+        conn = await self._core_connection()
+        claim = {"worker_id": self.worker_id, "task_identifiers": tasks,
+                 "job_expiry": self.job_expiry}  # fmt: skip
+        cursors: dict[str, psycopg.AsyncCursor[dict[str, Any]]] = {}
+        try:
+            async with conn.pipeline():
+                if finishes:
+                    cursors["finish"] = cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(
+                        queries.FINISH_OUTCOMES, _finish_params(self.worker_id, finishes)
+                    )
+                if to_start:
+                    cursors["start"] = cur = conn.cursor(row_factory=dict_row)
+                    ids = [job.id for job in to_start]
+                    await cur.execute(
+                        queries.START_JOBS, {"worker_id": self.worker_id, "job_ids": ids}
+                    )
+                if now:
+                    cursors["now"] = cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(
+                        queries.GET_JOBS_CLAIM, {**claim, "batch_size": now, "started": True}
+                    )
+                if ahead:
+                    cursors["ahead"] = cur = conn.cursor(row_factory=dict_row)
+                    await cur.execute(
+                        queries.GET_JOBS_CLAIM, {**claim, "batch_size": ahead, "started": False}
+                    )
+        except psycopg.errors.UndefinedFunction:  # fmt: skip
+            log.info("app_jobs.get_jobs(started) is missing (a schema before 0.4.0): get_job")
+            self._single_claims_until = time.monotonic() + 60.0
+            return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
+        applied: dict[int, str] = {}
+        if "finish" in cursors:
+            for row in await cursors["finish"].fetchall():
+                applied[int(row["job_id"])] = str(row["status"])
+        started: set[int] = set()
+        if "start" in cursors:
+            [row] = await cursors["start"].fetchall()
+            started = set(row["started"])
+        run_now = [self._decoded(row) for row in await cursors["now"].fetchall()] if now else []
+        buffered = (
+            [self._decoded(row) for row in await cursors["ahead"].fetchall()] if ahead else []
+        )
+        _resolve(finishes, applied)
+        return started, run_now, buffered
+
+    async def _round_before_0_4(
+        self,
+        tasks: list[str],
+        finishes: list[_Pending],
+        to_start: list[Job],
+        now: int,
+        ahead: int,
+    ) -> tuple[set[int], list[Job], list[Job]]:
+        """A schema before 0.4.0: complete_job each, get_job each, no buffer (every claim is a
+        start); the rolling-upgrade fallback."""
+        done = [p for p in finishes if p.error is None]
+        if done:
+            _resolve(done, await self._finish_batch([(p.job.id, p.result) for p in done]))
+        for p in finishes:
+            if p.error is not None:
+                p.future.set_result(
+                    await self._record_apart(p.job, None, p.error, p.permanent, p.backoff)
+                )
+        jobs = await self._claim(tasks, now) if now else []
+        return {job.id for job in to_start}, jobs, []
+
+    async def _round_apart(self, finishes: list[_Pending]) -> None:
+        """A round failed for another reason than the connection: record its completions one
+        by one, so one that cannot be recorded fails alone (and never stays held)."""
+        for p in finishes:
+            if not p.future.done():
+                p.future.set_result(
+                    await self._record_apart(p.job, p.result, p.error, p.permanent, p.backoff)
+                )
+
+    async def _core_connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._core is None or self._core.closed:
+            conn = await psycopg.AsyncConnection.connect(
+                self.conninfo,
+                autocommit=True,
+                prepare_threshold=0 if self.prepared_statements else None,
+            )
+            # Payloads come as text and are decoded per job (_decoded): one payload Python
+            # cannot decode fails its own job, not the batch it came in.
+            conn.adapters.register_loader("json", TextLoader)
+            conn.adapters.register_loader("jsonb", TextLoader)
+            self._core = conn
+        return self._core
+
+    async def _close_core(self) -> None:
+        core, self._core = self._core, None
+        if core is not None:
+            with contextlib.suppress(Exception):
+                await core.close()
+
+    @staticmethod
+    def _decoded(row: dict[str, Any]) -> Job:
+        payload = row.get("payload")
+        if isinstance(payload, str):
+            try:
+                row["payload"] = json.loads(payload)
+            except (ValueError, RecursionError, MemoryError) as error:
+                row["payload"] = Undecodable(error)
+        return Job.from_row(row)
+
+    async def _claim(self, tasks: list[str], count: int) -> list[Job]:
+        """Up to ``count`` jobs in one get_jobs call (one round trip, one transaction). On a
+        schema older than 0.4.0, which has no get_jobs, the worker falls back to get_job, one
+        call per job (rolling upgrades: a new worker runs on the older compatible schema)."""
+        async with self.pool.connection() as conn:
+            client = AsyncClient(conn)
+            if time.monotonic() >= self._single_claims_until:
+                try:
+                    return await client.get_jobs(self.worker_id, tasks, self.job_expiry, count)
+                except psycopg.errors.UndefinedFunction:
+                    log.info("app_jobs.get_jobs is missing (a schema before 0.4.0): get_job")
+                    self._single_claims_until = time.monotonic() + 60.0
+            jobs = []
+            for _ in range(count):
+                job = await client.get_job(self.worker_id, tasks, self.job_expiry)
+                if job is None:
+                    break
+                jobs.append(job)
+            return jobs
+
+    async def _listen_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if (listen := pooler.listen_conninfo(self.conninfo)) is None:
+                    return  # issue 15: a transaction pooler and no direct listen DSN: poll
+                async with await psycopg.AsyncConnection.connect(listen, autocommit=True) as conn:
+                    await conn.execute(f'LISTEN "{CHANNEL}"')
+                    await conn.execute(f'LISTEN "{CANCEL_CHANNEL}"')
+                    backoff = 0.1
+                    self._woken()  # whatever arrived while not listening
+                    if self._cancel_check is not None:
+                        # A cancel_job sent before LISTEN took effect (at start, or while
+                        # reconnecting) was not heard: the heartbeat leaves out the jobs whose
+                        # cancellation was requested, so one now stops their handlers.
+                        self._cancel_check.set()
+                    async for note in conn.notifies():
+                        if note.channel == CANCEL_CHANNEL:
+                            # Only a wake-up: the payload is not trusted (anyone can NOTIFY).
+                            if self._cancel_check is not None:
+                                self._cancel_check.set()
+                        else:
+                            self._woken()
+            except (psycopg.Error, OSError) as error:
+                await self._report(error, f"listening (reconnecting in {backoff:.1f}s)")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
