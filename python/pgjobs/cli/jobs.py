@@ -251,7 +251,7 @@ def add_jobs(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     listing.add_argument(
         "--status",
         action="append",
-        choices=("pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled"),
+        choices=("pending", "scheduled", "running", "retrying", "paused", "completed", "failed", "cancelled"),
         help="only jobs with this status (repeatable)",
     )
     listing.add_argument("--task", help="only jobs of this task")

@@ -21,7 +21,7 @@ from pgjobs.db import dashboard_queries as queries
 Row = dict[str, Any]
 
 #: The statuses of app_jobs.job_info, in the order the dashboard shows them.
-STATUSES = ("pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled")
+STATUSES = ("pending", "scheduled", "running", "retrying", "paused", "completed", "failed", "cancelled")
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,10 @@ DECLARE
   v_paused boolean;
   v_sweep boolean;
   v_park_rounds integer := 0;
+  -- The pauses in force, read once (only when there are any): the keys of each.
+  v_pause_tenants uuid[];
+  v_pause_queues text[];
+  v_pause_tasks text[];
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
@@ -109,6 +113,12 @@ BEGIN
   IF v_sweep THEN
     PERFORM app_jobs._sweep(job_expiry);
   END IF;
+  IF v_paused THEN
+    SELECT pg_catalog.array_agg(p.database_id), pg_catalog.array_agg(p.queue_name),
+           pg_catalog.array_agg(p.task_identifier)
+      INTO v_pause_tenants, v_pause_queues, v_pause_tasks
+      FROM app_jobs.job_pauses AS p;
+  END IF;
 
   <<claim>>
   LOOP
@@ -131,10 +141,11 @@ BEGIN
     LOOP
       v_seen := v_seen + 1;
       IF v_paused AND EXISTS (
-           SELECT 1 FROM app_jobs.job_pauses AS p
-            WHERE (p.database_id IS NULL OR p.database_id = v_job.database_id)
-              AND (p.queue_name IS NULL OR p.queue_name = v_job.queue_name)
-              AND (p.task_identifier IS NULL OR p.task_identifier = v_job.task_identifier)) THEN
+           SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
+                                    pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
+            WHERE (p.t IS NULL OR p.t = v_job.database_id)
+              AND (p.q IS NULL OR p.q = v_job.queue_name)
+              AND (p.k IS NULL OR p.k = v_job.task_identifier)) THEN
         -- Paused: park it and the next matched jobs, so later claims no longer meet them.
         EXIT claim WHEN v_park_rounds >= 10;
         v_park_rounds := v_park_rounds + 1;
@@ -178,11 +189,11 @@ BEGIN
       v_head_free := FOUND;
       -- A paused head (parked, or matched by a pause) holds back its queue.
       IF v_head_free AND v_paused AND v_head_state <> 'paused' AND EXISTS (
-           SELECT 1 FROM app_jobs.jobs AS h JOIN app_jobs.job_pauses AS p
-               ON (p.database_id IS NULL OR p.database_id = h.database_id)
-              AND (p.queue_name IS NULL OR p.queue_name = h.queue_name)
-              AND (p.task_identifier IS NULL OR p.task_identifier = h.task_identifier)
-            WHERE h.id = v_head) THEN
+           SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
+                                    pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
+            WHERE (p.t IS NULL OR p.t = v_job.database_id)
+              AND (p.q IS NULL OR p.q = v_job.queue_name)
+              AND (p.k IS NULL OR p.k = v_head_task)) THEN
         UPDATE app_jobs.jobs AS j SET state = 'paused' WHERE j.id = v_head;
         v_head_state := 'paused';
       END IF;
