@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 import uuid
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -28,7 +29,7 @@ from pgjobs.install.deploy import deploy
 CLAIM = "SELECT * FROM app_jobs.get_jobs('probe', batch_size := 10)"
 
 
-def claim(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[int, float]:
+def claim(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[int, float]:
     """Buffers of one claim (warm), and the median time of 200, each rolled back."""
     for _ in range(3):
         with conn.transaction(force_rollback=True):
@@ -77,7 +78,9 @@ def main() -> int:
             parking = []
             while True:
                 start = time.perf_counter()
-                conn.execute("SELECT id FROM app_jobs.get_jobs('parker', batch_size := 1)").fetchall()
+                conn.execute(
+                    "SELECT id FROM app_jobs.get_jobs('parker', batch_size := 1)"
+                ).fetchall()
                 parking.append((time.perf_counter() - start) * 1000)
                 conn.execute(
                     "UPDATE app_jobs.jobs SET state = 'ready', locked_by = NULL, locked_at = NULL,"
@@ -103,7 +106,9 @@ def main() -> int:
         print(json.dumps(report, indent=1))
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
     return 0
 
 

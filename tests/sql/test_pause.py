@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -115,7 +116,10 @@ def test_double_pause_keeps_the_first_and_two_pauses_both_hold(db: Conn) -> None
     assert again == first
     pause(db, queue="q")
     pauses = db.execute("SELECT * FROM app_jobs.list_pauses()").fetchall()
-    assert [(p["task_identifier"], p["queue_name"]) for p in pauses] == [("mail", None), (None, "q")]
+    assert [(p["task_identifier"], p["queue_name"]) for p in pauses] == [
+        ("mail", None),
+        (None, "q"),
+    ]
     assert claim_all(db) == []
     assert resume(db, task="mail") == 0  # the queue pause still holds it
     assert claim_all(db) == []
@@ -194,7 +198,9 @@ def test_claim_job_refuses_a_paused_job(db: Conn) -> None:
     assert state(db, job) == "paused"
     assert db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (job,)).fetchall() == []
     resume(db, task="mail")
-    assert [r["id"] for r in db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (job,))] == [job]
+    assert [r["id"] for r in db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (job,))] == [
+        job
+    ]
 
 
 def test_waiting_paused_jobs_can_be_cancelled_rescheduled_and_removed(db: Conn) -> None:
@@ -208,7 +214,9 @@ def test_waiting_paused_jobs_can_be_cancelled_rescheduled_and_removed(db: Conn) 
     db.execute("SELECT app_jobs.remove_job('k', %s)", (TENANT,))
     assert state(db, a) is None and state(db, b) is None
     # A rescheduled paused job is parked again by the next claim: still not handed out.
-    db.execute("SELECT * FROM app_jobs.reschedule_jobs(ARRAY[%s]::bigint[], priority := 7)", (c,)).fetchall()
+    db.execute(
+        "SELECT * FROM app_jobs.reschedule_jobs(ARRAY[%s]::bigint[], priority := 7)", (c,)
+    ).fetchall()
     assert claim_all(db) == []
     assert state(db, c) == "paused"
 
@@ -230,6 +238,16 @@ def test_tenant_session_pauses_only_its_own_jobs(db: Conn) -> None:
     assert state(db, mine) == "paused"
 
 
+def claim_until(conn: Conn, worker: str, barrier: threading.Barrier, stop: threading.Event) -> None:
+    """Claim (batches of 3, taking whatever comes) until told to stop."""
+    barrier.wait()
+    while not stop.is_set():
+        conn.execute("SELECT id FROM app_jobs.get_jobs(%s, batch_size := 3)", (worker,)).fetchall()
+
+
+MAIL_RUNNING = "SELECT id FROM app_jobs.jobs WHERE task_identifier = 'mail' AND state = 'running'"
+
+
 def test_a_claim_racing_a_pause_never_hands_out_a_paused_job_after_it_commits(
     connect: Callable[..., Conn],
 ) -> None:
@@ -240,44 +258,21 @@ def test_a_claim_racing_a_pause_never_hands_out_a_paused_job_after_it_commits(
             for i in range(300):
                 add_job(db, "mail" if i % 2 else "report")
         stop = threading.Event()
-        errors: list[BaseException] = []
         barrier = threading.Barrier(5)
-
-        def claimer(n: int) -> None:
-            conn = connect()
-            try:
-                barrier.wait()
-                while not stop.is_set():
-                    conn.execute(
-                        "SELECT id FROM app_jobs.get_jobs(%s, batch_size := 3)", (f"w{n}",)
-                    ).fetchall()
-            except BaseException as exc:  # noqa: BLE001 - re-raised below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        db.execute("SELECT app_jobs.pause_jobs(task := 'mail')")
-        # The pause has committed: every mail job a claim ever took is already taken now.
-        taken_at_pause = {
-            r["id"]
-            for r in db.execute(
-                "SELECT id FROM app_jobs.jobs WHERE task_identifier = 'mail' AND state = 'running'"
-            )
-        }
-        for _ in range(20):
-            db.execute("SELECT 1")
-        stop.set()
-        for t in threads:
-            t.join()
-        assert not errors, errors
-        taken_after = {
-            r["id"]
-            for r in db.execute(
-                "SELECT id FROM app_jobs.jobs WHERE task_identifier = 'mail' AND state = 'running'"
-            )
-        }
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            futures = [
+                pool.submit(claim_until, connect(), f"w{n}", barrier, stop) for n in range(4)
+            ]
+            barrier.wait()
+            db.execute("SELECT app_jobs.pause_jobs(task := 'mail')")
+            # The pause has committed: every mail job a claim ever takes is taken by now.
+            taken_at_pause = {r["id"] for r in db.execute(MAIL_RUNNING)}
+            for _ in range(20):
+                db.execute("SELECT 1")
+            stop.set()
+            for future in futures:
+                future.result()
+        taken_after = {r["id"] for r in db.execute(MAIL_RUNNING)}
         assert taken_after == taken_at_pause, f"round {round_}"
         db.execute("DELETE FROM app_jobs.job_queue_locks")
         db.execute("DELETE FROM app_jobs.jobs")
@@ -290,7 +285,8 @@ def claim_buffers(db: Conn) -> int:
     for _ in range(3):
         with db.transaction(force_rollback=True):
             plan = db.execute(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT * FROM app_jobs.get_jobs('probe', batch_size := 10)"
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"
+                " SELECT * FROM app_jobs.get_jobs('probe', batch_size := 10)"
             ).fetchone()
     node = plan["QUERY PLAN"][0]["Plan"]
     return int(node["Shared Hit Blocks"]) + int(node["Shared Read Blocks"])
@@ -302,26 +298,29 @@ def paused_backlog_costs_nothing(db: Conn, backlog: int) -> tuple[int, int, int]
     once claims have parked them (and VACUUM, as autovacuum would, has removed the claim
     index's dead entries). Returns (before, after, claims to park)."""
     db.execute(
-        "INSERT INTO app_jobs.jobs (task_identifier, run_at) SELECT 'report', now() - interval '1 hour'"
-        " FROM generate_series(1, 1000)"
+        "INSERT INTO app_jobs.jobs (task_identifier, run_at)"
+        " SELECT 'report', now() - interval '1 hour' FROM generate_series(1, 1000)"
     )
     pause(db, task="mail")
     db.execute("VACUUM ANALYZE app_jobs.jobs")
     before = claim_buffers(db)
     db.execute(
-        "INSERT INTO app_jobs.jobs (task_identifier, run_at) SELECT 'mail', now() - interval '2 hours'"
-        " FROM generate_series(1, %s)",
+        "INSERT INTO app_jobs.jobs (task_identifier, run_at)"
+        " SELECT 'mail', now() - interval '2 hours' FROM generate_series(1, %s)",
         (backlog,),
     )
     db.execute("VACUUM ANALYZE app_jobs.jobs")
     claims = 0
     while db.execute(
-        "SELECT EXISTS (SELECT 1 FROM app_jobs.jobs WHERE state = 'ready' AND task_identifier = 'mail') AS e"
+        "SELECT EXISTS (SELECT 1 FROM app_jobs.jobs"
+        " WHERE state = 'ready' AND task_identifier = 'mail') AS e"
     ).fetchone()["e"]:
         db.execute("SELECT id FROM app_jobs.get_jobs('parker', batch_size := 1)").fetchall()
         claims += 1
-        db.execute("UPDATE app_jobs.jobs SET state = 'ready', locked_by = NULL, locked_at = NULL,"
-                   " attempts = 0, started_attempt = NULL WHERE locked_by = 'parker'")
+        db.execute(
+            "UPDATE app_jobs.jobs SET state = 'ready', locked_by = NULL, locked_at = NULL,"
+            " attempts = 0, started_attempt = NULL WHERE locked_by = 'parker'"
+        )
     db.execute("VACUUM ANALYZE app_jobs.jobs")
     after = claim_buffers(db)
     paused = db.execute("SELECT count(*) AS n FROM app_jobs.jobs WHERE state = 'paused'").fetchone()

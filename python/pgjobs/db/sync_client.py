@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 
 from pgjobs.db import pooler, queries
 from pgjobs.db.errors import translated
+from pgjobs.db.pauses import Pause
 from pgjobs.db.rows import (
     _POLL,
     DEFAULT_JOB_EXPIRY,
@@ -45,7 +46,6 @@ from pgjobs.db.rows import (
     _result_param,
     renamed_keywords,
 )
-from pgjobs.db.pauses import Pause
 from pgjobs.db.task_settings import TaskSetting, declaration, set_params, unset_params
 
 __all__ = ["Client"]
