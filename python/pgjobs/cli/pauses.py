@@ -20,7 +20,7 @@ def _what(args: argparse.Namespace) -> str:
 
 
 def _keys(args: argparse.Namespace) -> None:
-    if not (args.task or args.queue or args.tenant):
+    if args.task is None and args.queue is None and args.tenant is None:
         raise CommandError("name what to pause: --task, --queue and/or --tenant")
 
 
