@@ -28,7 +28,6 @@ DECLARE
   v_count bigint;
   v_tenants uuid[];
   v_queues text[];
-  v_i integer;
 BEGIN
   IF task = '' OR pg_catalog.length(task) > 255 OR queue = '' OR pg_catalog.length(queue) > 255 THEN
     RAISE EXCEPTION USING
