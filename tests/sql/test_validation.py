@@ -610,6 +610,12 @@ CASES = {
     ),
     "resume_jobs/no key": Case("resume_jobs", "app_jobs.resume_jobs()", "PJ182"),
     "resume_jobs/queue empty": Case("resume_jobs", "app_jobs.resume_jobs(queue := '')", "PJ183"),
+    "park_paused_jobs/max_jobs 0": Case(
+        "park_paused_jobs", "app_jobs.park_paused_jobs(0)", "PJ185"
+    ),
+    "park_paused_jobs/max_jobs NULL": Case(
+        "park_paused_jobs", "app_jobs.park_paused_jobs(NULL)", "PJ185"
+    ),
     # roles (grant_roles): refused before any role is created or granted to
     "grant_roles/NULL name": Case("grant_roles", "app_jobs.grant_roles(NULL)", "PJ165"),
     "grant_roles/pg_ name": Case("grant_roles", "app_jobs.grant_roles(worker := 'pg_w')", "PJ165"),

@@ -269,6 +269,10 @@ LIST_PAUSES: Final = """
 SELECT * FROM app_jobs.list_pauses(db_id := %(db_id)s)
 """
 
+PARK_PAUSED_JOBS: Final = """
+SELECT app_jobs.park_paused_jobs(max_jobs := %(max_jobs)s) AS parked
+"""
+
 # -- which tasks the live workers serve (issue 14) ---------------------------------------------
 
 DECLARE_WORKER_TASKS: Final = """

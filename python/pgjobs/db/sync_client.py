@@ -579,6 +579,13 @@ class Client:
         )
         return None if row["resumed"] is None else int(row["resumed"])
 
+    def park_paused_jobs(self, max_jobs: int = 10_000) -> int:
+        """Park up to about ``max_jobs`` claimable jobs a pause matches, in claim order
+        (app_jobs.park_paused_jobs); returns how many, 0 when none is left. Call it in a loop
+        after a pause with a large backlog, so that the workers' claims find it parked."""
+        [row] = self._rows(queries.PARK_PAUSED_JOBS, {"max_jobs": max_jobs})
+        return int(row["parked"])
+
     def list_pauses(self, database_id: UUID | str | None = None) -> list[Pause]:
         """The pauses in force, oldest first (app_jobs.list_pauses): all of them, or those
         holding back jobs of tenant ``database_id``."""
