@@ -5,7 +5,9 @@ Deploys each checkout into a throwaway database (``python -m pgjobs deploy`` wit
 checkout's python/ first on PYTHONPATH), enqueues QUEUED jobs in each, then for ROUNDS rounds,
 alternating the two databases inside each round: CALLS add_job calls, then CALLS get_job +
 complete_job pairs, each call timed on the client. Load from other sessions hits both alike;
-the per-call medians of each side and their ratio are printed. The databases are dropped.
+the per-call medians of each side and their ratio are printed. Sessions run with
+synchronous_commit off: the commit's disk flush would drown the functions' own cost. The
+databases are dropped.
 
     python bench/pause_ab.py BASE_CHECKOUT [ROUNDS] [CALLS]
 """
@@ -54,6 +56,8 @@ def main() -> int:
             dsn = make_conninfo(server, dbname=names[side])
             deploy(checkout, dsn)
             conn = psycopg.connect(dsn, autocommit=True)
+            # The commit's flush (milliseconds on a shared disk) would drown the functions' cost.
+            conn.execute("SET synchronous_commit = off")
             conn.execute("SELECT count(app_jobs.add_job(NULL, 'noop', json_build_object('i', g)))"
                          " FROM generate_series(1, 20000) AS g")  # fmt: skip
             conn.execute("VACUUM ANALYZE app_jobs.jobs")

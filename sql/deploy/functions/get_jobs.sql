@@ -72,6 +72,7 @@ DECLARE
   v_pause_tenants uuid[];
   v_pause_queues text[];
   v_pause_tasks text[];
+  v_cand record;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
@@ -127,7 +128,7 @@ BEGIN
     -- Only the columns the claim needs: a narrow target keeps the ordered index scan the
     -- cheapest plan even with stale statistics after a burst of enqueues.
     FOR v_job IN
-      SELECT j.id, j.database_id, j.queue_name, j.task_identifier, j.priority, j.run_at
+      SELECT j.id, j.database_id, j.queue_name
         FROM app_jobs.jobs AS j
        WHERE j.state = 'ready'
          AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
@@ -140,17 +141,22 @@ BEGIN
          FOR UPDATE SKIP LOCKED
     LOOP
       v_seen := v_seen + 1;
-      IF v_paused AND EXISTS (
-           SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
-                                    pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
-            WHERE (p.t IS NULL OR p.t = v_job.database_id)
-              AND (p.q IS NULL OR p.q = v_job.queue_name)
-              AND (p.k IS NULL OR p.k = v_job.task_identifier)) THEN
-        -- Paused: park it and the next matched jobs, so later claims no longer meet them.
-        EXIT claim WHEN v_park_rounds >= 10;
-        v_park_rounds := v_park_rounds + 1;
-        PERFORM app_jobs._park_paused(v_job.priority, v_job.run_at, v_job.id);
-        CONTINUE;
+      IF v_paused THEN
+        -- Pauses in force (never otherwise: the candidate query stays as narrow as before).
+        SELECT c.task_identifier, c.priority, c.run_at INTO v_cand
+          FROM app_jobs.jobs AS c WHERE c.id = v_job.id;
+        IF EXISTS (
+             SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
+                                      pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
+              WHERE (p.t IS NULL OR p.t = v_job.database_id)
+                AND (p.q IS NULL OR p.q = v_job.queue_name)
+                AND (p.k IS NULL OR p.k = v_cand.task_identifier)) THEN
+          -- Paused: park it and the next matched jobs, so later claims no longer meet them.
+          EXIT claim WHEN v_park_rounds >= 10;
+          v_park_rounds := v_park_rounds + 1;
+          PERFORM app_jobs._park_paused(v_cand.priority, v_cand.run_at, v_job.id);
+          CONTINUE;
+        END IF;
       END IF;
       IF v_job.queue_name IS NULL THEN
         v_taken := v_taken || v_job.id;
