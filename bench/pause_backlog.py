@@ -7,7 +7,8 @@ median time of 200 calls. Then it adds BACKLOG (default 1,000,000) jobs of a pau
 of them in claim order and reports: the pause call's time, the claims that park the backlog
 (how many, their times), the claim right after parking (dead index entries not yet vacuumed)
 and after VACUUM (as autovacuum would run), and the resume call's time. The database is
-dropped at the end. `python bench/pause_backlog.py [BACKLOG]`.
+dropped at the end. `python bench/pause_backlog.py [BACKLOG] [park]`: with `park`, the backlog
+is parked by park_paused_jobs() calls (what `pgjobs pause` does) instead of by claims.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def claim(conn: psycopg.Connection[tuple[Any, ...]]) -> tuple[int, float]:
 
 def main() -> int:
     backlog = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    by_park = len(sys.argv) > 2 and sys.argv[2] == "park"
     server = os.environ.get("PGJOBS_DSN") or os.environ.get(
         "PGJOBS_TEST_DSN", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
     )
@@ -92,6 +94,7 @@ def main() -> int:
                 ).fetchone()
                 if not row or not row[0]:
                     break
+            report["parked_by"] = "park_paused_jobs()" if by_park else "claims (get_jobs, batch 1)"
             report["parking_claims"] = len(parking)
             report["parking_claim_ms_median"] = round(statistics.median(parking), 1)
             report["parking_claim_ms_max"] = round(max(parking), 1)
