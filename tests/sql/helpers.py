@@ -28,6 +28,7 @@ STATE_TABLES = (
     "workers",
     "task_settings",
     "worker_tasks",
+    "job_pauses",
 )
 
 

@@ -99,6 +99,7 @@ def test_every_table_has_a_comment(db: Conn) -> None:
     tables = {"jobs", "job_history", "job_history_default", "job_queues", "scheduled_jobs"}
     tables |= {"job_queue_locks", "job_queue_wakes", "job_attempts"}
     tables |= {"task_settings"}
+    tables |= {"job_pauses"}
     assert tables | {"workers"} <= {row["name"] for row in rows}
     assert sorted(row["name"] for row in rows if not row["comment"]) == []
 

@@ -390,6 +390,8 @@ PUBLIC_FUNCTIONS = [
     "grant_roles",
     # worker leases held by one process (0.4.0)
     "unregister_worker",
+    # pause and resume (0.4.0)
+    "pause_jobs", "resume_jobs", "list_pauses", "park_paused_jobs",
 ]  # fmt: skip
 
 

@@ -599,6 +599,23 @@ CASES = {
         "::app_jobs.job_spec[], timeouts := ARRAY['1 minute', '1 minute']::interval[])",
         "PJ131",
     ),
+    # pause and resume (0.4.0): pause_jobs, resume_jobs
+    "pause_jobs/no key": Case("pause_jobs", "app_jobs.pause_jobs(reason := 'why')", "PJ182"),
+    "pause_jobs/task empty": Case("pause_jobs", "app_jobs.pause_jobs(task := '')", "PJ183"),
+    "pause_jobs/queue too long": Case(
+        "pause_jobs", "app_jobs.pause_jobs(queue := repeat('q', 256))", "PJ183"
+    ),
+    "pause_jobs/reason too long": Case(
+        "pause_jobs", "app_jobs.pause_jobs(task := 't', reason := repeat('r', 1001))", "PJ183"
+    ),
+    "resume_jobs/no key": Case("resume_jobs", "app_jobs.resume_jobs()", "PJ182"),
+    "resume_jobs/queue empty": Case("resume_jobs", "app_jobs.resume_jobs(queue := '')", "PJ183"),
+    "park_paused_jobs/max_jobs 0": Case(
+        "park_paused_jobs", "app_jobs.park_paused_jobs(0)", "PJ185"
+    ),
+    "park_paused_jobs/max_jobs NULL": Case(
+        "park_paused_jobs", "app_jobs.park_paused_jobs(NULL)", "PJ185"
+    ),
     # roles (grant_roles): refused before any role is created or granted to
     "grant_roles/NULL name": Case("grant_roles", "app_jobs.grant_roles(NULL)", "PJ165"),
     "grant_roles/pg_ name": Case("grant_roles", "app_jobs.grant_roles(worker := 'pg_w')", "PJ165"),
@@ -631,6 +648,8 @@ NO_BAD_INPUT = {"list_scheduled_jobs", "find_scheduled_job"}
 NO_BAD_INPUT |= {"list_task_settings"}
 #: task_coverage takes any tenant (NULL: all of them).
 NO_BAD_INPUT |= {"task_coverage"}
+#: list_pauses takes any tenant (NULL: every pause).
+NO_BAD_INPUT |= {"list_pauses"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

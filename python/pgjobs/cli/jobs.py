@@ -20,6 +20,7 @@ from pgjobs.cli.common import (
     timestamp,
 )
 from pgjobs.cli.tasks import duration
+from pgjobs.db.rows import JOB_STATUSES
 
 __all__ = ["add_add", "add_cleanup", "add_jobs"]
 
@@ -251,7 +252,7 @@ def add_jobs(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     listing.add_argument(
         "--status",
         action="append",
-        choices=("pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled"),
+        choices=JOB_STATUSES,
         help="only jobs with this status (repeatable)",
     )
     listing.add_argument("--task", help="only jobs of this task")

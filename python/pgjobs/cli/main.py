@@ -20,6 +20,7 @@ from pgjobs.cli.dashboard import add_dashboard
 from pgjobs.cli.database import add_dsn, add_psql
 from pgjobs.cli.install import add_deploy, add_revert, add_sql, add_verify
 from pgjobs.cli.jobs import add_add, add_cleanup, add_jobs
+from pgjobs.cli.pauses import add_pauses
 from pgjobs.cli.schedules import add_schedules
 from pgjobs.cli.status import add_status
 from pgjobs.cli.tasks import add_tasks
@@ -34,7 +35,7 @@ _SUBCOMMANDS: Final[
     tuple[Callable[[Subparsers[argparse.ArgumentParser]], None], ...]
 ] = (
     add_deploy, add_revert, add_verify, add_add, add_status, add_worker, add_schedules,
-    add_jobs, add_cleanup, add_sql, add_dashboard, add_dsn, add_psql, add_tasks,
+    add_jobs, add_cleanup, add_sql, add_dashboard, add_dsn, add_psql, add_tasks, add_pauses,
 )  # fmt: skip
 
 

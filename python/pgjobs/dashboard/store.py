@@ -17,11 +17,12 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from pgjobs.db import dashboard_queries as queries
+from pgjobs.db.rows import JOB_STATUSES
 
 Row = dict[str, Any]
 
 #: The statuses of app_jobs.job_info, in the order the dashboard shows them.
-STATUSES = ("pending", "scheduled", "running", "retrying", "completed", "failed", "cancelled")
+STATUSES = JOB_STATUSES
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,25 @@ LIST_TASK_SETTINGS: Final = """
 SELECT * FROM app_jobs.list_task_settings(db_id := %(db_id)s)
 """
 
+# -- pause and resume (0.4.0): app_jobs.job_pauses ----------------------------------------------
+
+PAUSE_JOBS: Final = """
+SELECT * FROM app_jobs.pause_jobs(
+  task := %(task)s, queue := %(queue)s, db_id := %(db_id)s, reason := %(reason)s)
+"""
+
+RESUME_JOBS: Final = """
+SELECT app_jobs.resume_jobs(task := %(task)s, queue := %(queue)s, db_id := %(db_id)s) AS resumed
+"""
+
+LIST_PAUSES: Final = """
+SELECT * FROM app_jobs.list_pauses(db_id := %(db_id)s)
+"""
+
+PARK_PAUSED_JOBS: Final = """
+SELECT app_jobs.park_paused_jobs(max_jobs := %(max_jobs)s) AS parked
+"""
+
 # -- which tasks the live workers serve (issue 14) ---------------------------------------------
 
 DECLARE_WORKER_TASKS: Final = """

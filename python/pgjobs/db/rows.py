@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_JOB_EXPIRY",
     "DEFAULT_LEASE",
     "FINISHED_CHANNEL",
+    "JOB_STATUSES",
     "MISSED_RUNS",
     "Backoff",
     "CleanupResult",
@@ -39,6 +40,11 @@ __all__ = [
     "WorkerInfo",
     "renamed_keywords",
 ]
+
+#: The statuses of app_jobs.job_info (live and finished jobs), in the order they are shown.
+JOB_STATUSES = (
+    "pending", "scheduled", "running", "retrying", "paused", "completed", "failed", "cancelled",
+)  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
 

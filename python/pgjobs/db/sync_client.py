@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 
 from pgjobs.db import pooler, queries
 from pgjobs.db.errors import translated
+from pgjobs.db.pauses import Pause
 from pgjobs.db.rows import (
     _POLL,
     DEFAULT_JOB_EXPIRY,
@@ -542,6 +543,54 @@ class Client:
         without settings of its own)."""
         rows = self._rows(queries.LIST_TASK_SETTINGS, {"db_id": database_id})
         return [TaskSetting.from_row(row) for row in rows]
+
+    # -- pause and resume (0.4.0) ---------------------------------------------------------------
+
+    def pause_jobs(
+        self,
+        *,
+        task: str | None = None,
+        queue: str | None = None,
+        database_id: UUID | str | None = None,
+        reason: str | None = None,
+    ) -> Pause:
+        """Pause the waiting jobs of ``task``, of named queue ``queue`` and/or of tenant
+        ``database_id`` (None: any; give at least one) (app_jobs.pause_jobs). Once this returns
+        no worker starts a job the pause matches; running jobs finish. It writes one row,
+        whatever the backlog. Pausing again with the same keys keeps the first pause."""
+        [row] = self._rows(
+            queries.PAUSE_JOBS,
+            {"task": task, "queue": queue, "db_id": database_id, "reason": reason},
+        )
+        return Pause.from_row(row)
+
+    def resume_jobs(
+        self,
+        *,
+        task: str | None = None,
+        queue: str | None = None,
+        database_id: UUID | str | None = None,
+    ) -> int | None:
+        """Remove the pause made with exactly these keys (app_jobs.resume_jobs); its jobs are
+        claimable again in claim order, unless another pause still holds them. Returns how many
+        parked jobs were made claimable again, or None when no pause had these keys."""
+        [row] = self._rows(
+            queries.RESUME_JOBS, {"task": task, "queue": queue, "db_id": database_id}
+        )
+        return None if row["resumed"] is None else int(row["resumed"])
+
+    def park_paused_jobs(self, max_jobs: int = 10_000) -> int:
+        """Park up to about ``max_jobs`` claimable jobs a pause matches, in claim order
+        (app_jobs.park_paused_jobs); returns how many, 0 when none is left. Call it in a loop
+        after a pause with a large backlog, so that the workers' claims find it parked."""
+        [row] = self._rows(queries.PARK_PAUSED_JOBS, {"max_jobs": max_jobs})
+        return int(row["parked"])
+
+    def list_pauses(self, database_id: UUID | str | None = None) -> list[Pause]:
+        """The pauses in force, oldest first (app_jobs.list_pauses): all of them, or those
+        holding back jobs of tenant ``database_id``."""
+        rows = self._rows(queries.LIST_PAUSES, {"db_id": database_id})
+        return [Pause.from_row(row) for row in rows]
 
     def wait_for(self, job_id: int, timeout: float | None = None) -> Any:
         """Wait until the job finishes and return its result; raise

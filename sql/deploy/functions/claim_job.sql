@@ -1,11 +1,13 @@
 -- Deploy pgjobs:functions/claim_job to pg
 -- requires: functions/claim_job@v0.3.0
+-- requires: tables/job_pauses
 -- 0.4.0: a worker_id over 200 characters is refused (PJ102), as get_job refuses it.
 -- Claims one given job for worker_id now, for "run this job now" (a dashboard's run button,
 -- a client's run_job). Same rules as get_job, except that the job is picked by id and a
 -- delayed job (future run_at, or waiting out a retry backoff) is run early. A running job,
 -- a finished one, or one whose serial queue is busy is not claimed; like the claim, this
--- never waits on a lock.
+-- never waits on a lock. 0.4.0: a paused job (one a pause in app_jobs.job_pauses matches) is
+-- not claimed either; reading that table serialises with pause_jobs as get_jobs does.
 
 BEGIN;
 
@@ -38,6 +40,13 @@ BEGIN
   IF NOT FOUND THEN
     RETURN;
   END IF;
+  IF v_job.state = 'paused'
+     OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
+                 WHERE (p.database_id IS NULL OR p.database_id = v_job.database_id)
+                   AND (p.queue_name IS NULL OR p.queue_name = v_job.queue_name)
+                   AND (p.task_identifier IS NULL OR p.task_identifier = v_job.task_identifier)) THEN
+    RETURN;  -- paused: resume_jobs first
+  END IF;
   IF v_job.queue_name IS NOT NULL
      AND NOT app_jobs._lock_queue(v_job.database_id, v_job.queue_name, claim_job.worker_id, v_job.id) THEN
     RETURN;
@@ -50,6 +59,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.claim_job(text, bigint) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.claim_job(text, bigint) IS
-  'Claims the waiting job job_id for worker_id now and returns it locked, as get_job would (attempts + 1, its serial queue taken), even if its run_at is still ahead. Returns no row when the job is running, gone, or its serial queue is busy.';
+  'Claims the waiting job job_id for worker_id now and returns it locked, as get_job would (attempts + 1, its serial queue taken), even if its run_at is still ahead. Returns no row when the job is running, gone, paused (pause_jobs), or its serial queue is busy.';
 
 COMMIT;

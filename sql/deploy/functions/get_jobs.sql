@@ -2,6 +2,8 @@
 -- requires: functions/_sweep
 -- requires: functions/_lock_queue
 -- requires: tables/jobs
+-- requires: tables/job_pauses
+-- requires: functions/_park_paused
 -- The claim, for one job or many (get_job is its one-job case). After the sweep's probe, it
 -- walks the claimable jobs in exactly the order of jobs_claim_idx (priority, run_at, id) with
 -- FOR UPDATE SKIP LOCKED, so racing workers never wait for or get the same job, and takes up
@@ -22,6 +24,16 @@
 --     the candidate stays claimable, so a later claim tries again (nothing is stranded).
 -- At most one job per named queue is taken in a batch, and a queue seen busy is passed over
 -- as a whole for the rest of the call.
+--
+-- Pauses (app_jobs.job_pauses, 0.4.0): the probe reads that small table first (with no pause,
+-- one read of an empty table and nothing else), which also holds its ACCESS SHARE lock until
+-- the claim commits: pause_jobs takes the ACCESS EXCLUSIVE lock, so it waits for the claims in
+-- flight and new claims wait for it, and no claim hands out a job that a committed pause
+-- matches. With pauses in force each candidate is checked; a matched one is parked 'paused'
+-- with the matched jobs among the next 1,000 in claim order (app_jobs._park_paused), at most
+-- 10 such batches per call (the call then returns what it took, and the next one goes on).
+-- A paused head of a named queue holds back its queue: the queue is given back and the
+-- candidate parked 'blocked', as for a head this worker does not serve.
 
 BEGIN;
 
@@ -52,6 +64,15 @@ DECLARE
   v_head bigint;
   v_head_task text;
   v_head_free boolean;
+  v_head_state text;
+  v_paused boolean;
+  v_sweep boolean;
+  v_park_rounds integer := 0;
+  -- The pauses in force, read once (only when there are any): the keys of each.
+  v_pause_tenants uuid[];
+  v_pause_queues text[];
+  v_pause_tasks text[];
+  v_cand record;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
@@ -79,17 +100,28 @@ BEGIN
   -- EXISTS ask (a step added there needs its test here). Written as min() rather than EXISTS
   -- (x < bound): as a generic plan, with the bound unknown, EXISTS chose a scan of the whole
   -- table once many jobs ran (3 ms with 10,000 running), min() always reads the index's end.
-  IF (SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')
-       < pg_catalog.now() - job_expiry
-     OR (SELECT min(w.lease_expires_at) FROM app_jobs.workers AS w) < pg_catalog.now()
-     OR (SELECT min(q.locked_at) FROM app_jobs.job_queue_locks AS q)
-          < pg_catalog.now() - job_expiry
-     OR EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes)
-     OR (SELECT min(s.run_at) FROM app_jobs.jobs AS s WHERE s.state = 'scheduled')
-          <= pg_catalog.now() THEN
+  -- The pauses' probe rides in the same statement (see the pauses paragraph above).
+  SELECT EXISTS (SELECT 1 FROM app_jobs.job_pauses),
+         (SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')
+           < pg_catalog.now() - job_expiry
+         OR (SELECT min(w.lease_expires_at) FROM app_jobs.workers AS w) < pg_catalog.now()
+         OR (SELECT min(q.locked_at) FROM app_jobs.job_queue_locks AS q)
+              < pg_catalog.now() - job_expiry
+         OR EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes)
+         OR (SELECT min(s.run_at) FROM app_jobs.jobs AS s WHERE s.state = 'scheduled')
+              <= pg_catalog.now()
+    INTO v_paused, v_sweep;
+  IF v_sweep THEN
     PERFORM app_jobs._sweep(job_expiry);
   END IF;
+  IF v_paused THEN
+    SELECT pg_catalog.array_agg(p.database_id), pg_catalog.array_agg(p.queue_name),
+           pg_catalog.array_agg(p.task_identifier)
+      INTO v_pause_tenants, v_pause_queues, v_pause_tasks
+      FROM app_jobs.job_pauses AS p;
+  END IF;
 
+  <<claim>>
   LOOP
     v_need := batch_size - pg_catalog.cardinality(v_taken);
     v_seen := 0;
@@ -109,6 +141,23 @@ BEGIN
          FOR UPDATE SKIP LOCKED
     LOOP
       v_seen := v_seen + 1;
+      IF v_paused THEN
+        -- Pauses in force (never otherwise: the candidate query stays as narrow as before).
+        SELECT c.task_identifier, c.priority, c.run_at INTO v_cand
+          FROM app_jobs.jobs AS c WHERE c.id = v_job.id;
+        IF EXISTS (
+             SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
+                                      pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
+              WHERE (p.t IS NULL OR p.t = v_job.database_id)
+                AND (p.q IS NULL OR p.q = v_job.queue_name)
+                AND (p.k IS NULL OR p.k = v_cand.task_identifier)) THEN
+          -- Paused: park it and the next matched jobs, so later claims no longer meet them.
+          EXIT claim WHEN v_park_rounds >= 10;
+          v_park_rounds := v_park_rounds + 1;
+          PERFORM app_jobs._park_paused(v_cand.priority, v_cand.run_at, v_job.id);
+          CONTINUE;
+        END IF;
+      END IF;
       IF v_job.queue_name IS NULL THEN
         v_taken := v_taken || v_job.id;
         CONTINUE;
@@ -124,11 +173,11 @@ BEGIN
       CONTINUE WHEN NOT app_jobs._lock_queue(v_job.database_id, v_job.queue_name, get_jobs.worker_id, v_job.id);
 
       -- The queue is ours (its lock row inserted by this transaction): start its head.
-      SELECT h.id, h.task_identifier INTO v_head, v_head_task
+      SELECT h.id, h.task_identifier, h.state INTO v_head, v_head_task, v_head_state
         FROM app_jobs.jobs AS h
        WHERE h.database_id = v_job.database_id
          AND h.queue_name = v_job.queue_name
-         AND (h.state IN ('ready', 'blocked') OR (h.state = 'scheduled' AND h.run_at <= pg_catalog.now()))
+         AND (h.state IN ('ready', 'blocked', 'paused') OR (h.state = 'scheduled' AND h.run_at <= pg_catalog.now()))
        ORDER BY h.priority, h.run_at, h.id
        LIMIT 1;
       IF v_head = v_job.id THEN
@@ -144,7 +193,17 @@ BEGIN
           AND h.state <> 'running'
           FOR UPDATE SKIP LOCKED;
       v_head_free := FOUND;
-      IF v_head_free AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
+      -- A paused head (parked, or matched by a pause) holds back its queue.
+      IF v_head_free AND v_paused AND v_head_state <> 'paused' AND EXISTS (
+           SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
+                                    pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
+            WHERE (p.t IS NULL OR p.t = v_job.database_id)
+              AND (p.q IS NULL OR p.q = v_job.queue_name)
+              AND (p.k IS NULL OR p.k = v_head_task)) THEN
+        UPDATE app_jobs.jobs AS j SET state = 'paused' WHERE j.id = v_head;
+        v_head_state := 'paused';
+      END IF;
+      IF v_head_free AND v_head_state <> 'paused' AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
         UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
         v_taken := v_taken || v_head;
         CONTINUE;
@@ -154,7 +213,10 @@ BEGIN
       DELETE FROM app_jobs.job_queue_locks AS l
        WHERE l.database_id = v_job.database_id AND l.queue_name = v_job.queue_name
          AND l.locked_by = get_jobs.worker_id;
-      IF v_head_free THEN
+      IF v_head_free AND v_head_state = 'paused' THEN
+        -- The head is paused: the candidate waits behind it until resume_jobs.
+        UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
+      ELSIF v_head_free THEN
         -- The head is of a task this worker does not serve: it becomes the queue's claimable
         -- job (a worker that serves it finds it) and the candidate waits behind it.
         UPDATE app_jobs.jobs AS j SET state = 'ready' WHERE j.id = v_head AND j.state <> 'ready';

@@ -2,6 +2,7 @@
 -- requires: functions/list_jobs
 -- requires: functions/_live_job_info
 -- requires: functions/_finished_job_info
+-- requires: tables/job_pauses
 -- Jobs by what their payload holds, for the dashboard's filter. No index serves a payload
 -- filter (an index on the hot table would cost every enqueue and claim WAL), so the cost is
 -- bounded instead: every live job is read (app_jobs.jobs holds only waiting and running jobs),
@@ -38,17 +39,18 @@ DECLARE
   v_scheduled boolean := v_any OR 'scheduled' = ANY (search_jobs.status);
   v_running boolean := v_any OR 'running' = ANY (search_jobs.status);
   v_retrying boolean := v_any OR 'retrying' = ANY (search_jobs.status);
+  v_paused boolean := v_any OR 'paused' = ANY (search_jobs.status);
   v_finished boolean := v_any OR search_jobs.status && ARRAY['completed', 'failed', 'cancelled'];
 BEGIN
   SELECT s INTO v_unknown
     FROM pg_catalog.unnest(search_jobs.status) AS s
-   WHERE s IS NULL OR s NOT IN ('pending', 'scheduled', 'running', 'retrying', 'completed', 'failed', 'cancelled')
+   WHERE s IS NULL OR s NOT IN ('pending', 'scheduled', 'running', 'retrying', 'paused', 'completed', 'failed', 'cancelled')
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ115',
       MESSAGE = pg_catalog.format('search_jobs: unknown status %s', coalesce(pg_catalog.quote_literal(v_unknown), 'NULL')),
-      HINT = 'Statuses are pending, scheduled, running, retrying, completed, failed and cancelled, e.g. status := ''{failed,retrying}''.';
+      HINT = 'Statuses are pending, scheduled, running, retrying, paused, completed, failed and cancelled, e.g. status := ''{failed,retrying}''.';
   END IF;
   IF row_limit IS NULL OR row_limit < 1 OR row_limit > 1000 OR row_offset IS NULL OR row_offset < 0
      OR row_offset > 100000 THEN
@@ -96,11 +98,20 @@ BEGIN
               AND (search_jobs.correlation_id IS NULL OR j.correlation_id = search_jobs.correlation_id)
               AND (v_any
                    OR (v_running AND j.state = 'running')
-                   OR (v_retrying AND j.state <> 'running' AND j.last_error IS NOT NULL)
-                   OR (v_scheduled AND j.state <> 'running' AND j.last_error IS NULL
-                       AND j.run_at > pg_catalog.now())
-                   OR (v_pending AND j.state <> 'running' AND j.last_error IS NULL
-                       AND j.run_at <= pg_catalog.now()))
+                   -- paused (0.4.0): held back by a pause, parked or not yet
+                   OR (v_paused AND j.state <> 'running' AND (j.state = 'paused'
+                        OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
+                                    WHERE (p.database_id IS NULL OR p.database_id = j.database_id)
+                                      AND (p.queue_name IS NULL OR p.queue_name = j.queue_name)
+                                      AND (p.task_identifier IS NULL OR p.task_identifier = j.task_identifier))))
+                   OR ((v_retrying OR v_scheduled OR v_pending) AND j.state <> 'running' AND NOT (j.state = 'paused'
+                        OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
+                                    WHERE (p.database_id IS NULL OR p.database_id = j.database_id)
+                                      AND (p.queue_name IS NULL OR p.queue_name = j.queue_name)
+                                      AND (p.task_identifier IS NULL OR p.task_identifier = j.task_identifier)))
+                       AND ((v_retrying AND j.last_error IS NOT NULL)
+                            OR (v_scheduled AND j.last_error IS NULL AND j.run_at > pg_catalog.now())
+                            OR (v_pending AND j.last_error IS NULL AND j.run_at <= pg_catalog.now()))))
             ORDER BY j.id DESC
             LIMIT v_window)
           UNION ALL

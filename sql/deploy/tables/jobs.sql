@@ -44,4 +44,19 @@ UPDATE app_jobs.jobs AS j SET started_attempt = j.attempts WHERE j.state = 'runn
 COMMENT ON COLUMN app_jobs.jobs.started_attempt IS
   'The attempt a worker recorded as started (start_jobs, or get_job''s claim). A running job whose attempts differ was only claimed into a worker''s buffer: given back, its attempt is refunded; a started one has used its attempt. Not indexed.';
 
+-- Pause and resume (0.4.0, app_jobs.job_pauses): a waiting job that a pause matches is parked
+-- as 'paused' by the claim (lazily, in bounded batches) and by start_jobs, out of the claim
+-- index like 'blocked'; resume_jobs finds the parked jobs through jobs_paused_idx (no cost to
+-- a job in any other state) and makes them claimable again.
+ALTER TABLE app_jobs.jobs DROP CONSTRAINT jobs_state_check;
+ALTER TABLE app_jobs.jobs ADD CONSTRAINT jobs_state_check
+  CHECK (state IN ('ready', 'scheduled', 'blocked', 'running', 'paused'));
+CREATE INDEX jobs_paused_idx ON app_jobs.jobs (priority, run_at, id)
+  WHERE state = 'paused';
+
+COMMENT ON INDEX app_jobs.jobs_paused_idx IS
+  'Jobs parked by a pause, in claim order: resume_jobs makes them claimable again through it.';
+COMMENT ON COLUMN app_jobs.jobs.state IS
+  'Claim state (internal): ready = claimable now; scheduled = run_at in the future (promoted by get_job''s sweep when due); blocked = its serial queue is busy; paused = held back by a pause (app_jobs.job_pauses) until resume_jobs; running = locked by a worker.';
+
 COMMIT;

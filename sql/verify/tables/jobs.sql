@@ -15,5 +15,8 @@ SELECT 1 / (pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE '%_uuid_v7%')::integ
 
 SELECT timeout FROM app_jobs.jobs WHERE false;
 SELECT started_attempt FROM app_jobs.jobs WHERE false;
+SELECT 1 / pg_catalog.count(*)::integer
+  FROM pg_catalog.pg_indexes
+ WHERE schemaname = 'app_jobs' AND tablename = 'jobs' AND indexname = 'jobs_paused_idx';
 
 ROLLBACK;
