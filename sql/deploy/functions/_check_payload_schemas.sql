@@ -23,16 +23,27 @@ DECLARE
   v_group record;
   v_first bigint;
   v_bad integer;
+  v_schema jsonb;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM app_jobs.task_settings AS t
-                  WHERE t.payload_schema IS NOT NULL
-                    AND t.task_identifier = ANY (ARRAY(SELECT s.identifier FROM pg_catalog.unnest(p_specs) AS s))) THEN
+  -- Unused (no schema anywhere): one look at the small settings table.
+  IF NOT EXISTS (SELECT 1 FROM app_jobs.task_settings AS t WHERE t.payload_schema IS NOT NULL) THEN
     RETURN;
   END IF;
   IF pg_catalog.cardinality(p_specs) = 1 THEN
-    PERFORM app_jobs._check_job_payload((p_specs[1]).db_id, (p_specs[1]).identifier,
-                                        (p_specs[1]).payload::jsonb,
-                                        CASE WHEN p_fn = 'add_job' THEN 'add_job: ' ELSE p_fn || ': element 1: ' END);
+    -- app_jobs._payload_schema and app_jobs._check_job_payload written out: add_job's path.
+    SELECT t.payload_schema INTO v_schema
+      FROM app_jobs.task_settings AS t
+     WHERE t.task_identifier = (p_specs[1]).identifier AND t.payload_schema IS NOT NULL
+       AND (t.source = 'code' OR t.database_id IS NULL
+            OR t.database_id = coalesce((p_specs[1]).db_id, v_nil))
+     ORDER BY CASE WHEN t.source = 'code' THEN 3 WHEN t.database_id IS NULL THEN 2 ELSE 1 END
+     LIMIT 1;
+    IF v_schema IS NOT NULL
+       AND app_jobs._schema_error(v_schema, v_schema, coalesce((p_specs[1]).payload::jsonb, '{}'::jsonb)) IS NOT NULL THEN
+      PERFORM app_jobs._check_job_payload((p_specs[1]).db_id, (p_specs[1]).identifier,
+                                          (p_specs[1]).payload::jsonb,
+                                          CASE WHEN p_fn = 'add_job' THEN 'add_job: ' ELSE p_fn || ': element 1: ' END);
+    END IF;
     RETURN;
   END IF;
   FOR v_group IN
