@@ -390,6 +390,8 @@ PUBLIC_FUNCTIONS = [
     "grant_roles",
     # worker leases held by one process (0.4.0)
     "unregister_worker",
+    # payload schemas (issue 19)
+    "validate_payload",
 ]  # fmt: skip
 
 
