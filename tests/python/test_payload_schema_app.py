@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -62,7 +62,7 @@ class Node(BaseModel):
 
 GOOD = Order(
     id=UUID("5b720132-17d5-424d-9bcb-ee7b17c13d43"),
-    at=datetime(2026, 12, 5, 21, 0, tzinfo=timezone.utc),
+    at=datetime(2026, 12, 5, 21, 0, tzinfo=UTC),
     day=date(2026, 12, 5),
     color=Color.red,
     kind="a",
@@ -140,7 +140,9 @@ def test_a_pydantic_model_round_trips_through_the_database(dsn: str) -> None:
     bad = json.loads(json.dumps(tree).replace('"value": 0', '"value": "zero"'))
     with pytest.raises(psycopg.Error) as caught:
         enqueue(dsn, "tree", bad)
-    assert caught.value.diag.message_detail == "path: " + "/children/0" * 30 + "/value; keyword: type"
+    assert (
+        caught.value.diag.message_detail == "path: " + "/children/0" * 30 + "/value; keyword: type"
+    )
     # Python-enqueued jobs are dumped by pydantic: they hold the same schema.
     app.sync.later("order", Order.model_validate(GOOD))
     [count] = sql(dsn, "SELECT count(*) AS n FROM app_jobs.jobs WHERE task_identifier = 'order'")
@@ -170,7 +172,9 @@ def test_pgjobs_tasks_shows_and_sets_a_payload_schema(dsn: str) -> None:
     order_app(dsn).sync.declare_settings()
     done = run_pgjobs("tasks", "--dsn", dsn, env=clean_env())
     assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stdout.splitlines() if x.startswith("order") and "payload_schema" in x)
+    line = next(
+        x for x in done.stdout.splitlines() if x.startswith("order") and "payload_schema" in x
+    )
     assert "JSON Schema ('Order'," in line and "code" in line
     done = run_pgjobs(
         "tasks", "set", "untyped", "--payload-schema", '{"type": "object", "required": ["x"]}',

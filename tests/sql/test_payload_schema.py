@@ -41,10 +41,14 @@ def problem(db: Conn, task: str, payload: Any, db_id: str | None = None) -> tupl
 
 
 def compiled_holds(db: Conn, schema: Any, payload: Any) -> bool:
-    [expr] = db.execute(
-        "SELECT app_jobs._schema_sql(%s::jsonb, %s::jsonb, 'p.v') AS e",
-        (json.dumps(schema), json.dumps(schema)),
-    ).fetchone().values()
+    [expr] = (
+        db.execute(
+            "SELECT app_jobs._schema_sql(%s::jsonb, %s::jsonb, 'p.v') AS e",
+            (json.dumps(schema), json.dumps(schema)),
+        )
+        .fetchone()
+        .values()
+    )
     row = db.execute(
         "SELECT " + expr.replace("%", "%%") + " AS ok FROM (SELECT %s::jsonb AS v) AS p",
         (json.dumps(payload),),
@@ -55,6 +59,14 @@ def compiled_holds(db: Conn, schema: Any, payload: Any) -> bool:
 
 def pointer(parts: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def spec_array(specs: list[tuple[str, Any]]) -> str:
+    rows = (
+        f"ROW(NULL, '{task}', '{json.dumps(p)}', NULL, NULL, NULL, NULL, NULL)::app_jobs.job_spec"
+        for task, p in specs
+    )
+    return "ARRAY[" + ",".join(rows) + "]"
 
 
 def jobs(db: Conn) -> int:
@@ -77,8 +89,10 @@ numbers = st.sampled_from([0, 1, 2, -1, 3, 10, 0.5, 1.5, -2.5, 2.0])
 strings = st.text(alphabet="ab0 é", max_size=5)
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | strings,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS), children, max_size=4)
+    ),
     max_leaves=12,
 )
 TYPES = ["null", "boolean", "object", "array", "number", "string", "integer"]
@@ -205,9 +219,7 @@ BAD = {"id": 7, "items": [{"name": "a"}, {"name": "b"}, {"name": "c"}, {"name": 
 def test_add_job_refuses_a_bad_payload_naming_the_path(db: Conn) -> None:
     set_schema(db, "order", ORDER)
     db.execute("SELECT app_jobs.add_job(%s, 'order', %s::json)", (TENANT, json.dumps(GOOD)))
-    error = refused(
-        db, "SELECT app_jobs.add_job(%s, 'order', %s::json)", (TENANT, json.dumps(BAD))
-    )
+    error = refused(db, "SELECT app_jobs.add_job(%s, 'order', %s::json)", (TENANT, json.dumps(BAD)))
     assert error.diag.message_primary is not None
     assert error.diag.message_primary.startswith("add_job: payload does not match")
     assert "/items/3/name" in error.diag.message_primary
@@ -228,26 +240,17 @@ def test_add_job_refuses_a_bad_payload_naming_the_path(db: Conn) -> None:
 def test_add_jobs_refuses_the_call_naming_the_element_and_path(db: Conn) -> None:
     set_schema(db, "order", ORDER)
     specs = [("order", GOOD)] * 3 + [("other", {"free": True}), ("order", BAD), ("order", {})]
-    array = "ARRAY[" + ",".join(
-        f"ROW(NULL, '{task}', '{json.dumps(p)}', NULL, NULL, NULL, NULL, NULL)::app_jobs.job_spec"
-        for task, p in specs
-    ) + "]"
+    array = spec_array(specs)
     error = refused(db, f"SELECT * FROM app_jobs.add_jobs({array})")
     assert error.diag.message_primary is not None
     assert error.diag.message_primary.startswith("add_jobs: element 5: payload does not match")
     assert "/items/3/name" in error.diag.message_primary
     assert jobs(db) == 0
-    good = "ARRAY[" + ",".join(
-        f"ROW(NULL, '{task}', '{json.dumps(p)}', NULL, NULL, NULL, NULL, NULL)::app_jobs.job_spec"
-        for task, p in specs[:4]
-    ) + "]"
+    good = spec_array(specs[:4])
     assert len(db.execute(f"SELECT * FROM app_jobs.add_jobs({good})").fetchall()) == 4
     # Two schemas in one batch: the first bad element in element order is named.
     set_schema(db, "other", {"type": "object", "required": ["free"]})
-    mixed = "ARRAY[" + ",".join(
-        f"ROW(NULL, '{task}', '{json.dumps(p)}', NULL, NULL, NULL, NULL, NULL)::app_jobs.job_spec"
-        for task, p in [("order", GOOD), ("other", {}), ("order", BAD)]
-    ) + "]"
+    mixed = spec_array([("order", GOOD), ("other", {}), ("order", BAD)])
     error = refused(db, f"SELECT * FROM app_jobs.add_jobs({mixed})")
     assert error.diag.message_primary is not None
     assert error.diag.message_primary.startswith("add_jobs: element 2: ")
@@ -342,7 +345,10 @@ def test_a_schema_pgjobs_would_not_enforce_is_refused(
     db: Conn, schema: Any, where: str, what: str
 ) -> None:
     for sql, params in (
-        ("SELECT app_jobs.set_task_settings('t', payload_schema := %s::jsonb)", (json.dumps(schema),)),
+        (
+            "SELECT app_jobs.set_task_settings('t', payload_schema := %s::jsonb)",
+            (json.dumps(schema),),
+        ),
         (
             "SELECT app_jobs.declare_task_settings(%s::jsonb)",
             (json.dumps({"t": {"payload_schema": schema}}),),
@@ -369,7 +375,11 @@ def test_pydantic_annotations_are_accepted_and_ignored(db: Conn) -> None:
 @pytest.mark.parametrize(
     ("fmt", "good", "bad"),
     [
-        ("date", ["2024-02-29", "0001-01-01"], ["2023-02-29", "2024-13-01", "0000-01-01", "24-1-1"]),
+        (
+            "date",
+            ["2024-02-29", "0001-01-01"],
+            ["2023-02-29", "2024-13-01", "0000-01-01", "24-1-1"],
+        ),
         (
             "date-time",
             ["2024-01-02T03:04:05Z", "2024-01-02T03:04:05.123+01:00", "2024-01-02T03:04:05"],
