@@ -630,7 +630,8 @@ CASES = {
         "add_job",
         """(SELECT app_jobs.set_task_settings('typed', payload_schema := '{"required": ["x"]}')
               AS r) AS s,
-           LATERAL app_jobs.add_job(NULL, 'typed', CASE WHEN s.r IS NULL THEN NULL ELSE '{}' END::json)""",
+           LATERAL app_jobs.add_job(NULL, 'typed',
+                                    CASE WHEN s.r IS NULL THEN NULL ELSE '{}' END::json)""",
         "PJ190",
     ),
     "add_jobs/an element fails its schema": Case(
