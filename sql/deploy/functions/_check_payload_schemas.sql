@@ -2,6 +2,7 @@
 -- requires: types/job_spec
 -- requires: functions/_check_job_payload
 -- requires: functions/_schema_sql
+-- requires: functions/_payload_schema
 -- The payload schemas of an enqueue batch (app_jobs._add_jobs calls it once task settings
 -- exist): nothing when no task of the batch has a schema; one element through
 -- app_jobs._check_job_payload; a batch, per distinct schema, by one statement that evaluates
@@ -46,30 +47,27 @@ BEGIN
     END IF;
     RETURN;
   END IF;
+  -- A batch: the schema of each distinct (task, tenant) of the batch (a few lookups), then per
+  -- distinct schema one statement over the batch. The payload is cast to jsonb once per row
+  -- (OFFSET 0 keeps the subquery from being flattened into each use of the value).
   FOR v_group IN
-    SELECT x.schema, pg_catalog.array_agg(coalesce(x.payload::jsonb, '{}'::jsonb) ORDER BY x.i) AS payloads,
-           pg_catalog.array_agg(x.i ORDER BY x.i) AS positions
-      FROM (SELECT s.i, s.payload,
-                   coalesce(ot.payload_schema, oa.payload_schema, c.payload_schema) AS schema
-              FROM pg_catalog.unnest(p_specs) WITH ORDINALITY
-                   AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority, i)
-              LEFT JOIN app_jobs.task_settings AS ot
-                     ON ot.task_identifier = s.identifier AND ot.source = 'operator'
-                    AND ot.database_id = coalesce(s.db_id, v_nil)
-              LEFT JOIN app_jobs.task_settings AS oa
-                     ON oa.task_identifier = s.identifier AND oa.source = 'operator'
-                    AND oa.database_id IS NULL
-              LEFT JOIN app_jobs.task_settings AS c
-                     ON c.task_identifier = s.identifier AND c.source = 'code' AND c.database_id IS NULL) AS x
-     WHERE x.schema IS NOT NULL
-     GROUP BY x.schema
+    SELECT k.schema, pg_catalog.array_agg(k.identifier) AS identifiers, pg_catalog.array_agg(k.db) AS dbs
+      FROM (SELECT d.identifier, d.db, app_jobs._payload_schema(d.db, d.identifier) AS schema
+              FROM (SELECT DISTINCT s.identifier, coalesce(s.db_id, v_nil) AS db
+                      FROM pg_catalog.unnest(p_specs) AS s) AS d) AS k
+     WHERE k.schema IS NOT NULL
+     GROUP BY k.schema
   LOOP
     EXECUTE pg_catalog.format(
-      'SELECT min(p.n) FROM pg_catalog.unnest($1) WITH ORDINALITY AS p (v, n) WHERE NOT %s',
-      app_jobs._schema_sql(v_group.schema, v_group.schema, 'p.v'))
-      INTO v_first USING v_group.payloads;
-    IF v_first IS NOT NULL AND (v_bad IS NULL OR v_group.positions[v_first] < v_bad) THEN
-      v_bad := v_group.positions[v_first];
+      'SELECT min(p.i) FROM (SELECT s.i, coalesce(s.payload::jsonb, ''{}''::jsonb) AS v'
+      '  FROM pg_catalog.unnest($1) WITH ORDINALITY'
+      '       AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority, i)'
+      ' WHERE (s.identifier, coalesce(s.db_id, %L::uuid)) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)))'
+      ' OFFSET 0) AS p WHERE NOT %s',
+      v_nil, app_jobs._schema_sql(v_group.schema, v_group.schema, 'p.v'))
+      INTO v_first USING p_specs, v_group.identifiers, v_group.dbs;
+    IF v_first IS NOT NULL AND (v_bad IS NULL OR v_first < v_bad) THEN
+      v_bad := v_first;
     END IF;
   END LOOP;
   IF v_bad IS NOT NULL THEN

@@ -1,5 +1,5 @@
 -- Deploy pgjobs:functions/_schema_error to pg
--- requires: schema
+-- requires: functions/_schema_format_pattern
 -- The JSON Schema check, interpreted: the first place where p_value fails p_schema (a
 -- subschema of p_root, the registered schema its $refs resolve against), as ARRAY[path,
 -- keyword, message], or NULL when it holds. path is a JSON Pointer into the payload
@@ -32,7 +32,6 @@ DECLARE
   v_num numeric;
   v_str text;
   v_count integer;
-  v_fmt text;
 BEGIN
   IF p_schema = 'true'::jsonb OR p_schema = '{}'::jsonb THEN
     RETURN NULL;
@@ -93,9 +92,8 @@ BEGIN
     ELSIF v_str !~ (p_schema ->> 'pattern') THEN
       RETURN ARRAY[p_path, 'pattern', pg_catalog.format('does not match the pattern %s', pg_catalog.left(p_schema ->> 'pattern', 200))];
     END IF;
-    v_fmt := p_schema ->> 'format';
-    IF v_fmt IS NOT NULL AND NOT app_jobs._schema_format(v_fmt, v_str) THEN
-      RETURN ARRAY[p_path, 'format', pg_catalog.format('is not a valid %s', v_fmt)];
+    IF p_schema ? 'format' AND v_str !~ app_jobs._schema_format_pattern(p_schema ->> 'format') THEN
+      RETURN ARRAY[p_path, 'format', pg_catalog.format('is not a valid %s', p_schema ->> 'format')];
     END IF;
   ELSIF v_type = 'array' THEN
     v_n := pg_catalog.jsonb_array_length(p_value);

@@ -1,6 +1,6 @@
 -- Deploy pgjobs:functions/_schema_sql to pg
 -- requires: functions/_schema_error
--- requires: functions/_schema_format
+-- requires: functions/_schema_format_pattern
 -- The JSON Schema check, compiled: a boolean SQL expression, over the jsonb SQL expression
 -- p_x, that is true exactly when the value holds p_schema (the rules of
 -- app_jobs._schema_error, which names the failing path). A bulk enqueue evaluates it over the
@@ -102,8 +102,8 @@ BEGIN
   IF p_schema ? 'minLength' THEN v_typed := v_typed || pg_catalog.format('pg_catalog.length(%s) >= %s', v_s, (p_schema ->> 'minLength')::integer); END IF;
   IF p_schema ? 'maxLength' THEN v_typed := v_typed || pg_catalog.format('pg_catalog.length(%s) <= %s', v_s, (p_schema ->> 'maxLength')::integer); END IF;
   IF p_schema ? 'pattern' THEN v_typed := v_typed || pg_catalog.format('%s ~ %L', v_s, p_schema ->> 'pattern'); END IF;
-  IF p_schema ->> 'format' IN ('date', 'date-time', 'time', 'uuid', 'email') THEN
-    v_typed := v_typed || pg_catalog.format('app_jobs._schema_format(%L, %s)', p_schema ->> 'format', v_s);
+  IF app_jobs._schema_format_pattern(p_schema ->> 'format') IS NOT NULL THEN
+    v_typed := v_typed || pg_catalog.format('%s ~ %L', v_s, app_jobs._schema_format_pattern(p_schema ->> 'format'));
   END IF;
   IF pg_catalog.cardinality(v_typed) > 0 THEN
     v_parts := v_parts || pg_catalog.format('CASE WHEN %s = ''string'' THEN %s ELSE true END', v_t,
