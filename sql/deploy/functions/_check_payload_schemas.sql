@@ -54,7 +54,8 @@ BEGIN
     SELECT k.schema, pg_catalog.array_agg(k.identifier) AS identifiers, pg_catalog.array_agg(k.db) AS dbs
       FROM (SELECT d.identifier, d.db, app_jobs._payload_schema(d.db, d.identifier) AS schema
               FROM (SELECT DISTINCT s.identifier, coalesce(s.db_id, v_nil) AS db
-                      FROM pg_catalog.unnest(p_specs) AS s) AS d) AS k
+                      FROM pg_catalog.unnest(p_specs) AS s
+                    OFFSET 0) AS d) AS k  -- OFFSET 0: the lookup runs after DISTINCT, not per element
      WHERE k.schema IS NOT NULL
      GROUP BY k.schema
   LOOP
