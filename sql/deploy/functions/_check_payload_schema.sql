@@ -33,7 +33,6 @@ DECLARE
   v_kind text;
   v_problem text;
   v_sub jsonb;
-  v_i integer;
   v_name text;
 BEGIN
   IF p_root IS NULL THEN

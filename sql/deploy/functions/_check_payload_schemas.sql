@@ -22,7 +22,7 @@ AS $$
 DECLARE
   v_nil constant uuid := '00000000-0000-0000-0000-000000000000'::uuid;
   v_group record;
-  v_first bigint;
+  v_first integer;
   v_bad integer;
   v_schema jsonb;
 BEGIN
@@ -60,7 +60,7 @@ BEGIN
      GROUP BY k.schema
   LOOP
     EXECUTE pg_catalog.format(
-      'SELECT min(p.i) FROM (SELECT s.i, coalesce(s.payload::jsonb, ''{}''::jsonb) AS v'
+      'SELECT min(p.i)::integer FROM (SELECT s.i, coalesce(s.payload::jsonb, ''{}''::jsonb) AS v'
       '  FROM pg_catalog.unnest($1) WITH ORDINALITY'
       '       AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts, priority, i)'
       ' WHERE (s.identifier, coalesce(s.db_id, %L::uuid)) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)))'

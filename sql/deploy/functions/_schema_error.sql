@@ -28,7 +28,6 @@ DECLARE
   v_key text;
   v_sub jsonb;
   v_n integer;
-  v_i integer;
   v_num numeric;
   v_str text;
   v_count integer;
@@ -103,7 +102,7 @@ BEGIN
       RETURN ARRAY[p_path, 'maxItems', pg_catalog.format('has %s items, over the maximum %s', v_n, p_schema ->> 'maxItems')];
     END IF;
     IF p_schema -> 'uniqueItems' = 'true'::jsonb THEN
-      SELECT pg_catalog.count(DISTINCT e) INTO v_count FROM pg_catalog.jsonb_array_elements(p_value) AS e;
+      SELECT pg_catalog.count(DISTINCT e)::integer INTO v_count FROM pg_catalog.jsonb_array_elements(p_value) AS e;
       IF v_count < v_n THEN
         RETURN ARRAY[p_path, 'uniqueItems', 'has repeated items'];
       END IF;
@@ -135,7 +134,7 @@ BEGIN
       END IF;
     END IF;
     IF p_schema ? 'minProperties' OR p_schema ? 'maxProperties' THEN
-      SELECT pg_catalog.count(*) INTO v_count FROM pg_catalog.jsonb_object_keys(p_value);
+      SELECT pg_catalog.count(*)::integer INTO v_count FROM pg_catalog.jsonb_object_keys(p_value);
       IF v_count < (p_schema ->> 'minProperties')::integer THEN
         RETURN ARRAY[p_path, 'minProperties', pg_catalog.format('has %s properties, under the minimum %s', v_count, p_schema ->> 'minProperties')];
       ELSIF v_count > (p_schema ->> 'maxProperties')::integer THEN

@@ -24,7 +24,7 @@ IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_parts text[] := '{}';
+  v_parts text[] := '{}'::text[];
   v_typed text[];
   v_t text := pg_catalog.format('pg_catalog.jsonb_typeof(%s)', p_x);
   v_n text := pg_catalog.format('(%s)::numeric', p_x);
@@ -36,7 +36,6 @@ DECLARE
   v_key text;
   v_alts text[];
   v_prefix integer;
-  v_i integer;
   v_e text := 'e' || p_level;
   v_out text;
 BEGIN
@@ -86,7 +85,7 @@ BEGIN
   END IF;
 
   -- number
-  v_typed := '{}';
+  v_typed := '{}'::text[];
   IF p_schema ? 'minimum' THEN v_typed := v_typed || pg_catalog.format('%s >= %s', v_n, (p_schema ->> 'minimum')::numeric); END IF;
   IF p_schema ? 'maximum' THEN v_typed := v_typed || pg_catalog.format('%s <= %s', v_n, (p_schema ->> 'maximum')::numeric); END IF;
   IF p_schema ? 'exclusiveMinimum' THEN v_typed := v_typed || pg_catalog.format('%s > %s', v_n, (p_schema ->> 'exclusiveMinimum')::numeric); END IF;
@@ -98,7 +97,7 @@ BEGIN
   END IF;
 
   -- string
-  v_typed := '{}';
+  v_typed := '{}'::text[];
   IF p_schema ? 'minLength' THEN v_typed := v_typed || pg_catalog.format('pg_catalog.length(%s) >= %s', v_s, (p_schema ->> 'minLength')::integer); END IF;
   IF p_schema ? 'maxLength' THEN v_typed := v_typed || pg_catalog.format('pg_catalog.length(%s) <= %s', v_s, (p_schema ->> 'maxLength')::integer); END IF;
   IF p_schema ? 'pattern' THEN v_typed := v_typed || pg_catalog.format('%s ~ %L', v_s, p_schema ->> 'pattern'); END IF;
@@ -111,7 +110,7 @@ BEGIN
   END IF;
 
   -- array
-  v_typed := '{}';
+  v_typed := '{}'::text[];
   IF p_schema ? 'minItems' THEN v_typed := v_typed || pg_catalog.format('pg_catalog.jsonb_array_length(%s) >= %s', p_x, (p_schema ->> 'minItems')::integer); END IF;
   IF p_schema ? 'maxItems' THEN v_typed := v_typed || pg_catalog.format('pg_catalog.jsonb_array_length(%s) <= %s', p_x, (p_schema ->> 'maxItems')::integer); END IF;
   IF p_schema -> 'uniqueItems' = 'true'::jsonb THEN
@@ -137,7 +136,7 @@ BEGIN
   END IF;
 
   -- object
-  v_typed := '{}';
+  v_typed := '{}'::text[];
   IF pg_catalog.jsonb_array_length(p_schema -> 'required') > 0 THEN
     v_typed := v_typed || pg_catalog.format('%s ?& %L::text[]', p_x,
                  ARRAY(SELECT pg_catalog.jsonb_array_elements_text(p_schema -> 'required')));
