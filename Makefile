@@ -113,13 +113,14 @@ dist: $(STAMP) ## Build the wheel and sdist into dist/ (then: pip install dist/p
 SOAK_CASES ?= 100000
 SOAK_EXAMPLES ?= 2000
 SOAK_CHAOS_JOBS ?= 10000
-soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases; 10 minutes of workers under load with no false reclaim; the chaos tests with $$SOAK_CHAOS_JOBS (10000) jobs; property tests (SQL functions and what the worker reads back) with $$SOAK_EXAMPLES (2000) examples each
+soak: $(STAMP) ## next_run against croniter on $$SOAK_CASES (100000) random cases; 10 minutes of workers under load with no false reclaim; the chaos tests with $$SOAK_CHAOS_JOBS (10000) jobs; property tests (SQL functions, what the worker reads back, payload schemas against jsonschema) with $$SOAK_EXAMPLES (2000) examples each
 	PGJOBS_CRON_CASES=$(SOAK_CASES) PGJOBS_CRON_SEED=$${PGJOBS_CRON_SEED:-$$(date +%s)} \
 	  $(BIN)/pytest -s -p no:xdist --timeout=3600 tests/sql/test_schedule_oracle.py
 	PGJOBS_RECLAIM_SECONDS=$${PGJOBS_RECLAIM_SECONDS:-600} $(BIN)/pytest -p no:xdist --timeout=1200 \
 	  tests/python/test_worker_life.py -k no_false_reclaim
 	mkdir -p build && PGJOBS_PROPERTY_EXAMPLES=$(SOAK_EXAMPLES) PGJOBS_PROPERTY_REPORT=$${PGJOBS_PROPERTY_REPORT:-build/properties.jsonl} \
-	  $(BIN)/pytest -n $(XDIST) --timeout=14400 tests/sql/test_properties.py tests/python/test_worker_properties.py
+	  $(BIN)/pytest -n $(XDIST) --timeout=14400 tests/sql/test_properties.py tests/python/test_worker_properties.py \
+	  tests/sql/test_payload_schema.py
 	PGJOBS_CHAOS_JOBS=$(SOAK_CHAOS_JOBS) $(BIN)/pytest -s -p no:xdist --timeout=7200 -rxX \
 	  tests/python/test_chaos.py
 

@@ -392,6 +392,8 @@ PUBLIC_FUNCTIONS = [
     "unregister_worker",
     # pause and resume (0.4.0)
     "pause_jobs", "resume_jobs", "list_pauses", "park_paused_jobs",
+    # payload schemas (issue 19)
+    "validate_payload",
 ]  # fmt: skip
 
 

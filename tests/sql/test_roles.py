@@ -19,12 +19,14 @@ PRODUCER = {
     "cancel_job", "remove_job", "declare_task_settings",
     "tg_add_job_with_row_id", "tg_add_job_with_row", "tg_add_job_with_fields",
 }  # fmt: skip
+PRODUCER |= {"validate_payload"}  # payload schemas (issue 19)
 WORKER = {
     "schema_version", "get_job", "get_jobs", "claim_job", "complete_job", "fail_job",
     "finish_jobs", "start_jobs", "settle_jobs", "heartbeat", "unregister_worker",
     "release_jobs", "set_progress", "declare_worker_tasks", "declare_task_settings",
     "add_scheduled_job", "run_due_schedules", "create_history_partitions", "cleanup_jobs",
 }  # fmt: skip
+WORKER |= {"validate_payload"}  # payload schemas (issue 19)
 TABLES = ("jobs", "job_history", "job_attempts", "scheduled_jobs", "workers", "job_queues")
 
 

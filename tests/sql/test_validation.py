@@ -625,6 +625,42 @@ CASES = {
     "grant_roles/same name twice": Case(
         "grant_roles", "app_jobs.grant_roles('pj_same', 'pj_same')", "PJ166"
     ),
+    # payload schemas (issue 19): refused when registered (PJ191), a payload failing its task's
+    # schema refused at enqueue (PJ190; the schema is set in the same statement, rolled back)
+    "validate_payload/identifier NULL": Case(
+        "validate_payload", "app_jobs.validate_payload(NULL, '{}')", "PJ101"
+    ),
+    "set_task_settings/payload_schema unsupported keyword": Case(
+        "set_task_settings",
+        """app_jobs.set_task_settings('t', payload_schema := '{"if": {}}')""",
+        "PJ191",
+    ),
+    "set_task_settings/payload_schema not a schema": Case(
+        "set_task_settings", "app_jobs.set_task_settings('t', payload_schema := '3')", "PJ191"
+    ),
+    "declare_task_settings/payload_schema bad $ref": Case(
+        "declare_task_settings",
+        """app_jobs.declare_task_settings('{"t": {"payload_schema": {"$ref": "#/x"}}}')""",
+        "PJ191",
+    ),
+    "add_job/payload fails its schema": Case(
+        "add_job",
+        """(SELECT app_jobs.set_task_settings('typed', payload_schema := '{"required": ["x"]}')
+              AS r) AS s,
+           LATERAL app_jobs.add_job(NULL, 'typed',
+                                    CASE WHEN s.r IS NULL THEN NULL ELSE '{}' END::json)""",
+        "PJ190",
+    ),
+    "add_jobs/an element fails its schema": Case(
+        "add_jobs",
+        """(SELECT app_jobs.set_task_settings('typed', payload_schema := '{"type": "object"}')
+              AS r) AS s,
+           LATERAL app_jobs.add_jobs(ARRAY[
+             ROW(NULL, 'typed', '{}', NULL, NULL, NULL, NULL, NULL)::app_jobs.job_spec,
+             ROW(NULL, 'typed', CASE WHEN s.r IS NULL THEN NULL ELSE '[]' END::json,
+                 NULL, NULL, NULL, NULL, NULL)::app_jobs.job_spec])""",
+        "PJ190",
+    ),
 }
 
 

@@ -1,7 +1,8 @@
 """``pgjobs tasks [list] | set | unset``: the task settings kept in the database.
 
 Each task's settings (max_attempts, backoff, priority, queue, timeout, retention) apply to
-every job of the task enqueued without that value, from any language. ``list`` shows the
+every job of the task enqueued without that value, from any language; a payload schema (a
+JSON Schema) is checked against every payload of the task at enqueue. ``list`` shows the
 effective value of each and where it comes from (an operator's setting for the tenant, for
 every tenant, the application's declared one, or the built-in default); ``set`` and ``unset``
 change the operator's. No SQL here: the client calls app_jobs.
@@ -10,6 +11,7 @@ change the operator's. No SQL here: the client calls app_jobs.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from datetime import timedelta
 
@@ -17,7 +19,9 @@ from pgjobs.cli.common import Subparsers, client, common_options, json_payload, 
 
 __all__ = ["add_tasks"]
 
-_SETTINGS = ("max_attempts", "backoff", "priority", "queue_name", "timeout", "retention")
+_SETTINGS = (
+    "max_attempts", "backoff", "priority", "queue_name", "timeout", "retention", "payload_schema",
+)  # fmt: skip
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -38,10 +42,22 @@ def _run_list(args: argparse.Namespace) -> int:
         print("no task has settings: `pgjobs tasks set TASK --max-attempts 3` sets one")
         return 0
     lines: list[tuple[str, ...]] = [("task", "setting", "value", "from")]
-    lines += [(r.task_identifier, r.setting, r.value or "-", r.source) for r in rows]
+    lines += [(r.task_identifier, r.setting, _shown(r.setting, r.value), r.source) for r in rows]
     for line in table(lines):
         print(line)
     return 0
+
+
+def _shown(setting: str, value: str | None) -> str:
+    """A setting's value as the table shows it: a payload schema by its title and size."""
+    if value is None:
+        return "-"
+    if setting != "payload_schema":
+        return value
+    schema = json.loads(value)
+    title = schema.get("title") if isinstance(schema, dict) else None
+    name = f"{title!r}, " if isinstance(title, str) else ""
+    return f"JSON Schema ({name}{len(value)} bytes)"
 
 
 def _run_set(args: argparse.Namespace) -> int:
@@ -49,7 +65,7 @@ def _run_set(args: argparse.Namespace) -> int:
         connected.set_task_settings(
             args.task, database_id=args.tenant, max_attempts=args.max_attempts,
             backoff=args.backoff, priority=args.priority, queue=args.queue,
-            timeout=args.timeout, retention=args.retention,
+            timeout=args.timeout, retention=args.retention, payload_schema=args.payload_schema,
         )  # fmt: skip
     scope = f"tenant {args.tenant}" if args.tenant else "every tenant"
     print(f"task {args.task}: settings set for {scope}")
@@ -74,7 +90,7 @@ def add_tasks(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "tasks",
         parents=common,
-        help="show, set or unset task settings (max attempts, backoff, priority, ...)",
+        help="show, set or unset task settings (max attempts, backoff, payload schema, ...)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Task settings live in app_jobs.task_settings and apply to every job enqueued\n"
@@ -87,6 +103,7 @@ def add_tasks(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
             "  pgjobs tasks\n"
             "  pgjobs tasks set charge --max-attempts 2 --timeout 30s\n"
             "  pgjobs tasks set charge --priority -5 --tenant 7f1c7a52-...\n"
+            '  pgjobs tasks set charge --payload-schema \'{"type": "object"}\'\n'
             "  pgjobs tasks unset charge --setting max_attempts"
         ),
     )
@@ -118,6 +135,10 @@ def add_tasks(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
     setting.add_argument(
         "--retention", metavar="DURATION", type=duration, help="keep finished jobs, e.g. 7d"
     )
+    setting.add_argument(
+        "--payload-schema", metavar="JSON", type=json_payload,
+        help="a JSON Schema every payload of the task must hold (true: none)",
+    )  # fmt: skip
     setting.set_defaults(handler=_run_set)
 
     unsetting = commands.add_parser(

@@ -526,15 +526,19 @@ class AsyncClient:
         queue: str | None = None,
         timeout: timedelta | float | None = None,
         retention: timedelta | float | None = None,
+        payload_schema: Mapping[str, Any] | bool | None = None,
     ) -> dict[str, Any]:
         """An operator's settings of ``task`` for tenant ``database_id`` (None: every tenant)
         (app_jobs.set_task_settings): the settings given are stored, others kept. They win
-        over the application's declared ones. Returns the stored row."""
+        over the application's declared ones. ``payload_schema``: a JSON Schema every payload
+        of the task must hold at enqueue (PJ190 otherwise; ``True`` turns a declared one
+        off). Returns the stored row."""
         [row] = await self._rows(
             queries.SET_TASK_SETTINGS,
             set_params(
                 task, database_id, max_attempts=max_attempts, backoff=backoff,
                 priority=priority, queue=queue, timeout=timeout, retention=retention,
+                payload_schema=payload_schema,
             ),
         )  # fmt: skip
         return row

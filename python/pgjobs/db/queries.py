@@ -242,7 +242,8 @@ SET_TASK_SETTINGS: Final = """
 SELECT * FROM app_jobs.set_task_settings(
   identifier := %(identifier)s, db_id := %(db_id)s, max_attempts := %(max_attempts)s,
   backoff := %(backoff)s::jsonb, priority := %(priority)s, queue_name := %(queue_name)s,
-  timeout := %(timeout)s, retention := %(retention)s)
+  timeout := %(timeout)s, retention := %(retention)s,
+  payload_schema := %(payload_schema)s::jsonb)
 """
 
 UNSET_TASK_SETTINGS: Final = """

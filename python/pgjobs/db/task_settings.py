@@ -20,7 +20,9 @@ from psycopg.types.json import Json
 __all__ = ["SETTINGS", "TaskSetting", "declaration", "set_params", "unset_params"]
 
 #: The settings a task can have, in the order list_task_settings gives them.
-SETTINGS = ("max_attempts", "backoff", "priority", "queue_name", "timeout", "retention")
+SETTINGS = (
+    "max_attempts", "backoff", "priority", "queue_name", "timeout", "retention", "payload_schema",
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ def set_params(
     queue: str | None,
     timeout: timedelta | float | None,
     retention: timedelta | float | None,
+    payload_schema: Mapping[str, Any] | bool | None = None,
 ) -> dict[str, Any]:
     def interval(value: timedelta | float | None) -> timedelta | None:
         return None if value is None else timedelta(seconds=_seconds(value) or 0.0)
@@ -94,6 +97,7 @@ def set_params(
         "queue_name": queue,
         "timeout": interval(timeout),
         "retention": interval(retention),
+        "payload_schema": None if payload_schema is None else Json(payload_schema),
     }
 
 

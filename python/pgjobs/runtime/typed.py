@@ -62,6 +62,15 @@ class Codec:
         """Stored JSON -> the declared type (raises ValueError from pydantic when invalid)."""
         return value if self._adapter is None else self._adapter.validate_python(value)
 
+    def json_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema of the declared type as pydantic writes it (``$defs``, ``$ref``,
+        ``anyOf``...), which the database checks every payload against (payload schemas);
+        None for an untyped codec or a plain JSON annotation checked without pydantic."""
+        if isinstance(self._adapter, _PlainAdapter) or self._adapter is None:
+            return None
+        schema: dict[str, Any] = self._adapter.json_schema()
+        return schema
+
     def dump(self, value: Any) -> Any:
         """A value (typed object or plain JSON) -> checked JSON for the database."""
         if self._adapter is None:

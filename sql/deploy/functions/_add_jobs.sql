@@ -182,6 +182,11 @@ BEGIN
              ON c.task_identifier = s.identifier AND c.source = 'code' AND c.database_id IS NULL;
   END IF;
 
+  -- Payload schemas (issue 19): only task settings hold them, so only checked when some exist.
+  IF v_settings THEN
+    PERFORM app_jobs._check_payload_schemas(p_specs, p_fn);
+  END IF;
+
   IF v_n = 1 THEN
     v_keyed := (p_specs[1]).job_key IS NOT NULL;
   ELSE

@@ -1,11 +1,13 @@
 -- Deploy pgjobs:functions/declare_task_settings to pg
 -- requires: tables/task_settings
 -- requires: functions/_check_task_settings
+-- (functions/_check_payload_schema comes later in the plan: PL/pgSQL resolves it at run time.)
 -- The application's settings of its tasks (source 'code'), all in one call, made when an App
 -- or worker starts: settings is a JSON object {task: {setting: value, ...}, ...} with the
 -- settings max_attempts (integer), backoff (add_job's options object), priority (integer),
 -- queue_name (text), timeout and retention (an interval as text, e.g. "5 minutes", or a number
--- of seconds). A task's declaration replaces its stored code settings (a setting left out is
+-- of seconds), payload_schema (a JSON Schema, e.g. a pydantic model's model_json_schema(),
+-- checked by app_jobs._check_payload_schema: PJ191). A task's declaration replaces its stored code settings (a setting left out is
 -- no longer set; {} removes them all); tasks not named are left alone (another application
 -- may declare them). Rolling deploys: code_version orders declarations. One with a lower
 -- version than the stored row is ignored, so an old worker (re)starting while new ones run
@@ -24,7 +26,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_known constant text[] := ARRAY['max_attempts', 'backoff', 'priority', 'queue_name', 'timeout', 'retention'];
+  v_known constant text[] := ARRAY['max_attempts', 'backoff', 'priority', 'queue_name', 'timeout', 'retention', 'payload_schema'];
   v_task record;
   v_key text;
   v_value jsonb;
@@ -36,6 +38,7 @@ DECLARE
   v_queues text[] := '{}'::text[];
   v_timeouts interval[] := '{}'::interval[];
   v_retentions interval[] := '{}'::interval[];
+  v_schemas jsonb[] := '{}'::jsonb[];
   v_intervals interval[];
   v_count integer;
   v_deleted integer;
@@ -95,12 +98,15 @@ BEGIN
         ERRCODE = 'PJ180',
         MESSAGE = pg_catalog.format('declare_task_settings: task %s: %s', pg_catalog.quote_literal(pg_catalog.left(v_task.key, 300)), v_problem),
         DETAIL = pg_catalog.format('settings = %s', pg_catalog.left(v_task.value::text, 300)),
-        HINT = 'Known settings: max_attempts and priority (whole numbers), backoff (an object), queue_name (text), timeout and retention (an interval as text or seconds).';
+        HINT = 'Known settings: max_attempts and priority (whole numbers), backoff (an object), queue_name (text), timeout and retention (an interval as text or seconds), payload_schema (a JSON Schema).';
     END IF;
     PERFORM app_jobs._check_task_settings(
       v_task.key, (v_task.value ->> 'max_attempts')::integer,
       CASE WHEN pg_catalog.jsonb_typeof(v_task.value -> 'backoff') <> 'null' THEN v_task.value -> 'backoff' END,
       v_task.value ->> 'queue_name', v_intervals[1], v_intervals[2],
+      pg_catalog.format('declare_task_settings: task %s', pg_catalog.quote_literal(v_task.key)));
+    PERFORM app_jobs._check_payload_schema(
+      nullif(v_task.value -> 'payload_schema', 'null'::jsonb),
       pg_catalog.format('declare_task_settings: task %s', pg_catalog.quote_literal(v_task.key)));
     v_tasks := v_tasks || v_task.key;
     v_max_attempts := v_max_attempts || (v_task.value ->> 'max_attempts')::integer;
@@ -109,6 +115,7 @@ BEGIN
     v_queues := v_queues || (v_task.value ->> 'queue_name');
     v_timeouts := v_timeouts || v_intervals[1];
     v_retentions := v_retentions || v_intervals[2];
+    v_schemas := v_schemas || nullif(v_task.value -> 'payload_schema', 'null'::jsonb);
   END LOOP;
 
   -- A task declared without any setting: its code row goes (if not from a newer version).
@@ -116,27 +123,27 @@ BEGIN
    USING ROWS FROM (pg_catalog.unnest(v_tasks), pg_catalog.unnest(v_max_attempts),
                     pg_catalog.unnest(v_backoffs), pg_catalog.unnest(v_priorities),
                     pg_catalog.unnest(v_queues), pg_catalog.unnest(v_timeouts),
-                    pg_catalog.unnest(v_retentions))
-         AS d (task, max_attempts, backoff, priority, queue_name, timeout, retention)
+                    pg_catalog.unnest(v_retentions), pg_catalog.unnest(v_schemas))
+         AS d (task, max_attempts, backoff, priority, queue_name, timeout, retention, payload_schema)
    WHERE t.task_identifier = d.task AND t.source = 'code'
      AND pg_catalog.num_nonnulls(d.max_attempts, d.backoff, d.priority, d.queue_name, d.timeout,
-                                 d.retention) = 0
+                                 d.retention, d.payload_schema) = 0
      AND t.code_version <= declare_task_settings.code_version;
   GET DIAGNOSTICS v_deleted = ROW_COUNT;
 
   -- In task order, so two declarers lock shared rows in one order.
   INSERT INTO app_jobs.task_settings AS t (task_identifier, database_id, source, max_attempts,
                                            backoff, priority, queue_name, timeout, retention,
-                                           code_version)
+                                           payload_schema, code_version)
   SELECT d.task, NULL, 'code', d.max_attempts, d.backoff, d.priority, d.queue_name, d.timeout,
-         d.retention, declare_task_settings.code_version
+         d.retention, d.payload_schema, declare_task_settings.code_version
     FROM ROWS FROM (pg_catalog.unnest(v_tasks), pg_catalog.unnest(v_max_attempts),
                     pg_catalog.unnest(v_backoffs), pg_catalog.unnest(v_priorities),
                     pg_catalog.unnest(v_queues), pg_catalog.unnest(v_timeouts),
-                    pg_catalog.unnest(v_retentions))
-         AS d (task, max_attempts, backoff, priority, queue_name, timeout, retention)
+                    pg_catalog.unnest(v_retentions), pg_catalog.unnest(v_schemas))
+         AS d (task, max_attempts, backoff, priority, queue_name, timeout, retention, payload_schema)
    WHERE pg_catalog.num_nonnulls(d.max_attempts, d.backoff, d.priority, d.queue_name, d.timeout,
-                                 d.retention) > 0
+                                 d.retention, d.payload_schema) > 0
      -- Unchanged rows are not even locked: a declarer inside a long transaction (an App
      -- enqueueing on the caller's connection) blocks no one in the steady state.
      AND NOT EXISTS (
@@ -144,9 +151,10 @@ BEGIN
         WHERE o.task_identifier = d.task AND o.source = 'code'
           AND (o.code_version > declare_task_settings.code_version
                OR (o.max_attempts, o.backoff, o.priority, o.queue_name, o.timeout, o.retention,
-                   o.code_version)
+                   o.payload_schema, o.code_version)
                   IS NOT DISTINCT FROM (d.max_attempts, d.backoff, d.priority, d.queue_name,
-                                        d.timeout, d.retention, declare_task_settings.code_version)))
+                                        d.timeout, d.retention, d.payload_schema,
+                                        declare_task_settings.code_version)))
    ORDER BY d.task
   ON CONFLICT (task_identifier, source, database_id) DO UPDATE
      SET max_attempts = excluded.max_attempts,
@@ -155,13 +163,15 @@ BEGIN
          queue_name = excluded.queue_name,
          timeout = excluded.timeout,
          retention = excluded.retention,
+         payload_schema = excluded.payload_schema,
          code_version = excluded.code_version,
          updated_at = pg_catalog.now()
    WHERE excluded.code_version >= t.code_version
-     AND (t.max_attempts, t.backoff, t.priority, t.queue_name, t.timeout, t.retention, t.code_version)
+     AND (t.max_attempts, t.backoff, t.priority, t.queue_name, t.timeout, t.retention,
+          t.payload_schema, t.code_version)
          IS DISTINCT FROM (excluded.max_attempts, excluded.backoff, excluded.priority,
                            excluded.queue_name, excluded.timeout, excluded.retention,
-                           excluded.code_version);
+                           excluded.payload_schema, excluded.code_version);
   GET DIAGNOSTICS v_count = ROW_COUNT;
   RETURN v_count + v_deleted;
 END;
@@ -170,6 +180,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.declare_task_settings(jsonb, integer) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.declare_task_settings(jsonb, integer) IS
-  'The application''s (code) settings of its tasks, in one call at start: settings = {"task": {"max_attempts": 2, "backoff": {...}, "priority": 0, "queue_name": "q", "timeout": "30 seconds", "retention": "7 days"}, ...}. Each task named gets exactly the settings given ({} removes them); others are untouched. Ignored for a task whose stored declaration has a higher code_version (rolling deploys); written only when changed. Operator settings win over these. Returns the number of rows written.';
+  'The application''s (code) settings of its tasks, in one call at start: settings = {"task": {"max_attempts": 2, "backoff": {...}, "priority": 0, "queue_name": "q", "timeout": "30 seconds", "retention": "7 days", "payload_schema": {...}}, ...}. Each task named gets exactly the settings given ({} removes them); others are untouched. Ignored for a task whose stored declaration has a higher code_version (rolling deploys); written only when changed. Operator settings win over these. Returns the number of rows written.';
 
 COMMIT;

@@ -24,13 +24,14 @@ DECLARE
   -- admin: every public function but this one.
   producer_set constant text[] := ARRAY[
     'schema_version', 'add_job', 'add_jobs', 'find_job', 'watch_job', 'list_jobs',
-    'cancel_job', 'remove_job', 'declare_task_settings',
+    'cancel_job', 'remove_job', 'declare_task_settings', 'validate_payload',
     'tg_add_job_with_row_id', 'tg_add_job_with_row', 'tg_add_job_with_fields'];
   worker_set constant text[] := ARRAY[
     'schema_version', 'get_job', 'get_jobs', 'claim_job', 'complete_job', 'fail_job',
     'finish_jobs', 'start_jobs', 'settle_jobs', 'heartbeat', 'unregister_worker',
     'release_jobs', 'set_progress', 'declare_worker_tasks', 'declare_task_settings',
-    'add_scheduled_job', 'run_due_schedules', 'create_history_partitions', 'cleanup_jobs'];
+    'add_scheduled_job', 'run_due_schedules', 'create_history_partitions', 'cleanup_jobs',
+    'validate_payload'];
   spec record;
   fn record;
   is_new boolean;

@@ -3,7 +3,8 @@
 -- The effective settings of every task that has any (declared or set), one row per task and
 -- setting, and where each value comes from: 'operator (tenant)' (set for tenant db_id),
 -- 'operator' (set for every tenant), 'code' (declared by the application) or 'default'
--- (built in). With db_id NULL, what a tenant without settings of its own gets. `pgjobs tasks`
+-- (built in); payload_schema's value is the JSON Schema's text. With db_id NULL, what a tenant
+-- without settings of its own gets. `pgjobs tasks`
 -- prints it.
 
 BEGIN;
@@ -25,16 +26,17 @@ AS $$
            CASE WHEN t.source = 'code' THEN 'code'
                 WHEN t.database_id IS NULL THEN 'operator' ELSE 'operator (tenant)' END AS source,
            ARRAY[t.max_attempts::text, t.backoff::text, t.priority::text, t.queue_name,
-                 t.timeout::text, t.retention::text] AS "values"
+                 t.timeout::text, t.retention::text, t.payload_schema::text] AS "values"
       FROM app_jobs.task_settings AS t
      WHERE t.database_id IS NULL OR t.database_id = list_task_settings.db_id
     UNION ALL
-    SELECT k.task_identifier, 4, 'default', ARRAY['25', NULL, '0', NULL, NULL, NULL]
+    SELECT k.task_identifier, 4, 'default', ARRAY['25', NULL, '0', NULL, NULL, NULL, NULL]
       FROM tasks AS k)
   SELECT k.task_identifier, n.setting, v.value, v.source
     FROM tasks AS k
    CROSS JOIN ROWS FROM (pg_catalog.unnest(ARRAY['max_attempts', 'backoff', 'priority',
-                                                 'queue_name', 'timeout', 'retention']))
+                                                 'queue_name', 'timeout', 'retention',
+                                                 'payload_schema']))
          WITH ORDINALITY AS n (setting, i)
    CROSS JOIN LATERAL (
      SELECT l."values"[n.i] AS value, l.source
@@ -49,6 +51,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.list_task_settings(uuid) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.list_task_settings(uuid) IS
-  'The effective settings of every task with declared or set settings, for tenant db_id (NULL: a tenant without settings of its own): one row per task and setting (max_attempts, backoff, priority, queue_name, timeout, retention) with its value as text (NULL: not set) and its source: operator (tenant), operator, code or default.';
+  'The effective settings of every task with declared or set settings, for tenant db_id (NULL: a tenant without settings of its own): one row per task and setting (max_attempts, backoff, priority, queue_name, timeout, retention, payload_schema: the JSON Schema as text) with its value as text (NULL: not set) and its source: operator (tenant), operator, code or default.';
 
 COMMIT;

@@ -61,6 +61,9 @@ BEGIN
     BEGIN
       -- A next_run_at set by hand to a time no job may have (infinite, BC) is refused here.
       PERFORM app_jobs._check_time(v_schedule.next_run_at, pg_catalog.format('schedule %s: next_run_at', v_schedule.id));
+      -- Its payload against the task's payload schema (issue 19; PJ190 skips it, WARNING).
+      PERFORM app_jobs._check_job_payload(v_schedule.database_id, v_schedule.task_identifier,
+                                          v_schedule.payload, pg_catalog.format('schedule %s: ', v_schedule.id));
       v_limit := CASE v_schedule.missed_runs
                    WHEN 'backfill' THEN least(coalesce(v_schedule.backfill_limit, 10000), 10000) ELSE 1 END;
       v_window := CASE v_schedule.missed_runs

@@ -53,6 +53,8 @@ BEGIN
                                   v_schedule.id, v_pending),
       HINT = 'Wait until that job has run, or remove it first (app_jobs.permanently_fail_jobs).';
   END IF;
+  PERFORM app_jobs._check_job_payload(v_schedule.database_id, v_schedule.task_identifier,
+                                      v_schedule.payload, 'run_scheduled_job: ');  -- PJ190 (issue 19)
   SELECT * INTO v_defaults
     FROM app_jobs._task_defaults(v_schedule.database_id, v_schedule.task_identifier);
   INSERT INTO app_jobs.jobs AS j (database_id, task_identifier, payload, queue_name, priority,

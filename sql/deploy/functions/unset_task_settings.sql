@@ -16,7 +16,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_known constant text[] := ARRAY['max_attempts', 'backoff', 'priority', 'queue_name', 'timeout', 'retention'];
+  v_known constant text[] := ARRAY['max_attempts', 'backoff', 'priority', 'queue_name', 'timeout', 'retention', 'payload_schema'];
   v_bad text;
   v_count integer;
 BEGIN
@@ -33,7 +33,7 @@ BEGIN
       ERRCODE = 'PJ180',
       MESSAGE = pg_catalog.format('unset_task_settings: unknown setting %s', coalesce(pg_catalog.quote_literal(pg_catalog.left(v_bad, 100)), 'NULL')),
       DETAIL = pg_catalog.format('settings = %s', pg_catalog.left(settings::text, 300)),
-      HINT = 'Name settings among max_attempts, backoff, priority, queue_name, timeout and retention, or leave settings out to remove them all.';
+      HINT = 'Name settings among max_attempts, backoff, priority, queue_name, timeout, retention and payload_schema, or leave settings out to remove them all.';
   END IF;
   IF settings IS NULL THEN
     DELETE FROM app_jobs.task_settings AS t
@@ -49,6 +49,7 @@ BEGIN
          queue_name = CASE WHEN 'queue_name' = ANY (settings) THEN NULL ELSE t.queue_name END,
          timeout = CASE WHEN 'timeout' = ANY (settings) THEN NULL ELSE t.timeout END,
          retention = CASE WHEN 'retention' = ANY (settings) THEN NULL ELSE t.retention END,
+         payload_schema = CASE WHEN 'payload_schema' = ANY (settings) THEN NULL ELSE t.payload_schema END,
          updated_at = pg_catalog.now()
    WHERE t.task_identifier = identifier AND t.source = 'operator'
      AND t.database_id IS NOT DISTINCT FROM db_id;
@@ -58,7 +59,7 @@ BEGIN
    WHERE t.task_identifier = identifier AND t.source = 'operator'
      AND t.database_id IS NOT DISTINCT FROM db_id
      AND pg_catalog.num_nonnulls(t.max_attempts, t.backoff, t.priority, t.queue_name, t.timeout,
-                                 t.retention) = 0;
+                                 t.retention, t.payload_schema) = 0;
   RETURN v_count;
 END;
 $$;
@@ -66,6 +67,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.unset_task_settings(text, uuid, text[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.unset_task_settings(text, uuid, text[]) IS
-  'Removes an operator''s settings of task identifier for tenant db_id (NULL: the all-tenants settings): the settings named (max_attempts, backoff, priority, queue_name, timeout, retention), or all when settings is NULL. The application''s declared settings are not touched. Returns 1 if a row changed, else 0.';
+  'Removes an operator''s settings of task identifier for tenant db_id (NULL: the all-tenants settings): the settings named (max_attempts, backoff, priority, queue_name, timeout, retention, payload_schema), or all when settings is NULL. The application''s declared settings are not touched. Returns 1 if a row changed, else 0.';
 
 COMMIT;

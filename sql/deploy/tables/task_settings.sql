@@ -13,6 +13,8 @@
 -- timeout). code_version orders code declarations: a declaration with a lower version than the
 -- stored one is ignored, so two application versions running side by side during a rolling
 -- deploy do not overwrite each other back and forth.
+-- payload_schema (issue 19): a JSON Schema the task's payloads must hold, checked by every
+-- enqueue path; the whole schema of the first source that has one applies (never merged).
 
 BEGIN;
 
@@ -26,6 +28,7 @@ CREATE TABLE app_jobs.task_settings (
   queue_name text,
   timeout interval,
   retention interval,
+  payload_schema jsonb,
   code_version integer,
   updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   CONSTRAINT task_settings_key UNIQUE NULLS NOT DISTINCT (task_identifier, source, database_id),
@@ -40,7 +43,9 @@ CREATE TABLE app_jobs.task_settings (
   CONSTRAINT task_settings_backoff_check CHECK (pg_catalog.jsonb_typeof(backoff) = 'object'),
   CONSTRAINT task_settings_timeout_check
     CHECK (timeout > '0'::interval AND timeout <= '7 days'::interval),
-  CONSTRAINT task_settings_retention_check CHECK (retention > '0'::interval)
+  CONSTRAINT task_settings_retention_check CHECK (retention > '0'::interval),
+  CONSTRAINT task_settings_payload_schema_check
+    CHECK (pg_catalog.jsonb_typeof(payload_schema) IN ('object', 'boolean'))
 );
 
 REVOKE ALL ON TABLE app_jobs.task_settings FROM PUBLIC;
@@ -50,6 +55,7 @@ COMMENT ON TABLE app_jobs.task_settings IS
 COMMENT ON COLUMN app_jobs.task_settings.database_id IS 'Tenant of an operator row; NULL: every tenant (code rows are always NULL).';
 COMMENT ON COLUMN app_jobs.task_settings.source IS 'code (app_jobs.declare_task_settings) or operator (app_jobs.set_task_settings).';
 COMMENT ON COLUMN app_jobs.task_settings.retention IS 'How long the task''s finished jobs are kept in job_history: cleanup_jobs deletes them once older, when that is shorter than its own older_than.';
+COMMENT ON COLUMN app_jobs.task_settings.payload_schema IS 'A JSON Schema every payload of the task must hold at enqueue (add_job, add_jobs, triggers, schedules; PJ190 otherwise); checked by app_jobs._check_payload_schema when stored. Precedence as the other settings, whole schemas (not merged).';
 COMMENT ON COLUMN app_jobs.task_settings.code_version IS 'Code rows: the declaring application''s settings version; a declaration with a lower one is ignored.';
 
 COMMIT;

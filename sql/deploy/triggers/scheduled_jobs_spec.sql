@@ -11,6 +11,8 @@
 -- 0.4.0: the payload is held to the payload limits (app_jobs._check_payload: PJ121), and a
 -- backfill is bounded (backfill_limit at most 10000, backfill_window at most 10 years: PJ114),
 -- so one schedule can no longer make run_due_schedules fail (22008) or run for hours.
+-- Issue 19: the payload must hold the task's payload schema (app_jobs._check_job_payload:
+-- PJ190), checked when a schedule is written and again when it fires.
 
 BEGIN;
 
@@ -27,6 +29,11 @@ DECLARE
 BEGIN
   IF TG_OP = 'INSERT' OR NEW.payload IS DISTINCT FROM OLD.payload THEN
     PERFORM app_jobs._check_payload(NEW.payload::json, 'schedule: payload');
+  END IF;
+  IF TG_OP = 'INSERT' OR NEW.payload IS DISTINCT FROM OLD.payload
+     OR NEW.task_identifier IS DISTINCT FROM OLD.task_identifier THEN
+    PERFORM app_jobs._check_job_payload(NEW.database_id, NEW.task_identifier, NEW.payload,
+                                        'schedule: ');  -- PJ190: the task's payload schema (issue 19)
   END IF;
   IF v_changed THEN
     NEW.spec := app_jobs._parse_schedule(NEW.schedule_info);

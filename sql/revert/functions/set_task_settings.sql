@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION app_jobs.set_task_settings(text, uuid, integer, jsonb, integer, text, interval, interval);
+DROP FUNCTION app_jobs.set_task_settings(text, uuid, integer, jsonb, integer, text, interval, interval, jsonb);
 
 COMMIT;

@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 'app_jobs.set_task_settings(text, uuid, integer, jsonb, integer, text, interval, interval)'::pg_catalog.regprocedure;
+SELECT 'app_jobs.set_task_settings(text, uuid, integer, jsonb, integer, text, interval, interval, jsonb)'::pg_catalog.regprocedure;
 
 ROLLBACK;
