@@ -429,3 +429,15 @@ def test_a_login_bound_while_connected_is_guarded_from_its_next_call(db: Conn, d
             assert row is not None and str(row["database_id"]) == B
     finally:
         drop_roles(db, [login, *names.values()])
+
+
+def test_police_table_refuses_a_table_without_tenant_data(db: Conn) -> None:
+    for table in ("app_jobs.workers", "pg_catalog.pg_class"):
+        with pytest.raises(psycopg.Error) as caught:
+            db.execute("SELECT app_jobs._police_table(%s::regclass)", [table])
+        assert caught.value.sqlstate == "PJ169", table
+        assert caught.value.diag.message_hint
+    flags = db.execute(
+        "SELECT relrowsecurity FROM pg_class WHERE oid = 'app_jobs.workers'::regclass"
+    ).fetchone()
+    assert flags == {"relrowsecurity": False}
