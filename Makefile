@@ -45,7 +45,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-embedded test-server test-pg15 test-pg18 test-heavy test-sql test-py test-install lint \
         fmt snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension \
-        install soak dist
+        install soak soak-bloat bench-rls dist
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -172,6 +172,14 @@ bench-sql: $(STAMP) ## pgbench get_job+complete_job on pgjobs (and @pgpm/jobs wh
 
 bench-scale: $(STAMP) ## The same claim path with 1,000,000 jobs queued vs 20,000, and 10,000,000 history rows vs none
 	$(BIN)/python bench/bench_sql.py --scale --clients 10 $(BENCH_SQL_ARGS)
+
+bench-rls: $(STAMP) ## What forced row level security costs the claim and the enqueue (a non-superuser owner; alternated runs)
+	$(BIN)/python bench/bench_rls.py $(BENCH_RLS_ARGS)
+
+# make soak-bloat SOAK_BLOAT_ARGS="--jobs 100000 --idle-seconds 60" for a shorter run.
+SOAK_BLOAT_ARGS ?=
+soak-bloat: $(STAMP) ## 1,000,000 jobs through pgjobs workers with a session idle in transaction for 10 minutes: app_jobs.jobs' size, dead tuples and claim cost (embedded PostgreSQL)
+	$(BIN)/python bench/soak_bloat.py $(SOAK_BLOAT_ARGS)
 
 bench-history: $(STAMP) ## Time list_jobs, queue_stats and find_job on 1,000,000 history rows (throwaway database)
 	$(BIN)/python bench/history_1m.py

@@ -70,7 +70,8 @@ _RELATIONS = """
            END,
            pg_get_expr(c.relpartbound, c.oid),
            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
-           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
+           c.relrowsecurity, c.relforcerowsecurity
     FROM pg_class c
     WHERE c.relnamespace = %(schema)s::regnamespace
       AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')"""
@@ -101,6 +102,17 @@ _TRIGGERS = """
     SELECT pg_get_triggerdef(t.oid), t.tgenabled::text, obj_description(t.oid, 'pg_trigger')
     FROM pg_trigger t WHERE t.tgrelid = %(oid)s AND NOT t.tgisinternal
     ORDER BY t.tgname"""
+
+# Row level security policies; a role that owns the table shows as OWNER.
+_POLICIES = """
+    SELECT p.polname, p.polcmd::text, p.polpermissive,
+           array(SELECT CASE WHEN r = 0 THEN 'PUBLIC' WHEN r = %(owner)s THEN 'OWNER'
+                             ELSE pg_get_userbyid(r) END
+                   FROM unnest(p.polroles) AS r ORDER BY 1),
+           pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid),
+           obj_description(p.oid, 'pg_policy')
+    FROM pg_policy p WHERE p.polrelid = %(oid)s
+    ORDER BY p.polname"""
 
 _SEQUENCE = """
     SELECT format_type(seqtypid, NULL), seqstart, seqincrement, seqmin, seqmax, seqcache,
@@ -239,7 +251,7 @@ class _Snapshot:
     def relations(self) -> Iterable[tuple[str, list[str]]]:
         for row in self.rows(_RELATIONS):
             (oid, name, kind, persistence, owner, acl, comment, options, is_partition) = row[:9]
-            (parent, bound, partkey, viewdef) = row[9:]
+            (parent, bound, partkey, viewdef, rowsecurity, forcerowsecurity) = row[9:]
             lines = [f"{_RELKINDS[kind]} {SCHEMA}.{name}"]
             if persistence != "p":
                 lines.append(f"  persistence: {persistence}")
@@ -251,6 +263,10 @@ class _Snapshot:
                 lines.append(f"  PARTITION OF {parent} {bound}")
             if viewdef:
                 lines += [f"  {line}" for line in viewdef.strip().splitlines()]
+            if rowsecurity or forcerowsecurity:
+                lines.append(
+                    "  ROW LEVEL SECURITY" + (" FORCED" if forcerowsecurity else " (not forced)")
+                )
             if kind == "S":
                 lines += self.sequence(oid)
             else:
@@ -262,10 +278,24 @@ class _Snapshot:
                     state = "" if enabled == "O" else f" (tgenabled {enabled})"
                     body.append(f"trigger {definition}{state}")
                     body += [f"  {c}" for c in _comment(tg_comment, indent="")]
+                body += self.policies(oid, owner)
                 lines += [f"  {line}" for line in body]
             lines += self.acl(acl, owner, _ACL_KIND.get(kind, "r"))
             lines += _comment(comment)
             yield name, lines
+
+    def policies(self, oid: int, owner: int) -> list[str]:
+        lines = []
+        for name, cmd, permissive, roles, using, check, comment in self.rows(
+            _POLICIES, oid=oid, owner=owner
+        ):
+            kind = "PERMISSIVE" if permissive else "RESTRICTIVE"
+            line = f"policy {name} {kind} FOR {cmd} TO {', '.join(roles)}"
+            line += f" USING ({using})" if using else ""
+            line += f" WITH CHECK ({check})" if check else ""
+            lines.append(line)
+            lines += [f"  {c}" for c in _comment(comment, indent="")]
+        return lines
 
     def sequence(self, oid: int) -> list[str]:
         type_, start, increment, min_, max_, cache, cycle, owned_by = self.rows(_SEQUENCE, oid=oid)[

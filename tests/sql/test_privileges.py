@@ -44,12 +44,18 @@ def test_the_schema_has_functions_to_check(db: Conn) -> None:
     assert {"add_job", "get_job", "complete_job", "fail_job", "_sweep"} <= names
 
 
+#: The two functions the tenant policies of row level security call (policies/tenant_rows):
+#: a policy runs as the role reading the table, whichever it is, so PUBLIC executes them;
+#: each answers for the caller's own tenant only (its tenant; whether a job is its own).
+ROW_SECURITY = ["app_jobs._own_job(bigint)", "app_jobs._row_tenant()"]
+
+
 def test_no_function_is_executable_by_public(db: Conn) -> None:
     # A NULL proacl means the default ACL, which grants EXECUTE to PUBLIC.
     open_to_public = [
         f["signature"] for f in functions(db) if f["default_acl"] or f["public_privileges"]
     ]
-    assert open_to_public == []
+    assert sorted(open_to_public) == ROW_SECURITY
 
 
 #: The enqueue trigger functions run as the writer of the table (see the escalation test).
@@ -69,10 +75,23 @@ def test_the_enqueue_trigger_functions_run_as_the_writer(db: Conn) -> None:
     ] == []
 
 
+#: Inlined into their callers (a SET clause would stop the planner from inlining them): the
+#: tenant guard and its constant (functions/_tenant.sql says why). Plain SQL, every name
+#: schema-qualified, operators included, executable by their SECURITY DEFINER callers only.
+INLINED = ["app_jobs._tenant(uuid,text)", "app_jobs._tenant_roles_used()"]
+
+
 def test_every_function_pins_its_search_path(db: Conn) -> None:
     # All of them, internal helpers included: they run inside SECURITY DEFINER callers.
     unpinned = [f["signature"] for f in functions(db) if PINNED_SEARCH_PATH not in f["config"]]
-    assert unpinned == []
+    assert unpinned == INLINED
+    inlined = db.execute(
+        "SELECT p.oid::regprocedure::text AS signature, l.lanname, p.prosecdef"
+        " FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+        " WHERE p.oid::regprocedure::text = ANY(%s)",
+        [INLINED],
+    ).fetchall()
+    assert [(r["lanname"], r["prosecdef"]) for r in inlined] == [("sql", False)] * 2
 
 
 def test_no_overloads(db: Conn) -> None:

@@ -223,3 +223,219 @@ def test_the_roles_mode_block_of_docs_operations_md(db: Conn, dsn: str) -> None:
             assert row is not None and str(row[0]) == A
     finally:
         drop_roles(db, [login, *names.values()])
+
+
+# --- Row level security: direct reads of the tables (issue 15 item 2, roles mode) -----------
+
+#: Every table holding tenant data, and the view over two of them.
+POLICED = ("jobs", "job_history", "job_history_default", "job_attempts", "scheduled_jobs",
+           "task_settings", "job_queue_locks", "job_queue_wakes")  # fmt: skip
+
+
+def seed_b_more(db: Conn) -> None:
+    """B's rows in the tables seed_b leaves empty: an attempt, a queue lock, a setting."""
+    failing = add_job(db, "flaky", db_id=B, max_attempts=3)
+    assert get_job(db, "w-b", ["flaky"]) is not None
+    db.execute("SELECT app_jobs.fail_job('w-b', %s, 'boom')", [failing["id"]])
+    add_job(db, "serial", db_id=B, queue_name="b-queue")
+    assert get_job(db, "w-b", ["serial"]) is not None
+    db.execute("SELECT app_jobs.set_task_settings('flaky', db_id := %s, max_attempts := 5)", [B])
+
+
+def direct_rows(conn: Conn) -> dict[str, list[dict[str, object]]]:
+    rows = {}
+    for table in (*POLICED, "job_queues"):
+        column = "job_id" if table == "job_attempts" else "database_id"
+        rows[table] = conn.execute(f"SELECT {column} AS owner FROM app_jobs.{table}").fetchall()
+    for partition in conn.execute(
+        "SELECT inhrelid::regclass::text AS name FROM pg_inherits"
+        " WHERE inhparent = 'app_jobs.job_history'::regclass"
+    ).fetchall():
+        name = str(partition["name"])
+        rows[name] = conn.execute(f"SELECT database_id AS owner FROM {name}").fetchall()
+    return rows
+
+
+def test_a_tenant_granted_the_tables_reads_only_its_own_rows(db: Conn, tenants: Tenants) -> None:
+    """An admin grants the tenant's login SELECT on every table (for reporting, say); the
+    login sets app_jobs.tenant to B, even SETs ROLE: it still reads none of B's rows, in any
+    table, partition or the job_queues view, while a login bound to no tenant reads them all."""
+    a = tenants.a
+    seed_b_more(db)
+    db.execute("SELECT app_jobs.create_history_partitions(1)")  # day partitions, made later
+    done = add_job(db, "done", db_id=B)
+    assert get_job(db, "w-b", ["done"]) is not None
+    assert complete_job(db, "w-b", done["id"]) is not None  # into today's partition
+    login = a.execute("SELECT session_user AS u").fetchone()
+    assert login is not None
+    db.execute(  # to the login, and to its group role for the SET ROLE below
+        sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA app_jobs TO {}, {}").format(
+            sql.Identifier(str(login["u"])), sql.Identifier(tenants.group)
+        )
+    )
+    mine = a.execute("SELECT id FROM app_jobs.add_job(NULL, 'send')").fetchone()
+    assert mine is not None
+    # What the superuser (every row) and the tenant's login see, table by table.
+    everything = direct_rows(db)
+    for table in ("jobs", "job_history", "job_attempts", "scheduled_jobs", "task_settings",
+                  "job_queue_locks", "job_queues"):  # fmt: skip
+        assert everything[table], f"the seed left {table} empty: the check would prove nothing"
+    for attempt in (lambda: None, lambda: a.execute(
+            sql.SQL("SET ROLE {}").format(sql.Identifier(tenants.group)))):  # fmt: skip
+        attempt()
+        assert a.execute("SHOW app_jobs.tenant").fetchone() == {"app_jobs.tenant": B}
+        seen = direct_rows(a)
+        assert seen.keys() == everything.keys()
+        for table, rows in seen.items():
+            owners = {str(r["owner"]) for r in rows}
+            if table == "job_attempts":
+                assert owners == set(), table  # B's failed attempt; A has none
+            elif table == "jobs":
+                assert owners == {A}, table  # A's own job only
+            else:
+                assert owners <= {A}, (table, owners)
+        a.execute("RESET ROLE")
+    # Writes are policed as well: the login cannot move or remove B's rows it was granted.
+    db.execute(
+        sql.SQL("GRANT UPDATE, DELETE ON app_jobs.jobs TO {}").format(
+            sql.Identifier(str(login["u"]))
+        )
+    )
+    assert a.execute("DELETE FROM app_jobs.jobs WHERE database_id = %s", [B]).rowcount == 0
+    assert (
+        a.execute("UPDATE app_jobs.jobs SET priority = 9 WHERE database_id = %s", [B]).rowcount == 0
+    )
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # a row moved to B is refused
+        a.execute("UPDATE app_jobs.jobs SET database_id = %s WHERE id = %s", [B, mine["id"]])
+    assert direct_rows(db) == everything
+
+
+def test_a_login_bound_to_no_tenant_still_reads_every_row(db: Conn, dsn: str) -> None:
+    """Row level security changes nothing for a role granted a table whose login is bound to
+    no tenant (a reporting role): it reads every row, as before."""
+    seed_b(db)
+    seed_b_more(db)
+    login = unique_name("pj_report")
+    try:
+        db.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(login), sql.Literal(login)
+            )
+        )
+        db.execute(sql.SQL("GRANT USAGE ON SCHEMA app_jobs TO {}").format(sql.Identifier(login)))
+        db.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA app_jobs TO {}").format(
+                sql.Identifier(login)
+            )
+        )
+        with psycopg.connect(
+            dsn, user=login, password=login, autocommit=True, row_factory=dict_row
+        ) as report:
+            assert direct_rows(report) == direct_rows(db)
+    finally:
+        drop_roles(db, [login])
+
+
+def test_every_table_with_tenant_data_forces_row_level_security(db: Conn) -> None:
+    """Every table of app_jobs with a database_id or job_id column, partitions included,
+    has row level security enabled and forced, with the two policies: a table added later
+    without them fails here."""
+    db.execute("SELECT app_jobs.create_history_partitions(1)")
+    rows = db.execute(
+        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,"
+        "       array(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid"
+        "             ORDER BY 1) AS policies"
+        "  FROM pg_class c"
+        " WHERE c.relnamespace = 'app_jobs'::regnamespace AND c.relkind IN ('r', 'p')"
+        "   AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid"
+        "                AND a.attname IN ('database_id', 'job_id') AND NOT a.attisdropped)"
+    ).fetchall()
+    names = {r["relname"] for r in rows}
+    assert set(POLICED) <= names and any(n.startswith("job_history_p") for n in names)
+    for row in rows:
+        assert row["relrowsecurity"] and row["relforcerowsecurity"], row["relname"]
+        assert row["policies"] == ["pgjobs_owner", "pgjobs_tenant"], row["relname"]
+    [view] = db.execute("SELECT pg_get_viewdef('app_jobs.job_queues'::regclass) AS v").fetchall()
+    assert str(view["v"]).count("_row_tenant()") == 4  # both branches filter by tenant
+
+
+# --- The guard's cost when isolation is unused (issue 15: a constant the planner folds) ------
+
+
+def used(db: Conn) -> str:
+    row = db.execute(
+        "SELECT btrim(prosrc) AS body FROM pg_proc"
+        " WHERE oid = 'app_jobs._tenant_roles_used()'::regprocedure"
+    ).fetchone()
+    assert row is not None
+    return str(row["body"])
+
+
+def test_the_guard_constant_follows_tenant_roles_in_the_changing_transaction(db: Conn) -> None:
+    assert used(db) == "SELECT false"  # a fresh install: no tenant roles
+    db.execute("INSERT INTO app_jobs.tenant_roles (role_name, db_id) VALUES ('nobody', %s)", [A])
+    assert used(db) == "SELECT true"
+    db.execute("UPDATE app_jobs.tenant_roles SET db_id = %s", [B])
+    assert used(db) == "SELECT true"
+    db.execute("DELETE FROM app_jobs.tenant_roles")
+    assert used(db) == "SELECT false"
+    with db.transaction():  # rolled back with the change
+        db.execute("INSERT INTO app_jobs.tenant_roles (role_name, db_id) VALUES ('x', %s)", [A])
+        assert used(db) == "SELECT true"
+        raise psycopg.Rollback
+    assert used(db) == "SELECT false"
+    db.execute("TRUNCATE app_jobs.tenant_roles")
+    assert used(db) == "SELECT false"
+    # Under REPEATABLE READ the snapshot may miss another session's row: it stays true.
+    with db.transaction():
+        db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        db.execute("DELETE FROM app_jobs.tenant_roles")
+    assert used(db) == "SELECT true"
+    assert db.execute("SELECT app_jobs._tenant_roles_refresh() AS u").fetchone() == {"u": False}
+    assert used(db) == "SELECT false"
+
+
+def test_a_login_bound_while_connected_is_guarded_from_its_next_call(db: Conn, dsn: str) -> None:
+    """A connected login's cached plans inlined the guard's constant (false: no tenant roles);
+    binding that login to a tenant replaces the constant, which invalidates those plans: its
+    next call is guarded."""
+    names = {kind: unique_name(f"pj_{kind}") for kind in ("producer", "worker", "admin")}
+    login = f"{names['producer']}_late"
+    try:
+        db.execute("SELECT * FROM app_jobs.grant_roles(%(producer)s, %(worker)s, %(admin)s)", names)
+        db.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                sql.Identifier(login), sql.Literal(login), sql.Identifier(names["producer"])
+            )
+        )
+        with psycopg.connect(
+            dsn, user=login, password=login, autocommit=True, row_factory=dict_row
+        ) as conn:
+            for _ in range(8):  # past plpgsql's and the plan cache's first executions
+                row = conn.execute("SELECT database_id FROM app_jobs.add_job(%s, 'x')", [B])
+                assert str(row.fetchone()["database_id"]) == B  # type: ignore[index]
+                conn.execute("SELECT count(*) FROM app_jobs.list_jobs(db_id := %s)", [B])
+            db.execute(
+                "INSERT INTO app_jobs.tenant_roles (role_name, db_id) VALUES (%s, %s)", [login, A]
+            )
+            refused(conn, "SELECT * FROM app_jobs.add_job(%s, 'x')", B)
+            refused(conn, "SELECT * FROM app_jobs.list_jobs(db_id := %s)", B)
+            row = conn.execute("SELECT database_id FROM app_jobs.add_job(NULL, 'x')").fetchone()
+            assert row is not None and str(row["database_id"]) == A
+            db.execute("DELETE FROM app_jobs.tenant_roles WHERE role_name = %s", [login])
+            row = conn.execute("SELECT database_id FROM app_jobs.add_job(%s, 'x')", [B]).fetchone()
+            assert row is not None and str(row["database_id"]) == B
+    finally:
+        drop_roles(db, [login, *names.values()])
+
+
+def test_police_table_refuses_a_table_without_tenant_data(db: Conn) -> None:
+    for table in ("app_jobs.workers", "pg_catalog.pg_class"):
+        with pytest.raises(psycopg.Error) as caught:
+            db.execute("SELECT app_jobs._police_table(%s::regclass)", [table])
+        assert caught.value.sqlstate == "PJ169", table
+        assert caught.value.diag.message_hint
+    flags = db.execute(
+        "SELECT relrowsecurity FROM pg_class WHERE oid = 'app_jobs.workers'::regclass"
+    ).fetchone()
+    assert flags == {"relrowsecurity": False}

@@ -1,5 +1,6 @@
 -- Deploy pgjobs:functions/_tenant to pg
--- requires: tables/tenant_roles
+-- requires: functions/_tenant_check
+-- requires: functions/_tenant_roles_used
 -- The one tenant guard. Every public function that takes or reads a db_id calls it in one
 -- line, with the tenant it was asked to act on (a db_id argument, or the tenant of the job it
 -- was given) and gets back the tenant to act on:
@@ -8,53 +9,32 @@
 --   application mode: the setting app_jobs.tenant (SET app_jobs.tenant = '<uuid>') is set;
 --   neither: no isolation (db_id is returned as it is).
 -- Under a tenant, NULL means "mine"; another tenant is refused (PJ167).
+-- When isolation is unused it must cost nothing: this is a plain SQL expression that the
+-- planner inlines into the caller's statement, where _tenant_roles_used() (a constant body,
+-- rewritten whenever tenant_roles changes) folds away; what is left is one current_setting().
+-- Only when tenant_roles has rows or app_jobs.tenant is set does the full check run
+-- (_tenant_check). Inlining needs a SQL function without SET clauses, so this one does not pin
+-- search_path: every name in it is schema-qualified, operators included, it is executable by
+-- its SECURITY DEFINER callers only (they pin search_path), and inlined it runs as their text.
 
 BEGIN;
 
 CREATE FUNCTION app_jobs._tenant(p_db_id uuid, p_function text)
 RETURNS uuid
-LANGUAGE plpgsql
+LANGUAGE sql
 STABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  v_tenant uuid;
-  v_mode text := 'roles';
-  v_setting text;
-BEGIN
-  SELECT t.db_id INTO v_tenant FROM app_jobs.tenant_roles AS t WHERE t.role_name = session_user;
-  IF v_tenant IS NULL THEN
-    v_mode := 'application';
-    v_setting := NULLIF(pg_catalog.current_setting('app_jobs.tenant', true), '');
-    IF v_setting IS NULL THEN
-      RETURN p_db_id;
-    END IF;
-    IF v_setting !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' THEN
-      RAISE EXCEPTION USING
-        ERRCODE = 'PJ168',
-        MESSAGE = pg_catalog.format('%s: app_jobs.tenant is set to %L, which is not a tenant id (a uuid)',
-                                    p_function, v_setting),
-        HINT = 'SET app_jobs.tenant = ''<the tenant''''s uuid>'', or RESET app_jobs.tenant for no isolation.';
-    END IF;
-    v_tenant := v_setting::uuid;
-  END IF;
-  IF p_db_id IS NULL OR p_db_id = v_tenant THEN
-    RETURN v_tenant;
-  END IF;
-  RAISE EXCEPTION USING
-    ERRCODE = 'PJ167',
-    MESSAGE = pg_catalog.format('%s: this session acts for tenant %s and may not act on tenant %s',
-                                p_function, v_tenant, p_db_id),
-    DETAIL = CASE v_mode
-               WHEN 'roles' THEN pg_catalog.format('Login role %s is bound to tenant %s (app_jobs.tenant_roles).', session_user, v_tenant)
-               ELSE 'The session set app_jobs.tenant (application mode).' END,
-    HINT = 'Pass your own tenant as db_id, or NULL (meaning your own); a job of another tenant cannot be read or changed.';
-END;
+  SELECT CASE
+           WHEN app_jobs._tenant_roles_used()
+             OR pg_catalog.current_setting('app_jobs.tenant', true) OPERATOR(pg_catalog.<>) ''
+           THEN app_jobs._tenant_check(p_db_id, p_function)
+           ELSE p_db_id
+         END
 $$;
 
 REVOKE ALL ON FUNCTION app_jobs._tenant(uuid, text) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._tenant(uuid, text) IS
-  'Internal: the tenant guard. The tenant a public function may act on: the login role''s (app_jobs.tenant_roles, roles mode), else app_jobs.tenant''s (application mode), else p_db_id unchanged; NULL means the session''s own tenant; another tenant raises PJ167.';
+  'Internal: the tenant guard. The tenant a public function may act on: the login role''s (app_jobs.tenant_roles, roles mode), else app_jobs.tenant''s (application mode), else p_db_id unchanged; NULL means the session''s own tenant; another tenant raises PJ167. Inlined into its callers: with no tenant_roles rows and app_jobs.tenant unset it is one current_setting().';
 
 COMMIT;

@@ -1,5 +1,6 @@
 -- Deploy pgjobs:functions/create_history_partitions to pg
--- requires: tables/job_history
+-- requires: functions/create_history_partitions@v0.3.0
+-- requires: policies/tenant_rows
 -- Day partitions of job_history are made ahead of time by maintenance (the worker calls this
 -- at start and hourly; pg_cron can too), so complete_job never creates one. No install script
 -- makes any: a partition an install made would be an extension member, which pg_dump would not
@@ -7,10 +8,13 @@
 -- partition, and the call moves those rows into their day. Each partition gets its own primary
 -- key (the parent has none: see tables/job_history). A short lock_timeout makes maintenance
 -- give way to the hot path instead of stalling it.
+-- 0.4.0: a new partition gets the row level security of its parent (_police_table): a direct
+-- read that names the partition is subject to the same tenant policies as one through the
+-- parent.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.create_history_partitions(days_ahead integer DEFAULT 7)
+CREATE OR REPLACE FUNCTION app_jobs.create_history_partitions(days_ahead integer DEFAULT 7)
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -59,6 +63,7 @@ BEGIN
         'ALTER TABLE app_jobs.job_history ATTACH PARTITION app_jobs.%I FOR VALUES FROM (%L) TO (%L)',
         v_name, v_from, v_to);
       EXECUTE pg_catalog.format('REVOKE ALL ON TABLE app_jobs.%I FROM PUBLIC', v_name);
+      PERFORM app_jobs._police_table(pg_catalog.format('app_jobs.%I', v_name)::pg_catalog.regclass);
       EXECUTE pg_catalog.format('COMMENT ON TABLE app_jobs.%I IS %L', v_name,
                                 pg_catalog.format('Jobs of app_jobs.job_history that finished on %s (UTC).', v_day));
       v_created := v_created + 1;

@@ -1,0 +1,7 @@
+-- Revert pgjobs:functions/_police_table from pg
+
+BEGIN;
+
+DROP FUNCTION app_jobs._police_table(regclass);
+
+COMMIT;

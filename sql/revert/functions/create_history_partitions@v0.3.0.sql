@@ -1,0 +1,7 @@
+-- Revert pgjobs:functions/create_history_partitions from pg
+
+BEGIN;
+
+DROP FUNCTION app_jobs.create_history_partitions(integer);
+
+COMMIT;

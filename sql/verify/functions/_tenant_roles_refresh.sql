@@ -1,0 +1,7 @@
+-- Verify pgjobs:functions/_tenant_roles_refresh on pg
+
+BEGIN;
+
+SELECT 'app_jobs._tenant_roles_refresh()'::pg_catalog.regprocedure;
+
+ROLLBACK;
