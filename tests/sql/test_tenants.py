@@ -229,17 +229,19 @@ def test_the_roles_mode_block_of_docs_operations_md(db: Conn, dsn: str) -> None:
 
 #: Every table holding tenant data, and the view over two of them.
 POLICED = ("jobs", "job_history", "job_history_default", "job_attempts", "scheduled_jobs",
-           "task_settings", "job_queue_locks", "job_queue_wakes")  # fmt: skip
+           "task_settings", "job_queue_locks", "job_queue_wakes", "job_pauses")  # fmt: skip
 
 
 def seed_b_more(db: Conn) -> None:
-    """B's rows in the tables seed_b leaves empty: an attempt, a queue lock, a setting."""
+    """B's rows in the tables seed_b leaves empty: an attempt, a queue lock, a setting, a
+    pause."""
     failing = add_job(db, "flaky", db_id=B, max_attempts=3)
     assert get_job(db, "w-b", ["flaky"]) is not None
     db.execute("SELECT app_jobs.fail_job('w-b', %s, 'boom')", [failing["id"]])
     add_job(db, "serial", db_id=B, queue_name="b-queue")
     assert get_job(db, "w-b", ["serial"]) is not None
     db.execute("SELECT app_jobs.set_task_settings('flaky', db_id := %s, max_attempts := 5)", [B])
+    db.execute("SELECT app_jobs.pause_jobs(task := 'b-only', db_id := %s)", [B])
 
 
 def direct_rows(conn: Conn) -> dict[str, list[dict[str, object]]]:

@@ -1,6 +1,7 @@
 -- Deploy pgjobs:policies/tenant_rows to pg
 -- requires: functions/_police_table
 -- requires: tables/jobs
+-- requires: tables/job_pauses
 -- requires: tables/job_history
 -- requires: tables/job_attempts
 -- requires: tables/scheduled_jobs
@@ -27,7 +28,8 @@ BEGIN
     SELECT t::regclass
       FROM pg_catalog.unnest(ARRAY['app_jobs.jobs', 'app_jobs.job_history', 'app_jobs.job_attempts',
                                    'app_jobs.scheduled_jobs', 'app_jobs.task_settings',
-                                   'app_jobs.job_queue_locks', 'app_jobs.job_queue_wakes']) AS t
+                                   'app_jobs.job_queue_locks', 'app_jobs.job_queue_wakes',
+                                   'app_jobs.job_pauses']) AS t
     UNION ALL
     SELECT i.inhrelid::regclass
       FROM pg_catalog.pg_inherits AS i
