@@ -14,6 +14,7 @@ harness verifies with.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,17 @@ DONE_SQL = "SELECT count(*) FROM app_jobs.job_history WHERE status = 'completed'
 
 TASK = "noop"
 
+# PGJOBS_BENCH_FEATURES=used: the same measures with the 0.4.0 features in use, to report
+# their cost beside the peers (issue 17): an operator's task settings and a payload schema for
+# the measured task (every enqueue applies and checks them) and a pause of another task (every
+# claim checks its candidates against it). Unset: the features exist but are unused.
+FEATURES_USED = os.environ.get("PGJOBS_BENCH_FEATURES") == "used"
+PAYLOAD_SCHEMA = {
+    "type": "object",
+    "properties": {"i": {"type": "integer", "minimum": 0}},
+    "required": ["i"],
+}
+
 _dsn = ""
 _client: AsyncClient | None = None
 _worker: Worker | None = None
@@ -45,7 +57,8 @@ _run: asyncio.Task[WorkerSummary] | None = None
 
 
 def version() -> str:
-    return f"{pgjobs.__version__} (unreleased)"
+    used = ", features used" if FEATURES_USED else ""
+    return f"{pgjobs.__version__} (unreleased{used})"
 
 
 async def setup(dsn: str) -> None:
@@ -53,6 +66,11 @@ async def setup(dsn: str) -> None:
     _dsn = dsn
     await asyncio.to_thread(deploy, dsn, verify=False)
     _client = await AsyncClient.connect(dsn)
+    if FEATURES_USED:
+        await _client.set_task_settings(
+            TASK, max_attempts=5, priority=0, timeout=60.0, payload_schema=PAYLOAD_SCHEMA
+        )
+        await _client.pause_jobs(task="not-measured", reason="bench: a pause in force")
 
 
 def _connected() -> AsyncClient:
