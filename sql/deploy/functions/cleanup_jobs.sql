@@ -49,6 +49,11 @@ BEGIN
       MESSAGE = pg_catalog.format('cleanup_jobs: statuses must list finished statuses (completed, failed, cancelled), got %s', coalesce(statuses::text, 'NULL')),
       HINT = 'Leave statuses out to remove every finished job older than older_than.';
   END IF;
+  -- One history maintainer at a time (0.4.0): every worker runs cleanup_jobs and
+  -- create_history_partitions on a timer, and two of them at once could deadlock on the
+  -- history's partitions. Taken before any table lock and held until the transaction ends:
+  -- a second caller waits for the first to commit, then finds its work done.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pgjobs.history_maintenance', 0));
   v_cutoff := pg_catalog.now() - older_than;
   v_all := statuses @> ARRAY['completed', 'failed', 'cancelled'];
   v_day_start := pg_catalog.date_trunc('day', v_cutoff AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
@@ -143,6 +148,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) IS
-  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days). Since 0.4.0 a task''s retention setting (app_jobs.task_settings) shorter than older_than removes its finished jobs older than that retention too; a longer one keeps nothing longer.';
+  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days). Since 0.4.0 a task''s retention setting (app_jobs.task_settings) shorter than older_than removes its finished jobs older than that retention too; a longer one keeps nothing longer. One history maintainer at a time: a call made while another cleanup_jobs or create_history_partitions transaction is open waits for it to end.';
 
 COMMIT;

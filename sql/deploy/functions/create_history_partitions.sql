@@ -35,6 +35,12 @@ BEGIN
       HINT = 'Pass how many days of partitions to create after today, e.g. 7.';
   END IF;
 
+  -- One history maintainer at a time (0.4.0): every worker runs cleanup_jobs and
+  -- create_history_partitions on a timer, and two of them at once could deadlock on the
+  -- history's partitions. Taken before any table lock and held until the transaction ends:
+  -- a second caller waits for the first to commit, then finds its work done.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pgjobs.history_maintenance', 0));
+
   PERFORM pg_catalog.set_config('lock_timeout', '2s', true);
 
   -- Future days first: they cannot have rows yet, so they never fail; each day in its own
@@ -80,6 +86,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.create_history_partitions(integer) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.create_history_partitions(integer) IS
-  'Creates the missing day partitions of app_jobs.job_history from today (UTC) to today + days_ahead, moving any rows of those days out of the default partition. Returns how many it created. Uses a 2 s lock_timeout so it never stalls complete_job; call it daily (the worker calls it at start and hourly).';
+  'Creates the missing day partitions of app_jobs.job_history from today (UTC) to today + days_ahead, moving any rows of those days out of the default partition. Returns how many it created. Uses a 2 s lock_timeout so it never stalls complete_job; call it daily (the worker calls it at start and hourly). One history maintainer at a time: a call made while another cleanup_jobs or create_history_partitions transaction is open waits for it to end.';
 
 COMMIT;
