@@ -57,8 +57,7 @@ _run: asyncio.Task[WorkerSummary] | None = None
 
 
 def version() -> str:
-    used = ", features used" if FEATURES_USED else ""
-    return f"{pgjobs.__version__} (unreleased{used})"
+    return f"{pgjobs.__version__}{' (features used)' if FEATURES_USED else ''}"
 
 
 async def setup(dsn: str) -> None:

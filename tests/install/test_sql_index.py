@@ -45,12 +45,12 @@ def test_the_retired_objects_are_listed_as_retired() -> None:
         assert kinds[change].kind == "retired", change
         assert kinds[change].release == "0.3.0"
     assert kinds["tables/job_queues"].kind == "view"  # a table until 0.3.0
-    # A function reworked for 0.3.0 (release_jobs, the earlier example, is reworked again for
-    # the release in preparation).
+    # A function reworked for 0.3.0 (release_jobs, the earlier example, was reworked again for
+    # 0.4.0).
     assert kinds["functions/_unlock_queue"].script == "deploy/functions/_unlock_queue.sql"
     assert kinds["functions/_unlock_queue"].release == "0.3.0"
     assert kinds["functions/_unlock_queue"].first_release == "0.1.0"
-    assert kinds["functions/release_jobs"].release == "unreleased"
+    assert kinds["functions/release_jobs"].release == "0.4.0"
 
 
 def test_every_live_function_table_and_view_of_the_catalog_is_indexed_as_live(

@@ -458,6 +458,14 @@ def test_the_upgrade_reconciles_locks_with_running_jobs_and_keeps_grants(
     with parked jobs is woken; a grant on the old table is kept on the view."""
     sql_tree(release_tree.top_dir)
     deploy(database.dsn)
+    if (
+        database.scalar("SELECT relkind FROM pg_class WHERE oid = 'app_jobs.job_queues'::regclass")
+        == "v"
+    ):
+        pytest.skip(
+            f"{release.version} has the lock table already (job_queues is a view):"
+            " nothing to reconcile"
+        )
     hold_queue_q(database)
     role = database.name + "_monitor"
     with database.connect() as conn:

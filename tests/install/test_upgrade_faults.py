@@ -1,11 +1,11 @@
-"""Upgrading a database that holds what the newest release accepted and the next one refuses
-(issue 13): jobs at +-infinity and BC, a schedule with a 7,000-year backfill window, a job with
+"""Upgrading a database that holds what 0.3.0 accepted and 0.4.0 refuses (issue 13): jobs at
++-infinity and BC, a schedule with a 7,000-year backfill window, a job with
 the backoff {"base": 1e-400}, EXECUTE granted on the old cancel_jobs. After `pgjobs deploy`
 every reader works, the scheduler runs every other schedule, the job can fail and retry, and
 the grant is on the new cancel_jobs.
 
-Until the next release is tagged, the newest tag is not among test_upgrade.py's "earlier
-releases", so this is where an upgrade from it is tested.
+The data is what 0.3.0 let in, so the upgrade starts from that release (test_upgrade.py runs
+the general upgrade from every earlier release).
 """
 
 from __future__ import annotations
@@ -20,23 +20,19 @@ from pgjobs.install.deploy import deploy
 from pgjobs.sqltree.plan import Plan, load_plan, write_tree
 
 PLAN = load_plan(SQL_DIR)
-NEWEST = PLAN.tags[-1]
-
-pytestmark = pytest.mark.skipif(
-    not PLAN.unreleased(), reason="no change after the newest tag: nothing to upgrade to"
-)
+ACCEPTED_BY = PLAN.tag("v0.3.0")  # the release that accepted these values
 
 
 @pytest.fixture
-def newest_tree(tmp_path_factory: pytest.TempPathFactory) -> Plan:
-    return write_tree(PLAN, tmp_path_factory.mktemp("newest") / "sql", until=NEWEST.name)
+def accepting_tree(tmp_path_factory: pytest.TempPathFactory) -> Plan:
+    return write_tree(PLAN, tmp_path_factory.mktemp("v0.3.0") / "sql", until=ACCEPTED_BY.name)
 
 
-def test_an_upgrade_keeps_working_with_what_the_newest_release_accepted(
-    database: TestDatabase, newest_tree: Plan, monkeypatch: pytest.MonkeyPatch
+def test_an_upgrade_keeps_working_with_what_0_3_0_accepted(
+    database: TestDatabase, accepting_tree: Plan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     role = f"pj_upgrade_{database.params['dbname'][-12:]}"
-    monkeypatch.setenv("PGJOBS_SQL_DIR", str(newest_tree.top_dir))
+    monkeypatch.setenv("PGJOBS_SQL_DIR", str(accepting_tree.top_dir))
     deploy(database.dsn)
     with database.connect() as conn:
         conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
