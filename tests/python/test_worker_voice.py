@@ -114,12 +114,34 @@ def test_not_deployed_is_one_line_and_exit_1(dsn: str, tmp_path: Path) -> None:
 def test_unreachable_server_is_one_line_and_exit_1(tmp_path: Path) -> None:
     write_app(tmp_path, APP)
     port = free_port()  # nothing listens there
-    proc = pgjobs(tmp_path, "worker", "jobsapp", "--dsn", f"postgresql://u@127.0.0.1:{port}/x")
+    proc = pgjobs(
+        tmp_path, "worker", "jobsapp", "--dsn", f"postgresql://u@127.0.0.1:{port}/x",
+        "--startup-timeout", "0",
+    )  # fmt: skip
     _, err = proc.communicate(timeout=GUARD)
     assert proc.returncode == 1
     [line] = err.strip().splitlines()
     assert f"127.0.0.1:{port}" in line or f"port={port}" in line
     assert "unreachable" in line and "--dsn" in line
+
+
+def test_a_worker_started_before_its_database_keeps_trying_then_says_why(
+    tmp_path: Path,
+) -> None:
+    """A server that is not up yet (or restarting) is tried again, each try a WARNING, until
+    --startup-timeout; then the same one clear error line and exit 1."""
+    write_app(tmp_path, APP)
+    port = free_port()
+    proc = pgjobs(
+        tmp_path, "worker", "jobsapp", "--dsn", f"postgresql://u@127.0.0.1:{port}/x",
+        "--startup-timeout", "2",
+    )  # fmt: skip
+    _, err = proc.communicate(timeout=GUARD)
+    assert proc.returncode == 1
+    lines = err.strip().splitlines()
+    retries = [line for line in lines if "WARNING" in line and "trying again" in line]
+    assert retries and all(f"{port}" in line for line in retries), lines
+    assert "the worker did not start" in lines[-1] and "unreachable" in lines[-1]
 
 
 def scrape(port: int) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

@@ -59,9 +59,11 @@ def setup_logging(level: str, fmt: str) -> None:
     logger.setLevel(level.upper())
 
 
-def _preflight(resolved: Any) -> str:
-    """Check once, with a short connect timeout, that the database answers and app_jobs is
-    deployed at a version this worker can use; its release. Errors are one clear line."""
+def _preflight(resolved: Any, startup_timeout: float = 0.0) -> str:
+    """Check, with a short connect timeout, that the database answers and app_jobs is
+    deployed at a version this worker can use; its release. A server that cannot be reached
+    (not started yet, restarting) is tried again for up to ``startup_timeout`` seconds, with a
+    WARNING each time; errors are one clear line."""
     import psycopg
 
     from pgjobs import config
@@ -69,11 +71,25 @@ def _preflight(resolved: Any) -> str:
     from pgjobs.install.compat import SchemaVersionError, check_schema
 
     where = config.describe(resolved.conninfo)
-    for attempt in range(3):
+    deadline = time.monotonic() + max(startup_timeout, 0.0)
+    pause = 0.5
+    attempt = 0
+    while attempt < 3:
         try:
             conn = psycopg.connect(resolved.conninfo, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:
             first = (str(exc).strip().splitlines() or [""])[0]
+            if time.monotonic() + pause < deadline:
+                logging.getLogger("pgjobs.worker").warning(
+                    "PostgreSQL at %s is unreachable (%s); trying again in %.1fs "
+                    "(--startup-timeout)",
+                    where,
+                    first,
+                    pause,
+                )
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                continue
             raise CommandError(
                 f"the worker did not start: PostgreSQL at {where} (from {resolved.source}) is "
                 f"unreachable: {first}. Check that it runs, or pass --dsn / set PGJOBS_DSN."
@@ -94,7 +110,8 @@ def _preflight(resolved: Any) -> str:
                         f"the worker did not start: the connection to PostgreSQL at {where} "
                         f"was lost three times while checking the schema: {first}"
                     ) from exc
-        time.sleep(0.5 * (attempt + 1))
+        attempt += 1
+        time.sleep(0.5 * attempt)
     try:
         check_schema(version)
     except SchemaVersionError as exc:
@@ -168,7 +185,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     if args.dsn is not None:
         app.dsn = args.dsn
     resolved = connect.target(app.dsn)
-    version = _preflight(resolved)
+    version = _preflight(resolved, args.startup_timeout)
     app.dsn = resolved.conninfo
     hooks = _metrics(args, resolved.conninfo)
     worker = app.worker(
@@ -242,6 +259,14 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         metavar="SECONDS",
         help="how long this worker's jobs stay protected without a heartbeat, renewed every "
         "quarter lease; a killed worker's jobs run again about a lease later (default 8)",
+    )
+    parser.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a worker started before its database is reachable (starting, "
+        "restarting) keeps trying to connect before it gives up (default 30; 0: at once)",
     )
     parser.add_argument(
         "--shutdown-timeout",
