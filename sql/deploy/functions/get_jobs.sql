@@ -1,4 +1,5 @@
 -- Deploy pgjobs:functions/get_jobs to pg
+-- requires: functions/get_jobs@v0.4.0
 -- requires: functions/_sweep
 -- requires: functions/_lock_queue
 -- requires: tables/jobs
@@ -37,7 +38,7 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.get_jobs(
+CREATE OR REPLACE FUNCTION app_jobs.get_jobs(
   worker_id text,
   task_identifiers text[] DEFAULT NULL,
   job_expiry interval DEFAULT interval '4 hours',
