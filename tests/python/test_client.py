@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pgjobs.db.client import AsyncClient, Client, Job, JobSpec
 from pgjobs.db.errors import InvalidArgument, PgJobsError
-from pgjobs.db.rows import failed_outcome
+from pgjobs.db.rows import failed_outcome, payload_dumps
 
 TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
 
@@ -313,3 +317,68 @@ def test_the_internal_claim_flag_is_not_public(client: Client) -> None:
     failed = client.fail_job("w", job.id, "boom", permanent=True)
     assert failed is not None and failed_outcome(failed) == "failed"
     assert client.find_job(job.id).status == "failed"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON)
+def test_the_bulk_payload_encoder_writes_what_json_dumps_writes(value: object) -> None:
+    # add_jobs serialises one payload per job with a C encoder built once per thread.
+    assert payload_dumps(value) == json.dumps(value)
+
+
+def test_the_bulk_payload_encoder_keeps_json_dumps_errors_and_threads_apart() -> None:
+    circular: list[object] = []
+    circular.append(circular)
+    with pytest.raises(ValueError, match="Circular reference"):
+        payload_dumps(circular)
+    shared = {"x": [1, [2, {"y": 3}]] * 50}
+    assert payload_dumps([shared, shared]) == json.dumps([shared, shared])  # not circular
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        payload_dumps({"a": object()})
+    failures: list[BaseException] = []
+
+    def encode_the_same_object() -> None:
+        for _ in range(500):
+            try:
+                assert payload_dumps(shared) == json.dumps(shared)
+            except BaseException as error:
+                failures.append(error)
+
+    threads = [threading.Thread(target=encode_the_same_object) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+#: What jsonb gives back as it was sent: floats whose shortest text PostgreSQL keeps as is.
+_TEXT = st.text().filter(lambda s: "\x00" not in s)  # jsonb has no NUL
+_STORED_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53)
+    | st.floats(min_value=-1e12, max_value=1e12).map(lambda f: round(f, 6)) | _TEXT,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(_TEXT.filter(lambda s: len(s) < 6), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_STORED_JSON, min_size=1, max_size=20))
+def test_bulk_payloads_arrive_as_sent(client: Client, payloads: list[object]) -> None:
+    ids = client.add_jobs_ids([JobSpec("bulk_roundtrip", p) for p in payloads])
+    stored = [client.find_job(i) for i in ids]
+    # None is no payload ({}), as for add_job; jsonb keeps the last of duplicate keys.
+    assert [j.payload if j else "missing" for j in stored] == [
+        {} if p is None else json.loads(json.dumps(p)) for p in payloads
+    ]

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -453,6 +454,45 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _payload_dumps() -> Callable[[Any], str]:
+    """json.dumps with its defaults, without its per-call cost: the C encoder json.dumps
+    builds on every call, built once (a bulk enqueue serialises one payload per job; this
+    halves that). Falls back to json.dumps where the C encoder is missing. Same output and
+    errors as json.dumps (circular check, NaN allowed, ASCII only)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.dumps
+    local = threading.local()  # each thread its own encoder: the circular check's state
+
+    def encoder() -> tuple[dict[int, Any], Callable[[Any, int], Any]]:
+        markers: dict[int, Any] = {}
+        encode = make(
+            markers, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None,
+            ": ", ", ", False, False, True,
+        )  # fmt: skip
+        local.markers, local.encode = markers, encode
+        return markers, encode
+
+    def dumps(value: Any) -> str:
+        if isinstance(value, str):
+            return json.encoder.encode_basestring_ascii(value)
+        try:
+            markers, encode = local.markers, local.encode
+        except AttributeError:
+            markers, encode = encoder()
+        try:
+            return "".join(encode(value, 0))
+        except BaseException:
+            markers.clear()  # what a failed call left in the circular check
+            raise
+
+    return dumps
+
+
+#: A payload as JSON text, exactly as json.dumps writes it (see _payload_dumps).
+payload_dumps = _payload_dumps()
+
+
 def _job_spec_array(specs: Sequence[JobSpec]) -> str:
     """The app_jobs.job_spec[] literal of the specs, written here: psycopg's generic composite
     dumper took about 60 µs per element (3 s of a 50,000-job add_jobs). Each element is a
@@ -460,7 +500,7 @@ def _job_spec_array(specs: Sequence[JobSpec]) -> str:
     done per field column and then once over the whole array, not per element."""
     if not specs:
         return "{}"
-    dumps = json.dumps
+    dumps = payload_dumps
     columns = [
         _quoted_column([_text(s.database_id) for s in specs]),
         _quoted_column([_text(s.identifier) for s in specs]),
@@ -487,7 +527,7 @@ def _job_spec_array_slowly(specs: Sequence[JobSpec]) -> str:
     for spec in specs:
         fields = (
             spec.database_id, spec.identifier,
-            None if spec.payload is None else json.dumps(spec.payload),
+            None if spec.payload is None else payload_dumps(spec.payload),
             spec.job_key, spec.queue, None if spec.run_at is None else spec.run_at.isoformat(),
             spec.max_attempts, spec.priority,
         )  # fmt: skip
