@@ -63,8 +63,9 @@ def new_ids(since: Tag = FIRST) -> list[str]:
     return [change.id for change in PLAN.between(since, None)]
 
 
-#: Every earlier release: each must upgrade to the current one.
-EARLIER = PLAN.tags[:-1]
+#: Every earlier release: each must upgrade to the current one (the newest tag too while
+#: changes after it await their release: main upgrades every release, the last one included).
+EARLIER = PLAN.tags if PLAN.unreleased() else PLAN.tags[:-1]
 
 
 @pytest.fixture(params=EARLIER, ids=[tag.version for tag in EARLIER])
@@ -407,6 +408,12 @@ def test_a_release_committing_during_the_upgrade_is_not_lost(
     else:
         with database.connect() as conn:
             conn.execute(f"CREATE EXTENSION pgjobs VERSION '{release.version}'")
+    # Only an upgrade that moves the lock into the table (from before 0.3.0) must wait for the
+    # open release; from a later release nothing it changes touches what the release holds.
+    moves_lock = (
+        database.scalar("SELECT relkind FROM pg_class WHERE oid = 'app_jobs.job_queues'::regclass")
+        != "v"
+    )
     held = hold_queue_q(database)
 
     completer = database.connect()
@@ -429,14 +436,17 @@ def test_a_release_committing_during_the_upgrade_is_not_lost(
     try:
         blocked_pid = None
         limit = time.monotonic() + GUARD
-        while blocked_pid is None and upgrading.is_alive():
+        while moves_lock and blocked_pid is None and upgrading.is_alive():
             assert time.monotonic() < limit, "the upgrade never waited for the open release"
             blocked_pid = database.scalar(
                 "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND datname = current_database() AND pid <> pg_backend_pid() LIMIT 1"
             )
             time.sleep(0.02)
-        assert blocked_pid is not None, "the upgrade did not wait for the release in flight"
+        if moves_lock:
+            assert blocked_pid is not None, "the upgrade did not wait for the release in flight"
+        else:
+            upgrading.join(GUARD)  # it need not wait: the release commits after it
     finally:
         completer.commit()
         completer.close()
