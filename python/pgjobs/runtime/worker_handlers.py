@@ -174,8 +174,11 @@ class WorkerHandlers(WorkerState):
         failure: BaseException | None = None
         result: Any = None
         try:
-            value = await self._call_handler(task, payload, ctx, job)
-            result = check_result(task, value)
+            if task.is_async:  # on the event loop (the common case: one coroutine less)
+                value = await task.call(payload, ctx)
+            else:
+                value = await self._call_handler(task, payload, ctx, job)
+            result = value if not task.result.typed else check_result(task, value)
         except asyncio.CancelledError:
             assert self._stop_now is not None
             if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
@@ -196,6 +199,8 @@ class WorkerHandlers(WorkerState):
         """Record how the handler ended. Once asked to stop, what it returned or raised is
         not recorded: why it was stopped is."""
         reason = self._stop_reason(job.id)
+        if reason is None and failure is None and self._lease_taken is None:
+            return await self._record(task, job, result=result)  # the common case
         if self._lease_taken is not None:
             return Outcome(job.id, "lost", None, failure)  # the job may be another process's
         if reason == "stop":

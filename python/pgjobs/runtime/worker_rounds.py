@@ -261,7 +261,7 @@ class WorkerRounds(WorkerLease):
         try:
             async with conn.pipeline():
                 if finishes:
-                    cursors["finish"] = cur = conn.cursor(row_factory=dict_row)
+                    cursors["finish"] = cur = conn.cursor()  # tuples: no dict per row
                     await cur.execute(
                         queries.FINISH_OUTCOMES, _finish_params(self.worker_id, finishes)
                     )
@@ -287,15 +287,20 @@ class WorkerRounds(WorkerLease):
             return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
         applied: dict[int, str] = {}
         if "finish" in cursors:
-            for row in await cursors["finish"].fetchall():
-                applied[int(row["job_id"])] = str(row["status"])
+            done = cursors["finish"]
+            names = [column.name for column in done.description or ()]
+            at_id, at_status = names.index("job_id"), names.index("status")
+            for row in await done.fetchall():
+                applied[row[at_id]] = row[at_status]
         started: set[int] = set()
         if "start" in cursors:
             [row] = await cursors["start"].fetchall()
             started = set(row["started"])
         run_now: list[Job] = await cursors["now"].fetchall() if now else []
         buffered: list[Job] = await cursors["ahead"].fetchall() if ahead else []
-        _resolve(finishes, applied)
+        # Resolved from the loop: the handlers of the jobs just claimed run first and the pump
+        # sends its next round, and the jobs recorded now end while that round is in flight.
+        asyncio.get_running_loop().call_soon(_resolve, finishes, applied)
         return started, run_now, buffered
 
     async def _round_before_0_4(
