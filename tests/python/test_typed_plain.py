@@ -43,3 +43,31 @@ def test_plain_checks_are_strict(tp: Any, good: Any, bad: Any) -> None:
     assert codec.load(good) is good
     with pytest.raises(ValueError, match=r"expected|key|value"):
         codec.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("tp", "bad", "message"),
+    [
+        (dict[str, int], {"i": True}, "value['i']: expected int, got True"),
+        (dict[str, int], {1: 2}, "value: key 1 is not a string"),
+        (dict[str, int], [1], "value: expected an object, got [1]"),
+        (list[int], [1, "a"], "value[1]: expected int, got 'a'"),
+        (dict[str, list[int | None]], {"k": [1, "x"]},
+         "value['k'][1]: expected int, got 'x'; value['k'][1]: expected NoneType, got 'x'"),
+        (float, True, "value: expected float, got True"),
+    ],
+)  # fmt: skip
+def test_plain_checks_say_where_the_value_differs(tp: Any, bad: Any, message: str) -> None:
+    """The checker is compiled once per type (a worker checks every payload): its messages
+    still name the place in the value that does not match."""
+    with pytest.raises(ValueError) as raised:
+        Codec.for_type(tp).load(bad)
+    assert str(raised.value) == message
+
+
+def test_plain_checks_take_subclasses_as_isinstance_does() -> None:
+    class Count(int):
+        pass
+
+    assert Codec.for_type(dict[str, int]).load({"n": Count(2)}) == {"n": 2}
+    assert Codec.for_type(float).load(3) == 3  # an int is a float here, a bool is not

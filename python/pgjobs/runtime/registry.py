@@ -37,6 +37,52 @@ Event = Literal["success", "failure", "attempt"]
 Listener = Callable[["JobEvent"], Any]
 
 
+#: Guards the lazy making of a _CancelFlag's condition (see there).
+_MAKING = threading.Lock()
+
+
+class _CancelFlag(threading.Event):
+    """A :class:`threading.Event` whose lock and condition are made only when a thread waits
+    on it (a handler's ``ctx.cancelled``: most are only ever read with ``is_set()``, and a
+    worker makes one per job). Same methods and meaning as threading.Event."""
+
+    def __init__(self) -> None:  # no super().__init__(): the condition comes with wait()
+        self._flag = False
+        self._made: threading.Condition | None = None
+
+    def _condition(self) -> threading.Condition:
+        with _MAKING:
+            if self._made is None:
+                self._made = threading.Condition(threading.Lock())
+            return self._made
+
+    def set(self) -> None:
+        # The flag first, then the condition (if a waiter made one, it is notified; if not, a
+        # waiter that makes one later reads the flag under it and does not wait).
+        self._flag = True
+        with _MAKING:
+            made = self._made
+        if made is not None:
+            with made:
+                made.notify_all()
+
+    def clear(self) -> None:
+        with self._condition():
+            self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        condition = self._condition()
+        with condition:
+            signaled = self._flag
+            if not signaled:
+                signaled = condition.wait(timeout)
+            return signaled or self._flag
+
+    def _at_fork_reinit(self) -> None:
+        if self._made is not None:
+            self._made._at_fork_reinit()  # type: ignore[attr-defined]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class JobContext:
     """What a handler may want besides its payload.
@@ -63,7 +109,7 @@ class JobContext:
     _connect: Callable[[], AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]] | None = None
     #: Set when the job's cancellation was requested (app_jobs.cancel_job): a sync handler
     #: should check ``ctx.cancelled.is_set()`` and return; an async one is cancelled anyway.
-    cancelled: threading.Event = dataclasses.field(default_factory=threading.Event)
+    cancelled: threading.Event = dataclasses.field(default_factory=_CancelFlag)
     _progress: Callable[[float | None, str | None], Coroutine[Any, Any, bool]] | None = None
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -145,7 +191,7 @@ class Task:
     #: each job, app_jobs.jobs.timeout; a job's own timeout wins); None: no limit.
     timeout: timedelta | None = None
 
-    def call(self, payload: Any, ctx: JobContext) -> Any:
+    def call(self, payload: Any, ctx: JobContext | None) -> Any:
         return self.fn(payload, ctx) if self.wants_context else self.fn(payload)
 
     async def run(self, payload: Any, ctx: JobContext) -> Any:
@@ -167,6 +213,7 @@ class Registry:
         self._tasks: dict[str, Task] = {}
         self._by_fn: dict[Callable[..., Any], str] = {}
         self._listeners: dict[tuple[str, str], list[Listener]] = {}
+        self._listened: set[str] = set()  # tasks with at least one listener
 
     def register(
         self,
@@ -222,7 +269,14 @@ class Registry:
     def listen(self, event: Event, task: str | Callable[..., Any], fn: Listener) -> None:
         if event not in EVENTS:
             raise ValueError(f"unknown event {event!r}: one of {', '.join(EVENTS)}")
-        self._listeners.setdefault((event, self.name_of(task)), []).append(fn)
+        name = self.name_of(task)
+        self._listeners.setdefault((event, name), []).append(fn)
+        self._listened.add(name)
+
+    def listened(self, task: str) -> bool:
+        """Whether the task has listeners (of any event): its outcomes are then recorded one
+        by one, each in a transaction that runs them."""
+        return task in self._listened
 
     def listeners(self, event: Event, task: str) -> list[Listener]:
         return self._listeners.get((event, task), [])

@@ -98,41 +98,75 @@ def _plain(tp: Any) -> bool:
     return False
 
 
-def _check(tp: Any, value: Any, where: str) -> None:
+Checker = Callable[[Any, str], None]
+
+
+def _checker(tp: Any) -> Checker:
+    """The strict check of a plain JSON shape (see the module's docstring), compiled once per
+    type: a handler's payload is checked per job, so the annotation is not read again on
+    every value. The checker raises ValueError saying where the value differs."""
     if tp is Any or tp is object:
-        return
+        return lambda value, where: None
     kinds = _SCALARS.get(type(None) if tp is None else tp)
     if kinds is not None:
-        if not isinstance(value, kinds) or (tp in (int, float) and isinstance(value, bool)):
-            raise ValueError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r:.80}")
-        return
+        return _scalar_checker(tp, kinds)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is list or origin is dict:
-        _check_container(origin, args, value, where)
-        return
-    errors = []  # a union of plain shapes
-    for arg in args:
-        try:
-            _check(arg, value, where)
-            return
-        except ValueError as error:
-            errors.append(str(error))
-    raise ValueError("; ".join(errors))
-
-
-def _check_container(origin: Any, args: tuple[Any, ...], value: Any, where: str) -> None:
     if origin is list:
+        return _list_checker(_checker(args[0]))
+    if origin is dict:
+        return _dict_checker(_checker(args[1]), args[1] is int)
+    return _union_checker([_checker(arg) for arg in args])
+
+
+def _scalar_checker(tp: Any, kinds: tuple[type, ...]) -> Checker:
+    numeric = tp in (int, float)
+    exact = tp if tp in (int, str, float, bool, dict, list) else None
+
+    def scalar(value: Any, where: str) -> None:
+        if exact is not None and type(value) is exact:
+            return  # the common case: exactly the type (a bool is not an int here)
+        if not isinstance(value, kinds) or (numeric and isinstance(value, bool)):
+            raise ValueError(f"{where}: expected {getattr(tp, '__name__', tp)}, got {value!r:.80}")
+
+    return scalar
+
+
+def _list_checker(item: Checker) -> Checker:
+    def a_list(value: Any, where: str) -> None:
         if not isinstance(value, list):
             raise ValueError(f"{where}: expected a list, got {value!r:.80}")
-        for i, item in enumerate(value):
-            _check(args[0], item, f"{where}[{i}]")
-        return
-    if not isinstance(value, dict):
-        raise ValueError(f"{where}: expected an object, got {value!r:.80}")
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise ValueError(f"{where}: key {key!r} is not a string")
-        _check(args[1], item, f"{where}[{key!r}]")
+        for i, element in enumerate(value):
+            item(element, f"{where}[{i}]")
+
+    return a_list
+
+
+def _dict_checker(item: Checker, of_int: bool) -> Checker:
+    def a_dict(value: Any, where: str) -> None:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected an object, got {value!r:.80}")
+        for key, element in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{where}: key {key!r} is not a string")
+            if of_int and type(element) is int:
+                continue  # the common case, checked here (a bool is not an int here)
+            item(element, f"{where}[{key!r}]")
+
+    return a_dict
+
+
+def _union_checker(options: list[Checker]) -> Checker:
+    def one_of(value: Any, where: str) -> None:
+        errors = []
+        for option in options:
+            try:
+                option(value, where)
+                return
+            except ValueError as error:
+                errors.append(str(error))
+        raise ValueError("; ".join(errors))
+
+    return one_of
 
 
 class _PlainAdapter:
@@ -140,9 +174,10 @@ class _PlainAdapter:
 
     def __init__(self, tp: Any) -> None:
         self.tp = tp
+        self._check = _checker(tp)
 
     def validate_python(self, value: Any) -> Any:
-        _check(self.tp, value, "value")
+        self._check(value, "value")
         return value
 
     def dump_python(self, value: Any, mode: str = "json") -> Any:

@@ -109,7 +109,7 @@ class WorkerHandlers(WorkerState):
         # Recorded: the slot is free now (the round that follows may fill it), not one loop
         # iteration later when the task's done callback runs.
         running = self._running.get(job.id)
-        if running is not None and running.task is asyncio.current_task():
+        if running is not None and running.job is job:  # this run's (not a later claim's)
             del self._running[job.id]
         self._finished(job, outcome, time.monotonic() - started)
         return outcome
@@ -117,14 +117,16 @@ class WorkerHandlers(WorkerState):
     def _finished(self, job: Job, outcome: Outcome, duration: float) -> None:
         """One log line per finished job (and the traceback of a failed attempt); the hook."""
         task, queue, status = job.task_identifier, job.queue_name, outcome.status
-        hook = {
-            "completed": self.hooks.job_completed,
-            "retrying": self.hooks.job_retried,
-            "failed": self.hooks.job_failed,
-            "cancelled": self.hooks.job_cancelled,
-            "lost": self.hooks.job_lost,
-        }[status]
-        hook(task, queue, duration)
+        hooks = self.hooks
+        if status == "completed":
+            hooks.job_completed(task, queue, duration)
+        else:
+            {
+                "retrying": hooks.job_retried,
+                "failed": hooks.job_failed,
+                "cancelled": hooks.job_cancelled,
+                "lost": hooks.job_lost,
+            }[status](task, queue, duration)
         # A retry is routine (INFO, with its traceback); a job failed for good or lost, a warning.
         level = logging.WARNING if status in ("failed", "lost") else logging.INFO
         if not log.isEnabledFor(level):
@@ -165,13 +167,18 @@ class WorkerHandlers(WorkerState):
                 f"{task.name!r}, so it can never succeed: {invalid}"
             )
             return await self._record(task, job, error=error, permanent=True)
-        ctx = self.context(task, job)
+        # A handler that takes no ctx has none made (an async one is stopped by cancelling
+        # its task; a sync one without ctx cannot be told to return anyway).
+        ctx = self.context(task, job) if task.wants_context else None
         timer = self._arm_timeout(job, task)
         failure: BaseException | None = None
         result: Any = None
         try:
-            value = await self._call_handler(task, payload, ctx, job)
-            result = check_result(task, value)
+            if task.is_async:  # on the event loop (the common case: one coroutine less)
+                value = await task.call(payload, ctx)
+            else:
+                value = await self._call_handler(task, payload, ctx, job)
+            result = value if not task.result.typed else check_result(task, value)
         except asyncio.CancelledError:
             assert self._stop_now is not None
             if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
@@ -192,6 +199,8 @@ class WorkerHandlers(WorkerState):
         """Record how the handler ended. Once asked to stop, what it returned or raised is
         not recorded: why it was stopped is."""
         reason = self._stop_reason(job.id)
+        if reason is None and failure is None and self._lease_taken is None:
+            return await self._record(task, job, result=result)  # the common case
         if self._lease_taken is not None:
             return Outcome(job.id, "lost", None, failure)  # the job may be another process's
         if reason == "stop":
@@ -224,7 +233,9 @@ class WorkerHandlers(WorkerState):
         loop = asyncio.get_running_loop()
         return loop.call_later(limit.total_seconds(), self._stop_handler, job.id, "timeout")
 
-    async def _call_handler(self, task: Task, payload: Any, ctx: JobContext, job: Job) -> Any:
+    async def _call_handler(
+        self, task: Task, payload: Any, ctx: JobContext | None, job: Job
+    ) -> Any:
         """Run the handler: an async one on the event loop, a sync one in a thread of its own
         (a daemon thread: one that never returns cannot keep the process from exiting). A
         sync handler is never abandoned while its job is held: when its task is asked to stop,
@@ -241,7 +252,9 @@ class WorkerHandlers(WorkerState):
         return await value if inspect.isawaitable(value) else value
 
     @staticmethod
-    def _in_thread(task: Task, payload: Any, ctx: JobContext, job: Job) -> asyncio.Future[Any]:
+    def _in_thread(
+        task: Task, payload: Any, ctx: JobContext | None, job: Job
+    ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         # Retrieved even when nobody awaits it any more (a stop that could not wait).
@@ -324,9 +337,7 @@ class WorkerHandlers(WorkerState):
     ) -> Outcome:
         """complete_job or fail_job, with the task's listeners in the same transaction;
         retried while the database is unreachable."""
-        listened = task is not None and any(
-            self.registry.listeners(e, task.name) for e in ("success", "failure", "attempt")
-        )
+        listened = task is not None and self.registry.listened(task.name)
         backoff = 0.1
         batched = not listened and self._completions is not None
         if batched:

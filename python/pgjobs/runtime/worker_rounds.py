@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
+import operator
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import RowMaker, dict_row
 from psycopg.types.string import TextLoader
 
 from pgjobs.db import pooler, queries
 from pgjobs.db.client import AsyncClient, Job
+from pgjobs.db.rows import _JOB_FIELDS
 from pgjobs.runtime.worker_lease import WorkerLease
 from pgjobs.runtime.worker_state import (
     CANCEL_CHANNEL,
@@ -29,6 +33,59 @@ from pgjobs.runtime.worker_state import (
     _resolve,
     log,
 )
+
+
+def _payload(text: str) -> Any:
+    """A claimed job's payload, decoded here (one that Python cannot decode fails its own job,
+    not the batch it came in)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return Undecodable(error)
+
+
+def _job_rows(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Job]:
+    """A row factory for the claims: each row straight to a :class:`Job` (no dict per row),
+    Job's fields matched to the columns once per shape of result (a column a newer schema adds
+    is ignored; a field an older schema lacks keeps its default)."""
+    result = cursor.pgresult
+    names = () if result is None else tuple(result.fname(i) for i in range(result.nfields))
+    maker = _JOB_MAKERS.get(names)
+    if maker is None:
+        if len(_JOB_MAKERS) > 16:
+            _JOB_MAKERS.clear()
+        maker = _JOB_MAKERS[names] = _job_maker([bytes(n or b"").decode() for n in names])
+    return maker
+
+
+#: Row makers by the columns of a claim's result (one in practice).
+_JOB_MAKERS: dict[tuple[bytes | None, ...], RowMaker[Job]] = {}
+
+
+def _job_maker(columns: list[str]) -> RowMaker[Job]:
+    where = {name: i for i, name in enumerate(columns)}
+    args: list[tuple[int | None, Any]] = []
+    for f, (_, column) in zip(dataclasses.fields(Job), _JOB_FIELDS, strict=True):
+        args.append((where.get(column), None if f.default is dataclasses.MISSING else f.default))
+    at_payload = next(n for n, (_, column) in enumerate(_JOB_FIELDS) if column == "payload")
+    if all(i is not None for i, _ in args):
+        pick = operator.itemgetter(*(i for i, _ in args))
+
+        def make(values: Sequence[Any]) -> Job:
+            row = list(pick(values))
+            if isinstance(row[at_payload], str):
+                row[at_payload] = _payload(row[at_payload])
+            return Job(*row)
+
+        return make
+
+    def make_some(values: Sequence[Any]) -> Job:
+        row = [default if i is None else values[i] for i, default in args]
+        if isinstance(row[at_payload], str):
+            row[at_payload] = _payload(row[at_payload])
+        return Job(*row)
+
+    return make_some
 
 
 class WorkerRounds(WorkerLease):
@@ -99,25 +156,37 @@ class WorkerRounds(WorkerLease):
             backoff = 0.1
             if len(run_now) < now or len(buffered) < ahead:
                 self._more = False
+            if once and finishes:
+                # A handler may have enqueued jobs (a drain runs those too): claim once more
+                # before calling the worker idle, as their NOTIFY may come after this round.
+                self._more = True
             claimed_total += len(run_now) + len(buffered)
-            if self._stop.is_set():  # stopped meanwhile: given back with the rest at the end
-                self._buffer.extend(job for job in to_start if job.id in started)
-                self._buffer.extend([*run_now, *buffered])
-                continue
-            for job in to_start:
-                if job.id in started:
-                    self.start(job)
-                else:  # taken back meanwhile (say its lease lapsed): not ours to run
-                    self.summary.lost += 1
-            for job in run_now:
-                self.start(job)
-            self._buffer.extend(buffered)
-            if to_start or run_now:
+            if self._took(to_start, started, run_now, buffered):
                 # Let the jobs just started run up to their first wait before planning the
                 # next round: quick handlers have ended by then and their slots are free, so
                 # the next round claims jobs to run (started) instead of filling the buffer
                 # with jobs it must then start (start_jobs: one more write per job).
                 await asyncio.sleep(0)
+
+    def _took(
+        self, to_start: list[Job], started: set[int], run_now: list[Job], buffered: list[Job]
+    ) -> bool:
+        """Run what a round started and claimed, buffer what it claimed ahead; True when
+        handlers were started."""
+        assert self._stop is not None
+        if self._stop.is_set():  # stopped meanwhile: given back with the rest at the end
+            self._buffer.extend(job for job in to_start if job.id in started)
+            self._buffer.extend([*run_now, *buffered])
+            return False
+        for job in to_start:
+            if job.id in started:
+                self.start(job)
+            else:  # taken back meanwhile (say its lease lapsed): not ours to run
+                self.summary.lost += 1
+        for job in run_now:
+            self.start(job)
+        self._buffer.extend(buffered)
+        return bool(to_start or run_now)
 
     def _plan(self, batch_size: int | None, claimed_total: int) -> tuple[list[Job], int, int]:
         """What the next round does: the buffered jobs that start in free slots, how many jobs
@@ -188,11 +257,11 @@ class WorkerRounds(WorkerLease):
         conn = await self._core_connection()
         claim = {"worker_id": self.worker_id, "task_identifiers": tasks,
                  "job_expiry": self.job_expiry}  # fmt: skip
-        cursors: dict[str, psycopg.AsyncCursor[dict[str, Any]]] = {}
+        cursors: dict[str, psycopg.AsyncCursor[Any]] = {}
         try:
             async with conn.pipeline():
                 if finishes:
-                    cursors["finish"] = cur = conn.cursor(row_factory=dict_row)
+                    cursors["finish"] = cur = conn.cursor()  # tuples: no dict per row
                     await cur.execute(
                         queries.FINISH_OUTCOMES, _finish_params(self.worker_id, finishes)
                     )
@@ -203,13 +272,13 @@ class WorkerRounds(WorkerLease):
                         queries.START_JOBS, {"worker_id": self.worker_id, "job_ids": ids}
                     )
                 if now:
-                    cursors["now"] = cur = conn.cursor(row_factory=dict_row)
-                    await cur.execute(
+                    cursors["now"] = jobs = conn.cursor(row_factory=_job_rows)
+                    await jobs.execute(
                         queries.GET_JOBS_CLAIM, {**claim, "batch_size": now, "started": True}
                     )
                 if ahead:
-                    cursors["ahead"] = cur = conn.cursor(row_factory=dict_row)
-                    await cur.execute(
+                    cursors["ahead"] = jobs = conn.cursor(row_factory=_job_rows)
+                    await jobs.execute(
                         queries.GET_JOBS_CLAIM, {**claim, "batch_size": ahead, "started": False}
                     )
         except psycopg.errors.UndefinedFunction:  # fmt: skip
@@ -218,17 +287,20 @@ class WorkerRounds(WorkerLease):
             return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
         applied: dict[int, str] = {}
         if "finish" in cursors:
-            for row in await cursors["finish"].fetchall():
-                applied[int(row["job_id"])] = str(row["status"])
+            done = cursors["finish"]
+            names = [column.name for column in done.description or ()]
+            at_id, at_status = names.index("job_id"), names.index("status")
+            for row in await done.fetchall():
+                applied[row[at_id]] = row[at_status]
         started: set[int] = set()
         if "start" in cursors:
             [row] = await cursors["start"].fetchall()
             started = set(row["started"])
-        run_now = [self._decoded(row) for row in await cursors["now"].fetchall()] if now else []
-        buffered = (
-            [self._decoded(row) for row in await cursors["ahead"].fetchall()] if ahead else []
-        )
-        _resolve(finishes, applied)
+        run_now: list[Job] = await cursors["now"].fetchall() if now else []
+        buffered: list[Job] = await cursors["ahead"].fetchall() if ahead else []
+        # Resolved from the loop: the handlers of the jobs just claimed run first and the pump
+        # sends its next round, and the jobs recorded now end while that round is in flight.
+        asyncio.get_running_loop().call_soon(_resolve, finishes, applied)
         return started, run_now, buffered
 
     async def _round_before_0_4(
@@ -268,7 +340,7 @@ class WorkerRounds(WorkerLease):
                 autocommit=True,
                 prepare_threshold=0 if self.prepared_statements else None,
             )
-            # Payloads come as text and are decoded per job (_decoded): one payload Python
+            # Payloads come as text and are decoded per job (_job_rows): one payload Python
             # cannot decode fails its own job, not the batch it came in.
             conn.adapters.register_loader("json", TextLoader)
             conn.adapters.register_loader("jsonb", TextLoader)
@@ -280,16 +352,6 @@ class WorkerRounds(WorkerLease):
         if core is not None:
             with contextlib.suppress(Exception):
                 await core.close()
-
-    @staticmethod
-    def _decoded(row: dict[str, Any]) -> Job:
-        payload = row.get("payload")
-        if isinstance(payload, str):
-            try:
-                row["payload"] = json.loads(payload)
-            except (ValueError, RecursionError, MemoryError) as error:
-                row["payload"] = Undecodable(error)
-        return Job.from_row(row)
 
     async def _claim(self, tasks: list[str], count: int) -> list[Job]:
         """Up to ``count`` jobs in one get_jobs call (one round trip, one transaction). On a

@@ -124,7 +124,7 @@ class _Pending:
     backoff: Any = None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Running:
     job: Job
     task: asyncio.Task[Outcome]

@@ -1,0 +1,78 @@
+"""The worker's per-job shortcuts keep their meaning: ``ctx.cancelled`` is a real
+threading.Event (made cheaply, its condition only when a thread waits), and claimed rows
+become Jobs straight from tuples whatever columns the schema adds or lacks."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from pgjobs.db.rows import _JOB_FIELDS, Job
+from pgjobs.runtime.registry import JobContext, _CancelFlag
+from pgjobs.runtime.worker_rounds import _job_maker
+from pgjobs.runtime.worker_state import Undecodable
+
+GUARD = 10.0  # seconds: only ever reached when the behaviour is broken
+
+
+def test_cancel_flag_is_a_threading_event() -> None:
+    flag = _CancelFlag()
+    assert isinstance(flag, threading.Event) and not flag.is_set()
+    assert flag.wait(0.01) is False  # times out, unset
+    flag.set()
+    assert flag.is_set() and flag.wait(0) is True and flag.wait() is True
+    flag.clear()
+    assert not flag.is_set()
+
+
+def test_cancel_flag_wakes_a_thread_that_waits() -> None:
+    """Set from the event loop's thread while a sync handler's thread waits on it: the waiter
+    wakes (before the guard runs out), and a flag set before anyone waited is seen at once."""
+    flag = _CancelFlag()
+    waiting = threading.Event()
+    woke: list[bool] = []
+
+    def handler() -> None:
+        waiting.set()
+        woke.append(flag.wait(GUARD))
+
+    thread = threading.Thread(target=handler)
+    thread.start()
+    assert waiting.wait(GUARD)
+    flag.set()
+    thread.join(GUARD)
+    assert woke == [True]
+    ctx = JobContext(job_id=1, task="t", attempt=1, max_attempts=1, payload=None,
+                     worker_id="w", logger=None)  # type: ignore[arg-type]  # fmt: skip
+    assert isinstance(ctx.cancelled, _CancelFlag) and not ctx.cancelled.is_set()
+
+
+def _values(columns: list[str], job_id: int, payload: str) -> tuple[object, ...]:
+    now = datetime.now(UTC)
+    known = {
+        "id": job_id, "database_id": UUID(int=0), "task_identifier": "t", "payload": payload,
+        "priority": 0, "run_at": now, "attempts": 1, "max_attempts": 3, "locked_by": "w",
+        "locked_at": now, "created_at": now, "updated_at": now, "state": "running",
+        "superseded": False, "timeout": timedelta(seconds=5), "added_later": "x",
+    }  # fmt: skip
+    return tuple(known.get(column) for column in columns)
+
+
+def test_claimed_rows_become_jobs_whatever_the_columns() -> None:
+    every = [column for _, column in _JOB_FIELDS]
+    # Every column, a column a newer schema adds (ignored), and another order.
+    wider = ["added_later", *reversed(every)]
+    job = _job_maker(wider)(_values(wider, 7, '{"i": 1}'))
+    assert isinstance(job, Job) and job.id == 7 and job.payload == {"i": 1}
+    assert job.timeout == timedelta(seconds=5) and job.max_attempts == 3
+    # An older schema without some columns: their fields keep their defaults.
+    older = [c for c in every if c not in ("timeout", "rerun_of", "correlation_id")]
+    job = _job_maker(older)(_values(older, 8, json.dumps([1, 2])))
+    assert job.id == 8 and job.payload == [1, 2] and job.timeout is None
+    assert job.correlation_id is None and job.rerun_of is None
+    # A payload Python cannot decode fails its own job only (Undecodable), not the batch.
+    deep = "[" * 100_000 + "]" * 100_000
+    job = _job_maker(every)(_values(every, 9, deep))
+    assert isinstance(job.payload, Undecodable)
