@@ -5,6 +5,8 @@
 -- requires: tables/jobs
 -- requires: tables/job_pauses
 -- requires: functions/_park_paused
+-- requires: tables/job_limits
+-- requires: functions/_take_limits
 -- The claim, for one job or many (get_job is its one-job case). After the sweep's probe, it
 -- walks the claimable jobs in exactly the order of jobs_claim_idx (priority, run_at, id) with
 -- FOR UPDATE SKIP LOCKED, so racing workers never wait for or get the same job, and takes up
@@ -35,6 +37,19 @@
 -- 10 such batches per call (the call then returns what it took, and the next one goes on).
 -- A paused head of a named queue holds back its queue: the queue is given back and the
 -- candidate parked 'blocked', as for a head this worker does not serve.
+--
+-- Limits (app_jobs.job_limits, 0.5.0): the same probe reads that small table; with no limit,
+-- nothing else happens (no limiter row is read or locked). With limits, each job about to be
+-- taken (a candidate without a queue, or the head a queue would start) goes through
+-- app_jobs._take_limits, which locks the limits that match it once per call, counts their
+-- running jobs and takes a slot and a rate token of each: a job of a task no limit matches
+-- costs three probes of job_limits_key and touches no limiter row. A job whose limit is full
+-- stays claimable (a limit parks nothing, so a freed slot needs no wake-up); the full limit's
+-- keys join v_full_tenants/v_full_tasks and the candidate query is run again passing over them
+-- for the rest of the call, so a full limit costs one locked candidate per call, not one per
+-- queued job. A limited head of a named queue holds back its queue: the queue is given back,
+-- the head stays claimable and the candidate waits 'blocked' behind it, as for a head this
+-- worker does not serve. At the end the call writes back the rate buckets it drew from.
 
 BEGIN;
 
@@ -74,6 +89,17 @@ DECLARE
   v_pause_queues text[];
   v_pause_tasks text[];
   v_cand record;
+  -- Limits (only when there are any): the limits this call touched (id, running slots left,
+  -- starts left: see app_jobs._take_limits) and the keys of the full ones, passed over.
+  v_limited boolean;
+  v_ok boolean;
+  v_new_full boolean;
+  v_requery boolean := false;
+  v_lim_ids bigint[] := '{}'::bigint[];
+  v_lim_room integer[] := '{}'::integer[];
+  v_lim_tokens double precision[] := '{}'::double precision[];
+  v_full_tenants uuid[] := '{}'::uuid[];
+  v_full_tasks text[] := '{}'::text[];
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
@@ -101,8 +127,9 @@ BEGIN
   -- EXISTS ask (a step added there needs its test here). Written as min() rather than EXISTS
   -- (x < bound): as a generic plan, with the bound unknown, EXISTS chose a scan of the whole
   -- table once many jobs ran (3 ms with 10,000 running), min() always reads the index's end.
-  -- The pauses' probe rides in the same statement (see the pauses paragraph above).
+  -- The pauses' and the limits' probes ride in the same statement (see their paragraphs above).
   SELECT EXISTS (SELECT 1 FROM app_jobs.job_pauses),
+         EXISTS (SELECT 1 FROM app_jobs.job_limits),
          (SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')
            < pg_catalog.now() - job_expiry
          OR (SELECT min(w.lease_expires_at) FROM app_jobs.workers AS w) < pg_catalog.now()
@@ -111,7 +138,7 @@ BEGIN
          OR EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes)
          OR (SELECT min(s.run_at) FROM app_jobs.jobs AS s WHERE s.state = 'scheduled')
               <= pg_catalog.now()
-    INTO v_paused, v_sweep;
+    INTO v_paused, v_limited, v_sweep;
   IF v_sweep THEN
     PERFORM app_jobs._sweep(job_expiry);
   END IF;
@@ -137,15 +164,20 @@ BEGIN
               OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_busy_tenants), pg_catalog.unnest(v_busy_queues)) AS b (t, q)
                               WHERE b.t = j.database_id AND b.q = j.queue_name))
          AND j.id <> ALL (v_taken)
+         AND (pg_catalog.cardinality(v_full_tasks) = 0
+              OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_full_tenants), pg_catalog.unnest(v_full_tasks)) AS f (t, k)
+                              WHERE (f.t IS NULL OR f.t = j.database_id) AND (f.k IS NULL OR f.k = j.task_identifier)))
        ORDER BY j.priority, j.run_at, j.id
        LIMIT v_need
          FOR UPDATE SKIP LOCKED
     LOOP
       v_seen := v_seen + 1;
-      IF v_paused THEN
-        -- Pauses in force (never otherwise: the candidate query stays as narrow as before).
+      IF v_paused OR v_limited THEN
+        -- Pauses or limits in force (never otherwise: the candidate query stays as narrow as before).
         SELECT c.task_identifier, c.priority, c.run_at INTO v_cand
           FROM app_jobs.jobs AS c WHERE c.id = v_job.id;
+      END IF;
+      IF v_paused THEN
         IF EXISTS (
              SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
                                       pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
@@ -160,6 +192,17 @@ BEGIN
         END IF;
       END IF;
       IF v_job.queue_name IS NULL THEN
+        IF v_limited THEN
+          SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
+            FROM app_jobs._take_limits(v_job.database_id, v_cand.task_identifier, v_lim_ids, v_lim_room,
+                                       v_lim_tokens, v_full_tenants, v_full_tasks);
+          IF NOT v_ok THEN
+            -- Its limit is full: it stays claimable; the query is run again without that limit's jobs.
+            v_requery := v_new_full;
+            EXIT WHEN v_requery;
+            CONTINUE;
+          END IF;
+        END IF;
         v_taken := v_taken || v_job.id;
         CONTINUE;
       END IF;
@@ -182,6 +225,20 @@ BEGIN
        ORDER BY h.priority, h.run_at, h.id
        LIMIT 1;
       IF v_head = v_job.id THEN
+        IF v_limited THEN
+          SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
+            FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
+                                       v_lim_tokens, v_full_tenants, v_full_tasks);
+          IF NOT v_ok THEN
+            -- A limited head holds back its queue: give the queue back; the head stays claimable.
+            DELETE FROM app_jobs.job_queue_locks AS l
+             WHERE l.database_id = v_job.database_id AND l.queue_name = v_job.queue_name
+               AND l.locked_by = get_jobs.worker_id;
+            v_requery := v_new_full;
+            EXIT WHEN v_requery;
+            CONTINUE;
+          END IF;
+        END IF;
         v_taken := v_taken || v_job.id;
         CONTINUE;
       END IF;
@@ -205,9 +262,19 @@ BEGIN
         v_head_state := 'paused';
       END IF;
       IF v_head_free AND v_head_state <> 'paused' AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
-        UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
-        v_taken := v_taken || v_head;
-        CONTINUE;
+        v_ok := true;
+        IF v_limited THEN
+          SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
+            FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
+                                       v_lim_tokens, v_full_tenants, v_full_tasks);
+          v_requery := v_new_full;
+        END IF;
+        IF v_ok THEN
+          UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
+          v_taken := v_taken || v_head;
+          CONTINUE;
+        END IF;
+        -- A limited head: handled below as a head this worker does not serve.
       END IF;
 
       -- Not ours to start: give the queue back (this transaction inserted its lock row).
@@ -218,16 +285,32 @@ BEGIN
         -- The head is paused: the candidate waits behind it until resume_jobs.
         UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
       ELSIF v_head_free THEN
-        -- The head is of a task this worker does not serve: it becomes the queue's claimable
-        -- job (a worker that serves it finds it) and the candidate waits behind it.
+        -- The head is of a task this worker does not serve, or its limit is full: it becomes
+        -- the queue's claimable job (a worker that serves it finds it, a claim starts it once
+        -- its limit has room) and the candidate waits behind it.
         UPDATE app_jobs.jobs AS j SET state = 'ready' WHERE j.id = v_head AND j.state <> 'ready';
         UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
       END IF;
       -- Otherwise the head's row is held by another transaction this instant: the candidate
       -- stays claimable and a later claim tries the queue again.
+      EXIT WHEN v_requery;
     END LOOP;
+    IF v_requery THEN
+      -- A limit became full: run the candidate query again without its jobs.
+      v_requery := false;
+      CONTINUE claim;
+    END IF;
     EXIT WHEN v_seen < v_need OR pg_catalog.cardinality(v_taken) >= batch_size;
   END LOOP;
+
+  IF pg_catalog.cardinality(v_lim_ids) > 0 THEN
+    -- The rate buckets this call drew from (their rows are locked by this transaction).
+    UPDATE app_jobs.job_limits AS l
+       SET tokens = GREATEST(0, b.tokens),
+           refilled_at = GREATEST(l.refilled_at, pg_catalog.now())
+      FROM ROWS FROM (pg_catalog.unnest(v_lim_ids), pg_catalog.unnest(v_lim_tokens)) AS b (id, tokens)
+     WHERE l.id = b.id AND b.tokens IS NOT NULL;
+  END IF;
 
   RETURN QUERY
     WITH taken AS (

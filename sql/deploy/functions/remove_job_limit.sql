@@ -1,0 +1,44 @@
+-- Deploy pgjobs:functions/remove_job_limit to pg
+-- requires: tables/job_limits
+-- requires: functions/_tenant
+-- Limits (0.5.0): lifts the limit with exactly these keys. The jobs it held back are claimable
+-- already (a limit parks nothing): the next claims start them.
+
+BEGIN;
+
+CREATE FUNCTION app_jobs.remove_job_limit(task text DEFAULT NULL, db_id uuid DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '5s'
+AS $$
+DECLARE
+  v_found boolean;
+BEGIN
+  db_id := app_jobs._tenant(db_id, 'remove_job_limit');  -- tenant isolation
+  IF pg_catalog.num_nonnulls(task, db_id) = 0 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ220',
+      MESSAGE = 'remove_job_limit: name the limit to lift: task, db_id (a tenant), or both',
+      HINT = 'Pass the task and db_id given to set_job_limit; list_job_limits shows them.';
+  END IF;
+  DELETE FROM app_jobs.job_limits AS l
+   WHERE l.database_id IS NOT DISTINCT FROM db_id AND l.task_identifier IS NOT DISTINCT FROM task;
+  v_found := FOUND;
+  RETURN v_found;
+EXCEPTION WHEN lock_not_available THEN
+  RAISE EXCEPTION USING
+    ERRCODE = 'PJ225',
+    MESSAGE = 'remove_job_limit: the limit is held by a claim that did not commit within 5 seconds',
+    DETAIL = 'A transaction that called get_jobs (and met this limit) is still open.',
+    HINT = 'Retry; look for a long transaction in pg_stat_activity (state ''idle in transaction'').';
+END;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs.remove_job_limit(text, uuid) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs.remove_job_limit(text, uuid) IS
+  'Lifts the limit set by set_job_limit with exactly this task and db_id (under tenant isolation db_id is the session''s tenant; at least one given, else PJ220). True when there was one. The jobs it held back start with the next claims.';
+
+COMMIT;
