@@ -7,6 +7,8 @@
 -- requires: functions/_park_paused
 -- requires: tables/job_limits
 -- requires: functions/_take_limits
+-- requires: tables/job_fairness
+-- requires: functions/_fair_tenants
 -- The claim, for one job or many (get_job is its one-job case). After the sweep's probe, it
 -- walks the claimable jobs in exactly the order of jobs_claim_idx (priority, run_at, id) with
 -- FOR UPDATE SKIP LOCKED, so racing workers never wait for or get the same job, and takes up
@@ -50,6 +52,19 @@
 -- queued job. A limited head of a named queue holds back its queue: the queue is given back,
 -- the head stays claimable and the candidate waits 'blocked' behind it, as for a head this
 -- worker does not serve. At the end the call writes back the rate buckets it drew from.
+--
+-- Tenant fairness (app_jobs.job_fairness, 0.5.0, opt-in through set_tenant_fairness): the same
+-- probe reads that one-row table. When it has its row, the candidates come in rounds instead
+-- of oldest first: a round takes the lowest priority p with a claimable job, lists the next
+-- tenants with claimable jobs of priority p after the cursor (app_jobs._fair_tenants, a loose
+-- scan of jobs_fair_idx: one index descent per tenant listed), and walks their jobs of
+-- priority p interleaved: each tenant's first job (oldest first), then each tenant's second,
+-- and so on. Everything else (pauses, queues, limits, SKIP LOCKED) is as above. Rounds go on
+-- at priority p while they find jobs, and move to the next priority only when every tenant's
+-- jobs of priority p were seen: never across priorities, and a tenant's jobs, hence a named
+-- queue's, keep their order. At most 20 rounds per call. The cursor moves to the tenant of the
+-- last job taken, and the call stores it in job_fairness unless another claim holds that row
+-- (it never waits for it), so the next call starts with the next tenant.
 
 BEGIN;
 
@@ -100,6 +115,19 @@ DECLARE
   v_lim_tokens double precision[] := '{}'::double precision[];
   v_full_tenants uuid[] := '{}'::uuid[];
   v_full_tasks text[] := '{}'::text[];
+  -- Tenant fairness (only when it is on): the round's priority, tenants and jobs per tenant,
+  -- the rotation's cursor (the tenant served last) and the candidates' cursor.
+  v_fair boolean;
+  v_cur refcursor;
+  v_prio integer;
+  v_next_prio integer;
+  v_cursor uuid;
+  v_cursor_read uuid;
+  v_tenants uuid[];
+  v_round bigint[];
+  v_per_tenant integer;
+  v_rounds integer := 0;
+  v_round_start integer;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
@@ -130,6 +158,7 @@ BEGIN
   -- The pauses' and the limits' probes ride in the same statement (see their paragraphs above).
   SELECT EXISTS (SELECT 1 FROM app_jobs.job_pauses),
          EXISTS (SELECT 1 FROM app_jobs.job_limits),
+         EXISTS (SELECT 1 FROM app_jobs.job_fairness),
          (SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')
            < pg_catalog.now() - job_expiry
          OR (SELECT min(w.lease_expires_at) FROM app_jobs.workers AS w) < pg_catalog.now()
@@ -138,7 +167,7 @@ BEGIN
          OR EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes)
          OR (SELECT min(s.run_at) FROM app_jobs.jobs AS s WHERE s.state = 'scheduled')
               <= pg_catalog.now()
-    INTO v_paused, v_limited, v_sweep;
+    INTO v_paused, v_limited, v_fair, v_sweep;
   IF v_sweep THEN
     PERFORM app_jobs._sweep(job_expiry);
   END IF;
@@ -148,14 +177,55 @@ BEGIN
       INTO v_pause_tenants, v_pause_queues, v_pause_tasks
       FROM app_jobs.job_pauses AS p;
   END IF;
+  IF v_fair THEN
+    SELECT f.last_served INTO v_cursor FROM app_jobs.job_fairness AS f;
+    v_cursor_read := v_cursor;
+  END IF;
 
   <<claim>>
   LOOP
     v_need := batch_size - pg_catalog.cardinality(v_taken);
     v_seen := 0;
+    IF v_fair THEN
+      -- A fair round (see the paragraph above): the tenants after the cursor at priority
+      -- v_prio, their jobs interleaved by rank within each tenant.
+      IF v_prio IS NULL THEN
+        SELECT j.priority INTO v_prio FROM app_jobs.jobs AS j
+         WHERE j.state = 'ready' ORDER BY j.priority, j.run_at, j.id LIMIT 1;
+        EXIT claim WHEN v_prio IS NULL;
+      END IF;
+      v_tenants := app_jobs._fair_tenants(v_prio, v_cursor, v_need + 8);
+      v_per_tenant := (v_need + 8 + pg_catalog.cardinality(v_tenants) - 1) / GREATEST(pg_catalog.cardinality(v_tenants), 1);
+      v_round_start := pg_catalog.cardinality(v_taken);
+      -- The round's order first (no lock), then the candidates locked in that order: a join
+      -- of the jobs to the list would be planned (generically) as a hash of the whole table.
+      SELECT pg_catalog.array_agg(c.id ORDER BY c.rank, t.pos) INTO v_round
+        FROM ROWS FROM (pg_catalog.unnest(v_tenants)) WITH ORDINALITY AS t (d, pos)
+       CROSS JOIN LATERAL (
+         SELECT r.id, pg_catalog.row_number() OVER (ORDER BY r.run_at, r.id) AS rank
+           FROM app_jobs.jobs AS r
+          WHERE r.state = 'ready' AND r.priority = v_prio AND r.database_id = t.d
+            AND (get_jobs.task_identifiers IS NULL OR r.task_identifier = ANY (get_jobs.task_identifiers))
+            AND (r.queue_name IS NULL
+                 OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_busy_tenants), pg_catalog.unnest(v_busy_queues)) AS b (t, q)
+                                 WHERE b.t = r.database_id AND b.q = r.queue_name))
+            AND r.id <> ALL (v_taken)
+            AND (pg_catalog.cardinality(v_full_tasks) = 0
+                 OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_full_tenants), pg_catalog.unnest(v_full_tasks)) AS f (t, k)
+                                 WHERE (f.t IS NULL OR f.t = r.database_id) AND (f.k IS NULL OR f.k = r.task_identifier)))
+          ORDER BY r.run_at, r.id
+          LIMIT v_per_tenant) AS c;
+      OPEN v_cur FOR
+        SELECT j.id, j.database_id, j.queue_name
+          FROM app_jobs.jobs AS j
+         WHERE j.id = ANY (v_round) AND j.state = 'ready'
+         ORDER BY pg_catalog.array_position(v_round, j.id)
+         LIMIT v_need
+           FOR UPDATE SKIP LOCKED;
+    ELSE
     -- Only the columns the claim needs: a narrow target keeps the ordered index scan the
     -- cheapest plan even with stale statistics after a burst of enqueues.
-    FOR v_job IN
+    OPEN v_cur FOR
       SELECT j.id, j.database_id, j.queue_name
         FROM app_jobs.jobs AS j
        WHERE j.state = 'ready'
@@ -169,8 +239,11 @@ BEGIN
                               WHERE (f.t IS NULL OR f.t = j.database_id) AND (f.k IS NULL OR f.k = j.task_identifier)))
        ORDER BY j.priority, j.run_at, j.id
        LIMIT v_need
-         FOR UPDATE SKIP LOCKED
+         FOR UPDATE SKIP LOCKED;
+    END IF;
     LOOP
+      FETCH v_cur INTO v_job;
+      EXIT WHEN NOT FOUND;
       v_seen := v_seen + 1;
       IF v_paused OR v_limited THEN
         -- Pauses or limits in force (never otherwise: the candidate query stays as narrow as before).
@@ -295,13 +368,43 @@ BEGIN
       -- stays claimable and a later claim tries the queue again.
       EXIT WHEN v_requery;
     END LOOP;
+    CLOSE v_cur;
+    IF v_fair THEN
+      -- The cursor: the tenant of the last job taken when the batch is full, else the last
+      -- tenant listed (each listed tenant gave what it had, up to v_per_tenant).
+      IF pg_catalog.cardinality(v_taken) >= batch_size AND pg_catalog.cardinality(v_taken) > v_round_start THEN
+        SELECT j.database_id INTO v_cursor FROM app_jobs.jobs AS j
+         WHERE j.id = v_taken[pg_catalog.cardinality(v_taken)];
+      ELSIF pg_catalog.cardinality(v_tenants) > 0 THEN
+        v_cursor := v_tenants[pg_catalog.cardinality(v_tenants)];
+      END IF;
+    END IF;
     IF v_requery THEN
       -- A limit became full: run the candidate query again without its jobs.
       v_requery := false;
       CONTINUE claim;
     END IF;
+    IF v_fair THEN
+      EXIT WHEN pg_catalog.cardinality(v_taken) >= batch_size;
+      v_rounds := v_rounds + 1;
+      EXIT WHEN v_rounds >= 20;
+      IF v_seen = 0 AND pg_catalog.cardinality(v_tenants) < v_need + 8 THEN
+        -- Every tenant's jobs of this priority were seen: the next priority.
+        SELECT j.priority INTO v_next_prio FROM app_jobs.jobs AS j
+         WHERE j.state = 'ready' AND j.priority > v_prio ORDER BY j.priority, j.run_at, j.id LIMIT 1;
+        EXIT WHEN v_next_prio IS NULL;
+        v_prio := v_next_prio;
+      END IF;
+      CONTINUE claim;
+    END IF;
     EXIT WHEN v_seen < v_need OR pg_catalog.cardinality(v_taken) >= batch_size;
   END LOOP;
+
+  IF v_fair AND v_cursor IS DISTINCT FROM v_cursor_read THEN
+    -- Store the rotation's cursor, unless another claim holds the row (never wait for it).
+    UPDATE app_jobs.job_fairness AS f SET last_served = v_cursor
+     WHERE f.id IN (SELECT g.id FROM app_jobs.job_fairness AS g FOR UPDATE SKIP LOCKED);
+  END IF;
 
   IF pg_catalog.cardinality(v_lim_ids) > 0 THEN
     -- The rate buckets this call drew from (their rows are locked by this transaction).
