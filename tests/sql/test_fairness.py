@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 import pytest
 from helpers import Conn, add_job
-
 from test_concurrency import run_threads
 
 A = "aaaaaaaa-0000-4000-8000-000000000000"
@@ -129,7 +128,8 @@ def test_claim_cost_does_not_grow_with_10000_tenants_queued(db: Conn) -> None:
     # 10 tenants, then 10,000 tenants, 20,000 jobs either way.
     db.execute(
         "INSERT INTO app_jobs.jobs (database_id, task_identifier, run_at)"
-        " SELECT md5((g % 10)::text)::uuid, 't', now() - interval '1 hour' FROM generate_series(1, 20000) g"
+        " SELECT md5((g % 10)::text)::uuid, 't', now() - interval '1 hour'"
+        " FROM generate_series(1, 20000) g"
     )
     db.execute("VACUUM ANALYZE app_jobs.jobs")
     oldest_first = claim_buffers(db)
@@ -138,11 +138,15 @@ def test_claim_cost_does_not_grow_with_10000_tenants_queued(db: Conn) -> None:
     db.execute("DELETE FROM app_jobs.jobs")
     db.execute(
         "INSERT INTO app_jobs.jobs (database_id, task_identifier, run_at)"
-        " SELECT md5((g % 10000)::text)::uuid, 't', now() - interval '1 hour' FROM generate_series(1, 20000) g"
+        " SELECT md5((g % 10000)::text)::uuid, 't', now() - interval '1 hour'"
+        " FROM generate_series(1, 20000) g"
     )
     db.execute("VACUUM ANALYZE app_jobs.jobs")
     many = claim_buffers(db)
-    print(f"claim buffers (batch 10): oldest first {oldest_first}, fair 10 tenants {few}, fair 10,000 tenants {many}")
+    print(
+        f"claim buffers (batch 10): oldest first {oldest_first},"
+        f" fair 10 tenants {few}, fair 10,000 tenants {many}"
+    )
     assert many <= few * 2 + 50, (few, many)
     tenants = {r["tenant"] for r in claim(db, 10)}
     assert len(tenants) == 10  # one job of each of the next 10 tenants

@@ -15,7 +15,6 @@ from typing import Any
 import psycopg
 import pytest
 from helpers import TENANT, Conn, add_job, complete_job
-
 from test_concurrency import GUARD_SECONDS, guard, run_threads
 
 OTHER = "9d4b0e6a-3f1c-4c4e-8a57-2f6d1c0b7e21"
@@ -66,11 +65,16 @@ def test_task_limit_caps_running_jobs_and_a_finished_job_frees_its_slot(db: Conn
     assert (row["task_identifier"], row["database_id"], row["max_running"]) == ("mail", None, 2)
     assert claim(db) == mail[:2] + other  # the limited task's third job is passed over
     assert claim(db) == []  # full: the other mail jobs stay waiting (and claimable)
-    assert {r["state"] for r in db.execute("SELECT state FROM app_jobs.jobs WHERE id = ANY(%s)", [mail[2:]])} == {"ready"}
+    assert {
+        r["state"]
+        for r in db.execute("SELECT state FROM app_jobs.jobs WHERE id = ANY(%s)", [mail[2:]])
+    } == {"ready"}
     assert complete_job(db, "w", mail[0]) is not None
     assert claim(db) == [mail[2]]  # the slot came back, in claim order
     listed = db.execute("SELECT * FROM app_jobs.list_job_limits()").fetchall()
-    assert [(r["task_identifier"], r["max_running"], r["running"]) for r in listed] == [("mail", 2, 2)]
+    assert [(r["task_identifier"], r["max_running"], r["running"]) for r in listed] == [
+        ("mail", 2, 2)
+    ]
 
 
 def test_buffered_claims_count_against_the_limit(db: Conn) -> None:
@@ -218,7 +222,8 @@ def test_no_limit_touches_no_limiter_row_and_an_unmatched_limit_none(db: Conn) -
         assert claim(db, batch=1)
         locked = db.execute(
             "SELECT count(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-            " WHERE l.pid = pg_backend_pid() AND c.relname = 'job_limits' AND l.mode = 'RowShareLock'"
+            " WHERE l.pid = pg_backend_pid() AND c.relname = 'job_limits'"
+            " AND l.mode = 'RowShareLock'"
         ).fetchone()
         assert locked is not None and locked["n"] == 0
     # A matched limit row is locked FOR UPDATE by the claim (RowShareLock on its table).
@@ -227,7 +232,8 @@ def test_no_limit_touches_no_limiter_row_and_an_unmatched_limit_none(db: Conn) -
         assert db.execute("SELECT id FROM app_jobs.get_jobs('w', ARRAY['mail'])").fetchall()
         locked = db.execute(
             "SELECT count(*) AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-            " WHERE l.pid = pg_backend_pid() AND c.relname = 'job_limits' AND l.mode = 'RowShareLock'"
+            " WHERE l.pid = pg_backend_pid() AND c.relname = 'job_limits'"
+            " AND l.mode = 'RowShareLock'"
         ).fetchone()
         assert locked is not None and locked["n"] == 1
 
@@ -261,7 +267,9 @@ def test_claim_buffers_without_limits_with_an_unmatched_limit_and_with_a_matched
     unmatched = claim_buffers(db)
     limit(db, task="report", max_running=50)
     matched = claim_buffers(db)
-    print(f"claim buffers (batch 10): no limit {none}, unmatched limit {unmatched}, matched {matched}")
+    print(
+        f"claim buffers (batch 10): no limit {none}, unmatched limit {unmatched}, matched {matched}"
+    )
     # An unmatched limit: its probe and, per job taken, the lookup of its task and three
     # probes of job_limits_key (a handful of buffers each), never a read of the backlog.
     assert unmatched <= none + 10 * 8, (none, unmatched)
@@ -280,7 +288,8 @@ def test_the_candidate_query_with_full_limits_keeps_the_claim_index(db: Conn) ->
         " SELECT j.id FROM app_jobs.jobs AS j WHERE j.state = 'ready'"
         " AND ($1 IS NULL OR j.task_identifier = ANY ($1)) AND j.id <> ALL ($2)"
         " AND (cardinality($5) = 0 OR NOT EXISTS (SELECT 1 FROM ROWS FROM (unnest($4), unnest($5))"
-        " AS f (t, k) WHERE (f.t IS NULL OR f.t = j.database_id) AND (f.k IS NULL OR f.k = j.task_identifier)))"
+        " AS f (t, k) WHERE (f.t IS NULL OR f.t = j.database_id)"
+        " AND (f.k IS NULL OR f.k = j.task_identifier)))"
         " ORDER BY j.priority, j.run_at, j.id LIMIT $3 FOR UPDATE SKIP LOCKED"
     )
     text = "\n".join(
@@ -294,7 +303,10 @@ def test_the_candidate_query_with_full_limits_keeps_the_claim_index(db: Conn) ->
         " WHERE proname = 'get_jobs' AND pronamespace = 'app_jobs'::regnamespace"
     ).fetchone()
     assert source is not None
-    assert "(f.t IS NULL OR f.t = j.database_id) AND (f.k IS NULL OR f.k = j.task_identifier)" in source["prosrc"]
+    assert (
+        "(f.t IS NULL OR f.t = j.database_id) AND (f.k IS NULL OR f.k = j.task_identifier)"
+        in source["prosrc"]
+    )
     # The running count of a limit reads the running-jobs index, not the backlog.
     # (Before a VACUUM marks the pages all-visible the planner may walk jobs_running_idx, the
     # running jobs by locked_at, instead: also only the running jobs.)
@@ -310,7 +322,9 @@ def test_the_candidate_query_with_full_limits_keeps_the_claim_index(db: Conn) ->
         "PREPARE count_tenant(uuid) AS SELECT count(*) FROM app_jobs.jobs AS j"
         " WHERE j.state = 'running' AND j.database_id = $1"
     )
-    text = "\n".join(r["QUERY PLAN"] for r in db.execute(f"EXPLAIN EXECUTE count_tenant('{TENANT}')"))
+    text = "\n".join(
+        r["QUERY PLAN"] for r in db.execute(f"EXPLAIN EXECUTE count_tenant('{TENANT}')")
+    )
     assert "jobs_running_tenant_idx" in text, text
 
 
@@ -391,7 +405,9 @@ def test_limits_are_tenant_data(db: Conn, connect: Connect) -> None:
     tenant.execute("SELECT set_config('app_jobs.tenant', %s, false)", [TENANT])
     row = limit(tenant, task="mail", max_running=2)
     assert str(row["database_id"]) == TENANT  # the session's tenant, not every tenant
-    listed = tenant.execute("SELECT database_id::text AS d FROM app_jobs.list_job_limits()").fetchall()
+    listed = tenant.execute(
+        "SELECT database_id::text AS d FROM app_jobs.list_job_limits()"
+    ).fetchall()
     assert sorted(str(r["d"]) for r in listed) == sorted([TENANT, "None"])
     with pytest.raises(psycopg.Error) as err:
         limit(tenant, db_id=OTHER, max_running=100)
