@@ -417,3 +417,16 @@ def test_limits_are_tenant_data(db: Conn, connect: Connect) -> None:
     assert err.value.sqlstate == "PJ167"
     assert unlimit(tenant, task="mail") is True
     assert db.execute("SELECT count(*) AS n FROM app_jobs.job_limits").fetchone()["n"] == 2
+
+
+def test_a_limited_claim_outside_read_committed_is_refused(db: Conn) -> None:
+    mail = jobs(db, "mail", 1)
+    limit(db, task="mail", max_running=1)
+    db.autocommit = False
+    db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with pytest.raises(psycopg.Error) as err:
+        claim(db)
+    assert err.value.sqlstate == "PJ229" and err.value.diag.message_hint
+    db.rollback()
+    db.autocommit = True
+    assert claim(db) == mail

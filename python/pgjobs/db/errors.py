@@ -97,7 +97,8 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ401": JobKeyContention,
     "PJ406": InvalidArgument,  # a timeout out of bounds (add_job, add_jobs)
     # Limits and tenant fairness (0.5.0): bad arguments (PJ225, PJ227, lock waits given up,
-    # and PJ228, a tenant's session changing fairness, stay plain PgJobsError).
+    # PJ228, a tenant's session changing fairness, PJ229, a limited claim outside READ
+    # COMMITTED, stay plain PgJobsError).
     "PJ220": InvalidArgument,
     "PJ221": InvalidArgument,
     "PJ222": InvalidArgument,
@@ -107,6 +108,7 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ226": InvalidArgument,
     "PJ227": PgJobsError,
     "PJ228": PgJobsError,
+    "PJ229": PgJobsError,
 }
 _BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {
     "PJ1": InvalidArgument,

@@ -22,6 +22,8 @@
 -- A limit with no room (or no token, or held by another claim) is full: its keys are added to
 -- p_full_tenants/p_full_tasks, which the claim's candidate query passes over for the rest of the
 -- call (p_new_full says one was added). A limit removed meanwhile no longer applies.
+-- The claim must run in READ COMMITTED (the default; PJ229 otherwise): a snapshot older than the
+-- row lock would not see the claims committed meanwhile.
 
 BEGIN;
 
@@ -62,6 +64,17 @@ BEGIN
     v_i := pg_catalog.array_position(p_ids, v_lim.id);
     IF v_i IS NULL THEN
       IF pg_catalog.cardinality(p_ids) = 0 THEN
+        -- The count below must see the claims committed while we waited for the row: only
+        -- READ COMMITTED takes a new snapshot per statement.
+        IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+          RAISE EXCEPTION USING
+            ERRCODE = 'PJ229',
+            MESSAGE = pg_catalog.format('get_jobs: a job limit needs the claim to run in READ COMMITTED, not %s',
+                                        pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
+            DETAIL = pg_catalog.format('A limit of task %s, tenant %s matches a claimable job.',
+                                       coalesce(v_lim.task_identifier, '(any)'), coalesce(v_lim.database_id::text, '(all)')),
+            HINT = 'Call get_job/get_jobs in its own READ COMMITTED transaction (autocommit, as workers do).';
+        END IF;
         SELECT l.* INTO v_row FROM app_jobs.job_limits AS l WHERE l.id = v_lim.id FOR UPDATE;
         CONTINUE WHEN NOT FOUND;  -- removed while we waited: it no longer applies
       ELSE
