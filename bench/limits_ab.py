@@ -7,6 +7,9 @@ the same time, in the manner of bench/pause_ab.py. Sides, each its own throwaway
     matched    this checkout, a limit (max_running 1,000,000 and a rate of 1,000,000 per
                second: never full) on the task of every job, so every claim locks it and counts
     fair       this checkout, tenant fairness on, the jobs spread over TENANTS tenants
+    noindex    this checkout, no limit, without the two running-jobs indexes (what they cost)
+
+($LIMITS_AB_SIDES picks and orders the sides, e.g. "base off noindex".)
 
 Each side gets QUEUED jobs, then ROUNDS rounds, the order of the sides rotating per round:
 CALLS claims of BATCH jobs (get_jobs) each followed by finish_jobs of what it took, each
@@ -33,7 +36,9 @@ from psycopg.conninfo import make_conninfo
 
 HERE = Path(__file__).resolve().parents[1]
 QUEUED = 20_000
-SIDES = ("base", "off", "unmatched", "matched", "fair")
+SIDES = tuple(
+    os.environ.get("LIMITS_AB_SIDES", "base off unmatched matched fair").split()
+)
 
 
 def deploy(checkout: Path, dsn: str) -> None:
@@ -82,6 +87,9 @@ def main() -> int:
                     "SELECT app_jobs.set_job_limit(task := 'noop', max_running := 1000000,"
                     " max_starts := 1000000, per_period := interval '1 second')"
                 )
+            if side == "noindex":
+                conn.execute("DROP INDEX app_jobs.jobs_running_task_idx")
+                conn.execute("DROP INDEX app_jobs.jobs_running_tenant_idx")
             if side == "fair":
                 conn.execute("SELECT app_jobs.set_tenant_fairness(true)")
             enqueue(conn, QUEUED, tenants)

@@ -1,8 +1,6 @@
 -- Deploy pgjobs:functions/_take_limits to pg
 -- requires: tables/job_limits
 -- requires: tables/jobs
--- requires: indexes/jobs_running_task
--- requires: indexes/jobs_running_tenant
 -- Limits (0.5.0): whether the claim (get_jobs) may start one more job of tenant p_database_id
 -- and task p_task, under every limit of app_jobs.job_limits that matches it (its own, its
 -- tenant's, its task's), and if so takes a slot and a token of each. The claim calls it only
@@ -12,7 +10,7 @@
 --   - the first time a limit is met, its row is taken FOR UPDATE: the claims of one limit
 --     then run one at a time until they commit, and the count of its running jobs (state
 --     'running': started and buffered jobs; through jobs_running_task_idx or
---     jobs_running_tenant_idx) is exact. Jobs this call has already taken are not running
+--     jobs_running_tenant_idx, made with the first limit) is exact. Jobs this call has already taken are not running
 --     yet and count through room, which this call decrements;
 --   - a rate limit is a token bucket: max_starts tokens at most, refilled at max_starts per
 --     per_period since refilled_at; a start takes one; get_jobs writes the bucket back;

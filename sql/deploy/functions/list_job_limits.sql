@@ -2,8 +2,6 @@
 -- requires: tables/job_limits
 -- requires: functions/_tenant
 -- requires: tables/jobs
--- requires: indexes/jobs_running_task
--- requires: indexes/jobs_running_tenant
 -- Limits (0.5.0): the limits in force with, for each, how many of its jobs run now and how
 -- many starts its bucket holds now: all of them, or those that apply to tenant db_id (its own
 -- and the all-tenants ones). Under tenant isolation, those of the session's tenant.

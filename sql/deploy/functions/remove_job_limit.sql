@@ -1,8 +1,10 @@
 -- Deploy pgjobs:functions/remove_job_limit to pg
 -- requires: tables/job_limits
 -- requires: functions/_tenant
+-- requires: functions/_limit_indexes
 -- Limits (0.5.0): lifts the limit with exactly these keys. The jobs it held back are claimable
--- already (a limit parks nothing): the next claims start them.
+-- already (a limit parks nothing): the next claims start them. Removing the last limit drops
+-- the running-jobs indexes (app_jobs._limit_indexes).
 
 BEGIN;
 
@@ -26,12 +28,15 @@ BEGIN
   DELETE FROM app_jobs.job_limits AS l
    WHERE l.database_id IS NOT DISTINCT FROM db_id AND l.task_identifier IS NOT DISTINCT FROM task;
   v_found := FOUND;
+  IF v_found THEN
+    PERFORM app_jobs._limit_indexes();  -- the last limit gone: its indexes go too
+  END IF;
   RETURN v_found;
 EXCEPTION WHEN lock_not_available THEN
   RAISE EXCEPTION USING
     ERRCODE = 'PJ225',
-    MESSAGE = 'remove_job_limit: the limit is held by a claim that did not commit within 5 seconds',
-    DETAIL = 'A transaction that called get_jobs (and met this limit) is still open.',
+    MESSAGE = 'remove_job_limit: the limit''s row or app_jobs.jobs was not free within 5 seconds',
+    DETAIL = 'A transaction that called get_jobs (and met this limit) is still open, or, for the first limit set or the last removed, one holding app_jobs.jobs (its running-jobs indexes are built or dropped).',
     HINT = 'Retry; look for a long transaction in pg_stat_activity (state ''idle in transaction'').';
 END;
 $$;

@@ -1,12 +1,15 @@
 -- Deploy pgjobs:functions/set_job_limit to pg
 -- requires: tables/job_limits
 -- requires: functions/_tenant
+-- requires: functions/_limit_indexes
 -- Limits (0.5.0): sets the concurrency limit and/or the rate limit of a task, a tenant, or a
 -- task within a tenant (one row of app_jobs.job_limits per key; setting again replaces both
 -- limits of that key). The claim enforces it from the next claim on: see tables/job_limits and
 -- functions/_take_limits. A new or changed rate starts with a full bucket (max_starts starts
 -- at once); an unchanged one keeps its bucket. Lowering max_running below the jobs running
 -- now stops nothing: no new job of the key starts until fewer than max_running run.
+-- The first limit set builds the running-jobs indexes the claim counts through
+-- (app_jobs._limit_indexes: enqueues and claims wait while they are built).
 
 BEGIN;
 
@@ -75,12 +78,13 @@ BEGIN
          updated_at = pg_catalog.now(),
          set_by = session_user
   RETURNING l.* INTO v_row;
+  PERFORM app_jobs._limit_indexes();  -- the first limit makes the running-jobs indexes
   RETURN v_row;
 EXCEPTION WHEN lock_not_available THEN
   RAISE EXCEPTION USING
     ERRCODE = 'PJ225',
-    MESSAGE = 'set_job_limit: the limit is held by a claim that did not commit within 5 seconds',
-    DETAIL = 'A transaction that called get_jobs (and met this limit) is still open.',
+    MESSAGE = 'set_job_limit: the limit''s row or app_jobs.jobs was not free within 5 seconds',
+    DETAIL = 'A transaction that called get_jobs (and met this limit) is still open, or, for the first limit set or the last removed, one holding app_jobs.jobs (its running-jobs indexes are built or dropped).',
     HINT = 'Retry; look for a long transaction in pg_stat_activity (state ''idle in transaction'').';
 END;
 $$;

@@ -7,8 +7,8 @@
 -- token bucket of max_starts tokens refilled at max_starts per period). The claim (get_jobs)
 -- probes this small table first and touches its rows only for candidates a limit matches: it
 -- takes the matching rows FOR UPDATE (which serialises the claims of one limit until they
--- commit), counts the limit's running jobs (jobs_running_task_idx, jobs_running_tenant_idx)
--- and takes a token, so a limit is exact whatever the number of workers. tokens and
+-- commit), counts the limit's running jobs (through jobs_running_task_idx and
+-- jobs_running_tenant_idx, which exist while limits do: functions/_limit_indexes) and takes a token, so a limit is exact whatever the number of workers. tokens and
 -- refilled_at are the bucket's state, written by the claim. Tenant data: row level security
 -- as the other tenant tables (app_jobs._police_table).
 
