@@ -7,9 +7,8 @@ the same time, in the manner of bench/pause_ab.py. Sides, each its own throwaway
     matched    this checkout, a limit (max_running 1,000,000 and a rate of 1,000,000 per
                second: never full) on the task of every job, so every claim locks it and counts
     fair       this checkout, tenant fairness on, the jobs spread over TENANTS tenants
-    noindex    this checkout, no limit, without the two running-jobs indexes (what they cost)
 
-($LIMITS_AB_SIDES picks and orders the sides, e.g. "base off noindex".)
+($LIMITS_AB_SIDES picks and orders the sides, e.g. "base off fair".)
 
 Each side gets QUEUED jobs, then ROUNDS rounds, the order of the sides rotating per round:
 CALLS claims of BATCH jobs (get_jobs) each followed by finish_jobs of what it took, each
@@ -60,6 +59,19 @@ def enqueue(conn: psycopg.Connection[tuple[object, ...]], n: int, tenants: int) 
     )
 
 
+def prepare(conn: psycopg.Connection[tuple[object, ...]], side: str) -> None:
+    """The side's limits or fairness."""
+    if side == "unmatched":
+        conn.execute("SELECT app_jobs.set_job_limit(task := 'other', max_running := 5)")
+    if side == "matched":
+        conn.execute(
+            "SELECT app_jobs.set_job_limit(task := 'noop', max_running := 1000000,"
+            " max_starts := 1000000, per_period := interval '1 second')"
+        )
+    if side == "fair":
+        conn.execute("SELECT app_jobs.set_tenant_fairness(true)")
+
+
 def main() -> int:
     base = Path(sys.argv[1]).resolve()
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 6
@@ -80,18 +92,7 @@ def main() -> int:
             deploy(base if side == "base" else HERE, dsn)
             conn = psycopg.connect(dsn, autocommit=True)
             conn.execute("SET synchronous_commit = off")
-            if side == "unmatched":
-                conn.execute("SELECT app_jobs.set_job_limit(task := 'other', max_running := 5)")
-            if side == "matched":
-                conn.execute(
-                    "SELECT app_jobs.set_job_limit(task := 'noop', max_running := 1000000,"
-                    " max_starts := 1000000, per_period := interval '1 second')"
-                )
-            if side == "noindex":
-                conn.execute("DROP INDEX app_jobs.jobs_running_task_idx")
-                conn.execute("DROP INDEX app_jobs.jobs_running_tenant_idx")
-            if side == "fair":
-                conn.execute("SELECT app_jobs.set_tenant_fairness(true)")
+            prepare(conn, side)
             enqueue(conn, QUEUED, tenants)
             conn.execute("VACUUM ANALYZE app_jobs.jobs")
             conns[side] = conn
