@@ -35,9 +35,7 @@ from psycopg.conninfo import make_conninfo
 
 HERE = Path(__file__).resolve().parents[1]
 QUEUED = 20_000
-SIDES = tuple(
-    os.environ.get("LIMITS_AB_SIDES", "base off unmatched matched fair").split()
-)
+SIDES = tuple(os.environ.get("LIMITS_AB_SIDES", "base off unmatched matched fair").split())
 
 
 def deploy(checkout: Path, dsn: str) -> None:
