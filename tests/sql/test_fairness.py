@@ -191,3 +191,12 @@ def test_only_an_administrator_changes_fairness(db: Conn, connect: Connect) -> N
     with pytest.raises(psycopg.Error) as err:
         tenant.execute("SELECT app_jobs.set_tenant_fairness(true)")
     assert err.value.sqlstate == "PJ228"
+
+
+def test_a_worker_serving_one_task_finds_it_behind_many_priorities_of_others(db: Conn) -> None:
+    fair(db)
+    for priority in range(30):
+        add_job(db, "other", db_id=A, priority=priority)
+    mine = add_job(db, "mine", db_id=B, priority=40)["id"]
+    rows = db.execute("SELECT id FROM app_jobs.get_jobs('w', ARRAY['mine'])").fetchall()
+    assert [r["id"] for r in rows] == [mine]

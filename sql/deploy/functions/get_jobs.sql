@@ -191,7 +191,9 @@ BEGIN
       -- v_prio, their jobs interleaved by rank within each tenant.
       IF v_prio IS NULL THEN
         SELECT j.priority INTO v_prio FROM app_jobs.jobs AS j
-         WHERE j.state = 'ready' ORDER BY j.priority, j.run_at, j.id LIMIT 1;
+         WHERE j.state = 'ready'
+           AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
+         ORDER BY j.priority, j.run_at, j.id LIMIT 1;
         EXIT claim WHEN v_prio IS NULL;
       END IF;
       v_tenants := app_jobs._fair_tenants(v_prio, v_cursor, v_need + 8);
@@ -391,7 +393,9 @@ BEGIN
       IF v_seen = 0 AND pg_catalog.cardinality(v_tenants) < v_need + 8 THEN
         -- Every tenant's jobs of this priority were seen: the next priority.
         SELECT j.priority INTO v_next_prio FROM app_jobs.jobs AS j
-         WHERE j.state = 'ready' AND j.priority > v_prio ORDER BY j.priority, j.run_at, j.id LIMIT 1;
+         WHERE j.state = 'ready' AND j.priority > v_prio
+           AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
+         ORDER BY j.priority, j.run_at, j.id LIMIT 1;
         EXIT WHEN v_next_prio IS NULL;
         v_prio := v_next_prio;
       END IF;
