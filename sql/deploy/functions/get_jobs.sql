@@ -44,8 +44,9 @@
 -- nothing else happens (no limiter row is read or locked). With limits, each job about to be
 -- taken (a candidate without a queue, or the head a queue would start) goes through
 -- app_jobs._take_limits, which locks the limits that match it once per call, counts their
--- running jobs and takes a slot and a rate token of each: a job of a task no limit matches
--- costs three probes of job_limits_key and touches no limiter row. A job whose limit is full
+-- running jobs and takes a slot and a rate token of each. A job no limit matches touches no
+-- limiter row: with at most 100 limits their keys are read once per call and such a job is
+-- told in memory; with more, _take_limits finds its limits by three probes of job_limits_key. A job whose limit is full
 -- stays claimable (a limit parks nothing, so a freed slot needs no wake-up); the full limit's
 -- keys join v_full_tenants/v_full_tasks and the candidate query is run again passing over them
 -- for the rest of the call, so a full limit costs one locked candidate per call, not one per
@@ -115,6 +116,11 @@ DECLARE
   v_lim_tokens double precision[] := '{}'::double precision[];
   v_full_tenants uuid[] := '{}'::uuid[];
   v_full_tasks text[] := '{}'::text[];
+  -- The keys of every limit, read once when there are at most 100 limits (else each job's
+  -- limits are looked up by key in _take_limits): a job no limit matches is told in memory.
+  v_limit_keys_read boolean := false;
+  v_limit_tenants uuid[];
+  v_limit_tasks text[];
   -- Tenant fairness (only when it is on): the round's priority, tenants and jobs per tenant,
   -- the rotation's cursor (the tenant served last) and the candidates' cursor.
   v_fair boolean;
@@ -177,6 +183,11 @@ BEGIN
       INTO v_pause_tenants, v_pause_queues, v_pause_tasks
       FROM app_jobs.job_pauses AS p;
   END IF;
+  IF v_limited THEN
+    SELECT pg_catalog.count(*) <= 100, pg_catalog.array_agg(l.database_id), pg_catalog.array_agg(l.task_identifier)
+      INTO v_limit_keys_read, v_limit_tenants, v_limit_tasks
+      FROM (SELECT k.database_id, k.task_identifier FROM app_jobs.job_limits AS k LIMIT 101) AS l;
+  END IF;
   IF v_fair THEN
     SELECT f.last_served INTO v_cursor FROM app_jobs.job_fairness AS f;
     v_cursor_read := v_cursor;
@@ -218,7 +229,7 @@ BEGIN
           ORDER BY r.run_at, r.id
           LIMIT v_per_tenant) AS c;
       OPEN v_cur FOR
-        SELECT j.id, j.database_id, j.queue_name
+        SELECT j.id, j.database_id, j.queue_name, j.task_identifier
           FROM app_jobs.jobs AS j
          WHERE j.id = ANY (v_round) AND j.state = 'ready'
          ORDER BY pg_catalog.array_position(v_round, j.id)
@@ -226,9 +237,10 @@ BEGIN
            FOR UPDATE SKIP LOCKED;
     ELSE
     -- Only the columns the claim needs: a narrow target keeps the ordered index scan the
-    -- cheapest plan even with stale statistics after a burst of enqueues.
+    -- cheapest plan even with stale statistics after a burst of enqueues (the task is for
+    -- the limits' check; tests/sql/test_limits.py keeps the plan).
     OPEN v_cur FOR
-      SELECT j.id, j.database_id, j.queue_name
+      SELECT j.id, j.database_id, j.queue_name, j.task_identifier
         FROM app_jobs.jobs AS j
        WHERE j.state = 'ready'
          AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
@@ -247,12 +259,10 @@ BEGIN
       FETCH v_cur INTO v_job;
       EXIT WHEN NOT FOUND;
       v_seen := v_seen + 1;
-      IF v_paused OR v_limited THEN
-        -- Pauses or limits in force (never otherwise: the candidate query stays as narrow as before).
+      IF v_paused THEN
+        -- Pauses in force (never otherwise: the candidate query stays as narrow as before).
         SELECT c.task_identifier, c.priority, c.run_at INTO v_cand
           FROM app_jobs.jobs AS c WHERE c.id = v_job.id;
-      END IF;
-      IF v_paused THEN
         IF EXISTS (
              SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
                                       pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
@@ -267,9 +277,11 @@ BEGIN
         END IF;
       END IF;
       IF v_job.queue_name IS NULL THEN
-        IF v_limited THEN
+        IF v_limited AND (NOT v_limit_keys_read OR EXISTS (
+                 SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_limit_tenants), pg_catalog.unnest(v_limit_tasks)) AS m (t, k)
+                  WHERE (m.t IS NULL OR m.t = v_job.database_id) AND (m.k IS NULL OR m.k = v_job.task_identifier))) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
-            FROM app_jobs._take_limits(v_job.database_id, v_cand.task_identifier, v_lim_ids, v_lim_room,
+            FROM app_jobs._take_limits(v_job.database_id, v_job.task_identifier, v_lim_ids, v_lim_room,
                                        v_lim_tokens, v_full_tenants, v_full_tasks);
           IF NOT v_ok THEN
             -- Its limit is full: it stays claimable; the query is run again without that limit's jobs.
@@ -300,7 +312,9 @@ BEGIN
        ORDER BY h.priority, h.run_at, h.id
        LIMIT 1;
       IF v_head = v_job.id THEN
-        IF v_limited THEN
+        IF v_limited AND (NOT v_limit_keys_read OR EXISTS (
+                 SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_limit_tenants), pg_catalog.unnest(v_limit_tasks)) AS m (t, k)
+                  WHERE (m.t IS NULL OR m.t = v_job.database_id) AND (m.k IS NULL OR m.k = v_head_task))) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
             FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
                                        v_lim_tokens, v_full_tenants, v_full_tasks);
@@ -338,7 +352,9 @@ BEGIN
       END IF;
       IF v_head_free AND v_head_state <> 'paused' AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
         v_ok := true;
-        IF v_limited THEN
+        IF v_limited AND (NOT v_limit_keys_read OR EXISTS (
+                 SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_limit_tenants), pg_catalog.unnest(v_limit_tasks)) AS m (t, k)
+                  WHERE (m.t IS NULL OR m.t = v_job.database_id) AND (m.k IS NULL OR m.k = v_head_task))) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
             FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
                                        v_lim_tokens, v_full_tenants, v_full_tasks);
