@@ -443,3 +443,41 @@ def test_a_limited_claim_outside_read_committed_is_refused(db: Conn) -> None:
     db.rollback()
     db.autocommit = True
     assert claim(db) == mail
+
+
+def test_setting_and_removing_the_only_limit_races_claims_without_deadlock(
+    connect: Connect, db: Conn
+) -> None:
+    """The first limit builds the running-jobs indexes and the last one's removal drops them
+    (locks of app_jobs.jobs) while claims wait for a limit's row: they never deadlock, and the
+    limit holds whenever it is set."""
+    with db.transaction():
+        db.execute("SELECT app_jobs.add_job(%s, 'mail') FROM generate_series(1, 400)", [TENANT])
+    stop = threading.Event()
+
+    def toggle(index: int, barrier: threading.Barrier) -> int:
+        conn = connect()
+        barrier.wait()
+        rounds = 0
+        while not stop.is_set() and rounds < 40:
+            limit(conn, task="mail", max_running=2)
+            unlimit(conn, task="mail")
+            rounds += 1
+        stop.set()
+        return rounds
+
+    def work(index: int, barrier: threading.Barrier) -> int:
+        conn = connect()
+        barrier.wait()
+        done = 0
+        while not stop.is_set():
+            for job_id in claim(conn, f"w{index}", batch=3):
+                complete_job(conn, f"w{index}", job_id)
+                done += 1
+        return done
+
+    def target(index: int, barrier: threading.Barrier) -> int:
+        return toggle(index, barrier) if index == 0 else work(index, barrier)
+
+    results = run_threads(5, target)
+    assert results[0] == 40

@@ -28,10 +28,15 @@ BEGIN
   db_id := app_jobs._tenant(db_id, 'list_job_limits');  -- tenant isolation
   RETURN QUERY
     SELECT l.database_id, l.task_identifier, l.max_running,
+           -- One count per key shape, each an index scan of the running jobs (the others
+           -- are skipped by their one-time filter).
            (SELECT pg_catalog.count(*) FROM app_jobs.jobs AS j
-             WHERE j.state = 'running'
-               AND (l.database_id IS NULL OR j.database_id = l.database_id)
-               AND (l.task_identifier IS NULL OR j.task_identifier = l.task_identifier)),
+             WHERE l.task_identifier IS NULL AND j.state = 'running' AND j.database_id = l.database_id)
+           + (SELECT pg_catalog.count(*) FROM app_jobs.jobs AS j
+               WHERE l.database_id IS NULL AND j.state = 'running' AND j.task_identifier = l.task_identifier)
+           + (SELECT pg_catalog.count(*) FROM app_jobs.jobs AS j
+               WHERE l.database_id IS NOT NULL AND l.task_identifier IS NOT NULL AND j.state = 'running'
+                 AND j.task_identifier = l.task_identifier AND j.database_id = l.database_id),
            l.max_starts, l.per_period,
            LEAST(l.max_starts::double precision,
                             l.tokens + GREATEST(0, pg_catalog.date_part('epoch', pg_catalog.now() - l.refilled_at))

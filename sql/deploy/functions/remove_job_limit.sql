@@ -25,6 +25,16 @@ BEGIN
       MESSAGE = 'remove_job_limit: name the limit to lift: task, db_id (a tenant), or both',
       HINT = 'Pass the task and db_id given to set_job_limit; list_job_limits shows them.';
   END IF;
+  -- Removing the last limit drops the running-jobs indexes, which needs app_jobs.jobs'
+  -- ACCESS EXCLUSIVE lock: take it before the limit's row, so that no claim waits for that row
+  -- while holding app_jobs.jobs (a deadlock). Callers of _limit_indexes take turns.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pgjobs.job_limits.indexes', 0));
+  IF EXISTS (SELECT 1 FROM app_jobs.job_limits AS o
+              WHERE o.database_id IS NOT DISTINCT FROM db_id AND o.task_identifier IS NOT DISTINCT FROM task)
+     AND NOT EXISTS (SELECT 1 FROM app_jobs.job_limits AS o
+                      WHERE o.database_id IS DISTINCT FROM db_id OR o.task_identifier IS DISTINCT FROM task) THEN
+    LOCK TABLE app_jobs.jobs IN ACCESS EXCLUSIVE MODE;
+  END IF;
   DELETE FROM app_jobs.job_limits AS l
    WHERE l.database_id IS NOT DISTINCT FROM db_id AND l.task_identifier IS NOT DISTINCT FROM task;
   v_found := FOUND;

@@ -63,6 +63,13 @@ BEGIN
       MESSAGE = 'set_job_limit: give max_running, a rate (max_starts per per_period), or both',
       HINT = 'To lift a limit, call remove_job_limit with the same task and db_id.';
   END IF;
+  -- The first limit builds the running-jobs indexes (SHARE lock of app_jobs.jobs): take that
+  -- lock before the limit's row, so that no claim waits for the row while holding app_jobs.jobs.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pgjobs.job_limits.indexes', 0));
+  IF pg_catalog.to_regclass('app_jobs.jobs_running_task_idx') IS NULL
+     OR pg_catalog.to_regclass('app_jobs.jobs_running_tenant_idx') IS NULL THEN
+    LOCK TABLE app_jobs.jobs IN SHARE MODE;
+  END IF;
   INSERT INTO app_jobs.job_limits AS l
          (database_id, task_identifier, max_running, max_starts, per_period, tokens, refilled_at)
   VALUES (db_id, task, max_running, max_starts, per_period, max_starts,
