@@ -116,8 +116,10 @@ DECLARE
   v_lim_tokens double precision[] := '{}'::double precision[];
   v_full_tenants uuid[] := '{}'::uuid[];
   v_full_tasks text[] := '{}'::text[];
-  -- The keys of every limit, read once when there are at most 100 limits (else each job's
-  -- limits are looked up by key in _take_limits): a job no limit matches is told in memory.
+  -- The keys of the limits, read once when there are at most 100 limits (else each job's
+  -- limits are looked up by key in _take_limits): the tasks and the tenants some limit names.
+  -- A job whose task and tenant are named by none is matched by no limit, which a plain
+  -- expression tells (no query per job); one named goes to _take_limits, which decides.
   v_limit_keys_read boolean := false;
   v_limit_tenants uuid[];
   v_limit_tasks text[];
@@ -184,7 +186,9 @@ BEGIN
       FROM app_jobs.job_pauses AS p;
   END IF;
   IF v_limited THEN
-    SELECT pg_catalog.count(*) <= 100, pg_catalog.array_agg(l.database_id), pg_catalog.array_agg(l.task_identifier)
+    SELECT pg_catalog.count(*) <= 100,
+           coalesce(pg_catalog.array_agg(l.database_id) FILTER (WHERE l.database_id IS NOT NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.task_identifier) FILTER (WHERE l.task_identifier IS NOT NULL), '{}')
       INTO v_limit_keys_read, v_limit_tenants, v_limit_tasks
       FROM (SELECT k.database_id, k.task_identifier FROM app_jobs.job_limits AS k LIMIT 101) AS l;
   END IF;
@@ -277,9 +281,7 @@ BEGIN
         END IF;
       END IF;
       IF v_job.queue_name IS NULL THEN
-        IF v_limited AND (NOT v_limit_keys_read OR EXISTS (
-                 SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_limit_tenants), pg_catalog.unnest(v_limit_tasks)) AS m (t, k)
-                  WHERE (m.t IS NULL OR m.t = v_job.database_id) AND (m.k IS NULL OR m.k = v_job.task_identifier))) THEN
+        IF v_limited AND (NOT v_limit_keys_read OR v_job.task_identifier = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
             FROM app_jobs._take_limits(v_job.database_id, v_job.task_identifier, v_lim_ids, v_lim_room,
                                        v_lim_tokens, v_full_tenants, v_full_tasks);
@@ -312,9 +314,7 @@ BEGIN
        ORDER BY h.priority, h.run_at, h.id
        LIMIT 1;
       IF v_head = v_job.id THEN
-        IF v_limited AND (NOT v_limit_keys_read OR EXISTS (
-                 SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_limit_tenants), pg_catalog.unnest(v_limit_tasks)) AS m (t, k)
-                  WHERE (m.t IS NULL OR m.t = v_job.database_id) AND (m.k IS NULL OR m.k = v_head_task))) THEN
+        IF v_limited AND (NOT v_limit_keys_read OR v_head_task = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
             FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
                                        v_lim_tokens, v_full_tenants, v_full_tasks);
@@ -352,9 +352,7 @@ BEGIN
       END IF;
       IF v_head_free AND v_head_state <> 'paused' AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
         v_ok := true;
-        IF v_limited AND (NOT v_limit_keys_read OR EXISTS (
-                 SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_limit_tenants), pg_catalog.unnest(v_limit_tasks)) AS m (t, k)
-                  WHERE (m.t IS NULL OR m.t = v_job.database_id) AND (m.k IS NULL OR m.k = v_head_task))) THEN
+        IF v_limited AND (NOT v_limit_keys_read OR v_head_task = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
             FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
                                        v_lim_tokens, v_full_tenants, v_full_tasks);
