@@ -29,6 +29,8 @@ STATE_TABLES = (
     "task_settings",
     "worker_tasks",
     "job_pauses",
+    "job_limits",
+    "job_fairness",
 )
 
 

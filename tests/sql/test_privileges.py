@@ -119,6 +119,7 @@ def test_every_table_has_a_comment(db: Conn) -> None:
     tables |= {"job_queue_locks", "job_queue_wakes", "job_attempts"}
     tables |= {"task_settings"}
     tables |= {"job_pauses"}
+    tables |= {"job_limits", "job_fairness"}
     assert tables | {"workers"} <= {row["name"] for row in rows}
     assert sorted(row["name"] for row in rows if not row["comment"]) == []
 

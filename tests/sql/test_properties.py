@@ -394,6 +394,8 @@ PUBLIC_FUNCTIONS = [
     "pause_jobs", "resume_jobs", "list_pauses", "park_paused_jobs",
     # payload schemas (issue 19)
     "validate_payload",
+    # limits and tenant fairness (issue 18)
+    "set_job_limit", "remove_job_limit", "list_job_limits", "set_tenant_fairness",
 ]  # fmt: skip
 
 

@@ -229,12 +229,13 @@ def test_the_roles_mode_block_of_docs_operations_md(db: Conn, dsn: str) -> None:
 
 #: Every table holding tenant data, and the view over two of them.
 POLICED = ("jobs", "job_history", "job_history_default", "job_attempts", "scheduled_jobs",
-           "task_settings", "job_queue_locks", "job_queue_wakes", "job_pauses")  # fmt: skip
+           "task_settings", "job_queue_locks", "job_queue_wakes", "job_pauses",
+           "job_limits")  # fmt: skip
 
 
 def seed_b_more(db: Conn) -> None:
     """B's rows in the tables seed_b leaves empty: an attempt, a queue lock, a setting, a
-    pause."""
+    pause, a limit."""
     failing = add_job(db, "flaky", db_id=B, max_attempts=3)
     assert get_job(db, "w-b", ["flaky"]) is not None
     db.execute("SELECT app_jobs.fail_job('w-b', %s, 'boom')", [failing["id"]])
@@ -242,6 +243,9 @@ def seed_b_more(db: Conn) -> None:
     assert get_job(db, "w-b", ["serial"]) is not None
     db.execute("SELECT app_jobs.set_task_settings('flaky', db_id := %s, max_attempts := 5)", [B])
     db.execute("SELECT app_jobs.pause_jobs(task := 'b-only', db_id := %s)", [B])
+    db.execute(
+        "SELECT app_jobs.set_job_limit(task := 'b-only', db_id := %s, max_running := 2)", [B]
+    )
 
 
 def direct_rows(conn: Conn) -> dict[str, list[dict[str, object]]]:

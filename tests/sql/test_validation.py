@@ -616,6 +616,46 @@ CASES = {
     "park_paused_jobs/max_jobs NULL": Case(
         "park_paused_jobs", "app_jobs.park_paused_jobs(NULL)", "PJ185"
     ),
+    # limits and tenant fairness (issue 18): set_job_limit, remove_job_limit, set_tenant_fairness
+    "set_job_limit/no key": Case(
+        "set_job_limit", "app_jobs.set_job_limit(max_running := 1)", "PJ220"
+    ),
+    "set_job_limit/no limit": Case("set_job_limit", "app_jobs.set_job_limit('t')", "PJ221"),
+    "set_job_limit/task empty": Case(
+        "set_job_limit", "app_jobs.set_job_limit('', max_running := 1)", "PJ222"
+    ),
+    "set_job_limit/task too long": Case(
+        "set_job_limit", "app_jobs.set_job_limit(repeat('t', 256), max_running := 1)", "PJ222"
+    ),
+    "set_job_limit/max_running negative": Case(
+        "set_job_limit", "app_jobs.set_job_limit('t', max_running := -1)", "PJ223"
+    ),
+    "set_job_limit/max_running too large": Case(
+        "set_job_limit", "app_jobs.set_job_limit('t', max_running := 1000001)", "PJ223"
+    ),
+    "set_job_limit/max_starts without period": Case(
+        "set_job_limit", "app_jobs.set_job_limit('t', max_starts := 5)", "PJ224"
+    ),
+    "set_job_limit/period without max_starts": Case(
+        "set_job_limit", "app_jobs.set_job_limit('t', per_period := '1 minute')", "PJ224"
+    ),
+    "set_job_limit/max_starts 0": Case(
+        "set_job_limit", "app_jobs.set_job_limit('t', max_starts := 0, per_period := '1s')", "PJ224"
+    ),
+    "set_job_limit/period negative": Case(
+        "set_job_limit",
+        "app_jobs.set_job_limit('t', max_starts := 5, per_period := '-1 minute')",
+        "PJ224",
+    ),
+    "set_job_limit/period over a year": Case(
+        "set_job_limit",
+        "app_jobs.set_job_limit('t', max_starts := 5, per_period := '400 days')",
+        "PJ224",
+    ),
+    "remove_job_limit/no key": Case("remove_job_limit", "app_jobs.remove_job_limit()", "PJ220"),
+    "set_tenant_fairness/NULL": Case(
+        "set_tenant_fairness", "app_jobs.set_tenant_fairness(NULL)", "PJ226"
+    ),
     # roles (grant_roles): refused before any role is created or granted to
     "grant_roles/NULL name": Case("grant_roles", "app_jobs.grant_roles(NULL)", "PJ165"),
     "grant_roles/pg_ name": Case("grant_roles", "app_jobs.grant_roles(worker := 'pg_w')", "PJ165"),
@@ -686,6 +726,8 @@ NO_BAD_INPUT |= {"list_task_settings"}
 NO_BAD_INPUT |= {"task_coverage"}
 #: list_pauses takes any tenant (NULL: every pause).
 NO_BAD_INPUT |= {"list_pauses"}
+#: list_job_limits takes any tenant (NULL: every limit).
+NO_BAD_INPUT |= {"list_job_limits"}
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

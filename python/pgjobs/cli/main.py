@@ -20,6 +20,7 @@ from pgjobs.cli.dashboard import add_dashboard
 from pgjobs.cli.database import add_dsn, add_psql
 from pgjobs.cli.install import add_deploy, add_revert, add_sql, add_verify
 from pgjobs.cli.jobs import add_add, add_cleanup, add_jobs
+from pgjobs.cli.limits import add_limits
 from pgjobs.cli.pauses import add_pauses
 from pgjobs.cli.schedules import add_schedules
 from pgjobs.cli.status import add_status
@@ -36,6 +37,7 @@ _SUBCOMMANDS: Final[
 ] = (
     add_deploy, add_revert, add_verify, add_add, add_status, add_worker, add_schedules,
     add_jobs, add_cleanup, add_sql, add_dashboard, add_dsn, add_psql, add_tasks, add_pauses,
+    add_limits,
 )  # fmt: skip
 
 

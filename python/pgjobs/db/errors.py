@@ -41,8 +41,8 @@ class PgJobsError(Exception):
 
 
 class InvalidArgument(PgJobsError, ValueError):
-    """PJ101-PJ121, PJ406: an argument (or a schedule) was missing, malformed or out of range;
-    nothing was written."""
+    """PJ101-PJ121, PJ220-PJ224, PJ226, PJ406: an argument (or a schedule) was missing,
+    malformed or out of range; nothing was written."""
 
 
 class TriggerMisuse(PgJobsError):
@@ -96,6 +96,19 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ307": WorkerIdInUse,
     "PJ401": JobKeyContention,
     "PJ406": InvalidArgument,  # a timeout out of bounds (add_job, add_jobs)
+    # Limits and tenant fairness (0.5.0): bad arguments (PJ225, PJ227, lock waits given up,
+    # PJ228, a tenant's session changing fairness, PJ229, a limited claim outside READ
+    # COMMITTED, stay plain PgJobsError).
+    "PJ220": InvalidArgument,
+    "PJ221": InvalidArgument,
+    "PJ222": InvalidArgument,
+    "PJ223": InvalidArgument,
+    "PJ224": InvalidArgument,
+    "PJ225": PgJobsError,
+    "PJ226": InvalidArgument,
+    "PJ227": PgJobsError,
+    "PJ228": PgJobsError,
+    "PJ229": PgJobsError,
 }
 _BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {
     "PJ1": InvalidArgument,

@@ -274,6 +274,26 @@ PARK_PAUSED_JOBS: Final = """
 SELECT app_jobs.park_paused_jobs(max_jobs := %(max_jobs)s) AS parked
 """
 
+# -- limits and tenant fairness (0.5.0): app_jobs.job_limits, app_jobs.job_fairness ------------
+
+SET_JOB_LIMIT: Final = """
+SELECT * FROM app_jobs.set_job_limit(
+  task := %(task)s, db_id := %(db_id)s, max_running := %(max_running)s,
+  max_starts := %(max_starts)s, per_period := %(per_period)s)
+"""
+
+REMOVE_JOB_LIMIT: Final = """
+SELECT app_jobs.remove_job_limit(task := %(task)s, db_id := %(db_id)s) AS removed
+"""
+
+LIST_JOB_LIMITS: Final = """
+SELECT * FROM app_jobs.list_job_limits(db_id := %(db_id)s)
+"""
+
+SET_TENANT_FAIRNESS: Final = """
+SELECT app_jobs.set_tenant_fairness(enabled := %(enabled)s) AS enabled
+"""
+
 # -- which tasks the live workers serve (issue 14) ---------------------------------------------
 
 DECLARE_WORKER_TASKS: Final = """

@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 
 from pgjobs.db import pooler, queries
 from pgjobs.db.errors import translated
+from pgjobs.db.limits import JobLimit
 from pgjobs.db.pauses import Pause
 from pgjobs.db.rows import (
     _POLL,
@@ -595,6 +596,57 @@ class Client:
         holding back jobs of tenant ``database_id``."""
         rows = self._rows(queries.LIST_PAUSES, {"db_id": database_id})
         return [Pause.from_row(row) for row in rows]
+
+    # -- limits and tenant fairness (0.5.0) ------------------------------------------------------
+
+    def set_job_limit(
+        self,
+        *,
+        task: str | None = None,
+        database_id: UUID | str | None = None,
+        max_running: int | None = None,
+        max_starts: int | None = None,
+        per_period: timedelta | None = None,
+    ) -> JobLimit:
+        """Limit the jobs of ``task``, of tenant ``database_id``, or of ``task`` within tenant
+        ``database_id`` (give at least one) (app_jobs.set_job_limit): at most ``max_running``
+        of them running at once across all workers (jobs claimed into a worker's buffer
+        count), and/or at most ``max_starts`` starts per ``per_period`` (a token bucket).
+        Setting again replaces both limits of the key. Enforced by every claim from now on."""
+        [row] = self._rows(
+            queries.SET_JOB_LIMIT,
+            {
+                "task": task,
+                "db_id": database_id,
+                "max_running": max_running,
+                "max_starts": max_starts,
+                "per_period": per_period,
+            },
+        )
+        return JobLimit.from_row(row)
+
+    def remove_job_limit(
+        self, *, task: str | None = None, database_id: UUID | str | None = None
+    ) -> bool:
+        """Lift the limit set with exactly these keys (app_jobs.remove_job_limit); True when
+        there was one. The jobs it held back start with the next claims."""
+        [row] = self._rows(queries.REMOVE_JOB_LIMIT, {"task": task, "db_id": database_id})
+        return bool(row["removed"])
+
+    def list_job_limits(self, database_id: UUID | str | None = None) -> list[JobLimit]:
+        """The limits in force (app_jobs.list_job_limits), with how many of each one's jobs run
+        now and how many starts its rate bucket holds: all of them, or those that apply to
+        tenant ``database_id``."""
+        rows = self._rows(queries.LIST_JOB_LIMITS, {"db_id": database_id})
+        return [JobLimit.from_row(row) for row in rows]
+
+    def set_tenant_fairness(self, enabled: bool) -> bool:
+        """Turn tenant fairness on or off (app_jobs.set_tenant_fairness): on, every claim
+        rotates across tenants among the jobs of equal priority, so a tenant with a large
+        backlog does not starve one with a few jobs. Turning it on builds an index of the
+        claimable jobs (enqueues and claims wait while it is built)."""
+        [row] = self._rows(queries.SET_TENANT_FAIRNESS, {"enabled": enabled})
+        return bool(row["enabled"])
 
     def wait_for(self, job_id: int, timeout: float | None = None) -> Any:
         """Wait until the job finishes and return its result; raise

@@ -1,0 +1,7 @@
+-- Revert pgjobs:tables/job_fairness from pg
+
+BEGIN;
+
+DROP TABLE app_jobs.job_fairness;
+
+COMMIT;
