@@ -29,6 +29,7 @@ STATE_TABLES = (
     "task_settings",
     "worker_tasks",
     "job_pauses",
+    "job_dependencies",
 )
 
 

@@ -11,14 +11,16 @@
 --   1. The shapes, element by element (PJ210): numbers from 1 up or {"element": k} with
 --      k < i, no NULL, no duplicate, at most 1000; a job with dependencies has no job_key
 --      (PJ214: replacing a waiting dependant in place would have to merge its dependencies).
---   2. The jobs go in through app_jobs._add_jobs (every check, setting and key rule of a
+--   2. The dependencies named by id still in app_jobs.jobs are locked FOR KEY SHARE, in id
+--      order: from now on none of them can leave app_jobs.jobs (its finish waits for this
+--      transaction), and one that left before is in job_history when looked for next.
+--      Completed: met. Failed or cancelled: refused (PJ213), since the job could never run.
+--      Neither: PJ211 (the job's own id, not given yet, is one). Another tenant's: PJ212.
+--      All before anything is written (not even an id is drawn from the sequence).
+--   3. The jobs go in through app_jobs._add_jobs (every check, setting and key rule of a
 --      plain enqueue), in this transaction: no worker sees them before the end.
---   3. The dependencies still in app_jobs.jobs are locked FOR KEY SHARE, in id order: from now
---      on none of them can leave app_jobs.jobs (its finish waits for this transaction), and
---      one that left before is in job_history when looked for next. Completed: met. Failed or
---      cancelled: refused (PJ213), since the job could never run. Neither: PJ211. Another
---      tenant's: PJ212. The job itself, or a later element of the call: PJ210.
---   4. The edges are written, has_dependants set on the dependencies that lacked it (the
+--   4. The elements named by position are locked and every edge checked again.
+--   5. The edges are written, has_dependants set on the dependencies that lacked it (the
 --      finish of each then looks its dependants up), and each job waits ('waiting', out of the
 --      claim index) for its dependencies not completed yet (pending_dependencies); a job whose
 --      dependencies all completed already is due at once.
@@ -35,6 +37,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  v_nil constant uuid := '00000000-0000-0000-0000-000000000000'::uuid;
   v_n constant integer := coalesce(pg_catalog.cardinality(p_specs), 0);
   v_bad record;
   v_where text;
@@ -103,11 +106,74 @@ BEGIN
       HINT = 'Pass the ids of existing jobs this job waits for, e.g. depends_on := ARRAY[12, 13]; in add_jobs, {"element": 1} is the job of the first element.';
   END LOOP;
 
-  -- 2. The jobs, as a plain enqueue writes them (element order).
+  -- 2. The dependencies named by id, before anything is written: locked FOR KEY SHARE in id
+  --    order when still waiting or running (none of them can leave app_jobs.jobs now: its
+  --    finish waits for this transaction), else looked for in the history (one that left
+  --    before the lock is there); and the tenants of the elements named by position.
+  v_live := ARRAY(SELECT j.id FROM app_jobs.jobs AS j
+                   WHERE j.id IN (SELECT x::text::bigint
+                                    FROM pg_catalog.unnest(p_depends_on) AS d (deps),
+                                         pg_catalog.jsonb_array_elements(d.deps) AS x
+                                   WHERE d.deps IS NOT NULL AND pg_catalog.jsonb_typeof(x) = 'number')
+                   ORDER BY j.id
+                     FOR KEY SHARE OF j);
+  FOR v_bad IN
+    SELECT c.*
+      FROM (SELECT d.i, x AS item, coalesce((p_specs[d.i]).db_id, v_nil) AS database_id,
+                   CASE WHEN pg_catalog.jsonb_typeof(x) = 'number' THEN x::text::bigint END AS depends_on_id,
+                   CASE WHEN pg_catalog.jsonb_typeof(x) = 'number'
+                        THEN coalesce(l.database_id, h.database_id)
+                        ELSE coalesce((p_specs[(x ->> 'element')::integer]).db_id, v_nil) END AS dep_tenant,
+                   CASE WHEN pg_catalog.jsonb_typeof(x) = 'number' AND l.id IS NULL
+                        THEN coalesce(h.status, 'unknown') END AS status,
+                   h.last_error, coalesce(l.task_identifier, h.task_identifier) AS dep_task
+              FROM pg_catalog.unnest(p_depends_on) WITH ORDINALITY AS d (deps, i)
+             CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(d.deps) WITH ORDINALITY AS e (x, n)
+              LEFT JOIN app_jobs.jobs AS l
+                     ON pg_catalog.jsonb_typeof(x) = 'number' AND l.id = x::text::bigint
+                    AND l.id = ANY (v_live)
+              LEFT JOIN LATERAL (SELECT y.status, y.database_id, y.task_identifier, y.last_error
+                                   FROM app_jobs.job_history AS y
+                                  WHERE pg_catalog.jsonb_typeof(x) = 'number' AND l.id IS NULL
+                                    AND y.id = x::text::bigint
+                                  LIMIT 1) AS h ON true
+             WHERE d.deps IS NOT NULL) AS c
+     WHERE c.status IN ('unknown', 'failed', 'cancelled') OR c.dep_tenant <> c.database_id
+     ORDER BY c.i
+     LIMIT 1
+  LOOP
+    v_where := CASE WHEN p_fn = 'add_job' THEN 'add_job: '
+                    ELSE pg_catalog.format('%s: element %s: ', p_fn, v_bad.i) END;
+    IF v_bad.status = 'unknown' THEN
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ211',
+        MESSAGE = v_where || pg_catalog.format('dependency job %s does not exist', v_bad.depends_on_id),
+        DETAIL = 'It is neither waiting, running nor in the history (a finished job leaves the history at cleanup_jobs).',
+        HINT = 'Pass the id of a job enqueued before this one (and committed), e.g. the id add_job returned; in add_jobs, {"element": k} names the job of element k.';
+    ELSIF v_bad.dep_tenant <> v_bad.database_id THEN
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ212',
+        MESSAGE = v_where || pg_catalog.format('dependency %s belongs to another tenant',
+                                               coalesce('job ' || v_bad.depends_on_id, v_bad.item::text)),
+        HINT = 'A job may only depend on jobs of its own tenant (db_id).';
+    ELSE
+      RAISE EXCEPTION USING
+        ERRCODE = 'PJ213',
+        MESSAGE = v_where || pg_catalog.format('dependency job %s (%s) %s: this job could never run', v_bad.depends_on_id,
+                                               v_bad.dep_task, CASE WHEN v_bad.status = 'failed' THEN 'failed' ELSE 'was cancelled' END),
+        DETAIL = pg_catalog.format('last_error = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left(v_bad.last_error, 200)), 'NULL')),
+        HINT = 'Rerun the dependency (rerun_job) and depend on the new job, or enqueue without it.';
+    END IF;
+  END LOOP;
+
+  -- 3. The jobs, as a plain enqueue writes them (element order).
   v_rows := ARRAY(SELECT r FROM app_jobs._add_jobs(p_specs, p_correlation_ids, p_backoffs, p_timeouts,
                                                     p_fn, p_key_mode) AS r);
 
-  -- 3. The edges: lock the dependencies still waiting or running, then check each edge.
+  -- 4. The edges. The jobs named by position are locked too (a new job is this
+  --    transaction's; one an unsafe_dedupe key returned may have finished meanwhile), and
+  --    every edge checked again: none can fail but that one, and a job naming itself or a
+  --    later element of the call by id (ids it could only guess: PJ211 above in practice).
   SELECT pg_catalog.array_agg(d.i ORDER BY d.i, x.n), pg_catalog.array_agg((v_rows[d.i]).id ORDER BY d.i, x.n),
          pg_catalog.array_agg((v_rows[d.i]).database_id ORDER BY d.i, x.n),
          pg_catalog.array_agg(CASE WHEN pg_catalog.jsonb_typeof(x.v) = 'number' THEN x.v::text::bigint
@@ -124,10 +190,10 @@ BEGIN
     RETURN QUERY SELECT * FROM pg_catalog.unnest(v_rows);
     RETURN;
   END IF;
-  v_live := ARRAY(SELECT j.id FROM app_jobs.jobs AS j
-                   WHERE j.id = ANY (v_e_dep)
-                   ORDER BY j.id
-                     FOR KEY SHARE OF j);
+  v_live := v_live || ARRAY(SELECT j.id FROM app_jobs.jobs AS j
+                             WHERE j.id = ANY (v_e_dep) AND NOT (j.id = ANY (v_live))
+                             ORDER BY j.id
+                               FOR KEY SHARE OF j);
   FOR v_bad IN
     SELECT e.i, e.job_id, e.depends_on_id, e.element, e.database_id,
            e.depends_on_id = ANY (v_live) AS live,
@@ -175,7 +241,7 @@ BEGIN
     END IF;
   END LOOP;
 
-  -- 4. Edges, flags, and the wait.
+  -- 5. Edges, flags, and the wait.
   INSERT INTO app_jobs.job_dependencies (depends_on_id, job_id, database_id)
   SELECT e.depends_on_id, e.job_id, e.database_id FROM ROWS FROM (pg_catalog.unnest(v_e_i), pg_catalog.unnest(v_e_job), pg_catalog.unnest(v_e_db), pg_catalog.unnest(v_e_dep), pg_catalog.unnest(v_e_element))
              AS e (i, job_id, database_id, depends_on_id, element)

@@ -45,7 +45,9 @@ BEGIN
       UPDATE app_jobs.jobs AS d
          SET pending_dependencies = d.pending_dependencies - 1,
              state = CASE WHEN d.pending_dependencies > 1 THEN 'waiting'
-                          WHEN d.run_at > pg_catalog.now() THEN 'scheduled'
+                          -- The clock, not now(): this transaction may have begun before
+                          -- the dependant's enqueue (whose run_at defaults to its now()).
+                          WHEN d.run_at > pg_catalog.clock_timestamp() THEN 'scheduled'
                           ELSE 'ready' END,
              updated_at = pg_catalog.now()
         FROM app_jobs.job_dependencies AS e

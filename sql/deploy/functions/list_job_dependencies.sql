@@ -36,7 +36,7 @@ BEGIN
   PERFORM app_jobs._tenant(v_tenant, 'list_job_dependencies');  -- tenant isolation (issue 15)
   RETURN QUERY
     SELECT e.relation, e.other, coalesce(l.task_identifier, h.task_identifier),
-           coalesce((app_jobs._live_job_info(l)).status, h.status)
+           CASE WHEN l.id IS NOT NULL THEN (app_jobs._live_job_info(l)).status ELSE h.status END
       FROM (SELECT 'dependency'::text AS relation, d.depends_on_id AS other
               FROM app_jobs.job_dependencies AS d WHERE d.job_id = list_job_dependencies.job_id
             UNION ALL
