@@ -394,6 +394,8 @@ PUBLIC_FUNCTIONS = [
     "pause_jobs", "resume_jobs", "list_pauses", "park_paused_jobs",
     # payload schemas (issue 19)
     "validate_payload",
+    # job dependencies (issue 19)
+    "list_job_dependencies",
 ]  # fmt: skip
 
 

@@ -229,7 +229,8 @@ def test_the_roles_mode_block_of_docs_operations_md(db: Conn, dsn: str) -> None:
 
 #: Every table holding tenant data, and the view over two of them.
 POLICED = ("jobs", "job_history", "job_history_default", "job_attempts", "scheduled_jobs",
-           "task_settings", "job_queue_locks", "job_queue_wakes", "job_pauses")  # fmt: skip
+           "task_settings", "job_queue_locks", "job_queue_wakes", "job_pauses",
+           "job_dependencies")  # fmt: skip
 
 
 def seed_b_more(db: Conn) -> None:

@@ -174,7 +174,7 @@ BEGIN
   --    transaction's; one an unsafe_dedupe key returned may have finished meanwhile), and
   --    every edge checked again: none can fail but that one, and a job naming itself or a
   --    later element of the call by id (ids it could only guess: PJ211 above in practice).
-  SELECT pg_catalog.array_agg(d.i ORDER BY d.i, x.n), pg_catalog.array_agg((v_rows[d.i]).id ORDER BY d.i, x.n),
+  SELECT pg_catalog.array_agg(d.i::integer ORDER BY d.i, x.n), pg_catalog.array_agg((v_rows[d.i]).id ORDER BY d.i, x.n),
          pg_catalog.array_agg((v_rows[d.i]).database_id ORDER BY d.i, x.n),
          pg_catalog.array_agg(CASE WHEN pg_catalog.jsonb_typeof(x.v) = 'number' THEN x.v::text::bigint
                                    ELSE (v_rows[(x.v ->> 'element')::integer]).id END ORDER BY d.i, x.n),
