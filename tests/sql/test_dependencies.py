@@ -45,9 +45,7 @@ def state(db: Conn, job_id: int) -> str | None:
 
 
 def status(db: Conn, job_id: int) -> tuple[str, str | None]:
-    row = db.execute(
-        "SELECT status, last_error FROM app_jobs.find_job(%s)", (job_id,)
-    ).fetchone()
+    row = db.execute("SELECT status, last_error FROM app_jobs.find_job(%s)", (job_id,)).fetchone()
     assert row is not None
     return str(row["status"]), row["last_error"]
 
@@ -66,9 +64,11 @@ def fail(db: Conn, job_id: int, worker: str = "w") -> str:
 
 
 def spec(task: str, tenant: str | None = TENANT, queue: str | None = None) -> str:
-    return psycopg.sql.SQL("ROW({}, {}, NULL, NULL, {}, NULL, NULL, NULL)::app_jobs.job_spec").format(
-        psycopg.sql.Literal(tenant), psycopg.sql.Literal(task), psycopg.sql.Literal(queue)
-    ).as_string(None)
+    return (
+        psycopg.sql.SQL("ROW({}, {}, NULL, NULL, {}, NULL, NULL, NULL)::app_jobs.job_spec")
+        .format(psycopg.sql.Literal(tenant), psycopg.sql.Literal(task), psycopg.sql.Literal(queue))
+        .as_string(None)
+    )
 
 
 def add_jobs(db: Conn, specs: list[str], depends_on: list[Any]) -> list[dict[str, Any]]:
@@ -96,7 +96,9 @@ def test_a_chain_runs_in_order_and_each_link_waits(db: Conn) -> None:
     assert [status(db, i)[0] for i in (a, b["id"], c["id"])] == ["completed"] * 3
 
 
-def test_fan_in_waits_for_every_dependency_and_fan_out_releases_all(db: Conn, connect: Connect) -> None:
+def test_fan_in_waits_for_every_dependency_and_fan_out_releases_all(
+    db: Conn, connect: Connect
+) -> None:
     listener = connect()
     listener.execute('LISTEN "jobs:insert"')
     jobs = add_jobs(
@@ -206,7 +208,9 @@ def test_a_dependency_already_finished_is_met_or_refused(db: Conn) -> None:
         ([999_999_999], "PJ211"),
     ],
 )
-def test_bad_dependencies_of_add_job_write_nothing(db: Conn, depends_on: list[Any], code: str) -> None:
+def test_bad_dependencies_of_add_job_write_nothing(
+    db: Conn, depends_on: list[Any], code: str
+) -> None:
     a = add_job(db, "a")["id"]
     if depends_on == ["duplicate"]:
         depends_on = [a, a]
@@ -320,7 +324,9 @@ def test_waiting_is_a_status_of_its_own(db: Conn) -> None:
     assert state(db, b) == "waiting"
 
 
-def test_racing_completions_of_the_last_two_dependencies_make_it_due_once(db: Conn, connect: Connect) -> None:
+def test_racing_completions_of_the_last_two_dependencies_make_it_due_once(
+    db: Conn, connect: Connect
+) -> None:
     conns = [connect(), connect()]
     for round_ in range(ROUNDS):
         a = add_job(db, "dep")["id"]
@@ -328,7 +334,9 @@ def test_racing_completions_of_the_last_two_dependencies_make_it_due_once(db: Co
         c = add_job(db, "joined", depends_on=[a, b])["id"]
         assert sorted(claim(db, ["dep"], worker=f"w{round_}")) == [a, b]
 
-        def finish(index: int, barrier: threading.Barrier, a: int = a, b: int = b, r: int = round_) -> None:
+        def finish(
+            index: int, barrier: threading.Barrier, a: int = a, b: int = b, r: int = round_
+        ) -> None:
             conn = conns[index]
             barrier.wait()
             if index == 0:

@@ -38,6 +38,13 @@ def seed(db: Conn) -> None:
     db.execute("SELECT app_jobs.heartbeat('seed-worker')")
 
 
+#: add_jobs of one plain element, for the depends_on cases (the call is left open).
+ONE_SPEC = (
+    "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]"
+    "::app_jobs.job_spec[], "
+)
+
+
 class Case(NamedTuple):
     function: str
     statement: str
@@ -337,13 +344,16 @@ CASES = {
     "add_job/depends_on NULL element": Case(
         "add_job", "app_jobs.add_job(NULL, 't', depends_on := ARRAY[NULL]::bigint[])", "PJ210"
     ),
-    "add_job/depends_on 0": Case("add_job", "app_jobs.add_job(NULL, 't', depends_on := '{0}')", "PJ210"),
+    "add_job/depends_on 0": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', depends_on := '{0}')", "PJ210"
+    ),
     "add_job/depends_on duplicate": Case(
         "add_job", "app_jobs.add_job(NULL, 't', depends_on := '{1,1}')", "PJ210"
     ),
     "add_job/depends_on 1001": Case(
         "add_job",
-        "app_jobs.add_job(NULL, 't', depends_on := ARRAY(SELECT generate_series(1, 1001))::bigint[])",
+        "app_jobs.add_job(NULL, 't',"
+        " depends_on := ARRAY(SELECT generate_series(1, 1001))::bigint[])",
         "PJ210",
     ),
     "add_job/depends_on unknown": Case(
@@ -354,17 +364,17 @@ CASES = {
     ),
     "add_jobs/depends_on later element": Case(
         "add_jobs",
-        """app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]::app_jobs.job_spec[], depends_on := ARRAY['[{"element": 1}]']::jsonb[])""",
+        ONE_SPEC + """depends_on := ARRAY['[{"element": 1}]']::jsonb[])""",
         "PJ210",
     ),
     "add_jobs/depends_on not an array": Case(
         "add_jobs",
-        """app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]::app_jobs.job_spec[], depends_on := ARRAY['{"element": 1}']::jsonb[])""",
+        ONE_SPEC + """depends_on := ARRAY['{"element": 1}']::jsonb[])""",
         "PJ210",
     ),
     "add_jobs/depends_on length": Case(
         "add_jobs",
-        """app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]::app_jobs.job_spec[], depends_on := ARRAY[NULL, NULL]::jsonb[])""",
+        ONE_SPEC + """depends_on := ARRAY[NULL, NULL]::jsonb[])""",
         "PJ131",
     ),
     "list_job_dependencies/NULL": Case(
