@@ -453,3 +453,22 @@ def test_random_dags_run_after_their_dependencies_exactly_once(
     assert db.execute(
         "SELECT count(*) AS n FROM app_jobs.jobs WHERE task_identifier = %s", (task,)
     ).fetchone() == {"n": 0}
+
+
+def test_cleanup_removes_the_edges_of_jobs_gone_from_the_history(db: Conn) -> None:
+    a = add_job(db, "a")["id"]
+    b = add_job(db, "b", depends_on=[a])["id"]
+    live = add_job(db, "live", depends_on=[b])["id"]
+    assert claim(db, ["a"]) == [a]
+    complete(db, a)
+    assert claim(db, ["b"]) == [b]
+    complete(db, b)
+    db.execute("UPDATE app_jobs.job_dependencies SET created_at = now() - interval '2 days'")
+    db.execute(
+        "UPDATE app_jobs.job_history SET finished_at = now() - interval '2 days' WHERE id = %s",
+        (b,),
+    )
+    db.execute("SELECT * FROM app_jobs.cleanup_jobs(interval '1 day')").fetchall()
+    rows = db.execute("SELECT depends_on_id, job_id FROM app_jobs.job_dependencies").fetchall()
+    # b's edge to a went with b's history; live's edge to b stays while live is kept.
+    assert [(r["depends_on_id"], r["job_id"]) for r in rows] == [(b, live)]
