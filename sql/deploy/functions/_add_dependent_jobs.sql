@@ -15,7 +15,8 @@
 --      order: from now on none of them can leave app_jobs.jobs (its finish waits for this
 --      transaction), and one that left before is in job_history when looked for next.
 --      Completed: met. Failed or cancelled: refused (PJ213), since the job could never run.
---      Neither: PJ211 (the job's own id, not given yet, is one). Another tenant's: PJ212.
+--      Neither: PJ211 (the job's own id, not given yet, is one). Another tenant's: PJ212
+--      (PJ211 under tenant isolation, which must not reveal another tenant's ids).
 --      All before anything is written (not even an id is drawn from the sequence).
 --   3. The jobs go in through app_jobs._add_jobs (every check, setting and key rule of a
 --      plain enqueue), in this transaction: no worker sees them before the end.
@@ -144,7 +145,11 @@ BEGIN
   LOOP
     v_where := CASE WHEN p_fn = 'add_job' THEN 'add_job: '
                     ELSE pg_catalog.format('%s: element %s: ', p_fn, v_bad.i) END;
-    IF v_bad.status = 'unknown' THEN
+    IF v_bad.status = 'unknown'
+       OR (v_bad.depends_on_id IS NOT NULL AND v_bad.dep_tenant <> v_bad.database_id
+           AND app_jobs._tenant(NULL, p_fn) IS NOT NULL) THEN
+      -- Under tenant isolation another tenant's job does not exist for this session (PJ211,
+      -- not PJ212: the error must not tell that the id is taken).
       RAISE EXCEPTION USING
         ERRCODE = 'PJ211',
         MESSAGE = v_where || pg_catalog.format('dependency job %s does not exist', v_bad.depends_on_id),
