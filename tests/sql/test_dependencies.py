@@ -283,6 +283,16 @@ def test_a_dependency_of_another_tenant_is_refused(db: Conn) -> None:
     assert after["jobs"] == before["jobs"] and after["job_dependencies"] == []
 
 
+def test_claim_job_does_not_run_a_waiting_job_early(db: Conn) -> None:
+    a = add_job(db, "a")["id"]
+    b = add_job(db, "b", depends_on=[a])["id"]
+    assert db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (b,)).fetchall() == []
+    assert state(db, b) == "waiting"
+    assert [r["id"] for r in db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (a,))] == [a]
+    complete(db, a)
+    assert [r["id"] for r in db.execute("SELECT * FROM app_jobs.claim_job('w', %s)", (b,))] == [b]
+
+
 def test_a_waiting_head_holds_back_its_named_queue(db: Conn) -> None:
     gate = add_job(db, "gate")["id"]
     head = add_job(db, "step", queue_name="q", depends_on=[gate])["id"]
