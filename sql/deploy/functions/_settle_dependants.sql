@@ -9,7 +9,7 @@
 --   completed: each waiting dependant's pending_dependencies goes down by one, by an UPDATE of
 --     its row: two last dependencies completing at once are serialised on that row, and the one
 --     that brings it to 0 makes it due (ready, or scheduled when its run_at is ahead), exactly
---     once; workers are told (NOTIFY "jobs:insert", as for an enqueue).
+--     once; workers are told by the row trigger jobs_notify_ready (NOTIFY "jobs:insert").
 --   failed, cancelled: its waiting dependants, and theirs, transitively, are cancelled: they
 --     move to job_history as cancelled, last_error naming the dependency. Level by level, each
 --     level one statement that sees the edges committed before it: a dependant enqueued while
@@ -25,7 +25,6 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  v_ready boolean;
   v_level bigint[] := ARRAY[p_job_id];
   v_root text;
   v_queue record;
@@ -41,22 +40,18 @@ BEGIN
         AND d.state = 'waiting'
       ORDER BY d.id
         FOR UPDATE;
-    WITH due AS (
-      UPDATE app_jobs.jobs AS d
-         SET pending_dependencies = d.pending_dependencies - 1,
-             state = CASE WHEN d.pending_dependencies > 1 THEN 'waiting'
-                          -- The clock, not now(): this transaction may have begun before
-                          -- the dependant's enqueue (whose run_at defaults to its now()).
-                          WHEN d.run_at > pg_catalog.clock_timestamp() THEN 'scheduled'
-                          ELSE 'ready' END,
-             updated_at = pg_catalog.now()
-        FROM app_jobs.job_dependencies AS e
-       WHERE e.depends_on_id = p_job_id AND d.id = e.job_id AND d.state = 'waiting'
-      RETURNING d.state)
-    SELECT coalesce(pg_catalog.bool_or(u.state = 'ready'), false) INTO v_ready FROM due AS u;
-    IF v_ready THEN
-      PERFORM pg_catalog.pg_notify('jobs:insert', '');
-    END IF;
+    -- A dependant made ready wakes the workers through the row trigger jobs_notify_ready
+    -- (NOTIFY "jobs:insert", as an enqueue does).
+    UPDATE app_jobs.jobs AS d
+       SET pending_dependencies = d.pending_dependencies - 1,
+           state = CASE WHEN d.pending_dependencies > 1 THEN 'waiting'
+                        -- The clock, not now(): this transaction may have begun before
+                        -- the dependant's enqueue (whose run_at defaults to its now()).
+                        WHEN d.run_at > pg_catalog.clock_timestamp() THEN 'scheduled'
+                        ELSE 'ready' END,
+           updated_at = pg_catalog.now()
+      FROM app_jobs.job_dependencies AS e
+     WHERE e.depends_on_id = p_job_id AND d.id = e.job_id AND d.state = 'waiting';
     RETURN;
   END IF;
 
