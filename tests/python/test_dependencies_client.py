@@ -131,7 +131,11 @@ def test_a_worker_is_woken_when_a_dependency_completes(dsn: str) -> None:
 def test_cli_shows_the_edges_and_lists_waiting_jobs(dsn: str) -> None:
     with Client.connect(dsn) as jobs:
         a = jobs.add_job("fetch")
-        b = jobs.add_job("merge", depends_on=[a.id])
+    added = run_pgjobs("add", "merge", "--depends-on", str(a.id), "--dsn", dsn)
+    assert added.returncode == 0, added.stderr
+    assert "waiting" in added.stdout
+    with Client.connect(dsn) as jobs:
+        [b] = jobs.list_jobs("waiting")
     shown = run_pgjobs("jobs", "show", str(b.id), "--dsn", dsn)
     assert shown.returncode == 0, shown.stderr
     assert "status:              waiting" in shown.stdout

@@ -32,7 +32,7 @@ def _run_add(args: argparse.Namespace) -> int:
             queue=args.queue, run_at=args.run_at, delay=args.delay,
             max_attempts=args.max_attempts, priority=args.priority,
             correlation_id=args.correlation_id, backoff=args.backoff, timeout=args.timeout,
-            job_key_mode=args.key_mode,
+            job_key_mode=args.key_mode, depends_on=args.depends_on,
         )  # fmt: skip
         # The public status (find_job's), not the row's internal state.
         info = connected.find_job(job.id)
@@ -137,6 +137,10 @@ def add_add(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         "--key-mode", metavar="MODE", choices=("replace", "preserve_run_at", "unsafe_dedupe"),
         help="when a job holds --key: replace it (default), replace it but keep its run time "
         "(preserve_run_at), or keep it untouched (unsafe_dedupe)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--depends-on", metavar="ID", type=int, action="append",
+        help="run only once job ID has completed (repeatable); cancelled if it fails",
     )  # fmt: skip
     parser.set_defaults(handler=_run_add)
 
