@@ -366,13 +366,18 @@ def test_racing_completions_of_the_last_two_dependencies_make_it_due_once(
         complete(db, c)
 
 
+@pytest.mark.parametrize("prior", [False, True], ids=["first dependant", "has dependants"])
 @pytest.mark.parametrize("outcome", ["completed", "failed"])
 def test_a_dependant_enqueued_while_its_dependency_finishes_is_never_stranded(
-    db: Conn, connect: Connect, outcome: str
+    db: Conn, connect: Connect, outcome: str, prior: bool
 ) -> None:
+    """With prior, the dependency already has a dependant (has_dependants is set): the new
+    enqueue only locks it FOR KEY SHARE, without writing it."""
     conns = [connect(), connect()]
     for round_ in range(ROUNDS):
         a = add_job(db, "dep", max_attempts=1)["id"]
+        if prior:
+            add_job(db, "earlier", depends_on=[a])
         assert claim(db, ["dep"], worker=f"w{round_}") == [a]
 
         def act(index: int, barrier: threading.Barrier, a: int = a, r: int = round_) -> int | str:
@@ -395,6 +400,9 @@ def test_a_dependant_enqueued_while_its_dependency_finishes_is_never_stranded(
             assert state(db, after) == "ready"  # due: at once, or made due by the completion
             assert claim(db, ["after"]) == [after]
             complete(db, after)
+            if prior:  # the earlier dependant was made due too
+                [earlier] = claim(db, ["earlier"])
+                complete(db, earlier)
         elif isinstance(after, int):
             assert status(db, after)[0] == "cancelled"  # enqueued first: cancelled with it
         else:
