@@ -550,3 +550,20 @@ def test_racing_workers_run_a_random_graph_in_order_exactly_once(
     for i, ds in enumerate(deps):
         for d in ds:
             assert hist[ids[i]]["first_started_at"] > hist[ids[d]]["finished_at"], (i, d)
+
+
+def test_a_large_pipeline_and_fan_in_in_one_call(db: Conn) -> None:
+    """2,000-job chain by position and 2,000 jobs on one dependency each by id, one call each
+    (the enqueue stays linear: it once subscripted its array of rows per edge)."""
+    n = 2000
+    chain = add_jobs(
+        db, [spec("chain") for _ in range(n)], [None] + [[{"element": i}] for i in range(1, n)]
+    )
+    assert [j["state"] for j in chain] == ["ready"] + ["waiting"] * (n - 1)
+    fan = add_jobs(db, [spec("fan") for _ in range(n)], [[j["id"]] for j in chain])
+    assert {j["pending_dependencies"] for j in fan} == {1}
+    edges = db.execute("SELECT count(*) AS n FROM app_jobs.job_dependencies").fetchone()
+    assert edges == {"n": 2 * n - 1}
+    assert claim(db, ["chain", "fan"]) == [chain[0]["id"]]
+    complete(db, chain[0]["id"])
+    assert sorted(claim(db, ["chain", "fan"])) == [chain[1]["id"], fan[0]["id"]]

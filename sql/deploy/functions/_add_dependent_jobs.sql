@@ -49,6 +49,8 @@ DECLARE
   v_e_db uuid[];
   v_e_dep bigint[];
   v_e_element integer[];
+  v_ids bigint[];
+  v_dbs uuid[];
 BEGIN
   IF coalesce(pg_catalog.cardinality(p_depends_on), 0) NOT IN (0, v_n) THEN
     RAISE EXCEPTION USING
@@ -112,7 +114,7 @@ BEGIN
   --    finish waits for this transaction), else looked for in the history (one that left
   --    before the lock is there); and the tenants of the elements named by position.
   v_live := ARRAY(SELECT j.id FROM app_jobs.jobs AS j
-                   WHERE j.id IN (SELECT x::text::bigint
+                   WHERE j.id IN (SELECT CASE WHEN pg_catalog.jsonb_typeof(x) = 'number' THEN x::text::bigint END
                                     FROM pg_catalog.unnest(p_depends_on) AS d (deps),
                                          pg_catalog.jsonb_array_elements(d.deps) AS x
                                    WHERE d.deps IS NOT NULL AND pg_catalog.jsonb_typeof(x) = 'number')
@@ -131,12 +133,11 @@ BEGIN
               FROM pg_catalog.unnest(p_depends_on) WITH ORDINALITY AS d (deps, i)
              CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(d.deps) WITH ORDINALITY AS e (x, n)
               LEFT JOIN app_jobs.jobs AS l
-                     ON pg_catalog.jsonb_typeof(x) = 'number' AND l.id = x::text::bigint
-                    AND l.id = ANY (v_live)
+                     ON l.id = CASE WHEN pg_catalog.jsonb_typeof(x) = 'number' THEN x::text::bigint END
               LEFT JOIN LATERAL (SELECT y.status, y.database_id, y.task_identifier, y.last_error
                                    FROM app_jobs.job_history AS y
-                                  WHERE pg_catalog.jsonb_typeof(x) = 'number' AND l.id IS NULL
-                                    AND y.id = x::text::bigint
+                                  WHERE l.id IS NULL
+                                    AND y.id = CASE WHEN pg_catalog.jsonb_typeof(x) = 'number' THEN x::text::bigint END
                                   LIMIT 1) AS h ON true
              WHERE d.deps IS NOT NULL) AS c
      WHERE c.status IN ('unknown', 'failed', 'cancelled') OR c.dep_tenant <> c.database_id
@@ -175,18 +176,21 @@ BEGIN
   v_rows := ARRAY(SELECT r FROM app_jobs._add_jobs(p_specs, p_correlation_ids, p_backoffs, p_timeouts,
                                                     p_fn, p_key_mode) AS r);
 
-  -- 4. The edges. The jobs named by position are locked too (a new job is this
-  --    transaction's; one an unsafe_dedupe key returned may have finished meanwhile), and
-  --    every edge checked again: none can fail but that one, and a job naming itself or a
-  --    later element of the call by id (ids it could only guess: PJ211 above in practice).
-  SELECT pg_catalog.array_agg(d.i::integer ORDER BY d.i, x.n), pg_catalog.array_agg((v_rows[d.i]).id ORDER BY d.i, x.n),
-         pg_catalog.array_agg((v_rows[d.i]).database_id ORDER BY d.i, x.n),
+  -- 4. The edges. Every dependency still in app_jobs.jobs is locked (again, for those of
+  --    step 2; a job of this call named by position is this transaction's, or one a job key
+  --    returned), and every edge checked again: only a job an unsafe_dedupe key returned can
+  --    have finished meanwhile; the job itself is never named (its id did not exist, PJ211).
+  -- Scalar arrays, not v_rows[i]: subscripting an array of rows costs in proportion to the
+  -- array, which made a large pipeline quadratic.
+  v_ids := ARRAY(SELECT r.id FROM pg_catalog.unnest(v_rows) AS r);
+  v_dbs := ARRAY(SELECT r.database_id FROM pg_catalog.unnest(v_rows) AS r);
+  SELECT pg_catalog.array_agg(d.i::integer ORDER BY d.i, x.n),
+         pg_catalog.array_agg(v_ids[d.i] ORDER BY d.i, x.n),
+         pg_catalog.array_agg(v_dbs[d.i] ORDER BY d.i, x.n),
          pg_catalog.array_agg(CASE WHEN pg_catalog.jsonb_typeof(x.v) = 'number' THEN x.v::text::bigint
-                                   ELSE (v_rows[(x.v ->> 'element')::integer]).id END ORDER BY d.i, x.n),
-         pg_catalog.array_agg(CASE WHEN pg_catalog.jsonb_typeof(x.v) = 'number'
-                                   THEN (SELECT pg_catalog.min(g.k) FROM pg_catalog.generate_subscripts(v_rows, 1) AS g (k)
-                                          WHERE (v_rows[g.k]).id = x.v::text::bigint)
-                                   ELSE (x.v ->> 'element')::integer END ORDER BY d.i, x.n)
+                                   ELSE v_ids[(x.v ->> 'element')::integer] END ORDER BY d.i, x.n),
+         pg_catalog.array_agg(CASE WHEN pg_catalog.jsonb_typeof(x.v) = 'object'
+                                   THEN (x.v ->> 'element')::integer END ORDER BY d.i, x.n)
     INTO v_e_i, v_e_job, v_e_db, v_e_dep, v_e_element
     FROM pg_catalog.unnest(p_depends_on) WITH ORDINALITY AS d (deps, i),
          pg_catalog.jsonb_array_elements(d.deps) WITH ORDINALITY AS x (v, n)
@@ -195,24 +199,24 @@ BEGIN
     RETURN QUERY SELECT * FROM pg_catalog.unnest(v_rows);
     RETURN;
   END IF;
-  v_live := v_live || ARRAY(SELECT j.id FROM app_jobs.jobs AS j
-                             WHERE j.id = ANY (v_e_dep) AND NOT (j.id = ANY (v_live))
-                             ORDER BY j.id
-                               FOR KEY SHARE OF j);
+  v_live := ARRAY(SELECT j.id FROM app_jobs.jobs AS j
+                   WHERE j.id = ANY (v_e_dep)
+                   ORDER BY j.id
+                     FOR KEY SHARE OF j);
   FOR v_bad IN
     SELECT e.i, e.job_id, e.depends_on_id, e.element, e.database_id,
-           e.depends_on_id = ANY (v_live) AS live,
+           l.id IS NOT NULL AS live,
            coalesce(l.database_id, h.database_id) AS dep_tenant, h.status, h.last_error,
            coalesce(l.task_identifier, h.task_identifier) AS dep_task
       FROM ROWS FROM (pg_catalog.unnest(v_e_i), pg_catalog.unnest(v_e_job), pg_catalog.unnest(v_e_db), pg_catalog.unnest(v_e_dep), pg_catalog.unnest(v_e_element))
              AS e (i, job_id, database_id, depends_on_id, element)
-      LEFT JOIN app_jobs.jobs AS l ON l.id = e.depends_on_id AND e.depends_on_id = ANY (v_live)
+      LEFT JOIN app_jobs.jobs AS l ON l.id = e.depends_on_id
       LEFT JOIN LATERAL (SELECT y.status, y.database_id, y.task_identifier, y.last_error
                            FROM app_jobs.job_history AS y
-                          WHERE y.id = e.depends_on_id AND NOT (e.depends_on_id = ANY (v_live))
+                          WHERE y.id = e.depends_on_id AND l.id IS NULL
                           LIMIT 1) AS h ON true
      WHERE e.depends_on_id = e.job_id OR e.element >= e.i
-        OR NOT (e.depends_on_id = ANY (v_live)) AND (h.status IS NULL OR h.status <> 'completed')
+        OR l.id IS NULL AND (h.status IS NULL OR h.status <> 'completed')
         OR coalesce(l.database_id, h.database_id) <> e.database_id
      ORDER BY e.i, e.depends_on_id
      LIMIT 1
@@ -257,7 +261,8 @@ BEGIN
   UPDATE app_jobs.jobs AS j
      SET pending_dependencies = c.n,
          state = CASE WHEN c.n > 0 THEN 'waiting' ELSE j.state END
-    FROM (SELECT e.job_id, pg_catalog.count(DISTINCT e.depends_on_id) FILTER (WHERE e.depends_on_id = ANY (v_live)) AS n
+    FROM (SELECT e.job_id, pg_catalog.count(DISTINCT e.depends_on_id) FILTER (
+                   WHERE EXISTS (SELECT 1 FROM app_jobs.jobs AS l WHERE l.id = e.depends_on_id)) AS n
             FROM ROWS FROM (pg_catalog.unnest(v_e_i), pg_catalog.unnest(v_e_job), pg_catalog.unnest(v_e_db), pg_catalog.unnest(v_e_dep), pg_catalog.unnest(v_e_element))
              AS e (i, job_id, database_id, depends_on_id, element)
            GROUP BY e.job_id) AS c
@@ -265,7 +270,8 @@ BEGIN
 
   RETURN QUERY
     SELECT (CASE WHEN j.id IS NULL THEN r.job ELSE j END).*
-      FROM (SELECT v_rows[g.i] AS job, g.i FROM pg_catalog.generate_subscripts(v_rows, 1) AS g (i)) AS r
+      FROM (SELECT u AS job, pg_catalog.row_number() OVER () AS i
+              FROM pg_catalog.unnest(v_rows) AS u) AS r
       LEFT JOIN app_jobs.jobs AS j ON j.id = (r.job).id
      ORDER BY r.i;
 END;
