@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pgjobs.db.client import Backoff, Job, JobInfo, JobSpec
     from pgjobs.db.errors import (
+        DependencyError,
         InvalidArgument,
         JobFailed,
         JobKeyContention,
@@ -56,6 +57,7 @@ _PUBLIC: dict[str, str] = {
     "JobSpec": "pgjobs.db.client",
     "Schedule": "pgjobs.db.schedules",
     "PgJobsError": "pgjobs.db.errors",
+    "DependencyError": "pgjobs.db.errors",
     "InvalidArgument": "pgjobs.db.errors",
     "JobFailed": "pgjobs.db.errors",
     "JobKeyContention": "pgjobs.db.errors",
@@ -72,6 +74,7 @@ __all__ = [
     "AsyncClient",
     "Backoff",
     "Client",
+    "DependencyError",
     "InvalidArgument",
     "InvalidPayload",
     "InvalidResult",

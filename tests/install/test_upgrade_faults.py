@@ -91,7 +91,7 @@ def check_upgraded(conn: Any, role: str) -> None:
     assert held.fetchone() == (True,)
     add_job = (
         "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text,"
-        " jsonb, interval, text)"
+        " jsonb, interval, text, bigint[])"
     )
     held = conn.execute("SELECT has_function_privilege(%s, %s, 'EXECUTE')", [role, add_job])
     assert held.fetchone() == (True,)

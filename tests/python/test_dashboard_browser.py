@@ -234,3 +234,23 @@ def test_overview_shows_counts_charts_and_workers_screenshot(
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         for shot in (overview, job, jobs):
             shutil.copy(shot, DOCS_IMG / f"dashboard-{shot.name}")
+
+
+def test_a_job_page_shows_its_dependencies_and_dependants(
+    dashboard: Dashboard, page: Any, connect: Callable[..., Conn]
+) -> None:
+    db = connect()
+    first = add_job(db, "fetch", {"page": 1})
+    row = db.execute(
+        "SELECT id FROM app_jobs.add_job(NULL, 'merge', depends_on := ARRAY[%s]::bigint[])",
+        (first,),
+    ).fetchone()
+    merge = int(row["id"])
+    page.goto(f"{dashboard.url}/jobs/{merge}")
+    assert page.locator("#job-status").inner_text() == "waiting"
+    edges = page.locator("#dependencies").inner_text()
+    assert "waits for" in edges and f"job {first}" in edges and "pending" in edges
+    page.click(f'#dependencies a[href="/jobs/{first}"]')
+    page.wait_for_url(f"{dashboard.url}/jobs/{first}")
+    upstream = page.locator("#dependencies").inner_text()
+    assert "needed by" in upstream and f"job {merge}" in upstream and "waiting" in upstream

@@ -31,6 +31,7 @@ STATE_TABLES = (
     "job_pauses",
     "job_limits",
     "job_fairness",
+    "job_dependencies",
 )
 
 

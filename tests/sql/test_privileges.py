@@ -14,7 +14,7 @@ from psycopg import sql
 
 ADD_JOB = (
     "app_jobs.add_job(uuid, text, json, text, text, timestamptz, integer, integer, text, jsonb,"
-    " interval, text)"
+    " interval, text, bigint[])"
 )
 PINNED_SEARCH_PATH = "search_path=pg_catalog, pg_temp"
 

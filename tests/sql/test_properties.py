@@ -396,6 +396,8 @@ PUBLIC_FUNCTIONS = [
     "validate_payload",
     # limits and tenant fairness (issue 18)
     "set_job_limit", "remove_job_limit", "list_job_limits", "set_tenant_fairness",
+    # job dependencies (issue 19)
+    "list_job_dependencies",
 ]  # fmt: skip
 
 

@@ -177,6 +177,13 @@ def test_application_mode_scopes_a_session_but_any_session_can_leave_it(db: Conn
         [row] = db.execute("SELECT database_id FROM app_jobs.add_job(NULL, 'x')").fetchall()
         assert str(row["database_id"]) == A
         assert db.execute("SELECT count(*) AS n FROM app_jobs.list_jobs()").fetchone() == {"n": 1}
+        # A dependency on B's job: as if it did not exist (PJ211), so no id of B leaks.
+        with pytest.raises(psycopg.Error) as caught:
+            db.execute(
+                "SELECT app_jobs.add_job(NULL, 'y', depends_on := ARRAY[%s]::bigint[])",
+                [b_jobs["waiting"]],
+            )
+        assert caught.value.sqlstate == "PJ211"
         db.execute("SET app_jobs.tenant = 'not-a-uuid'")
         with pytest.raises(psycopg.Error) as caught:
             db.execute("SELECT * FROM app_jobs.list_jobs()")
@@ -230,7 +237,7 @@ def test_the_roles_mode_block_of_docs_operations_md(db: Conn, dsn: str) -> None:
 #: Every table holding tenant data, and the view over two of them.
 POLICED = ("jobs", "job_history", "job_history_default", "job_attempts", "scheduled_jobs",
            "task_settings", "job_queue_locks", "job_queue_wakes", "job_pauses",
-           "job_limits")  # fmt: skip
+           "job_limits", "job_dependencies")  # fmt: skip
 
 
 def seed_b_more(db: Conn) -> None:
@@ -246,6 +253,7 @@ def seed_b_more(db: Conn) -> None:
     db.execute(
         "SELECT app_jobs.set_job_limit(task := 'b-only', db_id := %s, max_running := 2)", [B]
     )
+    add_job(db, "after-serial", db_id=B, depends_on=[failing["id"]])  # a dependency edge
 
 
 def direct_rows(conn: Conn) -> dict[str, list[dict[str, object]]]:
@@ -284,7 +292,7 @@ def test_a_tenant_granted_the_tables_reads_only_its_own_rows(db: Conn, tenants: 
     # What the superuser (every row) and the tenant's login see, table by table.
     everything = direct_rows(db)
     for table in ("jobs", "job_history", "job_attempts", "scheduled_jobs", "task_settings",
-                  "job_queue_locks", "job_queues"):  # fmt: skip
+                  "job_queue_locks", "job_queues", "job_dependencies"):  # fmt: skip
         assert everything[table], f"the seed left {table} empty: the check would prove nothing"
     for attempt in (lambda: None, lambda: a.execute(
             sql.SQL("SET ROLE {}").format(sql.Identifier(tenants.group)))):  # fmt: skip

@@ -38,6 +38,13 @@ def seed(db: Conn) -> None:
     db.execute("SELECT app_jobs.heartbeat('seed-worker')")
 
 
+#: add_jobs of one plain element, for the depends_on cases (the call is left open).
+ONE_SPEC = (
+    "app_jobs.add_jobs(ARRAY[ROW(NULL, 't', NULL, NULL, NULL, NULL, NULL, NULL)]"
+    "::app_jobs.job_spec[], "
+)
+
+
 class Case(NamedTuple):
     function: str
     statement: str
@@ -333,6 +340,46 @@ CASES = {
         "PJ117",
     ),
     "find_job/nothing": Case("find_job", "app_jobs.find_job()", "PJ103"),
+    # job dependencies (issue 19)
+    "add_job/depends_on NULL element": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', depends_on := ARRAY[NULL]::bigint[])", "PJ210"
+    ),
+    "add_job/depends_on 0": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', depends_on := '{0}')", "PJ210"
+    ),
+    "add_job/depends_on duplicate": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', depends_on := '{1,1}')", "PJ210"
+    ),
+    "add_job/depends_on 1001": Case(
+        "add_job",
+        "app_jobs.add_job(NULL, 't',"
+        " depends_on := ARRAY(SELECT generate_series(1, 1001))::bigint[])",
+        "PJ210",
+    ),
+    "add_job/depends_on unknown": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', depends_on := '{987654321}')", "PJ211"
+    ),
+    "add_job/depends_on with job_key": Case(
+        "add_job", "app_jobs.add_job(NULL, 't', job_key := 'k', depends_on := '{1}')", "PJ214"
+    ),
+    "add_jobs/depends_on later element": Case(
+        "add_jobs",
+        ONE_SPEC + """depends_on := ARRAY['[{"element": 1}]']::jsonb[])""",
+        "PJ210",
+    ),
+    "add_jobs/depends_on not an array": Case(
+        "add_jobs",
+        ONE_SPEC + """depends_on := ARRAY['{"element": 1}']::jsonb[])""",
+        "PJ210",
+    ),
+    "add_jobs/depends_on length": Case(
+        "add_jobs",
+        ONE_SPEC + """depends_on := ARRAY[NULL, NULL]::jsonb[])""",
+        "PJ131",
+    ),
+    "list_job_dependencies/NULL": Case(
+        "list_job_dependencies", "app_jobs.list_job_dependencies(NULL)", "PJ103"
+    ),
     "list_jobs/unknown status": Case("list_jobs", "app_jobs.list_jobs('{done}')", "PJ115"),
     "list_jobs/NULL status": Case("list_jobs", "app_jobs.list_jobs(ARRAY[NULL])", "PJ115"),
     "list_jobs/limit 0": Case("list_jobs", "app_jobs.list_jobs(row_limit := 0)", "PJ116"),

@@ -32,7 +32,7 @@ def _run_add(args: argparse.Namespace) -> int:
             queue=args.queue, run_at=args.run_at, delay=args.delay,
             max_attempts=args.max_attempts, priority=args.priority,
             correlation_id=args.correlation_id, backoff=args.backoff, timeout=args.timeout,
-            job_key_mode=args.key_mode,
+            job_key_mode=args.key_mode, depends_on=args.depends_on,
         )  # fmt: skip
         # The public status (find_job's), not the row's internal state.
         info = connected.find_job(job.id)
@@ -138,6 +138,10 @@ def add_add(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         help="when a job holds --key: replace it (default), replace it but keep its run time "
         "(preserve_run_at), or keep it untouched (unsafe_dedupe)",
     )  # fmt: skip
+    parser.add_argument(
+        "--depends-on", metavar="ID", type=int, action="append",
+        help="run only once job ID has completed (repeatable); cancelled if it fails",
+    )  # fmt: skip
     parser.set_defaults(handler=_run_add)
 
 
@@ -145,10 +149,13 @@ def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _job_json(job: Any) -> str:
+def _job_json(job: Any, edges: list[Any] | None = None) -> str:
     import dataclasses
 
-    return json.dumps(dataclasses.asdict(job), default=str, sort_keys=True)
+    fields = dataclasses.asdict(job)
+    if edges is not None:  # jobs show: the dependency edges (0.5.0)
+        fields["dependencies"] = [dataclasses.asdict(e) for e in edges]
+    return json.dumps(fields, default=str, sort_keys=True)
 
 
 def _run_jobs_list(args: argparse.Namespace) -> int:
@@ -180,10 +187,11 @@ def _run_jobs_list(args: argparse.Namespace) -> int:
 def _run_jobs_show(args: argparse.Namespace) -> int:
     with client(args) as connected:
         job = connected.find_job(args.job, with_attempts=True)
+        edges = [] if job is None else connected.job_dependencies(job.id)
     if job is None:
         raise CommandError(f"there is no job {args.job} (it may have been cleaned up)")
     if args.json:
-        print(_job_json(job))
+        print(_job_json(job, edges))
         return 0
     for name in (
         "id", "uid", "status", "task_identifier", "queue_name", "key", "correlation_id",
@@ -197,6 +205,10 @@ def _run_jobs_show(args: argparse.Namespace) -> int:
     print(f"{'payload:':<21}{json.dumps(job.payload)}")
     if job.result is not None:
         print(f"{'result:':<21}{json.dumps(job.result)}")
+    for edge in edges:  # job dependencies (0.5.0): both ways, with the other job's status
+        label = "waits for:" if edge.relation == "dependency" else "needed by:"
+        other = f"job {edge.id} ({edge.task_identifier or '?'}) {edge.status or 'cleaned up'}"
+        print(f"{label:<21}{other}")
     for attempt in job.attempt_log or []:
         print(
             f"attempt {attempt['attempt']}: {attempt['outcome']} on {attempt['worker_id']}, "

@@ -228,7 +228,10 @@ class Pages:
         found = await self.store.job(job_id)
         if found is None:
             return self.page(request, "missing.html", job_id=job_id)
-        return self.page(request, "job.html", job=found, attempts=found["attempt_log"] or [])
+        edges = await self.store.job_dependencies(job_id)
+        return self.page(
+            request, "job.html", job=found, attempts=found["attempt_log"] or [], edges=edges
+        )
 
     async def schedules(self, request: Request) -> Response:
         return self.page(request, "schedules.html", schedules=await self.store.schedules())

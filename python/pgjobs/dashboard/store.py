@@ -124,6 +124,9 @@ class Store:
     async def job(self, job_id: int) -> Row | None:
         return await self.row(queries.FIND_JOB, {"job_id": job_id})
 
+    async def job_dependencies(self, job_id: int) -> list[Row]:
+        return await self.rows(queries.JOB_DEPENDENCIES, {"job_id": job_id})
+
     async def count_upcoming(self, selection: JobFilter) -> int:
         row = await self.row(queries.COUNT_UPCOMING, _upcoming_params(selection))
         return int(row["waiting"]) if row else 0

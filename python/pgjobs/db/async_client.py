@@ -30,6 +30,7 @@ from pgjobs.db.rows import (
     Backoff,
     CleanupResult,
     Job,
+    JobEdge,
     JobInfo,
     JobSpec,
     QueueStats,
@@ -116,37 +117,52 @@ class AsyncClient:
         backoff: Backoff | Mapping[str, Any] | None = None,
         timeout: timedelta | float | None = None,
         job_key_mode: str | None = None,
+        depends_on: Iterable[int] | None = None,
     ) -> Job:
         """Enqueue one job (app_jobs.add_job); ``delay`` counts from the database's clock.
         ``timeout`` (a timedelta or seconds): the longest run of one attempt, after which the
         worker stops the handler and fails the attempt (retried as any failure). What is left
         out (None) takes the task's settings in the database (app_jobs.task_settings).
-        ``job_key_mode``: ``replace`` (default), ``preserve_run_at`` or ``unsafe_dedupe``."""
+        ``job_key_mode``: ``replace`` (default), ``preserve_run_at`` or ``unsafe_dedupe``.
+        ``depends_on``: ids of jobs this job waits for (status ``waiting``): it runs once all
+        have completed and is cancelled if one fails or is cancelled (since 0.5.0)."""
         query, params = _add_job_params(
             identifier, payload, database_id=database_id, job_key=job_key, queue=queue,
             run_at=run_at, delay=delay, max_attempts=max_attempts, priority=priority,
             correlation_id=correlation_id, backoff=backoff, timeout=timeout,
-            job_key_mode=job_key_mode,
+            job_key_mode=job_key_mode, depends_on=depends_on,
         )  # fmt: skip
         job = await self._job(query, params)
         assert job is not None
         return job
 
     async def add_jobs(
-        self, specs: Iterable[JobSpec], *, job_key_mode: str | None = None
+        self,
+        specs: Iterable[JobSpec],
+        *,
+        job_key_mode: str | None = None,
+        depends_on: Sequence[Iterable[int | JobSpec] | None] | None = None,
     ) -> list[Job]:
         """Enqueue many jobs in one call (app_jobs.add_jobs), all or nothing, in order;
-        ``job_key_mode`` (as add_job's) applies to every spec."""
-        return await self._jobs(queries.ADD_JOBS, _add_jobs_params(specs, job_key_mode))
+        ``job_key_mode`` (as add_job's) applies to every spec. ``depends_on`` (since 0.5.0):
+        one entry per spec, None or what that job waits for: job ids, and JobSpec objects
+        given earlier in ``specs`` (the job enqueued for it), so one call builds a pipeline."""
+        params = _add_jobs_params(specs, job_key_mode, depends_on)
+        return await self._jobs(queries.ADD_JOBS, params)
 
     async def add_jobs_ids(
-        self, specs: Iterable[JobSpec], *, job_key_mode: str | None = None
+        self,
+        specs: Iterable[JobSpec],
+        *,
+        job_key_mode: str | None = None,
+        depends_on: Sequence[Iterable[int | JobSpec] | None] | None = None,
     ) -> list[int]:
         """:meth:`add_jobs` returning only the new jobs' ids, in order: for large batches,
         where reading every row back costs more than writing it."""
+        params = _add_jobs_params(specs, job_key_mode, depends_on)
         with translated():
             async with self.conn.cursor() as cur:
-                await cur.execute(queries.ADD_JOBS_IDS, _add_jobs_params(specs, job_key_mode))
+                await cur.execute(queries.ADD_JOBS_IDS, params)
                 return [row[0] for row in await cur.fetchall()]
 
     @renamed_keywords(tasks="task_identifiers")
@@ -338,6 +354,12 @@ class AsyncClient:
         """The job with this id (int) or uid, live or finished (app_jobs.find_job), or None."""
         infos = await self._infos(queries.FIND_JOB, _find_params(job, with_attempts))
         return infos[0] if infos else None
+
+    async def job_dependencies(self, job_id: int) -> list[JobEdge]:
+        """The dependency edges of a job, live or finished (app_jobs.list_job_dependencies):
+        its dependencies first, then its dependants, each with the other job's status."""
+        rows = await self._rows(queries.LIST_JOB_DEPENDENCIES, {"job_id": job_id})
+        return [JobEdge(**row) for row in rows]
 
     @renamed_keywords(tenant="database_id")
     async def list_jobs(

@@ -46,6 +46,11 @@ FIND_JOB: Final = """
 SELECT * FROM app_jobs.find_job(job_id := %(job_id)s, with_attempts := true)
 """
 
+#: A job's dependency edges, both ways, with the other end's status (0.5.0).
+JOB_DEPENDENCIES: Final = """
+SELECT * FROM app_jobs.list_job_dependencies(job_id := %(job_id)s)
+"""
+
 RERUN_JOB: Final = """
 SELECT * FROM app_jobs.rerun_job(job_id := %(job_id)s)
 """

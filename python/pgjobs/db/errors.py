@@ -49,6 +49,12 @@ class TriggerMisuse(PgJobsError):
     """PJ201-PJ203: an enqueue trigger was created with wrong arguments or on a wrong level."""
 
 
+class DependencyError(PgJobsError, ValueError):
+    """PJ210-PJ214: add_job / add_jobs' depends_on was refused (malformed, an unknown job,
+    another tenant's, one that failed or was cancelled, or with a job_key); nothing was
+    written."""
+
+
 class ScheduleNotFound(PgJobsError, LookupError):
     """PJ301: there is no scheduled job with that id."""
 
@@ -109,6 +115,7 @@ _BY_SQLSTATE: Final[dict[str, type[PgJobsError]]] = {
     "PJ227": PgJobsError,
     "PJ228": PgJobsError,
     "PJ229": PgJobsError,
+    **{f"PJ21{n}": DependencyError for n in range(10)},  # job dependencies (0.5.0)
 }
 _BY_PREFIX: Final[dict[str, type[PgJobsError]]] = {
     "PJ1": InvalidArgument,

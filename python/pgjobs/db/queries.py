@@ -19,7 +19,8 @@ SELECT * FROM app_jobs.add_job(
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := %(run_at)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
   correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
-  timeout := %(timeout)s::interval, job_key_mode := %(job_key_mode)s)
+  timeout := %(timeout)s::interval, job_key_mode := %(job_key_mode)s,
+  depends_on := %(depends_on)s::bigint[])
 """
 
 ADD_JOB_DELAYED: Final = """
@@ -28,14 +29,15 @@ SELECT * FROM app_jobs.add_job(
   job_key := %(job_key)s, queue_name := %(queue_name)s, run_at := now() + %(delay)s,
   max_attempts := %(max_attempts)s, priority := %(priority)s,
   correlation_id := %(correlation_id)s, backoff := %(backoff)s::jsonb,
-  timeout := %(timeout)s::interval, job_key_mode := %(job_key_mode)s)
+  timeout := %(timeout)s::interval, job_key_mode := %(job_key_mode)s,
+  depends_on := %(depends_on)s::bigint[])
 """
 
 ADD_JOBS: Final = """
 SELECT * FROM app_jobs.add_jobs(
   specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[],
   correlation_ids := %(correlation_ids)s::text[], backoffs := %(backoffs)s::jsonb[],
-  job_key_mode := %(job_key_mode)s)
+  job_key_mode := %(job_key_mode)s, depends_on := %(depends_on)s::jsonb[])
 """
 
 #: add_jobs when only the new jobs' ids are wanted: the rows stay in the database.
@@ -43,7 +45,7 @@ ADD_JOBS_IDS: Final = """
 SELECT id FROM app_jobs.add_jobs(
   specs := %(specs)s::app_jobs.job_spec[], timeouts := %(timeouts)s::interval[],
   correlation_ids := %(correlation_ids)s::text[], backoffs := %(backoffs)s::jsonb[],
-  job_key_mode := %(job_key_mode)s)
+  job_key_mode := %(job_key_mode)s, depends_on := %(depends_on)s::jsonb[])
 """
 
 GET_JOB: Final = """
@@ -180,6 +182,11 @@ SELECT * FROM app_jobs.list_scheduled_jobs(db_id := %(db_id)s)
 FIND_JOB: Final = """
 SELECT * FROM app_jobs.find_job(
   job_id := %(job_id)s, job_uid := %(job_uid)s, with_attempts := %(with_attempts)s)
+"""
+
+#: A job's dependency edges, both ways, with the other end's status (0.5.0).
+LIST_JOB_DEPENDENCIES: Final = """
+SELECT * FROM app_jobs.list_job_dependencies(job_id := %(job_id)s)
 """
 
 LIST_JOBS: Final = """

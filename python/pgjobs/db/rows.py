@@ -32,6 +32,7 @@ __all__ = [
     "Backoff",
     "CleanupResult",
     "Job",
+    "JobEdge",
     "JobInfo",
     "JobSpec",
     "QueueStats",
@@ -44,7 +45,8 @@ __all__ = [
 
 #: The statuses of app_jobs.job_info (live and finished jobs), in the order they are shown.
 JOB_STATUSES = (
-    "pending", "scheduled", "running", "retrying", "paused", "completed", "failed", "cancelled",
+    "pending", "scheduled", "running", "retrying", "paused", "waiting", "completed", "failed",
+    "cancelled",
 )  # fmt: skip
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -168,6 +170,18 @@ def failed_outcome(failed: Job) -> Literal["retrying", "cancelled", "failed"]:
 #: Job's (field, column) names, read once (dataclasses.fields per row was a fifth of a bulk
 #: enqueue); the internal ``state`` column is the private field ``_state``.
 _JOB_FIELDS = tuple((f.name, f.name.lstrip("_")) for f in dataclasses.fields(Job))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobEdge:
+    """One dependency edge of a job (app_jobs.list_job_dependencies, since 0.5.0): the other
+    job is a ``dependency`` (the job waits or waited for it) or a ``dependant`` (it waits or
+    waited for the job); ``status`` is the other job's (None: its history was cleaned up)."""
+
+    relation: str
+    id: int
+    task_identifier: str | None
+    status: str | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -401,8 +415,10 @@ def _add_job_params(
     backoff: Backoff | Mapping[str, Any] | None = None,
     timeout: timedelta | float | None = None,
     job_key_mode: str | None = None,
+    depends_on: Iterable[int] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {
+        "depends_on": None if depends_on is None else list(depends_on),
         "job_key_mode": job_key_mode,
         "timeout": _interval(timeout),
         "correlation_id": correlation_id,
@@ -536,7 +552,41 @@ def _job_spec_array_slowly(specs: Sequence[JobSpec]) -> str:
     return "{" + ",".join(elements) + "}"
 
 
-def _add_jobs_params(specs: Iterable[JobSpec], job_key_mode: str | None = None) -> dict[str, Any]:
+def _depends_on_param(
+    given: Sequence[JobSpec], depends_on: Sequence[Iterable[int | JobSpec] | None] | None
+) -> list[Json | None] | None:
+    """add_jobs' depends_on: element i's dependencies as a JSON array of job ids and
+    {"element": k}, for a JobSpec that is element k of the same call (the very object)."""
+    if depends_on is None:
+        return None
+    if len(depends_on) != len(given):
+        raise ValueError(f"depends_on must have one entry per spec ({len(given)})")
+    out: list[Json | None] = []
+    for i, deps in enumerate(depends_on):
+        if deps is None:
+            out.append(None)
+            continue
+        items: list[int | dict[str, int]] = []
+        for dep in deps:
+            if isinstance(dep, JobSpec):
+                k = next((n for n, s in enumerate(given[:i]) if s is dep), None)
+                if k is None:
+                    raise ValueError(
+                        f"depends_on of spec {i + 1} names a JobSpec that is not an earlier"
+                        " spec of this call"
+                    )
+                items.append({"element": k + 1})
+            else:
+                items.append(dep)
+        out.append(Json(items))
+    return out
+
+
+def _add_jobs_params(
+    specs: Iterable[JobSpec],
+    job_key_mode: str | None = None,
+    depends_on: Sequence[Iterable[int | JobSpec] | None] | None = None,
+) -> dict[str, Any]:
     given = list(specs)
     timeouts = [_interval(spec.timeout) for spec in given]
     correlation_ids = [spec.correlation_id for spec in given]
@@ -549,6 +599,7 @@ def _add_jobs_params(specs: Iterable[JobSpec], job_key_mode: str | None = None) 
         ),
         "backoffs": backoffs if any(b is not None for b in backoffs) else None,
         "job_key_mode": job_key_mode,
+        "depends_on": _depends_on_param(given, depends_on),
     }
 
 

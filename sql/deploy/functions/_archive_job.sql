@@ -1,12 +1,9 @@
 -- Deploy pgjobs:functions/_archive_job to pg
--- requires: functions/_archive_job@v0.3.0
--- 0.4.0: PL/pgSQL instead of SQL: a SQL function that is not inlined
--- parses and plans its statements on every call (190 us of complete_job's 480 us at 10
--- clients); PL/pgSQL keeps their plans for the session.
--- The one place that writes job_history: every way out of app_jobs.jobs (complete, final
--- failure, cancel) goes through here, so history rows always have the same shape. A job
--- someone waits for (watch_job) announces its end on "jobs:finished"; no other job pays for
--- a NOTIFY.
+-- requires: functions/_archive_job@v0.4.0
+-- requires: functions/_settle_dependants
+-- 0.5.0 (job dependencies): a job with dependants (has_dependants) settles them as it leaves:
+-- completed makes them one dependency closer to due, failed or cancelled cancels them
+-- (app_jobs._settle_dependants). Any other job pays one boolean test.
 
 BEGIN;
 
@@ -26,6 +23,9 @@ BEGIN
     _archive_job.status, (job).last_error, (job).locked_by, (job).scheduled_job_id,
     (job).fire_time, (job).created_at, (job).locked_at, (job).uid, (job).correlation_id,
     (job).first_started_at, _archive_job.result, (job).backoff, (job).rerun_of);
+  IF (job).has_dependants THEN
+    PERFORM app_jobs._settle_dependants((job).id, (job).task_identifier, _archive_job.status);
+  END IF;
   IF (job).watched THEN
     PERFORM pg_catalog.pg_notify('jobs:finished', (job).id::text);
   END IF;
@@ -35,6 +35,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._archive_job(app_jobs.jobs, text, jsonb) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._archive_job(app_jobs.jobs, text, jsonb) IS
-  'Internal: writes a job that left app_jobs.jobs into app_jobs.job_history with the given status (and result), and sends NOTIFY "jobs:finished" with its id when someone watches it.';
+  'Internal: writes a job that left app_jobs.jobs into app_jobs.job_history with the given status (and result), and sends NOTIFY "jobs:finished" with its id when someone watches it; a job with dependants makes them due (completed) or cancels them (failed, cancelled).';
 
 COMMIT;

@@ -1,12 +1,8 @@
 -- Deploy pgjobs:functions/_live_job_info to pg
+-- requires: functions/_live_job_info@v0.4.0
 -- requires: types/job_info
--- requires: functions/_live_job_info@v0.3.0
 -- requires: tables/job_pauses
--- A row of app_jobs.jobs as an app_jobs.job_info, with its status: running (a worker holds
--- it), retrying (an attempt failed: last_error is set), scheduled (run_at ahead) or pending.
--- list_jobs' filters use the same rules on the columns, so they can use the indexes.
--- 0.4.0: paused, a waiting job held back by a pause (pause_jobs): parked by a claim (state
--- 'paused') or matched by a pause in app_jobs.job_pauses and not parked yet.
+-- 0.5.0 (job dependencies): status waiting, a job whose dependencies have not all completed.
 
 BEGIN;
 
@@ -19,6 +15,7 @@ AS $$
   SELECT ROW(
     (j).id, (j).uid,
     CASE WHEN (j).state = 'running' THEN 'running'
+         WHEN (j).state = 'waiting' THEN 'waiting'
          WHEN (j).state = 'paused'
               OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
                           WHERE (p.database_id IS NULL OR p.database_id = (j).database_id)
@@ -39,6 +36,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._live_job_info(app_jobs.jobs) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._live_job_info(app_jobs.jobs) IS
-  'Internal: a waiting or running job as app_jobs.job_info, with its status (running, paused, retrying, scheduled or pending).';
+  'Internal: a waiting or running job as app_jobs.job_info, with its status (running, waiting (for its dependencies), paused, retrying, scheduled or pending).';
 
 COMMIT;

@@ -1,24 +1,27 @@
 -- Deploy pgjobs:functions/add_jobs to pg
--- requires: functions/add_jobs@v0.3.0
+-- requires: functions/add_jobs@v0.4.0
 -- requires: functions/_add_jobs
--- Bulk enqueue with add_job's semantics for every element, in one call and one transaction:
--- all or nothing. Since 0.4.0 add_job and add_jobs are one set-based implementation
--- (app_jobs._add_jobs): every element is checked by one statement, written by one INSERT in
--- element order. Every argument of add_job is taken: job_spec keeps its eight fields (so a
--- ROW(...)::app_jobs.job_spec written for 0.3.0 still casts), and correlation_ids and backoffs
--- give element i's correlation_id and backoff, timeouts (0.4.0) its timeout. (A signature
--- change: dropped and re-created.)
+-- requires: functions/_add_dependent_jobs
+-- Bulk enqueue (see deploy/functions/add_jobs@v0.4.0.sql for its history). 0.5.0: depends_on,
+-- appended last: element i's dependencies, a JSON array of job ids and {"element": k} (an
+-- earlier element of the same call), so one call enqueues a whole pipeline. Without it the
+-- call is the 0.4.0 one. A signature change: dropped and re-created, its grants moved.
 
 BEGIN;
 
-DROP FUNCTION app_jobs.add_jobs(app_jobs.job_spec[]);
+SELECT pg_catalog.set_config('pgjobs.add_jobs_acl',
+         coalesce((SELECT p.proacl::text FROM pg_catalog.pg_proc AS p
+                    WHERE p.oid = 'app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text)'::pg_catalog.regprocedure), '{}'), true);
+
+DROP FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text);
 
 CREATE FUNCTION app_jobs.add_jobs(
   specs app_jobs.job_spec[],
   correlation_ids text[] DEFAULT NULL,
   backoffs jsonb[] DEFAULT NULL,
   timeouts interval[] DEFAULT NULL,
-  job_key_mode text DEFAULT NULL)
+  job_key_mode text DEFAULT NULL,
+  depends_on jsonb[] DEFAULT NULL)
 RETURNS SETOF app_jobs.jobs
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -32,14 +35,41 @@ BEGIN
       HINT = 'Pass an array of app_jobs.job_spec (it may be empty).';
   END IF;
   IF app_jobs._tenant(NULL, 'add_jobs') IS NOT NULL THEN specs := ARRAY(SELECT pg_catalog.jsonb_populate_record(s, pg_catalog.jsonb_build_object('db_id', app_jobs._tenant(s.db_id, 'add_jobs'))) FROM pg_catalog.unnest(specs) AS s); END IF;  -- tenant isolation (issue 15)
+  IF depends_on IS NOT NULL THEN
+    -- Job dependencies (0.5.0): element i waits for depends_on[i] (app_jobs._add_dependent_jobs).
+    RETURN QUERY SELECT * FROM app_jobs._add_dependent_jobs(specs, correlation_ids, backoffs, timeouts,
+                                                            'add_jobs', job_key_mode, depends_on);
+    RETURN;
+  END IF;
   RETURN QUERY SELECT * FROM app_jobs._add_jobs(specs, correlation_ids, backoffs, timeouts, 'add_jobs',
                                                 job_key_mode);
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text, jsonb[]) FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text) IS
-  'Enqueues many jobs in one call and returns them in the order given: each element (an app_jobs.job_spec: the first eight arguments of add_job; element i of correlation_ids, backoffs and timeouts gives its correlation_id, backoff and timeout) behaves as add_job would, keys included (a key repeated in the batch replaces the earlier element''s job, as two add_job calls would); job_key_mode (replace, preserve_run_at, unsafe_dedupe) applies to every element, as add_job''s; what an element leaves out takes the task''s settings. All or nothing: a bad element raises the add_job error code, naming its position, and nothing is enqueued.';
+DO $$
+DECLARE
+  v_grant record;
+BEGIN
+  FOR v_grant IN
+    SELECT a.grantee, a.is_grantable, r.rolname
+      FROM pg_catalog.aclexplode(pg_catalog.current_setting('pgjobs.add_jobs_acl')::pg_catalog.aclitem[]) AS a
+      LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+     WHERE a.privilege_type = 'EXECUTE'
+       AND a.grantee <> (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = 'app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text, jsonb[])'::pg_catalog.regprocedure)
+  LOOP
+    IF v_grant.grantee = 0 THEN
+      EXECUTE 'GRANT EXECUTE ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text, jsonb[]) TO PUBLIC';
+    ELSE
+      EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text, jsonb[]) TO %I%s', v_grant.rolname,
+                                CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END IF;
+  END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION app_jobs.add_jobs(app_jobs.job_spec[], text[], jsonb[], interval[], text, jsonb[]) IS
+  'Enqueues many jobs in one call and returns them in the order given: each element (an app_jobs.job_spec: the first eight arguments of add_job; element i of correlation_ids, backoffs and timeouts gives its correlation_id, backoff and timeout) behaves as add_job would, keys included (a key repeated in the batch replaces the earlier element''s job, as two add_job calls would); job_key_mode (replace, preserve_run_at, unsafe_dedupe) applies to every element, as add_job''s; what an element leaves out takes the task''s settings. All or nothing: a bad element raises the add_job error code, naming its position, and nothing is enqueued. depends_on (0.5.0): element i is specs[i]''s dependencies, NULL or a JSON array of job ids and {"element": k} (the job of an earlier element k of this call, 1-based), e.g. ''[{"element": 1}, 42]'': a pipeline or fan-in in one call (see add_job''s depends_on).';
 
 COMMIT;

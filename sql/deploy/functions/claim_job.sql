@@ -1,13 +1,9 @@
 -- Deploy pgjobs:functions/claim_job to pg
--- requires: functions/claim_job@v0.3.0
+-- requires: functions/claim_job@v0.4.0
+-- requires: tables/jobs
 -- requires: tables/job_pauses
--- 0.4.0: a worker_id over 200 characters is refused (PJ102), as get_job refuses it.
--- Claims one given job for worker_id now, for "run this job now" (a dashboard's run button,
--- a client's run_job). Same rules as get_job, except that the job is picked by id and a
--- delayed job (future run_at, or waiting out a retry backoff) is run early. A running job,
--- a finished one, or one whose serial queue is busy is not claimed; like the claim, this
--- never waits on a lock. 0.4.0: a paused job (one a pause in app_jobs.job_pauses matches) is
--- not claimed either; reading that table serialises with pause_jobs as get_jobs does.
+-- 0.5.0: a job waiting for its dependencies (state waiting) is not claimed: it may run only
+-- once they have all completed. (Earlier history in deploy/functions/claim_job@v0.4.0.sql.)
 
 BEGIN;
 
@@ -40,6 +36,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN;
   END IF;
+  IF v_job.state = 'waiting' THEN
+    RETURN;  -- waiting for its dependencies (0.5.0): it runs once they have completed
+  END IF;
   IF v_job.state = 'paused'
      OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
                  WHERE (p.database_id IS NULL OR p.database_id = v_job.database_id)
@@ -59,6 +58,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.claim_job(text, bigint) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.claim_job(text, bigint) IS
-  'Claims the waiting job job_id for worker_id now and returns it locked, as get_job would (attempts + 1, its serial queue taken), even if its run_at is still ahead. Returns no row when the job is running, gone, paused (pause_jobs), or its serial queue is busy.';
+  'Claims the waiting job job_id for worker_id now and returns it locked, as get_job would (attempts + 1, its serial queue taken), even if its run_at is still ahead. Returns no row when the job is running, gone, paused (pause_jobs), waiting for its dependencies (add_job''s depends_on), or its serial queue is busy.';
 
 COMMIT;

@@ -1,18 +1,8 @@
 -- Deploy pgjobs:functions/cleanup_jobs to pg
--- requires: functions/cleanup_jobs@v0.3.0
+-- requires: functions/cleanup_jobs@v0.4.0
 -- requires: tables/task_settings
--- Retention. History is partitioned by day of finished_at, so when every status goes, a day
--- partition that ended before the cut-off is dropped whole (no DELETE, no bloat); rows are
--- deleted only in the partition the cut-off falls in (and in the default partition, and in
--- old partitions when only some statuses go). Dropping a partition needs a brief exclusive
--- lock on job_history, which complete_job also uses: a short lock_timeout makes the drop give
--- way (that day is left for the next call) instead of stalling completions.
--- 0.4.0: per-task retention (app_jobs.task_settings.retention: the tenant's operator setting,
--- else the all-tenants one, else the code one). A task whose retention is shorter than
--- older_than loses its finished jobs older than that retention too (a row DELETE through the
--- partitions' (task_identifier, finished_at) index, before the partition drops, which stay as
--- they were). A retention longer than older_than keeps nothing longer: the partition drops
--- (and the row deletes) of older_than win, so whole days can still be dropped.
+-- requires: tables/job_dependencies
+-- 0.5.0: the dependency edges of jobs gone from the history go too (as their attempts).
 
 BEGIN;
 
@@ -105,6 +95,14 @@ BEGIN
                       WHERE h.id = a.job_id AND (NOT v_all OR h.finished_at >= v_cutoff));
   GET DIAGNOSTICS v_attempts = ROW_COUNT;
 
+  -- Dependency edges (0.5.0) go with their dependant, as its attempts do: an edge older than
+  -- the cut-off goes unless the job that waited still waits or is kept.
+  DELETE FROM app_jobs.job_dependencies AS e
+   WHERE e.created_at < v_cutoff
+     AND NOT EXISTS (SELECT 1 FROM app_jobs.jobs AS j WHERE j.id = e.job_id)
+     AND NOT EXISTS (SELECT 1 FROM app_jobs.job_history AS h
+                      WHERE h.id = e.job_id AND (NOT v_all OR h.finished_at >= v_cutoff));
+
   -- Whole days last: a drop holds job_history exclusively until the end of this transaction,
   -- so nothing slow comes after it.
   IF v_all THEN
@@ -148,6 +146,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) IS
-  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days). Since 0.4.0 a task''s retention setting (app_jobs.task_settings) shorter than older_than removes its finished jobs older than that retention too; a longer one keeps nothing longer. One history maintainer at a time: a call made while another cleanup_jobs or create_history_partitions transaction is open waits for it to end.';
+  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows and dependency edges (job_dependencies) of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days). Since 0.4.0 a task''s retention setting (app_jobs.task_settings) shorter than older_than removes its finished jobs older than that retention too; a longer one keeps nothing longer. One history maintainer at a time: a call made while another cleanup_jobs or create_history_partitions transaction is open waits for it to end.';
 
 COMMIT;

@@ -1,21 +1,16 @@
 -- Deploy pgjobs:functions/finish_jobs to pg
+-- requires: functions/finish_jobs@v0.4.0
 -- requires: functions/_unlock_queue
 -- requires: functions/fail_job
 -- requires: tables/job_history
--- A worker's batch of outcomes in one call: element i of job_ids completed (error_messages[i]
--- NULL, with results[i]) or failed its attempt (error_messages[i], error_details[i],
--- permanent[i], backoffs[i], as fail_job takes them). The holder checks are complete_job's
--- and fail_job's: an element whose job worker_id does not hold (any more) changes nothing and
--- is not returned, so a flush retried after a lost reply is idempotent. Completions move to
--- job_history with one DELETE and one INSERT for the whole batch; failures go through
--- fail_job one by one (rare, and each may retry, fail or cancel). One element that cannot be
--- recorded never fails the rest: a result jsonb cannot hold (a \u0000) or details or a
--- backoff fail_job refuses make that element a failure carrying the recording error.
--- (pgjobs' complete_jobs(job_ids) is another thing: an admin completing waiting jobs.)
+-- requires: functions/_settle_dependants
+-- 0.5.0 (job dependencies): a completed job with dependants (has_dependants) settles them
+-- (app_jobs._settle_dependants), as _archive_job does for the other ways out; the failures go
+-- through fail_job and so _archive_job.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.finish_jobs(
+CREATE OR REPLACE FUNCTION app_jobs.finish_jobs(
   worker_id text,
   job_ids bigint[],
   results json[] DEFAULT NULL,
@@ -96,9 +91,13 @@ BEGIN
              d.first_started_at, v_results[d.element], d.backoff, d.rerun_of
         FROM done AS d)
     -- Only what the loop reads (not the whole row, payload included, for each job).
-    SELECT d.id, d.database_id, d.queue_name, d.locked_by, d.watched
+    SELECT d.id, d.database_id, d.queue_name, d.locked_by, d.watched, d.has_dependants,
+           d.task_identifier
       FROM done AS d
   LOOP
+    IF v_job.has_dependants THEN
+      PERFORM app_jobs._settle_dependants(v_job.id, v_job.task_identifier, 'completed');
+    END IF;
     IF v_job.queue_name IS NOT NULL THEN
       PERFORM app_jobs._unlock_queue(v_job.database_id, v_job.queue_name, v_job.locked_by);
     END IF;

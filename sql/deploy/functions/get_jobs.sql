@@ -38,7 +38,8 @@
 -- with the matched jobs among the next 1,000 in claim order (app_jobs._park_paused), at most
 -- 10 such batches per call (the call then returns what it took, and the next one goes on).
 -- A paused head of a named queue holds back its queue: the queue is given back and the
--- candidate parked 'blocked', as for a head this worker does not serve.
+-- candidate parked 'blocked', as for a head this worker does not serve. So does a head
+-- waiting for its dependencies (state waiting, 0.5.0), once its run_at has come.
 --
 -- Limits (app_jobs.job_limits, 0.5.0): the same probe reads that small table; with no limit,
 -- nothing else happens (no limiter row is read or locked). With limits, each job about to be
@@ -310,7 +311,7 @@ BEGIN
         FROM app_jobs.jobs AS h
        WHERE h.database_id = v_job.database_id
          AND h.queue_name = v_job.queue_name
-         AND (h.state IN ('ready', 'blocked', 'paused') OR (h.state = 'scheduled' AND h.run_at <= pg_catalog.now()))
+         AND (h.state IN ('ready', 'blocked', 'paused') OR (h.state IN ('scheduled', 'waiting') AND h.run_at <= pg_catalog.now()))
        ORDER BY h.priority, h.run_at, h.id
        LIMIT 1;
       IF v_head = v_job.id THEN
@@ -341,7 +342,7 @@ BEGIN
           FOR UPDATE SKIP LOCKED;
       v_head_free := FOUND;
       -- A paused head (parked, or matched by a pause) holds back its queue.
-      IF v_head_free AND v_paused AND v_head_state <> 'paused' AND EXISTS (
+      IF v_head_free AND v_paused AND v_head_state NOT IN ('paused', 'waiting') AND EXISTS (
            SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
                                     pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
             WHERE (p.t IS NULL OR p.t = v_job.database_id)
@@ -350,7 +351,7 @@ BEGIN
         UPDATE app_jobs.jobs AS j SET state = 'paused' WHERE j.id = v_head;
         v_head_state := 'paused';
       END IF;
-      IF v_head_free AND v_head_state <> 'paused' AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
+      IF v_head_free AND v_head_state NOT IN ('paused', 'waiting') AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
         v_ok := true;
         IF v_limited AND (NOT v_limit_keys_read OR v_head_task = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
@@ -370,8 +371,10 @@ BEGIN
       DELETE FROM app_jobs.job_queue_locks AS l
        WHERE l.database_id = v_job.database_id AND l.queue_name = v_job.queue_name
          AND l.locked_by = get_jobs.worker_id;
-      IF v_head_free AND v_head_state = 'paused' THEN
-        -- The head is paused: the candidate waits behind it until resume_jobs.
+      IF v_head_free AND v_head_state IN ('paused', 'waiting') THEN
+        -- The head is paused: the candidate waits behind it until resume_jobs. A head waiting
+        -- for its dependencies (0.5.0) holds the queue back the same way, until it runs or
+        -- is cancelled (app_jobs._settle_dependants wakes the queue then).
         UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
       ELSIF v_head_free THEN
         -- The head is of a task this worker does not serve, or its limit is full: it becomes

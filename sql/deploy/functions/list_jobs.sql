@@ -1,14 +1,11 @@
 -- Deploy pgjobs:functions/list_jobs to pg
+-- requires: functions/list_jobs@v0.4.0
 -- requires: functions/_live_job_info
 -- requires: functions/_finished_job_info
 -- requires: functions/_tenant
 -- requires: tables/job_pauses
--- Pages through every job, live and finished, newest first: the live ones (newest id first),
--- then the finished ones (latest finished first). Each side takes at most offset + limit rows
--- in index order and the two are merged, so a page costs O(offset + limit) index entries at
--- any table size. Each filter has an index on job_history that also gives the order
--- (tables/job_history); the plan is made for the filters actually given
--- (plan_cache_mode = force_custom_plan), so an unused filter costs nothing.
+-- 0.5.0 (job dependencies): status waiting, a job whose dependencies have not all completed
+-- (state waiting): a status of its own, before paused.
 
 BEGIN;
 
@@ -36,18 +33,19 @@ DECLARE
   v_running boolean := v_any OR 'running' = ANY (list_jobs.status);
   v_retrying boolean := v_any OR 'retrying' = ANY (list_jobs.status);
   v_paused boolean := v_any OR 'paused' = ANY (list_jobs.status);
+  v_waiting boolean := v_any OR 'waiting' = ANY (list_jobs.status);
   v_finished boolean := v_any OR list_jobs.status && ARRAY['completed', 'failed', 'cancelled'];
 BEGIN
   db_id := app_jobs._tenant(db_id, 'list_jobs');  -- tenant isolation (issue 15)
   SELECT s INTO v_unknown
     FROM pg_catalog.unnest(list_jobs.status) AS s
-   WHERE s IS NULL OR s NOT IN ('pending', 'scheduled', 'running', 'retrying', 'paused', 'completed', 'failed', 'cancelled')
+   WHERE s IS NULL OR s NOT IN ('pending', 'scheduled', 'running', 'retrying', 'paused', 'waiting', 'completed', 'failed', 'cancelled')
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ115',
       MESSAGE = pg_catalog.format('list_jobs: unknown status %s', coalesce(pg_catalog.quote_literal(v_unknown), 'NULL')),
-      HINT = 'Statuses are pending, scheduled, running, retrying, paused, completed, failed and cancelled, e.g. status := ''{failed,retrying}''.';
+      HINT = 'Statuses are pending, scheduled, running, retrying, paused, waiting, completed, failed and cancelled, e.g. status := ''{failed,retrying}''.';
   END IF;
   IF row_limit IS NULL OR row_limit < 1 OR row_limit > 10000 OR row_offset IS NULL OR row_offset < 0
      OR row_offset > 1000000 THEN
@@ -70,12 +68,13 @@ BEGIN
               AND (v_any
                    OR (v_running AND j.state = 'running')
                    -- paused (0.4.0): held back by a pause, parked or not yet
-                   OR (v_paused AND j.state <> 'running' AND (j.state = 'paused'
+                   OR (v_waiting AND j.state = 'waiting')
+                   OR (v_paused AND j.state NOT IN ('running', 'waiting') AND (j.state = 'paused'
                         OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
                                     WHERE (p.database_id IS NULL OR p.database_id = j.database_id)
                                       AND (p.queue_name IS NULL OR p.queue_name = j.queue_name)
                                       AND (p.task_identifier IS NULL OR p.task_identifier = j.task_identifier))))
-                   OR ((v_retrying OR v_scheduled OR v_pending) AND j.state <> 'running' AND NOT (j.state = 'paused'
+                   OR ((v_retrying OR v_scheduled OR v_pending) AND j.state NOT IN ('running', 'waiting') AND NOT (j.state = 'paused'
                         OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
                                     WHERE (p.database_id IS NULL OR p.database_id = j.database_id)
                                       AND (p.queue_name IS NULL OR p.queue_name = j.queue_name)
@@ -104,6 +103,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.list_jobs(text[], text, text, uuid, text, integer, integer) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.list_jobs(text[], text, text, uuid, text, integer, integer) IS
-  'Pages through jobs, live and finished, newest first: waiting and running jobs (newest id first), then finished ones (latest finished_at first). Filters (NULL = any, combined with AND): status (an array of pending, scheduled, running, retrying, paused, completed, failed, cancelled), task, queue, db_id (tenant), correlation_id. row_limit 1-10000 (default 50), row_offset (default 0). Returns app_jobs.job_info rows (attempt_log NULL: see find_job).';
+  'Pages through jobs, live and finished, newest first: waiting and running jobs (newest id first), then finished ones (latest finished_at first). Filters (NULL = any, combined with AND): status (an array of pending, scheduled, running, retrying, paused, waiting, completed, failed, cancelled), task, queue, db_id (tenant), correlation_id. row_limit 1-10000 (default 50), row_offset (default 0). Returns app_jobs.job_info rows (attempt_log NULL: see find_job).';
 
 COMMIT;

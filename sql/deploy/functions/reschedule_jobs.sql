@@ -1,8 +1,8 @@
 -- Deploy pgjobs:functions/reschedule_jobs to pg
--- requires: functions/reschedule_jobs@v0.3.0
+-- requires: functions/reschedule_jobs@v0.4.0
 -- requires: functions/_check_time
--- Admin: change when and how waiting jobs run. NULL arguments keep the current value.
--- 0.4.0: run_at must be a time from 0001-01-02 to 9999-12-30 (PJ119), as add_job's.
+-- 0.5.0 (job dependencies): a job waiting for its dependencies keeps waiting (its new run_at
+-- applies once they have completed).
 
 BEGIN;
 
@@ -40,7 +40,8 @@ BEGIN
            priority = coalesce(reschedule_jobs.priority, j.priority),
            attempts = coalesce(reschedule_jobs.attempts, j.attempts),
            max_attempts = coalesce(reschedule_jobs.max_attempts, j.max_attempts),
-           state = CASE WHEN coalesce(reschedule_jobs.run_at, j.run_at) > pg_catalog.now()
+           state = CASE WHEN j.state = 'waiting' THEN 'waiting'
+                        WHEN coalesce(reschedule_jobs.run_at, j.run_at) > pg_catalog.now()
                         THEN 'scheduled' ELSE 'ready' END,
            updated_at = pg_catalog.now()
      WHERE j.id = ANY (job_ids) AND j.state <> 'running'
@@ -61,6 +62,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.reschedule_jobs(bigint[], timestamptz, integer, integer, integer) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.reschedule_jobs(bigint[], timestamptz, integer, integer, integer) IS
-  'Admin: sets run_at, priority, attempts and/or max_attempts (NULL keeps the value) of the given waiting jobs; running jobs are skipped. Refuses a run_at outside 0001-01-02 .. 9999-12-30 (PJ119) and (PJ108, nothing changed) a change that leaves a job no attempt. Returns the jobs it changed.';
+  'Admin: sets run_at, priority, attempts and/or max_attempts (NULL keeps the value) of the given waiting jobs; running jobs are skipped, and a job waiting for its dependencies keeps waiting. Refuses a run_at outside 0001-01-02 .. 9999-12-30 (PJ119) and (PJ108, nothing changed) a change that leaves a job no attempt. Returns the jobs it changed.';
 
 COMMIT;

@@ -1,18 +1,15 @@
 -- Deploy pgjobs:functions/search_jobs to pg
+-- requires: functions/search_jobs@v0.4.0
 -- requires: functions/list_jobs
 -- requires: functions/_live_job_info
 -- requires: functions/_finished_job_info
 -- requires: tables/job_pauses
--- Jobs by what their payload holds, for the dashboard's filter. No index serves a payload
--- filter (an index on the hot table would cost every enqueue and claim WAL), so the cost is
--- bounded instead: every live job is read (app_jobs.jobs holds only waiting and running jobs),
--- and of history only the jobs finished within history_window (at most 7 days), through the
--- finished_at index of the day partitions that hold them. Callers run it under a
--- statement_timeout (the dashboard sets one on its connections).
+-- 0.5.0 (job dependencies): status waiting, a job whose dependencies have not all completed
+-- (state waiting): a status of its own, before paused.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.search_jobs(
+CREATE OR REPLACE FUNCTION app_jobs.search_jobs(
   payload_contains jsonb DEFAULT NULL,
   payload_text text DEFAULT NULL,
   status text[] DEFAULT NULL,
@@ -40,17 +37,18 @@ DECLARE
   v_running boolean := v_any OR 'running' = ANY (search_jobs.status);
   v_retrying boolean := v_any OR 'retrying' = ANY (search_jobs.status);
   v_paused boolean := v_any OR 'paused' = ANY (search_jobs.status);
+  v_waiting boolean := v_any OR 'waiting' = ANY (search_jobs.status);
   v_finished boolean := v_any OR search_jobs.status && ARRAY['completed', 'failed', 'cancelled'];
 BEGIN
   SELECT s INTO v_unknown
     FROM pg_catalog.unnest(search_jobs.status) AS s
-   WHERE s IS NULL OR s NOT IN ('pending', 'scheduled', 'running', 'retrying', 'paused', 'completed', 'failed', 'cancelled')
+   WHERE s IS NULL OR s NOT IN ('pending', 'scheduled', 'running', 'retrying', 'paused', 'waiting', 'completed', 'failed', 'cancelled')
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ115',
       MESSAGE = pg_catalog.format('search_jobs: unknown status %s', coalesce(pg_catalog.quote_literal(v_unknown), 'NULL')),
-      HINT = 'Statuses are pending, scheduled, running, retrying, paused, completed, failed and cancelled, e.g. status := ''{failed,retrying}''.';
+      HINT = 'Statuses are pending, scheduled, running, retrying, paused, waiting, completed, failed and cancelled, e.g. status := ''{failed,retrying}''.';
   END IF;
   IF row_limit IS NULL OR row_limit < 1 OR row_limit > 1000 OR row_offset IS NULL OR row_offset < 0
      OR row_offset > 100000 THEN
@@ -99,12 +97,13 @@ BEGIN
               AND (v_any
                    OR (v_running AND j.state = 'running')
                    -- paused (0.4.0): held back by a pause, parked or not yet
-                   OR (v_paused AND j.state <> 'running' AND (j.state = 'paused'
+                   OR (v_waiting AND j.state = 'waiting')
+                   OR (v_paused AND j.state NOT IN ('running', 'waiting') AND (j.state = 'paused'
                         OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
                                     WHERE (p.database_id IS NULL OR p.database_id = j.database_id)
                                       AND (p.queue_name IS NULL OR p.queue_name = j.queue_name)
                                       AND (p.task_identifier IS NULL OR p.task_identifier = j.task_identifier))))
-                   OR ((v_retrying OR v_scheduled OR v_pending) AND j.state <> 'running' AND NOT (j.state = 'paused'
+                   OR ((v_retrying OR v_scheduled OR v_pending) AND j.state NOT IN ('running', 'waiting') AND NOT (j.state = 'paused'
                         OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
                                     WHERE (p.database_id IS NULL OR p.database_id = j.database_id)
                                       AND (p.queue_name IS NULL OR p.queue_name = j.queue_name)

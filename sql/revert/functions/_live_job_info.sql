@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/_live_job_info from pg
--- Back to the 0.3.0 definition (deploy/functions/_live_job_info@v0.3.0.sql): no paused status.
+-- Back to the 0.4.0 definition (deploy/functions/_live_job_info@v0.4.0.sql).
 
 BEGIN;
 
@@ -12,6 +12,12 @@ AS $$
   SELECT ROW(
     (j).id, (j).uid,
     CASE WHEN (j).state = 'running' THEN 'running'
+         WHEN (j).state = 'paused'
+              OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
+                          WHERE (p.database_id IS NULL OR p.database_id = (j).database_id)
+                            AND (p.queue_name IS NULL OR p.queue_name = (j).queue_name)
+                            AND (p.task_identifier IS NULL OR p.task_identifier = (j).task_identifier))
+           THEN 'paused'
          WHEN (j).last_error IS NOT NULL THEN 'retrying'
          WHEN (j).run_at > pg_catalog.now() THEN 'scheduled'
          ELSE 'pending' END,
@@ -26,6 +32,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs._live_job_info(app_jobs.jobs) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs._live_job_info(app_jobs.jobs) IS
-  'Internal: a waiting or running job as app_jobs.job_info, with its status (running, retrying, scheduled or pending).';
+  'Internal: a waiting or running job as app_jobs.job_info, with its status (running, paused, retrying, scheduled or pending).';
 
 COMMIT;

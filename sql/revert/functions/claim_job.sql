@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/claim_job from pg
--- Back to the 0.3.0 definition (deploy/functions/claim_job@v0.3.0.sql).
+-- Back to the 0.4.0 definition (deploy/functions/claim_job@v0.4.0.sql).
 
 BEGIN;
 
@@ -12,10 +12,10 @@ AS $$
 DECLARE
   v_job app_jobs.jobs;
 BEGIN
-  IF worker_id IS NULL OR worker_id = '' THEN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ102',
-      MESSAGE = 'claim_job: worker_id must be a non-empty text',
+      MESSAGE = 'claim_job: worker_id must be a non-empty text of at most 200 characters',
       HINT = 'Pass the name of this worker; complete_job and fail_job need the same one.';
   END IF;
   IF job_id IS NULL THEN
@@ -32,6 +32,13 @@ BEGIN
   IF NOT FOUND THEN
     RETURN;
   END IF;
+  IF v_job.state = 'paused'
+     OR EXISTS (SELECT 1 FROM app_jobs.job_pauses AS p
+                 WHERE (p.database_id IS NULL OR p.database_id = v_job.database_id)
+                   AND (p.queue_name IS NULL OR p.queue_name = v_job.queue_name)
+                   AND (p.task_identifier IS NULL OR p.task_identifier = v_job.task_identifier)) THEN
+    RETURN;  -- paused: resume_jobs first
+  END IF;
   IF v_job.queue_name IS NOT NULL
      AND NOT app_jobs._lock_queue(v_job.database_id, v_job.queue_name, claim_job.worker_id, v_job.id) THEN
     RETURN;
@@ -44,6 +51,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.claim_job(text, bigint) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.claim_job(text, bigint) IS
-  'Claims the waiting job job_id for worker_id now and returns it locked, as get_job would (attempts + 1, its serial queue taken), even if its run_at is still ahead. Returns no row when the job is running, gone, or its serial queue is busy.';
+  'Claims the waiting job job_id for worker_id now and returns it locked, as get_job would (attempts + 1, its serial queue taken), even if its run_at is still ahead. Returns no row when the job is running, gone, paused (pause_jobs), or its serial queue is busy.';
 
 COMMIT;

@@ -1,11 +1,5 @@
 -- Revert pgjobs:functions/cleanup_jobs from pg
--- Back to the 0.3.0 definition (deploy/functions/cleanup_jobs@v0.3.0.sql).
--- Retention. History is partitioned by day of finished_at, so when every status goes, a day
--- partition that ended before the cut-off is dropped whole (no DELETE, no bloat); rows are
--- deleted only in the partition the cut-off falls in (and in the default partition, and in
--- old partitions when only some statuses go). Dropping a partition needs a brief exclusive
--- lock on job_history, which complete_job also uses: a short lock_timeout makes the drop give
--- way (that day is left for the next call) instead of stalling completions.
+-- Back to the 0.4.0 definition (deploy/functions/cleanup_jobs@v0.4.0.sql).
 
 BEGIN;
 
@@ -42,6 +36,11 @@ BEGIN
       MESSAGE = pg_catalog.format('cleanup_jobs: statuses must list finished statuses (completed, failed, cancelled), got %s', coalesce(statuses::text, 'NULL')),
       HINT = 'Leave statuses out to remove every finished job older than older_than.';
   END IF;
+  -- One history maintainer at a time (0.4.0): every worker runs cleanup_jobs and
+  -- create_history_partitions on a timer, and two of them at once could deadlock on the
+  -- history's partitions. Taken before any table lock and held until the transaction ends:
+  -- a second caller waits for the first to commit, then finds its work done.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('pgjobs.history_maintenance', 0));
   v_cutoff := pg_catalog.now() - older_than;
   v_all := statuses @> ARRAY['completed', 'failed', 'cancelled'];
   v_day_start := pg_catalog.date_trunc('day', v_cutoff AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
@@ -61,6 +60,28 @@ BEGIN
   END IF;
   GET DIAGNOSTICS v_rows = ROW_COUNT;
   v_deleted := v_deleted + v_rows;
+
+  -- Tasks with a shorter retention than older_than: their older finished jobs go too.
+  IF EXISTS (SELECT 1 FROM app_jobs.task_settings AS t
+              WHERE t.retention IS NOT NULL AND t.retention < older_than) THEN
+    DELETE FROM app_jobs.job_history AS h
+     USING (SELECT DISTINCT t.task_identifier FROM app_jobs.task_settings AS t
+             WHERE t.retention IS NOT NULL AND t.retention < older_than) AS k
+     WHERE h.task_identifier = k.task_identifier
+       AND h.status = ANY (statuses)
+       AND h.finished_at < pg_catalog.now() - least(older_than, coalesce(
+             (SELECT o.retention FROM app_jobs.task_settings AS o
+               WHERE o.task_identifier = h.task_identifier AND o.source = 'operator'
+                 AND o.database_id = h.database_id),
+             (SELECT o.retention FROM app_jobs.task_settings AS o
+               WHERE o.task_identifier = h.task_identifier AND o.source = 'operator'
+                 AND o.database_id IS NULL),
+             (SELECT o.retention FROM app_jobs.task_settings AS o
+               WHERE o.task_identifier = h.task_identifier AND o.source = 'code'),
+             older_than));
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_deleted := v_deleted + v_rows;
+  END IF;
 
   -- Attempts end before their job does: an attempt older than the cut-off goes unless its
   -- job still waits or is kept.
@@ -114,6 +135,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.cleanup_jobs(interval, text[]) IS
-  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days).';
+  'Removes finished jobs (of the given statuses, default all three) that finished more than older_than ago, and attempt-log rows of jobs no longer kept. With all statuses, whole day partitions of job_history older than the cut-off are dropped (each under a 200 ms lock_timeout: a busy one is left for the next call, with a warning); rows are deleted only where the cut-off falls. Returns dropped_partitions, deleted_jobs (rows in dropped partitions included) and deleted_attempts. The worker calls it with its retention (default 14 days). Since 0.4.0 a task''s retention setting (app_jobs.task_settings) shorter than older_than removes its finished jobs older than that retention too; a longer one keeps nothing longer. One history maintainer at a time: a call made while another cleanup_jobs or create_history_partitions transaction is open waits for it to end.';
 
 COMMIT;

@@ -1,6 +1,5 @@
 -- Revert pgjobs:functions/reschedule_jobs from pg
--- Back to the 0.3.0 definition (deploy/functions/reschedule_jobs@v0.3.0.sql).
--- Admin: change when and how waiting jobs run. NULL arguments keep the current value.
+-- Back to the 0.4.0 definition (deploy/functions/reschedule_jobs@v0.4.0.sql).
 
 BEGIN;
 
@@ -24,6 +23,7 @@ BEGIN
       MESSAGE = 'reschedule_jobs: job_ids must not be NULL',
       HINT = 'Pass an array of job ids, e.g. ARRAY[1, 2, 3]::bigint[].';
   END IF;
+  PERFORM app_jobs._check_time(reschedule_jobs.run_at, 'reschedule_jobs: run_at');
   IF reschedule_jobs.attempts < 0 OR reschedule_jobs.max_attempts < 1 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ104',
@@ -58,6 +58,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.reschedule_jobs(bigint[], timestamptz, integer, integer, integer) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.reschedule_jobs(bigint[], timestamptz, integer, integer, integer) IS
-  'Admin: sets run_at, priority, attempts and/or max_attempts (NULL keeps the value) of the given waiting jobs; running jobs are skipped. Refuses (PJ108, nothing changed) a change that leaves a job no attempt. Returns the jobs it changed.';
+  'Admin: sets run_at, priority, attempts and/or max_attempts (NULL keeps the value) of the given waiting jobs; running jobs are skipped. Refuses a run_at outside 0001-01-02 .. 9999-12-30 (PJ119) and (PJ108, nothing changed) a change that leaves a job no attempt. Returns the jobs it changed.';
 
 COMMIT;

@@ -1,0 +1,29 @@
+-- Revert pgjobs:functions/_archive_job from pg
+-- Back to the 0.3.0 definition (deploy/functions/_archive_job@v0.3.0.sql).
+
+BEGIN;
+
+CREATE OR REPLACE FUNCTION app_jobs._archive_job(job app_jobs.jobs, status text, result jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+  INSERT INTO app_jobs.job_history (
+    id, database_id, task_identifier, payload, priority, run_at, attempts, max_attempts,
+    key, queue_name, status, last_error, worker_id, scheduled_job_id, fire_time, created_at,
+    locked_at, uid, correlation_id, first_started_at, result, backoff, rerun_of)
+  VALUES (
+    (job).id, (job).database_id, (job).task_identifier, (job).payload, (job).priority,
+    (job).run_at, (job).attempts, (job).max_attempts, (job).key, (job).queue_name, status,
+    (job).last_error, (job).locked_by, (job).scheduled_job_id, (job).fire_time, (job).created_at,
+    (job).locked_at, (job).uid, (job).correlation_id, (job).first_started_at, result,
+    (job).backoff, (job).rerun_of);
+  SELECT pg_catalog.pg_notify('jobs:finished', (job).id::text) WHERE (job).watched;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs._archive_job(app_jobs.jobs, text, jsonb) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs._archive_job(app_jobs.jobs, text, jsonb) IS
+  'Internal: writes a job that left app_jobs.jobs into app_jobs.job_history with the given status (and result), and sends NOTIFY "jobs:finished" with its id when someone watches it.';
+
+COMMIT;

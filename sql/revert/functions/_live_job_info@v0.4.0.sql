@@ -1,0 +1,31 @@
+-- Revert pgjobs:functions/_live_job_info from pg
+-- Back to the 0.3.0 definition (deploy/functions/_live_job_info@v0.3.0.sql): no paused status.
+
+BEGIN;
+
+CREATE OR REPLACE FUNCTION app_jobs._live_job_info(j app_jobs.jobs)
+RETURNS app_jobs.job_info
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT ROW(
+    (j).id, (j).uid,
+    CASE WHEN (j).state = 'running' THEN 'running'
+         WHEN (j).last_error IS NOT NULL THEN 'retrying'
+         WHEN (j).run_at > pg_catalog.now() THEN 'scheduled'
+         ELSE 'pending' END,
+    (j).database_id, (j).task_identifier, (j).queue_name, (j).key, (j).correlation_id,
+    (j).payload, (j).priority, (j).run_at, (j).attempts, (j).max_attempts, (j).last_error,
+    NULL::jsonb, (j).progress, (j).progress_message, (j).locked_by, (j).created_at,
+    (j).first_started_at, (j).locked_at, NULL::timestamptz,
+    pg_catalog.now() - (j).locked_at, (j).cancel_requested_at, (j).rerun_of,
+    (j).scheduled_job_id, NULL::jsonb)::app_jobs.job_info;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs._live_job_info(app_jobs.jobs) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs._live_job_info(app_jobs.jobs) IS
+  'Internal: a waiting or running job as app_jobs.job_info, with its status (running, retrying, scheduled or pending).';
+
+COMMIT;
