@@ -148,3 +148,46 @@ def test_cli_shows_the_edges_and_lists_waiting_jobs(dsn: str) -> None:
     ]
     waiting = run_pgjobs("jobs", "list", "--dsn", dsn, "--status", "waiting", "--json")
     assert [json.loads(line)["id"] for line in waiting.stdout.splitlines()] == [b.id]
+
+
+def test_the_app_enqueues_with_dependencies_and_its_worker_runs_them_in_order(dsn: str) -> None:
+    app = App(dsn)
+    ran: list[str] = []
+
+    def record(name: str) -> Any:
+        def handler(payload: Any) -> None:
+            ran.append(f"{name}{payload.get('n', '')}")
+
+        return handler
+
+    for name in ("fetch", "resize", "publish", "notify"):
+        app.task(name)(record(name))
+
+    fetch = app.sync.later("fetch")
+    resized = app.sync.later_many("resize", [{"n": 1}, {"n": 2}], depends_on=[fetch])
+    publish, notify = JobSpec("publish"), JobSpec("notify")
+
+    async def enqueue() -> list[int]:
+        rows = await app.add_jobs(
+            [publish, notify], depends_on=[[*resized], [publish]]
+        )  # jobs, and an earlier spec of the same call
+        later = await app.later("notify", {"n": 9}, depends_on=[rows[0].id])
+        return [*(r.id for r in rows), later.id]
+
+    ids = asyncio.run(enqueue())
+    with Client.connect(dsn) as jobs:
+        assert [(e.relation, e.id) for e in jobs.job_dependencies(resized[0].id)] == [
+            ("dependency", fetch.id),
+            ("dependant", ids[0]),
+        ]
+        assert [e.id for e in jobs.job_dependencies(ids[0]) if e.relation == "dependency"] == [
+            r.id for r in resized
+        ]
+        assert [e.id for e in jobs.job_dependencies(ids[1])] == [ids[0]]
+        statuses = {jobs.find_job(i).status for i in [r.id for r in resized] + ids}  # type: ignore[union-attr]
+        assert statuses == {"waiting"}
+    for _ in range(6):
+        if app.sync.drain().completed == 0:
+            break
+    assert ran[0] == "fetch" and sorted(ran[1:3]) == ["resize1", "resize2"]
+    assert ran[3] == "publish" and sorted(ran[4:]) == ["notify", "notify9"]

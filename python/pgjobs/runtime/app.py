@@ -259,13 +259,16 @@ class App:
         conn: AsyncConn | None = None,
         delay: timedelta | float | None = None,
         job_key_mode: str | None = None,
+        depends_on: Iterable[int | Job] | None = None,
         **options: Any,
     ) -> Job:
         """Enqueue one job (app_jobs.add_job) and return it. ``options``: database_id, job_key,
         queue, run_at, max_attempts, priority, timeout, correlation_id, backoff (what is left
         out takes the task's settings in the database); ``delay`` counts from the database's
-        clock; ``job_key_mode``: replace (default), preserve_run_at or unsafe_dedupe.
-        Pass ``conn`` to enqueue inside your own transaction (the job exists when it commits).
+        clock; ``job_key_mode``: replace (default), preserve_run_at or unsafe_dedupe;
+        ``depends_on``: jobs (or their ids) this one waits for (status ``waiting``) until all
+        have completed (see Client.add_job). Pass ``conn`` to enqueue inside your own
+        transaction (the job exists when it commits).
         """
         spec = self.spec(task, payload, **options)
         async with self._client(conn) as client:
@@ -275,7 +278,7 @@ class App:
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
                 correlation_id=spec.correlation_id, backoff=spec.backoff,
-                job_key_mode=job_key_mode,
+                job_key_mode=job_key_mode, depends_on=_job_ids(depends_on),
             )  # fmt: skip
 
     async def later_many(
@@ -285,14 +288,18 @@ class App:
         *,
         conn: AsyncConn | None = None,
         job_key_mode: str | None = None,
+        depends_on: Iterable[int | Job] | None = None,
         **options: Any,
     ) -> list[Job]:
         """Enqueue one job per payload in one call (app_jobs.add_jobs), all or nothing;
-        ``options`` and ``job_key_mode`` as for :meth:`later`."""
+        ``options``, ``job_key_mode`` and ``depends_on`` (every job waits for those) as for
+        :meth:`later`."""
         specs = [self.spec(task, payload, **options) for payload in payloads]
         async with self._client(conn) as client:
             specs = [self._with_defaults(spec) for spec in specs]
-            return await client.add_jobs(specs, job_key_mode=job_key_mode)
+            return await client.add_jobs(
+                specs, job_key_mode=job_key_mode, depends_on=_each(specs, depends_on)
+            )
 
     async def add_jobs(
         self,
@@ -300,12 +307,19 @@ class App:
         *,
         conn: AsyncConn | None = None,
         job_key_mode: str | None = None,
+        depends_on: Sequence[Iterable[int | Job | JobSpec] | None] | None = None,
     ) -> list[Job]:
-        """Enqueue jobs of several tasks in one call; each spec checked as :meth:`spec` does."""
-        checked = [self.spec(**_spec_options(s)) for s in specs]
+        """Enqueue jobs of several tasks in one call; each spec checked as :meth:`spec` does.
+        ``depends_on``: one entry per spec, what that spec waits for: job ids, jobs, or
+        earlier specs of the same call (a pipeline in one call)."""
+        given = list(specs)
+        checked = [self.spec(**_spec_options(s)) for s in given]
         async with self._client(conn) as client:
             checked = [self._with_defaults(spec) for spec in checked]
-            return await client.add_jobs(checked, job_key_mode=job_key_mode)
+            return await client.add_jobs(
+                checked, job_key_mode=job_key_mode,
+                depends_on=_per_spec(depends_on, given, checked),
+            )  # fmt: skip
 
     def schedule(self, task: str, cron: str | None = None, **options: Any) -> Schedule:
         """Declare a recurring job of ``task``: ``cron`` text (5 fields, 6 with seconds first,
@@ -509,6 +523,37 @@ class App:
         return SyncApp(self)
 
 
+def _job_ids(jobs: Iterable[int | Job] | None) -> list[int] | None:
+    """depends_on as job ids (a Job stands for its id)."""
+    return None if jobs is None else [j.id if isinstance(j, Job) else j for j in jobs]
+
+
+def _each(specs: list[JobSpec], depends_on: Iterable[int | Job] | None) -> list[Any] | None:
+    """One depends_on shared by every spec (later_many)."""
+    ids = _job_ids(depends_on)
+    return None if ids is None else [ids] * len(specs)
+
+
+def _per_spec(
+    depends_on: Sequence[Iterable[int | Job | JobSpec] | None] | None,
+    given: list[JobSpec],
+    checked: list[JobSpec],
+) -> list[Any] | None:
+    """App.add_jobs' depends_on for the client: a Job as its id, a spec of the same call as
+    the checked spec that stands for it (the client matches earlier specs by identity)."""
+    if depends_on is None:
+        return None
+    standing = {id(spec): new for spec, new in zip(given, checked, strict=True)}
+    return [
+        None if entry is None
+        else [
+            d.id if isinstance(d, Job) else standing.get(id(d), d) if isinstance(d, JobSpec) else d
+            for d in entry
+        ]
+        for entry in depends_on
+    ]  # fmt: skip
+
+
 def _spec_options(spec: JobSpec) -> dict[str, Any]:
     """The keywords of :meth:`App.spec` for ``spec`` (its ``identifier`` is the ``task``)."""
     options = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
@@ -558,6 +603,7 @@ class SyncApp:
         conn: psycopg.Connection[Any] | None = None,
         delay: timedelta | float | None = None,
         job_key_mode: str | None = None,
+        depends_on: Iterable[int | Job] | None = None,
         **options: Any,
     ) -> Job:
         """App.later for synchronous code; ``conn`` is a (sync) psycopg connection."""
@@ -569,7 +615,7 @@ class SyncApp:
                 queue=spec.queue, run_at=spec.run_at, delay=delay,
                 max_attempts=spec.max_attempts, priority=spec.priority, timeout=spec.timeout,
                 correlation_id=spec.correlation_id, backoff=spec.backoff,
-                job_key_mode=job_key_mode,
+                job_key_mode=job_key_mode, depends_on=_job_ids(depends_on),
             )  # fmt: skip
 
     def later_many(
@@ -579,13 +625,16 @@ class SyncApp:
         *,
         conn: psycopg.Connection[Any] | None = None,
         job_key_mode: str | None = None,
+        depends_on: Iterable[int | Job] | None = None,
         **options: Any,
     ) -> list[Job]:
         """App.later_many for synchronous code."""
         specs = [self.app.spec(task, payload, **options) for payload in payloads]
         with self._client(conn) as client:
             specs = [self.app._with_defaults(spec) for spec in specs]
-            return client.add_jobs(specs, job_key_mode=job_key_mode)
+            return client.add_jobs(
+                specs, job_key_mode=job_key_mode, depends_on=_each(specs, depends_on)
+            )
 
     def run_now(self, task: TaskRef, payload: Any = None, **options: Any) -> Any:
         return asyncio.run(self.app.run_now(task, payload, **options))
