@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pgjobs
@@ -43,7 +44,12 @@ TASK = "noop"
 # their cost beside the peers (issue 17): an operator's task settings and a payload schema for
 # the measured task (every enqueue applies and checks them) and a pause of another task (every
 # claim checks its candidates against it). Unset: the features exist but are unused.
-FEATURES_USED = os.environ.get("PGJOBS_BENCH_FEATURES") == "used"
+# PGJOBS_BENCH_FEATURES=limits (issue 18): a concurrency and a rate limit on the measured task,
+# set loose enough never to hold a job back (every claim locks the limit row, counts its
+# running jobs and takes a token), and a full limit on another task; =fair: tenant fairness on
+# (claims rotate across tenants; here the jobs are all of one tenant).
+FEATURES = os.environ.get("PGJOBS_BENCH_FEATURES", "")
+FEATURES_USED = FEATURES == "used"
 PAYLOAD_SCHEMA = {
     "type": "object",
     "properties": {"i": {"type": "integer", "minimum": 0}},
@@ -57,7 +63,7 @@ _run: asyncio.Task[WorkerSummary] | None = None
 
 
 def version() -> str:
-    return f"{pgjobs.__version__}{' (features used)' if FEATURES_USED else ''}"
+    return f"{pgjobs.__version__}{f' (features: {FEATURES})' if FEATURES else ''}"
 
 
 async def setup(dsn: str) -> None:
@@ -70,6 +76,16 @@ async def setup(dsn: str) -> None:
             TASK, max_attempts=5, priority=0, timeout=60.0, payload_schema=PAYLOAD_SCHEMA
         )
         await _client.pause_jobs(task="not-measured", reason="bench: a pause in force")
+    if FEATURES == "limits":
+        await _client.set_job_limit(
+            task=TASK,
+            max_running=1_000_000,
+            max_starts=1_000_000,
+            per_period=timedelta(seconds=1),
+        )
+        await _client.set_job_limit(task="not-measured", max_running=0)
+    if FEATURES == "fair":
+        await _client.set_tenant_fairness(True)
 
 
 def _connected() -> AsyncClient:
