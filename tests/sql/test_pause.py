@@ -340,8 +340,11 @@ def paused_backlog_costs_nothing(db: Conn, backlog: int) -> dict[str, int]:
 def test_a_paused_backlog_costs_the_claim_nothing_once_parked(db: Conn) -> None:
     figures = paused_backlog_costs_nothing(db, 20_000)
     assert figures["claims"] <= 20_000 // 10_000 + 1  # at most 10 batches of 1,000 per claim
-    assert figures["after"] <= figures["reference"] + 2, figures
-    assert figures["after"] <= figures["before"] + 2, figures
+    # A few buffers of slack: VACUUM cannot remove the dead index entries the parking left
+    # while another session's snapshot is older (the suite runs in parallel); an unparked
+    # backlog of 20,000 would cost the claim thousands.
+    assert figures["after"] <= figures["reference"] + 10, figures
+    assert figures["after"] <= figures["before"] + 10, figures
 
 
 @pytest.mark.heavy
