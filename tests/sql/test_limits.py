@@ -258,7 +258,7 @@ def test_claim_buffers_without_limits_with_an_unmatched_limit_and_with_a_matched
 ) -> None:
     db.execute(
         "INSERT INTO app_jobs.jobs (database_id, task_identifier, run_at)"
-        " SELECT %s, 'report', now() - interval '1 hour' FROM generate_series(1, 2000)",
+        " SELECT %s, 'report', now() - interval '1 hour' FROM generate_series(1, 20000)",
         [TENANT],
     )
     db.execute("VACUUM ANALYZE app_jobs.jobs")
@@ -274,7 +274,10 @@ def test_claim_buffers_without_limits_with_an_unmatched_limit_and_with_a_matched
     # entries of the two running-jobs indexes (made with the first limit): a few buffers per
     # job, never a read of the backlog nor of a limiter row.
     assert unmatched <= none + 10 * 4, (none, unmatched)
-    assert matched <= unmatched + 20, (unmatched, matched)  # one lock, one count
+    # A matched limit: its row locked once, its running jobs counted, and per job taken a
+    # check of the limits' keys: a few buffers per job (20 on PostgreSQL 15, 40 on 18 for the
+    # batch of 10), never a read of the 20,000 waiting jobs of the limited task (hundreds).
+    assert matched <= unmatched + 10 * 5, (unmatched, matched)
 
 
 def test_the_candidate_query_with_full_limits_keeps_the_claim_index(db: Conn) -> None:
