@@ -2,6 +2,6 @@
 
 BEGIN;
 
-SELECT 1 / (app_jobs.schema_version() = '0.5.0')::integer;
+SELECT 1 / (app_jobs.schema_version() = '0.6.0')::integer;
 
 ROLLBACK;
