@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/get_jobs from pg
--- Back to the 0.4.0 definition (deploy/functions/get_jobs@v0.4.0.sql).
+-- Back to the 0.5.0 definition (deploy/functions/get_jobs@v0.5.0.sql).
 
 BEGIN;
 
@@ -39,6 +39,37 @@ DECLARE
   v_pause_queues text[];
   v_pause_tasks text[];
   v_cand record;
+  -- Limits (only when there are any): the limits this call touched (id, running slots left,
+  -- starts left: see app_jobs._take_limits) and the keys of the full ones, passed over.
+  v_limited boolean;
+  v_ok boolean;
+  v_new_full boolean;
+  v_requery boolean := false;
+  v_lim_ids bigint[] := '{}'::bigint[];
+  v_lim_room integer[] := '{}'::integer[];
+  v_lim_tokens double precision[] := '{}'::double precision[];
+  v_full_tenants uuid[] := '{}'::uuid[];
+  v_full_tasks text[] := '{}'::text[];
+  -- The keys of the limits, read once when there are at most 100 limits (else each job's
+  -- limits are looked up by key in _take_limits): the tasks and the tenants some limit names.
+  -- A job whose task and tenant are named by none is matched by no limit, which a plain
+  -- expression tells (no query per job); one named goes to _take_limits, which decides.
+  v_limit_keys_read boolean := false;
+  v_limit_tenants uuid[];
+  v_limit_tasks text[];
+  -- Tenant fairness (only when it is on): the round's priority, tenants and jobs per tenant,
+  -- the rotation's cursor (the tenant served last) and the candidates' cursor.
+  v_fair boolean;
+  v_cur refcursor;
+  v_prio integer;
+  v_next_prio integer;
+  v_cursor uuid;
+  v_cursor_read uuid;
+  v_tenants uuid[];
+  v_round bigint[];
+  v_per_tenant integer;
+  v_rounds integer := 0;
+  v_round_start integer;
 BEGIN
   IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
@@ -66,8 +97,10 @@ BEGIN
   -- EXISTS ask (a step added there needs its test here). Written as min() rather than EXISTS
   -- (x < bound): as a generic plan, with the bound unknown, EXISTS chose a scan of the whole
   -- table once many jobs ran (3 ms with 10,000 running), min() always reads the index's end.
-  -- The pauses' probe rides in the same statement (see the pauses paragraph above).
+  -- The pauses' and the limits' probes ride in the same statement (see their paragraphs above).
   SELECT EXISTS (SELECT 1 FROM app_jobs.job_pauses),
+         EXISTS (SELECT 1 FROM app_jobs.job_limits),
+         EXISTS (SELECT 1 FROM app_jobs.job_fairness),
          (SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')
            < pg_catalog.now() - job_expiry
          OR (SELECT min(w.lease_expires_at) FROM app_jobs.workers AS w) < pg_catalog.now()
@@ -76,7 +109,7 @@ BEGIN
          OR EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes)
          OR (SELECT min(s.run_at) FROM app_jobs.jobs AS s WHERE s.state = 'scheduled')
               <= pg_catalog.now()
-    INTO v_paused, v_sweep;
+    INTO v_paused, v_limited, v_fair, v_sweep;
   IF v_sweep THEN
     PERFORM app_jobs._sweep(job_expiry);
   END IF;
@@ -86,15 +119,66 @@ BEGIN
       INTO v_pause_tenants, v_pause_queues, v_pause_tasks
       FROM app_jobs.job_pauses AS p;
   END IF;
+  IF v_limited THEN
+    SELECT pg_catalog.count(*) <= 100,
+           coalesce(pg_catalog.array_agg(l.database_id) FILTER (WHERE l.database_id IS NOT NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.task_identifier) FILTER (WHERE l.task_identifier IS NOT NULL), '{}')
+      INTO v_limit_keys_read, v_limit_tenants, v_limit_tasks
+      FROM (SELECT k.database_id, k.task_identifier FROM app_jobs.job_limits AS k LIMIT 101) AS l;
+  END IF;
+  IF v_fair THEN
+    SELECT f.last_served INTO v_cursor FROM app_jobs.job_fairness AS f;
+    v_cursor_read := v_cursor;
+  END IF;
 
   <<claim>>
   LOOP
     v_need := batch_size - pg_catalog.cardinality(v_taken);
     v_seen := 0;
+    IF v_fair THEN
+      -- A fair round (see the paragraph above): the tenants after the cursor at priority
+      -- v_prio, their jobs interleaved by rank within each tenant.
+      IF v_prio IS NULL THEN
+        SELECT j.priority INTO v_prio FROM app_jobs.jobs AS j
+         WHERE j.state = 'ready'
+           AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
+         ORDER BY j.priority, j.run_at, j.id LIMIT 1;
+        EXIT claim WHEN v_prio IS NULL;
+      END IF;
+      v_tenants := app_jobs._fair_tenants(v_prio, v_cursor, v_need + 8);
+      v_per_tenant := (v_need + 8 + pg_catalog.cardinality(v_tenants) - 1) / GREATEST(pg_catalog.cardinality(v_tenants), 1);
+      v_round_start := pg_catalog.cardinality(v_taken);
+      -- The round's order first (no lock), then the candidates locked in that order: a join
+      -- of the jobs to the list would be planned (generically) as a hash of the whole table.
+      SELECT pg_catalog.array_agg(c.id ORDER BY c.rank, t.pos) INTO v_round
+        FROM ROWS FROM (pg_catalog.unnest(v_tenants)) WITH ORDINALITY AS t (d, pos)
+       CROSS JOIN LATERAL (
+         SELECT r.id, pg_catalog.row_number() OVER (ORDER BY r.run_at, r.id) AS rank
+           FROM app_jobs.jobs AS r
+          WHERE r.state = 'ready' AND r.priority = v_prio AND r.database_id = t.d
+            AND (get_jobs.task_identifiers IS NULL OR r.task_identifier = ANY (get_jobs.task_identifiers))
+            AND (r.queue_name IS NULL
+                 OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_busy_tenants), pg_catalog.unnest(v_busy_queues)) AS b (t, q)
+                                 WHERE b.t = r.database_id AND b.q = r.queue_name))
+            AND r.id <> ALL (v_taken)
+            AND (pg_catalog.cardinality(v_full_tasks) = 0
+                 OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_full_tenants), pg_catalog.unnest(v_full_tasks)) AS f (t, k)
+                                 WHERE (f.t IS NULL OR f.t = r.database_id) AND (f.k IS NULL OR f.k = r.task_identifier)))
+          ORDER BY r.run_at, r.id
+          LIMIT v_per_tenant) AS c;
+      OPEN v_cur FOR
+        SELECT j.id, j.database_id, j.queue_name, j.task_identifier
+          FROM app_jobs.jobs AS j
+         WHERE j.id = ANY (v_round) AND j.state = 'ready'
+         ORDER BY pg_catalog.array_position(v_round, j.id)
+         LIMIT v_need
+           FOR UPDATE SKIP LOCKED;
+    ELSE
     -- Only the columns the claim needs: a narrow target keeps the ordered index scan the
-    -- cheapest plan even with stale statistics after a burst of enqueues.
-    FOR v_job IN
-      SELECT j.id, j.database_id, j.queue_name
+    -- cheapest plan even with stale statistics after a burst of enqueues (the task is for
+    -- the limits' check; tests/sql/test_limits.py keeps the plan).
+    OPEN v_cur FOR
+      SELECT j.id, j.database_id, j.queue_name, j.task_identifier
         FROM app_jobs.jobs AS j
        WHERE j.state = 'ready'
          AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
@@ -102,10 +186,16 @@ BEGIN
               OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_busy_tenants), pg_catalog.unnest(v_busy_queues)) AS b (t, q)
                               WHERE b.t = j.database_id AND b.q = j.queue_name))
          AND j.id <> ALL (v_taken)
+         AND (pg_catalog.cardinality(v_full_tasks) = 0
+              OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_full_tenants), pg_catalog.unnest(v_full_tasks)) AS f (t, k)
+                              WHERE (f.t IS NULL OR f.t = j.database_id) AND (f.k IS NULL OR f.k = j.task_identifier)))
        ORDER BY j.priority, j.run_at, j.id
        LIMIT v_need
-         FOR UPDATE SKIP LOCKED
+         FOR UPDATE SKIP LOCKED;
+    END IF;
     LOOP
+      FETCH v_cur INTO v_job;
+      EXIT WHEN NOT FOUND;
       v_seen := v_seen + 1;
       IF v_paused THEN
         -- Pauses in force (never otherwise: the candidate query stays as narrow as before).
@@ -125,6 +215,17 @@ BEGIN
         END IF;
       END IF;
       IF v_job.queue_name IS NULL THEN
+        IF v_limited AND (NOT v_limit_keys_read OR v_job.task_identifier = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
+          SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
+            FROM app_jobs._take_limits(v_job.database_id, v_job.task_identifier, v_lim_ids, v_lim_room,
+                                       v_lim_tokens, v_full_tenants, v_full_tasks);
+          IF NOT v_ok THEN
+            -- Its limit is full: it stays claimable; the query is run again without that limit's jobs.
+            v_requery := v_new_full;
+            EXIT WHEN v_requery;
+            CONTINUE;
+          END IF;
+        END IF;
         v_taken := v_taken || v_job.id;
         CONTINUE;
       END IF;
@@ -143,10 +244,24 @@ BEGIN
         FROM app_jobs.jobs AS h
        WHERE h.database_id = v_job.database_id
          AND h.queue_name = v_job.queue_name
-         AND (h.state IN ('ready', 'blocked', 'paused') OR (h.state = 'scheduled' AND h.run_at <= pg_catalog.now()))
+         AND (h.state IN ('ready', 'blocked', 'paused') OR (h.state IN ('scheduled', 'waiting') AND h.run_at <= pg_catalog.now()))
        ORDER BY h.priority, h.run_at, h.id
        LIMIT 1;
       IF v_head = v_job.id THEN
+        IF v_limited AND (NOT v_limit_keys_read OR v_head_task = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
+          SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
+            FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
+                                       v_lim_tokens, v_full_tenants, v_full_tasks);
+          IF NOT v_ok THEN
+            -- A limited head holds back its queue: give the queue back; the head stays claimable.
+            DELETE FROM app_jobs.job_queue_locks AS l
+             WHERE l.database_id = v_job.database_id AND l.queue_name = v_job.queue_name
+               AND l.locked_by = get_jobs.worker_id;
+            v_requery := v_new_full;
+            EXIT WHEN v_requery;
+            CONTINUE;
+          END IF;
+        END IF;
         v_taken := v_taken || v_job.id;
         CONTINUE;
       END IF;
@@ -160,7 +275,7 @@ BEGIN
           FOR UPDATE SKIP LOCKED;
       v_head_free := FOUND;
       -- A paused head (parked, or matched by a pause) holds back its queue.
-      IF v_head_free AND v_paused AND v_head_state <> 'paused' AND EXISTS (
+      IF v_head_free AND v_paused AND v_head_state NOT IN ('paused', 'waiting') AND EXISTS (
            SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
                                     pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
             WHERE (p.t IS NULL OR p.t = v_job.database_id)
@@ -169,30 +284,90 @@ BEGIN
         UPDATE app_jobs.jobs AS j SET state = 'paused' WHERE j.id = v_head;
         v_head_state := 'paused';
       END IF;
-      IF v_head_free AND v_head_state <> 'paused' AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
-        UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
-        v_taken := v_taken || v_head;
-        CONTINUE;
+      IF v_head_free AND v_head_state NOT IN ('paused', 'waiting') AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
+        v_ok := true;
+        IF v_limited AND (NOT v_limit_keys_read OR v_head_task = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
+          SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
+            FROM app_jobs._take_limits(v_job.database_id, v_head_task, v_lim_ids, v_lim_room,
+                                       v_lim_tokens, v_full_tenants, v_full_tasks);
+          v_requery := v_new_full;
+        END IF;
+        IF v_ok THEN
+          UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
+          v_taken := v_taken || v_head;
+          CONTINUE;
+        END IF;
+        -- A limited head: handled below as a head this worker does not serve.
       END IF;
 
       -- Not ours to start: give the queue back (this transaction inserted its lock row).
       DELETE FROM app_jobs.job_queue_locks AS l
        WHERE l.database_id = v_job.database_id AND l.queue_name = v_job.queue_name
          AND l.locked_by = get_jobs.worker_id;
-      IF v_head_free AND v_head_state = 'paused' THEN
-        -- The head is paused: the candidate waits behind it until resume_jobs.
+      IF v_head_free AND v_head_state IN ('paused', 'waiting') THEN
+        -- The head is paused: the candidate waits behind it until resume_jobs. A head waiting
+        -- for its dependencies (0.5.0) holds the queue back the same way, until it runs or
+        -- is cancelled (app_jobs._settle_dependants wakes the queue then).
         UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
       ELSIF v_head_free THEN
-        -- The head is of a task this worker does not serve: it becomes the queue's claimable
-        -- job (a worker that serves it finds it) and the candidate waits behind it.
+        -- The head is of a task this worker does not serve, or its limit is full: it becomes
+        -- the queue's claimable job (a worker that serves it finds it, a claim starts it once
+        -- its limit has room) and the candidate waits behind it.
         UPDATE app_jobs.jobs AS j SET state = 'ready' WHERE j.id = v_head AND j.state <> 'ready';
         UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
       END IF;
       -- Otherwise the head's row is held by another transaction this instant: the candidate
       -- stays claimable and a later claim tries the queue again.
+      EXIT WHEN v_requery;
     END LOOP;
+    CLOSE v_cur;
+    IF v_fair THEN
+      -- The cursor: the tenant of the last job taken when the batch is full, else the last
+      -- tenant listed (each listed tenant gave what it had, up to v_per_tenant).
+      IF pg_catalog.cardinality(v_taken) >= batch_size AND pg_catalog.cardinality(v_taken) > v_round_start THEN
+        SELECT j.database_id INTO v_cursor FROM app_jobs.jobs AS j
+         WHERE j.id = v_taken[pg_catalog.cardinality(v_taken)];
+      ELSIF pg_catalog.cardinality(v_tenants) > 0 THEN
+        v_cursor := v_tenants[pg_catalog.cardinality(v_tenants)];
+      END IF;
+    END IF;
+    IF v_requery THEN
+      -- A limit became full: run the candidate query again without its jobs.
+      v_requery := false;
+      CONTINUE claim;
+    END IF;
+    IF v_fair THEN
+      EXIT WHEN pg_catalog.cardinality(v_taken) >= batch_size;
+      v_rounds := v_rounds + 1;
+      EXIT WHEN v_rounds >= 20;
+      IF v_seen = 0 AND pg_catalog.cardinality(v_tenants) < v_need + 8 THEN
+        -- Every tenant's jobs of this priority were seen: the next priority.
+        SELECT j.priority INTO v_next_prio FROM app_jobs.jobs AS j
+         WHERE j.state = 'ready' AND j.priority > v_prio
+           AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
+         ORDER BY j.priority, j.run_at, j.id LIMIT 1;
+        EXIT WHEN v_next_prio IS NULL;
+        v_prio := v_next_prio;
+      END IF;
+      CONTINUE claim;
+    END IF;
     EXIT WHEN v_seen < v_need OR pg_catalog.cardinality(v_taken) >= batch_size;
   END LOOP;
+
+  IF v_fair AND v_cursor IS DISTINCT FROM v_cursor_read THEN
+    -- Store the rotation's cursor, unless another claim holds the row (never wait for it).
+    UPDATE app_jobs.job_fairness AS f SET last_served = v_cursor
+     WHERE f.id IN (SELECT g.id FROM app_jobs.job_fairness AS g FOR UPDATE SKIP LOCKED);
+  END IF;
+
+  IF pg_catalog.cardinality(v_lim_ids) > 0 THEN
+    -- The rate buckets this call drew from (their rows are locked by this transaction).
+    UPDATE app_jobs.job_limits AS l
+       SET tokens = GREATEST(0, b.tokens),
+           refilled_at = GREATEST(l.refilled_at, pg_catalog.now())
+      FROM ROWS FROM (pg_catalog.unnest(v_lim_ids), pg_catalog.unnest(v_lim_tokens)) AS b (id, tokens)
+     WHERE l.id = b.id AND b.tokens IS NOT NULL;
+  END IF;
 
   RETURN QUERY
     WITH taken AS (
@@ -213,6 +388,6 @@ $$;
 REVOKE ALL ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) FROM PUBLIC;
 
 COMMENT ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) IS
-  'Claims up to batch_size (1-10000, default 100) jobs for worker_id and returns them in claim order (no row when none is due), with exactly get_job''s order, task filter, expiry and queue semantics: lowest priority first, then earliest run_at, then oldest; at most one job per named queue, and a named queue starts its jobs strictly in that order among its due jobs. Each job is locked (locked_by, locked_at) and its attempts go up by one. With started (the default) the jobs count as started, as get_job''s do; started := false claims them into a worker''s buffer: record each with start_jobs before its handler runs, since a job given back unstarted (its worker died or its lease lapsed, or settle_jobs) gets its attempt refunded. A lock older than job_expiry (default 4 hours) whose worker keeps no live lease is stale and its job is claimed again as a new attempt; jobs of a worker whose lease lapsed are reclaimable at once.';
+  'Claims up to batch_size (1-10000, default 100) jobs for worker_id and returns them in claim order (no row when none is due), with exactly get_job''s order, task filter, expiry and queue semantics: lowest priority first, then earliest run_at, then oldest; at most one job per named queue, and a named queue starts its jobs strictly in that order among its due jobs. Each job is locked (locked_by, locked_at) and its attempts go up by one. With started (the default) the jobs count as started, as get_job''s do; started := false claims them into a worker''s buffer: record each with start_jobs before its handler runs, since a job given back unstarted (its worker died or its lease lapsed, or settle_jobs) gets its attempt refunded. A lock older than job_expiry (default 4 hours) whose worker keeps no live lease is stale and its job is claimed again as a new attempt; jobs of a worker whose lease lapsed are reclaimable at once. Limits (set_job_limit) are enforced exactly: a job over its concurrency or rate limit is passed over and stays claimable, and a limited head of a named queue holds back its queue (limits need READ COMMITTED, PJ229). With tenant fairness on (set_tenant_fairness) jobs of equal priority are taken rotating across tenants.';
 
 COMMIT;

@@ -1,0 +1,218 @@
+-- Revert pgjobs:functions/get_jobs from pg
+-- Back to the 0.4.0 definition (deploy/functions/get_jobs@v0.4.0.sql).
+
+BEGIN;
+
+CREATE OR REPLACE FUNCTION app_jobs.get_jobs(
+  worker_id text,
+  task_identifiers text[] DEFAULT NULL,
+  job_expiry interval DEFAULT interval '4 hours',
+  batch_size integer DEFAULT 100,
+  started boolean DEFAULT true)
+RETURNS SETOF app_jobs.jobs
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+-- Its statements take arrays built during the call: with custom plans (the default) the
+-- planner saw a one-element array each time, judged the generic plan dearer and planned the
+-- candidate query and the claim's UPDATE again on every call (215 us of a 780 us call at 10
+-- clients). Their generic plans are the same index scans (tests/sql/test_claim_plan.py).
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  v_taken bigint[] := '{}'::bigint[];
+  -- Queues handled or seen busy during this call: their jobs are passed over as a whole.
+  v_busy_tenants uuid[] := '{}'::uuid[];
+  v_busy_queues text[] := '{}'::text[];
+  v_need integer;
+  v_seen integer;
+  v_job record;
+  v_head bigint;
+  v_head_task text;
+  v_head_free boolean;
+  v_head_state text;
+  v_paused boolean;
+  v_sweep boolean;
+  v_park_rounds integer := 0;
+  -- The pauses in force, read once (only when there are any): the keys of each.
+  v_pause_tenants uuid[];
+  v_pause_queues text[];
+  v_pause_tasks text[];
+  v_cand record;
+BEGIN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ102',
+      MESSAGE = 'get_jobs: worker_id must be a non-empty text of at most 200 characters',
+      DETAIL = pg_catalog.format('worker_id = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left(worker_id, 60)), 'NULL')),
+      HINT = 'Pass a name that identifies this worker process, e.g. worker_id := ''host-1:4242''; complete_job and fail_job need the same one.';
+  END IF;
+  IF job_expiry IS NULL OR job_expiry <= interval '0' OR job_expiry > interval '100 years' THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ105',
+      MESSAGE = pg_catalog.format('get_jobs: job_expiry must be a positive interval of at most 100 years, got %s', coalesce(job_expiry::text, 'NULL')),
+      HINT = 'Pass how long a lock without a live worker lease stays valid, or leave it out for 4 hours.';
+  END IF;
+  IF batch_size IS NULL OR batch_size < 1 OR batch_size > 10000 THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'PJ130',
+      MESSAGE = pg_catalog.format('get_jobs: batch_size must be between 1 and 10000, got %s', coalesce(batch_size::text, 'NULL')),
+      HINT = 'Pass how many jobs this worker can start now, e.g. its free slots.';
+  END IF;
+
+  -- The sweep's probe (app_jobs._sweep), here: with nothing to sweep, as almost always, the
+  -- claim skips the call itself (a function call with its own search_path costs more than the
+  -- probe). Each test reads one end of a small partial index or table; they ask what _sweep's
+  -- EXISTS ask (a step added there needs its test here). Written as min() rather than EXISTS
+  -- (x < bound): as a generic plan, with the bound unknown, EXISTS chose a scan of the whole
+  -- table once many jobs ran (3 ms with 10,000 running), min() always reads the index's end.
+  -- The pauses' probe rides in the same statement (see the pauses paragraph above).
+  SELECT EXISTS (SELECT 1 FROM app_jobs.job_pauses),
+         (SELECT min(j.locked_at) FROM app_jobs.jobs AS j WHERE j.state = 'running')
+           < pg_catalog.now() - job_expiry
+         OR (SELECT min(w.lease_expires_at) FROM app_jobs.workers AS w) < pg_catalog.now()
+         OR (SELECT min(q.locked_at) FROM app_jobs.job_queue_locks AS q)
+              < pg_catalog.now() - job_expiry
+         OR EXISTS (SELECT 1 FROM app_jobs.job_queue_wakes)
+         OR (SELECT min(s.run_at) FROM app_jobs.jobs AS s WHERE s.state = 'scheduled')
+              <= pg_catalog.now()
+    INTO v_paused, v_sweep;
+  IF v_sweep THEN
+    PERFORM app_jobs._sweep(job_expiry);
+  END IF;
+  IF v_paused THEN
+    SELECT pg_catalog.array_agg(p.database_id), pg_catalog.array_agg(p.queue_name),
+           pg_catalog.array_agg(p.task_identifier)
+      INTO v_pause_tenants, v_pause_queues, v_pause_tasks
+      FROM app_jobs.job_pauses AS p;
+  END IF;
+
+  <<claim>>
+  LOOP
+    v_need := batch_size - pg_catalog.cardinality(v_taken);
+    v_seen := 0;
+    -- Only the columns the claim needs: a narrow target keeps the ordered index scan the
+    -- cheapest plan even with stale statistics after a burst of enqueues.
+    FOR v_job IN
+      SELECT j.id, j.database_id, j.queue_name
+        FROM app_jobs.jobs AS j
+       WHERE j.state = 'ready'
+         AND (get_jobs.task_identifiers IS NULL OR j.task_identifier = ANY (get_jobs.task_identifiers))
+         AND (j.queue_name IS NULL
+              OR NOT EXISTS (SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_busy_tenants), pg_catalog.unnest(v_busy_queues)) AS b (t, q)
+                              WHERE b.t = j.database_id AND b.q = j.queue_name))
+         AND j.id <> ALL (v_taken)
+       ORDER BY j.priority, j.run_at, j.id
+       LIMIT v_need
+         FOR UPDATE SKIP LOCKED
+    LOOP
+      v_seen := v_seen + 1;
+      IF v_paused THEN
+        -- Pauses in force (never otherwise: the candidate query stays as narrow as before).
+        SELECT c.task_identifier, c.priority, c.run_at INTO v_cand
+          FROM app_jobs.jobs AS c WHERE c.id = v_job.id;
+        IF EXISTS (
+             SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
+                                      pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
+              WHERE (p.t IS NULL OR p.t = v_job.database_id)
+                AND (p.q IS NULL OR p.q = v_job.queue_name)
+                AND (p.k IS NULL OR p.k = v_cand.task_identifier)) THEN
+          -- Paused: park it and the next matched jobs, so later claims no longer meet them.
+          EXIT claim WHEN v_park_rounds >= 10;
+          v_park_rounds := v_park_rounds + 1;
+          PERFORM app_jobs._park_paused(v_cand.priority, v_cand.run_at, v_job.id);
+          CONTINUE;
+        END IF;
+      END IF;
+      IF v_job.queue_name IS NULL THEN
+        v_taken := v_taken || v_job.id;
+        CONTINUE;
+      END IF;
+      -- One job per queue and call: later candidates of a queue handled in this loop (the
+      -- query above was planned before) are passed over.
+      CONTINUE WHEN EXISTS (
+        SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_busy_tenants), pg_catalog.unnest(v_busy_queues)) AS b (t, q)
+         WHERE b.t = v_job.database_id AND b.q = v_job.queue_name);
+      v_busy_tenants := v_busy_tenants || v_job.database_id;
+      v_busy_queues := v_busy_queues || v_job.queue_name;
+
+      CONTINUE WHEN NOT app_jobs._lock_queue(v_job.database_id, v_job.queue_name, get_jobs.worker_id, v_job.id);
+
+      -- The queue is ours (its lock row inserted by this transaction): start its head.
+      SELECT h.id, h.task_identifier, h.state INTO v_head, v_head_task, v_head_state
+        FROM app_jobs.jobs AS h
+       WHERE h.database_id = v_job.database_id
+         AND h.queue_name = v_job.queue_name
+         AND (h.state IN ('ready', 'blocked', 'paused') OR (h.state = 'scheduled' AND h.run_at <= pg_catalog.now()))
+       ORDER BY h.priority, h.run_at, h.id
+       LIMIT 1;
+      IF v_head = v_job.id THEN
+        v_taken := v_taken || v_job.id;
+        CONTINUE;
+      END IF;
+
+      PERFORM 1
+         FROM app_jobs.jobs AS h
+        WHERE h.id = v_head
+          AND h.database_id = v_job.database_id
+          AND h.queue_name = v_job.queue_name
+          AND h.state <> 'running'
+          FOR UPDATE SKIP LOCKED;
+      v_head_free := FOUND;
+      -- A paused head (parked, or matched by a pause) holds back its queue.
+      IF v_head_free AND v_paused AND v_head_state <> 'paused' AND EXISTS (
+           SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
+                                    pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
+            WHERE (p.t IS NULL OR p.t = v_job.database_id)
+              AND (p.q IS NULL OR p.q = v_job.queue_name)
+              AND (p.k IS NULL OR p.k = v_head_task)) THEN
+        UPDATE app_jobs.jobs AS j SET state = 'paused' WHERE j.id = v_head;
+        v_head_state := 'paused';
+      END IF;
+      IF v_head_free AND v_head_state <> 'paused' AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
+        UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
+        v_taken := v_taken || v_head;
+        CONTINUE;
+      END IF;
+
+      -- Not ours to start: give the queue back (this transaction inserted its lock row).
+      DELETE FROM app_jobs.job_queue_locks AS l
+       WHERE l.database_id = v_job.database_id AND l.queue_name = v_job.queue_name
+         AND l.locked_by = get_jobs.worker_id;
+      IF v_head_free AND v_head_state = 'paused' THEN
+        -- The head is paused: the candidate waits behind it until resume_jobs.
+        UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
+      ELSIF v_head_free THEN
+        -- The head is of a task this worker does not serve: it becomes the queue's claimable
+        -- job (a worker that serves it finds it) and the candidate waits behind it.
+        UPDATE app_jobs.jobs AS j SET state = 'ready' WHERE j.id = v_head AND j.state <> 'ready';
+        UPDATE app_jobs.jobs AS j SET state = 'blocked' WHERE j.id = v_job.id;
+      END IF;
+      -- Otherwise the head's row is held by another transaction this instant: the candidate
+      -- stays claimable and a later claim tries the queue again.
+    END LOOP;
+    EXIT WHEN v_seen < v_need OR pg_catalog.cardinality(v_taken) >= batch_size;
+  END LOOP;
+
+  RETURN QUERY
+    WITH taken AS (
+      UPDATE app_jobs.jobs AS j
+         SET state = 'running',
+             first_started_at = coalesce(j.first_started_at, pg_catalog.now()),
+             locked_by = get_jobs.worker_id,
+             locked_at = pg_catalog.now(),
+             attempts = j.attempts + 1,
+             started_attempt = CASE WHEN get_jobs.started IS NOT FALSE THEN j.attempts + 1 END,
+             updated_at = pg_catalog.now()
+       WHERE j.id = ANY (v_taken)
+      RETURNING j.*)
+    SELECT * FROM taken AS t ORDER BY t.priority, t.run_at, t.id;
+END;
+$$;
+
+REVOKE ALL ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) FROM PUBLIC;
+
+COMMENT ON FUNCTION app_jobs.get_jobs(text, text[], interval, integer, boolean) IS
+  'Claims up to batch_size (1-10000, default 100) jobs for worker_id and returns them in claim order (no row when none is due), with exactly get_job''s order, task filter, expiry and queue semantics: lowest priority first, then earliest run_at, then oldest; at most one job per named queue, and a named queue starts its jobs strictly in that order among its due jobs. Each job is locked (locked_by, locked_at) and its attempts go up by one. With started (the default) the jobs count as started, as get_job''s do; started := false claims them into a worker''s buffer: record each with start_jobs before its handler runs, since a job given back unstarted (its worker died or its lease lapsed, or settle_jobs) gets its attempt refunded. A lock older than job_expiry (default 4 hours) whose worker keeps no live lease is stale and its job is claimed again as a new attempt; jobs of a worker whose lease lapsed are reclaimable at once.';
+
+COMMIT;
