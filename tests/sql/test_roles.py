@@ -20,6 +20,7 @@ PRODUCER = {
     "tg_add_job_with_row_id", "tg_add_job_with_row", "tg_add_job_with_fields",
 }  # fmt: skip
 PRODUCER |= {"validate_payload"}  # payload schemas (issue 19)
+PRODUCER |= {"list_job_dependencies"}  # its jobs' dependency edges (0.6.0)
 WORKER = {
     "schema_version", "get_job", "get_jobs", "claim_job", "complete_job", "fail_job",
     "finish_jobs", "start_jobs", "settle_jobs", "heartbeat", "unregister_worker",

@@ -1,12 +1,14 @@
 -- Deploy pgjobs:functions/grant_roles to pg
--- requires: schema
+-- requires: functions/grant_roles@v0.5.0
+-- 0.6.0: the producer may read a job's dependency edges (list_job_dependencies), as it reads
+-- its jobs with find_job and list_jobs (tenant-guarded like them).
 -- The three roles of pgjobs (producer, worker, admin): created when missing (NOLOGIN group
 -- roles), and given exactly their set of app_jobs functions. pgjobs deploy --roles calls it;
 -- sqitch and CREATE EXTENSION users call it themselves after installing.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.grant_roles(
+CREATE OR REPLACE FUNCTION app_jobs.grant_roles(
   producer text DEFAULT 'app_jobs_producer',
   worker text DEFAULT 'app_jobs_worker',
   admin text DEFAULT 'app_jobs_admin'
@@ -19,11 +21,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   -- The functions each kind of role may execute, by name (app_jobs has no overloads).
-  -- producer: enqueue, read and cancel jobs (and the enqueue trigger functions);
+  -- producer: enqueue, read (jobs and their dependencies) and cancel jobs (and the enqueue trigger functions);
   -- worker: exactly what `pgjobs worker` calls (claim, finish, lease, schedules, retention);
   -- admin: every public function but this one.
   producer_set constant text[] := ARRAY[
     'schema_version', 'add_job', 'add_jobs', 'find_job', 'watch_job', 'list_jobs',
+    'list_job_dependencies',
     'cancel_job', 'remove_job', 'declare_task_settings', 'validate_payload',
     'tg_add_job_with_row_id', 'tg_add_job_with_row', 'tg_add_job_with_fields'];
   worker_set constant text[] := ARRAY[
