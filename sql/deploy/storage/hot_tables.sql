@@ -1,4 +1,5 @@
 -- Deploy pgjobs:storage/hot_tables to pg
+-- requires: storage/hot_tables@v0.5.0
 -- requires: tables/jobs
 -- requires: tables/workers
 -- requires: tables/job_queue_locks
@@ -17,6 +18,16 @@
 --     row count follows the backlog as it grows and drains;
 --   autovacuum_vacuum_insert_scale_factor 0 and autovacuum_vacuum_insert_threshold 10000
 --     (PostgreSQL 13+): a burst of enqueues alone also gets its pages marked all-visible.
+--   fillfactor 50 (0.6.0): inserts fill half of each page, so the versions a job's claim and
+--     its start write fit on its own page: start_jobs (an unindexed column) is then a HOT
+--     update, with no new index entry, and the claim's new version (not HOT: it changes
+--     state) dirties no second page. Measured with batches of 100 claimed, started and
+--     finished by one connection: HOT updates 9 % of all at the default fillfactor 100, 38 %
+--     at 70, 46 % at 50 (the starts are half of the updates, so nearly all of them), and the
+--     claim-start-finish SQL about a tenth cheaper at 50 (backend CPU per job, medians of 5
+--     alternated runs: 49 us at 100, 43 us at 50). The cost: a backlog takes twice the pages
+--     (about 300 MB per 1,000,000 waiting jobs of small payloads instead of 150 MB).
+--     PostgreSQL applies it to pages filled after the change; nothing is rewritten.
 -- workers (a heartbeat per worker every quarter lease) and job_queue_locks (a row per running
 -- serial queue) are tiny tables updated all the time: the same fixed trigger keeps them a few
 -- pages long.
@@ -30,7 +41,8 @@ ALTER TABLE app_jobs.jobs SET (
   autovacuum_analyze_scale_factor = 0.02,
   autovacuum_analyze_threshold = 1000,
   autovacuum_vacuum_insert_scale_factor = 0,
-  autovacuum_vacuum_insert_threshold = 10000
+  autovacuum_vacuum_insert_threshold = 10000,
+  fillfactor = 50
 );
 
 ALTER TABLE app_jobs.workers SET (

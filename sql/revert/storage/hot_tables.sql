@@ -1,17 +1,9 @@
 -- Revert pgjobs:storage/hot_tables from pg
+-- Back to the 0.5.0 settings (deploy/storage/hot_tables@v0.5.0.sql): the autovacuum settings
+-- stay, the fillfactor goes back to the default (rows written later pack pages full again).
 
 BEGIN;
 
-ALTER TABLE app_jobs.jobs RESET (
-  autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay,
-  autovacuum_analyze_scale_factor, autovacuum_analyze_threshold,
-  autovacuum_vacuum_insert_scale_factor, autovacuum_vacuum_insert_threshold
-);
-ALTER TABLE app_jobs.workers RESET (
-  autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay
-);
-ALTER TABLE app_jobs.job_queue_locks RESET (
-  autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay
-);
+ALTER TABLE app_jobs.jobs RESET (fillfactor);
 
 COMMIT;

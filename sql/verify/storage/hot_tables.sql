@@ -4,5 +4,7 @@ BEGIN;
 
 SELECT 1 / ('autovacuum_vacuum_scale_factor=0' = ANY (c.reloptions))::integer
   FROM pg_catalog.pg_class AS c WHERE c.oid = 'app_jobs.jobs'::pg_catalog.regclass;
+SELECT 1 / ('fillfactor=50' = ANY (c.reloptions))::integer
+  FROM pg_catalog.pg_class AS c WHERE c.oid = 'app_jobs.jobs'::pg_catalog.regclass;
 
 ROLLBACK;
