@@ -104,6 +104,8 @@ DECLARE
   v_head_task text;
   v_head_free boolean;
   v_head_state text;
+  -- The head holds its queue back (paused, or waiting for its dependencies).
+  v_head_held boolean;
   v_paused boolean;
   v_sweep boolean;
   v_park_rounds integer := 0;
@@ -371,17 +373,18 @@ BEGIN
           AND h.state <> 'running'
           FOR UPDATE SKIP LOCKED;
       v_head_free := FOUND;
+      v_head_held := v_head_state IN ('paused', 'waiting');
       -- A paused head (parked, or matched by a pause) holds back its queue.
-      IF v_head_free AND v_paused AND v_head_state NOT IN ('paused', 'waiting') AND EXISTS (
+      IF v_head_free AND v_paused AND NOT v_head_held AND EXISTS (
            SELECT 1 FROM ROWS FROM (pg_catalog.unnest(v_pause_tenants), pg_catalog.unnest(v_pause_queues),
                                     pg_catalog.unnest(v_pause_tasks)) AS p (t, q, k)
             WHERE (p.t IS NULL OR p.t = v_job.database_id)
               AND (p.q IS NULL OR p.q = v_job.queue_name)
               AND (p.k IS NULL OR p.k = v_head_task)) THEN
         UPDATE app_jobs.jobs AS j SET state = 'paused' WHERE j.id = v_head;
-        v_head_state := 'paused';
+        v_head_held := true;
       END IF;
-      IF v_head_free AND v_head_state NOT IN ('paused', 'waiting') AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
+      IF v_head_free AND NOT v_head_held AND (get_jobs.task_identifiers IS NULL OR v_head_task = ANY (get_jobs.task_identifiers)) THEN
         v_ok := true;
         IF v_limited AND (NOT v_limit_keys_read OR v_head_task = ANY (v_limit_tasks) OR v_job.database_id = ANY (v_limit_tenants)) THEN
           SELECT * INTO v_lim_ids, v_lim_room, v_lim_tokens, v_full_tenants, v_full_tasks, v_ok, v_new_full
@@ -401,7 +404,7 @@ BEGIN
       DELETE FROM app_jobs.job_queue_locks AS l
        WHERE l.database_id = v_job.database_id AND l.queue_name = v_job.queue_name
          AND l.locked_by = get_jobs.worker_id;
-      IF v_head_free AND v_head_state IN ('paused', 'waiting') THEN
+      IF v_head_free AND v_head_held THEN
         -- The head is paused: the candidate waits behind it until resume_jobs. A head waiting
         -- for its dependencies (0.5.0) holds the queue back the same way, until it runs or
         -- is cancelled (app_jobs._settle_dependants wakes the queue then).
