@@ -71,8 +71,9 @@ def deploy(checkout: Path, dsn: str) -> None:
 
 
 def client_rate(checkout: Path, dsn: str, measure: str, n: int) -> float:
-    out = subprocess.run([sys.executable, "-c", CLIENT, dsn, measure, str(n)],
-                         env=side_env(checkout), check=True, capture_output=True, text=True)  # fmt: skip
+    cmd = [sys.executable, "-c", CLIENT, dsn, measure, str(n)]
+    env = side_env(checkout)
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
     return float(out.stdout.strip())
 
 
@@ -120,7 +121,7 @@ def main() -> int:
                             n = calls if measure == "A" else bulk
                             rate = client_rate(sides[side], dsns[side], measure, n)
                         rates.setdefault((measure, side), []).append(rate)
-                        print(f"round {r + 1} {measure:3s} {side:4s} {rate:10.0f} jobs/s", flush=True)
+                        print(f"round {r + 1} {measure:3s} {side:4s} {rate:10.0f} jobs/s")
         finally:
             for name in names.values():
                 admin.execute(
