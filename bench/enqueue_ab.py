@@ -8,7 +8,11 @@ round (the jobs table emptied before each run), measures with each checkout's ow
 - B: one ``AsyncClient.add_jobs_ids`` of BULK jobs, the JobSpec list built inside the timing
   (the peer bench's measure B, as bench/contender.py does it);
 - SQL: pgbench ``-M prepared`` running ``SELECT app_jobs.add_job(NULL, 'noop', '{"i": 1}')``
-  CALLS times on one connection (enqueue in SQL alone).
+  CALLS times on one connection (enqueue in SQL alone);
+- with ``perf`` on PATH, the server's own CPU time (``perf stat -e task-clock`` on the
+  backend), which other agents' load on the machine disturbs far less than wall time: SQLcpu,
+  CALLS prepared single add_job calls; Bcpu, one add_jobs of BULK specs built in SQL. Both
+  reported as jobs per backend CPU second.
 
 Commits are durable (synchronous_commit as the server has it), as in the peer bench. Prints
 each side's median jobs/s and the ratio this / base; the databases are dropped.
@@ -20,10 +24,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -32,6 +38,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 HERE = Path(__file__).resolve().parents[1]
+MEASURES = ("A", "B", "SQL") + (("SQLcpu", "Bcpu") if shutil.which("perf") else ())
 
 # Run by each side's own interpreter path (its python/ first): prints jobs/s of A and of B.
 CLIENT = """
@@ -55,6 +62,11 @@ async def main(dsn, measure, n):
 asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 SQL_SCRIPT = "SELECT app_jobs.add_job(NULL, 'noop', '{\"i\": 1}'::json);\n"
+ADD_JOB = "SELECT app_jobs.add_job(NULL, 'noop', '{\"i\": 1}'::json)"
+ADD_JOBS = (
+    "SELECT count(*) FROM app_jobs.add_jobs(ARRAY(SELECT ROW(NULL, 'noop', json_build_object("
+    "'i', g), NULL, NULL, NULL, NULL, NULL)::app_jobs.job_spec FROM generate_series(1, %s) g))"
+)
 
 
 def side_env(checkout: Path) -> dict[str, str]:
@@ -88,6 +100,28 @@ def pgbench_rate(dsn: str, script: Path, n: int) -> float:
     return float(line.split("=")[1].split()[0])
 
 
+def cpu_rate(dsn: str, measure: str, n: int) -> float:
+    """Jobs per second of the backend's CPU time (perf stat on its pid)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for _ in range(20):
+            conn.execute(ADD_JOB, prepare=True)
+        conn.execute("TRUNCATE app_jobs.jobs")
+        perf = subprocess.Popen(
+            ["perf", "stat", "-e", "task-clock", "-x", ",", "-p", str(conn.info.backend_pid)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(0.2)  # perf attached
+        if measure == "SQLcpu":
+            for _ in range(n):
+                conn.execute(ADD_JOB, prepare=True)
+        else:
+            conn.execute(ADD_JOBS % int(n))
+        perf.send_signal(signal.SIGINT)
+        msec = float(perf.communicate()[1].strip().splitlines()[-1].split(",")[0])
+    return n / (msec / 1000)
+
+
 def main() -> int:
     base = Path(sys.argv[1]).resolve()
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -109,7 +143,7 @@ def main() -> int:
                 admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
                 deploy(sides[side], dsns[side])
             for r in range(rounds):
-                for measure in ("A", "B", "SQL"):
+                for measure in MEASURES:
                     order = list(sides) if r % 2 == 0 else list(reversed(sides))
                     for side in order:
                         with psycopg.connect(dsns[side], autocommit=True) as conn:
@@ -117,11 +151,14 @@ def main() -> int:
                             conn.execute("CHECKPOINT")
                         if measure == "SQL":
                             rate = pgbench_rate(dsns[side], script, calls)
+                        elif measure.endswith("cpu"):
+                            n = calls if measure == "SQLcpu" else bulk
+                            rate = cpu_rate(dsns[side], measure, n)
                         else:
                             n = calls if measure == "A" else bulk
                             rate = client_rate(sides[side], dsns[side], measure, n)
                         rates.setdefault((measure, side), []).append(rate)
-                        print(f"round {r + 1} {measure:3s} {side:4s} {rate:10.0f} jobs/s")
+                        print(f"round {r + 1} {measure:6s} {side:4s} {rate:10.0f} jobs/s")
         finally:
             for name in names.values():
                 admin.execute(
@@ -129,10 +166,10 @@ def main() -> int:
                 )
             shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nmedians of {rounds} rounds (base = {base}):")
-    for measure in ("A", "B", "SQL"):
+    for measure in MEASURES:
         b = statistics.median(rates[(measure, "base")])
         t = statistics.median(rates[(measure, "this")])
-        print(f"{measure:3s} base {b:10.0f}  this {t:10.0f} jobs/s  this/base {t / b:.2f}")
+        print(f"{measure:6s} base {b:10.0f}  this {t:10.0f} jobs/s  this/base {t / b:.2f}")
     return 0
 
 
