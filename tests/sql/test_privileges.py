@@ -80,7 +80,8 @@ def test_the_enqueue_trigger_functions_run_as_the_writer(db: Conn) -> None:
 #: enqueue element (functions/_enqueue_problem.sql). Plain SQL, every name schema-qualified,
 #: operators included, executable by their SECURITY DEFINER callers only.
 INLINED = [
-    "app_jobs._enqueue_problem(text,integer,text,text,text,interval,timestamp with time zone,json,jsonb)",
+    "app_jobs._enqueue_problem(text,integer,text,text,text,interval,"
+    "timestamp with time zone,json,jsonb)",
     "app_jobs._tenant(uuid,text)",
     "app_jobs._tenant_roles_used()",
 ]
