@@ -76,9 +76,15 @@ def test_the_enqueue_trigger_functions_run_as_the_writer(db: Conn) -> None:
 
 
 #: Inlined into their callers (a SET clause would stop the planner from inlining them): the
-#: tenant guard and its constant (functions/_tenant.sql says why). Plain SQL, every name
-#: schema-qualified, operators included, executable by their SECURITY DEFINER callers only.
-INLINED = ["app_jobs._tenant(uuid,text)", "app_jobs._tenant_roles_used()"]
+#: tenant guard and its constant (functions/_tenant.sql says why), and the checks of an
+#: enqueue element (functions/_enqueue_problem.sql). Plain SQL, every name schema-qualified,
+#: operators included, executable by their SECURITY DEFINER callers only.
+INLINED = [
+    "app_jobs._enqueue_problem(text,integer,text,text,text,interval,"
+    "timestamp with time zone,json,jsonb)",
+    "app_jobs._tenant(uuid,text)",
+    "app_jobs._tenant_roles_used()",
+]
 
 
 def test_every_function_pins_its_search_path(db: Conn) -> None:
@@ -91,7 +97,7 @@ def test_every_function_pins_its_search_path(db: Conn) -> None:
         " WHERE p.oid::regprocedure::text = ANY(%s)",
         [INLINED],
     ).fetchall()
-    assert [(r["lanname"], r["prosecdef"]) for r in inlined] == [("sql", False)] * 2
+    assert [(r["lanname"], r["prosecdef"]) for r in inlined] == [("sql", False)] * len(INLINED)
 
 
 def test_no_overloads(db: Conn) -> None:

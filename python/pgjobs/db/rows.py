@@ -11,11 +11,12 @@ import dataclasses
 import functools
 import inspect
 import json
+import operator
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Final, Literal, TypeVar, cast
 from uuid import UUID
 
 from psycopg.types.json import Json
@@ -184,7 +185,7 @@ class JobEdge:
     status: str | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, init=False)
 class JobSpec:
     """One job for :meth:`Client.add_jobs`: the arguments of :meth:`Client.add_job`."""
 
@@ -202,6 +203,36 @@ class JobSpec:
     correlation_id: str | None = None
     backoff: Backoff | Mapping[str, Any] | None = None
 
+    def __init__(
+        self,
+        identifier: str,
+        payload: Any = None,
+        database_id: UUID | str | None = None,
+        job_key: str | None = None,
+        queue: str | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+        priority: int | None = None,
+        timeout: timedelta | float | None = None,
+        correlation_id: str | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
+    ) -> None:
+        # The dataclass __init__ a frozen class gets calls object.__setattr__ per field; the
+        # slots' own setters are twice as fast, and a bulk enqueue builds one spec per job.
+        (s_identifier, s_payload, s_database_id, s_job_key, s_queue, s_run_at, s_max_attempts,
+         s_priority, s_timeout, s_correlation_id, s_backoff) = _JOB_SPEC_SETTERS  # fmt: skip
+        s_identifier(self, identifier)
+        s_payload(self, payload)
+        s_database_id(self, database_id)
+        s_job_key(self, job_key)
+        s_queue(self, queue)
+        s_run_at(self, run_at)
+        s_max_attempts(self, max_attempts)
+        s_priority(self, priority)
+        s_timeout(self, timeout)
+        s_correlation_id(self, correlation_id)
+        s_backoff(self, backoff)
+
     @property
     def tenant(self) -> UUID | str | None:
         """Deprecated name of :attr:`database_id`."""
@@ -213,6 +244,12 @@ class JobSpec:
         """Deprecated name of :attr:`identifier` (the contract's name, as in add_job)."""
         _warn_renamed("JobSpec.task", "JobSpec.identifier")
         return self.identifier
+
+
+#: The slot setters of JobSpec's fields, in field order (its __init__ uses them).
+_JOB_SPEC_SETTERS: tuple[Callable[[JobSpec, Any], None], ...] = tuple(
+    getattr(JobSpec, field.name).__set__ for field in dataclasses.fields(JobSpec)
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -425,7 +462,7 @@ def _add_job_params(
         "backoff": _backoff_param(backoff),
         "db_id": database_id,
         "identifier": identifier,
-        "payload": None if payload is None else Json(payload),
+        "payload": None if payload is None else Json(payload, dumps=payload_dumps),
         "job_key": job_key,
         "queue_name": queue,
         "run_at": run_at,
@@ -470,20 +507,27 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _payload_dumps() -> Callable[[Any], str]:
+def _payload_dumps() -> tuple[Callable[[Any], str], Callable[[list[Any]], list[str | None]]]:
     """json.dumps with its defaults, without its per-call cost: the C encoder json.dumps
     builds on every call, built once (a bulk enqueue serialises one payload per job; this
     halves that). Falls back to json.dumps where the C encoder is missing. Same output and
-    errors as json.dumps (circular check, NaN allowed, ASCII only)."""
+    errors as json.dumps (circular check, NaN allowed, ASCII only). Returns it and its batch
+    form (a list of values to a list of texts, None staying None: one lookup of the encoder
+    for a whole bulk enqueue)."""
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # pragma: no cover - CPython always has it
-        return json.dumps
+
+        def many_slowly(values: list[Any]) -> list[str | None]:
+            return [None if value is None else json.dumps(value) for value in values]
+
+        return json.dumps, many_slowly
     local = threading.local()  # each thread its own encoder: the circular check's state
+    ascii_string = json.encoder.encode_basestring_ascii
 
     def encoder() -> tuple[dict[int, Any], Callable[[Any, int], Any]]:
         markers: dict[int, Any] = {}
         encode = make(
-            markers, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None,
+            markers, json.JSONEncoder().default, ascii_string, None,
             ": ", ", ", False, False, True,
         )  # fmt: skip
         local.markers, local.encode = markers, encode
@@ -491,7 +535,7 @@ def _payload_dumps() -> Callable[[Any], str]:
 
     def dumps(value: Any) -> str:
         if isinstance(value, str):
-            return json.encoder.encode_basestring_ascii(value)
+            return ascii_string(value)
         try:
             markers, encode = local.markers, local.encode
         except AttributeError:
@@ -502,37 +546,87 @@ def _payload_dumps() -> Callable[[Any], str]:
             markers.clear()  # what a failed call left in the circular check
             raise
 
-    return dumps
+    def dumps_many(values: list[Any]) -> list[str | None]:
+        try:
+            markers, encode = local.markers, local.encode
+        except AttributeError:
+            markers, encode = encoder()
+        join = "".join
+        try:
+            return [
+                None if value is None
+                else ascii_string(value) if isinstance(value, str)
+                else join(encode(value, 0))
+                for value in values
+            ]  # fmt: skip
+        except BaseException:
+            markers.clear()
+            raise
+
+    return dumps, dumps_many
 
 
-#: A payload as JSON text, exactly as json.dumps writes it (see _payload_dumps).
-payload_dumps = _payload_dumps()
+#: A payload as JSON text, exactly as json.dumps writes it (see _payload_dumps), and the same
+#: for a list of payloads (None stays None).
+payload_dumps, payloads_dumps = _payload_dumps()
+
+#: The job_spec fields in record order, with how a value becomes its text.
+_SPEC_FIELDS: Final[tuple[tuple[str, Callable[[Any], str] | None], ...]] = (
+    ("database_id", str),
+    ("identifier", str),
+    ("payload", None),  # JSON text, payloads_dumps
+    ("job_key", str),
+    ("queue", str),
+    ("run_at", lambda run_at: run_at.isoformat()),
+    ("max_attempts", str),
+    ("priority", str),
+)
 
 
 def _job_spec_array(specs: Sequence[JobSpec]) -> str:
     """The app_jobs.job_spec[] literal of the specs, written here: psycopg's generic composite
     dumper took about 60 µs per element (3 s of a 50,000-job add_jobs). Each element is a
     record literal quoted as an array element; an absent field is empty (NULL). Escaping is
-    done per field column and then once over the whole array, not per element."""
+    done per field column and then once over the whole array, not per element. A field no
+    spec sets, or that all set to one value (the task, often), goes into the record's form
+    once; when only one field varies (the payload, often), the records are written by a join,
+    with no Python step per element beyond the payload's JSON."""
     if not specs:
         return "{}"
-    dumps = payload_dumps
-    columns = [
-        _quoted_column([_text(s.database_id) for s in specs]),
-        _quoted_column([_text(s.identifier) for s in specs]),
-        _quoted_column([None if s.payload is None else dumps(s.payload) for s in specs]),
-        _quoted_column([s.job_key for s in specs]),
-        _quoted_column([s.queue for s in specs]),
-        _quoted_column([None if s.run_at is None else s.run_at.isoformat() for s in specs]),
-        _quoted_column([_text(s.max_attempts) for s in specs]),
-        _quoted_column([_text(s.priority) for s in specs]),
-    ]
-    if any(column is None for column in columns):
-        return _job_spec_array_slowly(specs)
-    records = "\x00".join(
-        f"({a},{b},{c},{d},{e},{f},{g},{h})"
-        for a, b, c, d, e, f, g, h in zip(*cast(list[list[str]], columns), strict=True)
-    )
+    n = len(specs)
+    form: list[str | None] = []  # the record's fields: a literal, or None where one varies
+    columns: list[list[str]] = []  # the varying fields, quoted, in record order
+    for name, to_text in _SPEC_FIELDS:
+        values = list(map(operator.attrgetter(name), specs))
+        nulls = values.count(None)
+        if nulls == n:
+            form.append("")
+            continue
+        if to_text is None:
+            texts = payloads_dumps(values)
+        else:
+            texts = [None if value is None else to_text(value) for value in values]
+        if nulls == 0 and texts.count(texts[0]) == n:
+            texts = texts[:1]  # one value for every spec
+        column = _quoted_column(texts)
+        if column is None:
+            return _job_spec_array_slowly(specs)
+        if len(column) < n:
+            form.append(column[0])
+        else:
+            form.append(None)
+            columns.append(column)
+    if len(columns) == 1:
+        k = form.index(None)
+        prefix = "(" + "".join(f"{field}," for field in form[:k])
+        suffix = "".join(f",{field}" for field in form[k + 1 :]) + ")"
+        records = prefix + "\x00".join(columns[0]).replace("\x00", f"{suffix}\x00{prefix}") + suffix
+    else:
+        template = "(" + ",".join(
+            "%s" if field is None else field.replace("%", "%%") for field in form
+        ) + ")"  # fmt: skip
+        rows = [template % row for row in zip(*columns, strict=True)] if columns else []
+        records = "\x00".join(rows or [template % ()] * n)
     escaped = records.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", '","')
     return '{"' + escaped + '"}'
 
@@ -588,16 +682,16 @@ def _add_jobs_params(
     depends_on: Sequence[Iterable[int | JobSpec] | None] | None = None,
 ) -> dict[str, Any]:
     given = list(specs)
-    timeouts = [_interval(spec.timeout) for spec in given]
-    correlation_ids = [spec.correlation_id for spec in given]
-    backoffs = [_backoff_param(spec.backoff) for spec in given]
+    n = len(given)
+    # A field no spec sets is sent as NULL, after one pass over the specs.
+    timeouts = list(map(operator.attrgetter("timeout"), given))
+    correlation_ids = list(map(operator.attrgetter("correlation_id"), given))
+    backoffs = list(map(operator.attrgetter("backoff"), given))
     return {
         "specs": _job_spec_array(given),
-        "timeouts": timeouts if any(t is not None for t in timeouts) else None,
-        "correlation_ids": (
-            correlation_ids if any(c is not None for c in correlation_ids) else None
-        ),
-        "backoffs": backoffs if any(b is not None for b in backoffs) else None,
+        "timeouts": None if timeouts.count(None) == n else [_interval(t) for t in timeouts],
+        "correlation_ids": None if correlation_ids.count(None) == n else correlation_ids,
+        "backoffs": (None if backoffs.count(None) == n else [_backoff_param(b) for b in backoffs]),
         "job_key_mode": job_key_mode,
         "depends_on": _depends_on_param(given, depends_on),
     }

@@ -4,6 +4,8 @@
 -- requires: functions/_check_backoff
 -- requires: functions/_check_payload
 -- requires: functions/_check_time
+-- requires: functions/_add_jobs@v0.5.0
+-- requires: functions/_enqueue_problem
 -- The one enqueue implementation: add_job is its one-element case, add_jobs passes a whole
 -- batch. Set-based: one query checks every element, in element order (the first bad element
 -- raises its code, naming it, and nothing is written), one INSERT writes them all, in element
@@ -16,10 +18,12 @@
 -- keys never deadlock, whatever their element order; a batch without keys takes none.
 --
 -- Speed (a bulk enqueue is judged per row): no PL/pgSQL call per element on the common path.
--- The checks of app_jobs._job_spec_problem, the timeout bounds and _check_time's bounds are
--- written out as SQL expressions in the checking query (the one-element path uses the same
--- query); only an element that could fail _check_payload (200 bytes of JSON or more, an
--- escape, an exponent) or carries a backoff is passed to those functions. The uid is the
+-- The checks of an element are one inlined SQL expression (app_jobs._enqueue_problem, 0.6.0):
+-- over the whole batch in the checking query; for one element (add_job) evaluated on its
+-- fields with no query, the checking query running only when it names something (a cursor
+-- over that query was a fifth of an add_job call). Only an element that could fail
+-- _check_payload (200 bytes of JSON or more, an escape, an exponent) or carries a backoff is
+-- passed to those functions. The uid is the
 -- version 7 uuid of app_jobs._uuid_v7 (the column default), computed here as an expression:
 -- the row's millisecond in 12 hex digits, the version (7), then a version 4 uuid from its
 -- third group on ('xxx-Nxxx-xxxxxxxxxxxx', variant bits kept). A function call per row was a
@@ -40,7 +44,7 @@
 
 BEGIN;
 
-CREATE FUNCTION app_jobs._add_jobs(p_specs app_jobs.job_spec[], p_correlation_ids text[],
+CREATE OR REPLACE FUNCTION app_jobs._add_jobs(p_specs app_jobs.job_spec[], p_correlation_ids text[],
                                    p_backoffs jsonb[], p_timeouts interval[], p_fn text,
                                    p_key_mode text DEFAULT NULL)
 RETURNS SETOF app_jobs.jobs
@@ -51,6 +55,8 @@ DECLARE
   v_nil constant uuid := '00000000-0000-0000-0000-000000000000'::uuid;
   v_n constant integer := coalesce(pg_catalog.cardinality(p_specs), 0);
   v_bad record;
+  v_spec app_jobs.job_spec;
+  v_what text;
   v_where text;
   v_todo integer[];
   v_rows app_jobs.jobs[];
@@ -77,79 +83,76 @@ BEGIN
     RETURN;
   END IF;
 
-  -- Every check of every element, in element order: `what` is a check the element fails for
-  -- sure; check_backoff / check_payload say that _check_backoff / _check_payload must look.
-  FOR v_bad IN
-    SELECT c.*
-      FROM (SELECT s.i, s.run_at, s.payload, s.backoff,
-                   CASE
-                     WHEN s.identifier IS NULL OR s.identifier = ''
-                          OR pg_catalog.length(s.identifier) > 255 THEN 'identifier'
-                     WHEN coalesce(s.max_attempts, 25) < 1 THEN 'max_attempts'
-                     WHEN s.job_key = '' OR pg_catalog.length(s.job_key) > 512 THEN 'job_key'
-                     WHEN s.queue_name = '' OR pg_catalog.length(s.queue_name) > 255 THEN 'queue_name'
-                     WHEN s.correlation_id = '' OR pg_catalog.length(s.correlation_id) > 255 THEN 'correlation_id'
-                     WHEN s.timeout <= interval '0' OR s.timeout > interval '7 days' THEN 'timeout'
-                     WHEN NOT pg_catalog.isfinite(s.run_at)
-                          OR s.run_at < '0001-01-02 00:00:00+00'::timestamptz
-                          OR s.run_at > '9999-12-30 00:00:00+00'::timestamptz THEN 'run_at'
-                   END AS what,
-                   s.backoff IS NOT NULL AS check_backoff,
-                   (pg_catalog.octet_length(s.payload::text) >= 200
-                    OR pg_catalog.strpos(s.payload::text, '\u') > 0
-                    OR s.payload::text ~ '[0-9][eE]') AS check_payload
-              FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
-                              pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts))
-                   WITH ORDINALITY
-                   AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts,
-                         priority, correlation_id, backoff, timeout, i)) AS c
-     WHERE c.what IS NOT NULL OR c.check_backoff OR c.check_payload
-     ORDER BY c.i
-  LOOP
-    v_where := CASE WHEN p_fn = 'add_job' THEN 'add_job: '
-                    ELSE pg_catalog.format('%s: element %s: ', p_fn, v_bad.i) END;
-    IF v_bad.what = 'identifier' THEN
-      RAISE EXCEPTION USING
-        ERRCODE = 'PJ101',
-        MESSAGE = v_where || 'identifier (the task name) must be a non-empty text of at most 255 characters',
-        DETAIL = pg_catalog.format('identifier = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left((p_specs[v_bad.i]).identifier, 300)), 'NULL')),
-        HINT = 'Pass the name of the task that runs the job, e.g. identifier := ''send_email''.';
-    ELSIF v_bad.what = 'max_attempts' THEN
-      RAISE EXCEPTION USING
-        ERRCODE = 'PJ104',
-        MESSAGE = v_where || pg_catalog.format('max_attempts must be at least 1, got %s', (p_specs[v_bad.i]).max_attempts),
-        HINT = 'Pass how many attempts the job may take in all (1 = no retry), or leave it out for 25.';
-    ELSIF v_bad.what = 'job_key' THEN
-      RAISE EXCEPTION USING
-        ERRCODE = 'PJ106',
-        MESSAGE = v_where || 'job_key must be NULL or a non-empty text of at most 512 characters',
-        HINT = 'Leave job_key out for a job without a key.';
-    ELSIF v_bad.what = 'queue_name' THEN
-      RAISE EXCEPTION USING
-        ERRCODE = 'PJ106',
-        MESSAGE = v_where || 'queue_name must be NULL or a non-empty text of at most 255 characters',
-        HINT = 'Leave queue_name out for a job that runs in parallel with others.';
-    ELSIF v_bad.what = 'correlation_id' THEN
-      RAISE EXCEPTION USING
-        ERRCODE = 'PJ106',
-        MESSAGE = v_where || 'correlation_id must be NULL or a non-empty text of at most 255 characters',
-        HINT = 'Pass an id shared by related jobs (e.g. a request id), or leave it out.';
-    ELSIF v_bad.what = 'timeout' THEN
-      RAISE EXCEPTION USING
-        ERRCODE = 'PJ406',
-        MESSAGE = v_where || pg_catalog.format('timeout must be more than 0 and at most 7 days, got %s', p_timeouts[v_bad.i]),
-        DETAIL = 'timeout is how long one attempt of the job may run before its worker stops it and fails the attempt.',
-        HINT = 'Pass an interval such as interval ''5 minutes'', or NULL for no limit.';
-    ELSIF v_bad.what = 'run_at' THEN
-      PERFORM app_jobs._check_time(v_bad.run_at, v_where || 'run_at');  -- raises PJ119
-    END IF;
-    IF v_bad.check_backoff THEN
-      PERFORM app_jobs._check_backoff(v_bad.backoff, pg_catalog.rtrim(v_where, ': '));
-    END IF;
-    IF v_bad.check_payload THEN
+  -- Every check of every element, in element order (app_jobs._enqueue_problem, inlined):
+  -- `what` is a check the element fails for sure, or 'check' when _check_backoff (a backoff
+  -- given) and _check_payload (a payload that could fail it) must look. One element: the same
+  -- expression on its fields, with no query (the query below only runs for an element with
+  -- something to check or raise).
+  IF v_n = 1 THEN
+    v_spec := p_specs[1];
+    v_what := app_jobs._enqueue_problem(v_spec.identifier, v_spec.max_attempts, v_spec.job_key,
+                                        v_spec.queue_name, p_correlation_ids[1], p_timeouts[1],
+                                        v_spec.run_at, v_spec.payload, p_backoffs[1]);
+  END IF;
+  IF v_n > 1 OR v_what IS NOT NULL THEN
+    FOR v_bad IN
+      SELECT c.*
+        FROM (SELECT s.i, s.run_at, s.payload, s.backoff,
+                     app_jobs._enqueue_problem(s.identifier, s.max_attempts, s.job_key,
+                                               s.queue_name, s.correlation_id, s.timeout,
+                                               s.run_at, s.payload, s.backoff) AS what
+                FROM ROWS FROM (pg_catalog.unnest(p_specs), pg_catalog.unnest(p_correlation_ids),
+                                pg_catalog.unnest(p_backoffs), pg_catalog.unnest(p_timeouts))
+                     WITH ORDINALITY
+                     AS s (db_id, identifier, payload, job_key, queue_name, run_at, max_attempts,
+                           priority, correlation_id, backoff, timeout, i)) AS c
+       WHERE c.what IS NOT NULL
+       ORDER BY c.i
+    LOOP
+      v_where := CASE WHEN p_fn = 'add_job' THEN 'add_job: '
+                      ELSE pg_catalog.format('%s: element %s: ', p_fn, v_bad.i) END;
+      IF v_bad.what = 'identifier' THEN
+        RAISE EXCEPTION USING
+          ERRCODE = 'PJ101',
+          MESSAGE = v_where || 'identifier (the task name) must be a non-empty text of at most 255 characters',
+          DETAIL = pg_catalog.format('identifier = %s', coalesce(pg_catalog.quote_literal(pg_catalog.left((p_specs[v_bad.i]).identifier, 300)), 'NULL')),
+          HINT = 'Pass the name of the task that runs the job, e.g. identifier := ''send_email''.';
+      ELSIF v_bad.what = 'max_attempts' THEN
+        RAISE EXCEPTION USING
+          ERRCODE = 'PJ104',
+          MESSAGE = v_where || pg_catalog.format('max_attempts must be at least 1, got %s', (p_specs[v_bad.i]).max_attempts),
+          HINT = 'Pass how many attempts the job may take in all (1 = no retry), or leave it out for 25.';
+      ELSIF v_bad.what = 'job_key' THEN
+        RAISE EXCEPTION USING
+          ERRCODE = 'PJ106',
+          MESSAGE = v_where || 'job_key must be NULL or a non-empty text of at most 512 characters',
+          HINT = 'Leave job_key out for a job without a key.';
+      ELSIF v_bad.what = 'queue_name' THEN
+        RAISE EXCEPTION USING
+          ERRCODE = 'PJ106',
+          MESSAGE = v_where || 'queue_name must be NULL or a non-empty text of at most 255 characters',
+          HINT = 'Leave queue_name out for a job that runs in parallel with others.';
+      ELSIF v_bad.what = 'correlation_id' THEN
+        RAISE EXCEPTION USING
+          ERRCODE = 'PJ106',
+          MESSAGE = v_where || 'correlation_id must be NULL or a non-empty text of at most 255 characters',
+          HINT = 'Pass an id shared by related jobs (e.g. a request id), or leave it out.';
+      ELSIF v_bad.what = 'timeout' THEN
+        RAISE EXCEPTION USING
+          ERRCODE = 'PJ406',
+          MESSAGE = v_where || pg_catalog.format('timeout must be more than 0 and at most 7 days, got %s', p_timeouts[v_bad.i]),
+          DETAIL = 'timeout is how long one attempt of the job may run before its worker stops it and fails the attempt.',
+          HINT = 'Pass an interval such as interval ''5 minutes'', or NULL for no limit.';
+      ELSIF v_bad.what = 'run_at' THEN
+        PERFORM app_jobs._check_time(v_bad.run_at, v_where || 'run_at');  -- raises PJ119
+      END IF;
+      -- 'check' (a sure failure raised above): these raise only for a bad backoff or payload.
+      IF v_bad.backoff IS NOT NULL THEN
+        PERFORM app_jobs._check_backoff(v_bad.backoff, pg_catalog.rtrim(v_where, ': '));
+      END IF;
       PERFORM app_jobs._check_payload(v_bad.payload, v_where || 'payload');
-    END IF;
-  END LOOP;
+    END LOOP;
+  END IF;
 
   -- Task settings for what the elements leave out, only when some exist.
   IF v_n = 1 THEN
