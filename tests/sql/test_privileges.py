@@ -82,6 +82,7 @@ def test_the_enqueue_trigger_functions_run_as_the_writer(db: Conn) -> None:
 INLINED = [
     "app_jobs._enqueue_problem(text,integer,text,text,text,interval,"
     "timestamp with time zone,json,jsonb)",
+    "app_jobs._job_row_problem(text,text,text,text,numeric,integer,interval)",
     "app_jobs._tenant(uuid,text)",
     "app_jobs._tenant_roles_used()",
 ]

@@ -1,19 +1,18 @@
 -- Revert pgjobs:tables/jobs from pg
--- Back to the 0.4.0 table: jobs waiting for dependencies become claimable (their
--- dependencies are forgotten with app_jobs.job_dependencies).
+-- Back to the 0.5.0 table (deploy/tables/jobs@v0.5.0.sql): the shape rules of the input
+-- columns are CHECK constraints again (each validated against the rows present).
 
 BEGIN;
 
-UPDATE app_jobs.jobs AS j
-   SET state = CASE WHEN j.run_at > pg_catalog.now() THEN 'scheduled' ELSE 'ready' END
- WHERE j.state = 'waiting';
-ALTER TABLE app_jobs.jobs DROP CONSTRAINT jobs_waiting_check;
-ALTER TABLE app_jobs.jobs DROP CONSTRAINT jobs_state_check;
-ALTER TABLE app_jobs.jobs ADD CONSTRAINT jobs_state_check
-  CHECK (state IN ('ready', 'scheduled', 'blocked', 'running', 'paused'));
-COMMENT ON COLUMN app_jobs.jobs.state IS
-  'Claim state (internal): ready = claimable now; scheduled = run_at in the future (promoted by get_job''s sweep when due); blocked = its serial queue is busy; paused = held back by a pause (app_jobs.job_pauses) until resume_jobs; running = locked by a worker.';
-ALTER TABLE app_jobs.jobs DROP COLUMN pending_dependencies;
-ALTER TABLE app_jobs.jobs DROP COLUMN has_dependants;
+ALTER TABLE app_jobs.jobs
+  ADD CONSTRAINT jobs_task_identifier_check
+    CHECK (task_identifier <> '' AND pg_catalog.length(task_identifier) <= 255),
+  ADD CONSTRAINT jobs_key_check CHECK (key <> '' AND pg_catalog.length(key) <= 512),
+  ADD CONSTRAINT jobs_queue_name_check CHECK (queue_name <> '' AND pg_catalog.length(queue_name) <= 255),
+  ADD CONSTRAINT jobs_correlation_id_check
+    CHECK (correlation_id <> '' AND pg_catalog.length(correlation_id) <= 255),
+  ADD CONSTRAINT jobs_progress_check CHECK (progress >= 0 AND progress <= 100),
+  ADD CONSTRAINT jobs_max_attempts_check CHECK (max_attempts >= 1),
+  ADD CONSTRAINT jobs_timeout_check CHECK (timeout > interval '0' AND timeout <= interval '7 days');
 
 COMMIT;
