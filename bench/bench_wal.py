@@ -176,7 +176,7 @@ def version(kind: str, anchor: str | None) -> str:
 
 
 def one(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-    row = conn.execute(query, params).fetchone()
+    row = conn.execute(query, params or None).fetchone()
     assert row is not None
     return tuple(row)
 
@@ -228,19 +228,25 @@ def drain(kind: str, dsn: str, jobs: int) -> int | None:
 
 
 def settle(adm: psycopg.Connection[Any], db: psycopg.Connection[Any]) -> None:
-    """Wait until the benchmark's client sessions are gone (a backend hands its pg_stat_wal
-    counts in as it exits), and until the WAL written so far is flushed (for pg_waldump)."""
-    for _ in range(1500):
+    """Wait until pg_stat_wal holds every count so far, and the WAL is flushed (for pg_waldump).
+
+    A backend adds its counts to pg_stat_wal when idle at most once a second, and as it exits:
+    the bench's own two sessions hand theirs in now (pg_stat_force_next_flush(), PostgreSQL
+    15+), and the contender's sessions and the autovacuum workers it woke are waited out."""
+    if adm.info.server_version >= 150000:
+        for conn in (adm, db):
+            conn.execute("SELECT pg_stat_force_next_flush()")
+    for _ in range(3000):
         (busy,) = one(
             adm,
             "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> %s"
-            " AND backend_type = 'client backend'",
+            " AND backend_type IN ('client backend', 'autovacuum worker')",
             (db.info.dbname, db.info.backend_pid),
         )
         if busy == 0:
             break
         time.sleep(0.02)
-    time.sleep(0.2)
+    time.sleep(0.2 if adm.info.server_version >= 150000 else 1.1)
     for _ in range(250):
         (flushed,) = one(adm, "SELECT pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn()")
         if flushed:
@@ -363,7 +369,7 @@ def prepare(server: Server, db: psycopg.Connection[Any], name: str) -> None:
                 sql.Identifier(name)
             )
         )
-    elif (
+    if (
         not server.waldump
         and one(db, "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_walinspect'")[0]
     ):
@@ -490,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     with cluster(args.dsn) as server:
         with psycopg.connect(server.admin, autocommit=True) as adm:
             where = (
-                "embedded (private)" if server.embedded else "shared: other sessions' WAL counts"
+                "embedded (private)" if server.embedded else "--dsn: other sessions' WAL counts too"
             )
             print(f"server: {where}; {describe(adm)}", flush=True)
         print(

@@ -21,9 +21,9 @@ JOBS = 30
 
 def test_bench_wal_reports_wal_per_job_of_jobs_each_completed_once(tmp_path: Path) -> None:
     out = tmp_path / "wal.json"
+    args = ["--jobs", str(JOBS), "--contenders", "pgjobs", "--json", str(out)]
     run = subprocess.run(
-        [sys.executable, str(BENCH / "bench_wal.py"), "--jobs", str(JOBS)]
-        + ["--contenders", "pgjobs", "--json", str(out)],
+        [sys.executable, str(BENCH / "bench_wal.py"), *args],
         capture_output=True,
         text=True,
         timeout=300,
