@@ -404,17 +404,24 @@ def fmt(x: float | None, spec: str = ".0f") -> str:
     return "n/a" if x is None else format(x, spec)
 
 
+def statements(r: Result) -> str:
+    """Statements per job in all (enqueue + claim and completion)."""
+    if r.total.statements is None:
+        return "n/a"
+    return f"{r.total.statements:.1f} ({r.enqueue.statements:.0f}+{r.drain.statements:.0f})"
+
+
 def report(results: list[Result], server: Server) -> list[str]:
     lines = [
         f"{'contender':18} {'enqueue':>9} {'claim+complete':>15} {'total':>9} {'FPI/job':>8}"
-        f" {'FPI B/job':>9} {'records/job':>11} {'statements/job':>14}",
+        f" {'FPI B/job':>9} {'records/job':>11} {'statements/job':>16}",
         f"{'':18} {'B/job':>9} {'B/job':>15} {'B/job':>9}",
     ]
     for r in results:
         lines.append(
             f"{r.contender:18} {r.enqueue.bytes:9.0f} {r.drain.bytes:15.0f} {r.total.bytes:9.0f}"
             f" {r.total.fpi:8.2f} {fmt(r.total.fpi_bytes):>9} {r.total.records:11.1f}"
-            f" {fmt(r.total.statements, '.1f'):>14}"
+            f" {statements(r):>16}"
         )
     lines.append("")
     if not results or not results[0].total.types:
