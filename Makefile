@@ -45,7 +45,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-embedded test-server test-pg15 test-pg18 test-heavy test-sql test-py test-install lint \
         fmt snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension \
-        install soak soak-bloat bench-rls bench-upgrade dist
+        install soak soak-bloat bench-rls bench-upgrade bench-wal dist
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -172,6 +172,12 @@ bench-sql: $(STAMP) ## pgbench get_job+complete_job on pgjobs (and @pgpm/jobs wh
 
 bench-scale: $(STAMP) ## The same claim path with 1,000,000 jobs queued vs 20,000, and 10,000,000 history rows vs none
 	$(BIN)/python bench/bench_sql.py --scale --clients 10 $(BENCH_SQL_ARGS)
+
+# make bench-wal ANCHOR_SQL=/path/to/pgpm-jobs--0.15.3.sql [BENCH_WAL_ARGS="--pg-bin /usr/lib/postgresql/15/bin"]
+# (--pg-bin: a private cluster of that build, with pg_stat_statements: statements per job; --jobs N; --dsn DSN)
+BENCH_WAL_ARGS ?=
+bench-wal: $(STAMP) ## WAL bytes per job, enqueue to completion, of pgjobs beside @pgpm/jobs ($$ANCHOR_SQL) and graphile-worker (../shared/bench/node) on a private cluster
+	$(BIN)/python bench/bench_wal.py $(BENCH_WAL_ARGS)
 
 # make bench-upgrade BENCH_UPGRADE_ARGS="--queued 10000 --history 100000" for a quick run.
 BENCH_UPGRADE_ARGS ?=
