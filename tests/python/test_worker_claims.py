@@ -212,3 +212,53 @@ def test_quick_jobs_are_claimed_to_run_not_buffered_then_started(
             "SELECT count(DISTINCT id) FROM app_jobs.job_history WHERE status = 'completed'"
         ).fetchone()
     assert done == (60,)
+
+
+def test_a_job_queued_while_a_claim_finds_nothing_is_claimed_without_the_poll(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that finds fewer jobs than it asked for ends the claims until a wake-up. A
+    NOTIFY heard while that claim was running may announce a job committed after its snapshot
+    was taken: the worker claims again at once instead of leaving the job to the poll (here 600
+    s, so the job would never run before the guard)."""
+    real_round = Worker._round
+    raced: list[int] = []
+
+    async def racing(
+        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
+    ) -> Any:
+        listening = self._wakes >= 1  # the LISTEN connection is up (it wakes the worker)
+        wakes = self._wakes
+        result = await real_round(self, tasks, finishes, to_start, now, ahead)
+        if listening and now and not result[1] and not raced:
+            # The claim found nothing; a job is queued (its NOTIFY heard) before the worker
+            # reads that answer, as when the commit lands while the claim runs.
+            def enqueue() -> None:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    row = conn.execute("SELECT (app_jobs.add_job(NULL, 'late', '{}')).id")
+                    raced.append(row.fetchone()[0])  # type: ignore[index]
+
+            await asyncio.to_thread(enqueue)
+            await until(lambda: self._wakes > wakes, "the worker heard the NOTIFY")
+        return result
+
+    monkeypatch.setattr(Worker, "_round", racing)
+    app = App(dsn)
+    ran = asyncio.Event()
+
+    @app.task("late")
+    async def late(payload: Any) -> None:
+        ran.set()
+
+    async def scenario() -> None:
+        worker = app.worker(concurrency=2, poll_interval=600)
+        run = asyncio.create_task(worker.run())
+        try:
+            await until(lambda: bool(raced), "a job queued during an empty claim")
+            await until(ran.is_set, "the job queued during the empty claim ran")
+        finally:
+            worker.stop()
+            summary = await run
+        assert summary.completed == 1
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))

@@ -183,12 +183,13 @@ def _finish_params(worker_id: str, finishes: list[_Pending]) -> dict[str, Any]:
     """finish_jobs' arrays: element i completed (no error) or failed (error, details,
     permanent, backoff)."""
     failures = any(p.error is not None for p in finishes)
+    results = [None if p.result is None else json.dumps(p.result, default=str) for p in finishes]
     return {
         "worker_id": worker_id,
         "job_ids": [p.job.id for p in finishes],
-        "results": [
-            None if p.result is None else json.dumps(p.result, default=str) for p in finishes
-        ],
+        # No result at all (handlers that return None): NULL, which finish_jobs takes for
+        # "no element has one" (nothing to send, nor to unnest).
+        "results": results if any(r is not None for r in results) else None,
         "error_messages": [None if p.error is None else error_text(p.error) for p in finishes]
         if failures
         else None,
@@ -315,6 +316,7 @@ class WorkerState:
         self._loggers: dict[str, logging.Logger] = {}  # per task (JobContext.logger)
         self._recording = 0  # handlers ended, outcomes waiting for the pump
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
+        self._wakes = 0  # wake-ups so far: one that comes while a claim runs keeps _more
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
         self._core: psycopg.AsyncConnection[Any] | None = None  # claim, start, finish
         self._idle: asyncio.Event | None = None  # run(once=True): nothing left to do
