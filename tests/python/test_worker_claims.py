@@ -262,3 +262,54 @@ def test_a_job_queued_while_a_claim_finds_nothing_is_claimed_without_the_poll(
         assert summary.completed == 1
 
     asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
+
+
+def test_rounds_write_ids_results_errors_and_task_names_exactly(dsn: str) -> None:
+    """The worker writes its rounds' arrays itself (ids, results, errors, task names): job ids
+    past 2^31, task names and results with quotes, backslashes, commas, braces, newlines and
+    non-ASCII text, NULL results beside others, and failures in the same batch all reach
+    finish_jobs, get_jobs and start_jobs as they are."""
+    odd_task = 'we,ird {"task"} \\ é'
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT setval('app_jobs.jobs_id_seq', 3000000000)")
+        for i in range(12):
+            task = odd_task if i % 3 == 0 else "plain"
+            conn.execute(
+                "SELECT app_jobs.add_job(NULL, %s, json_build_object('i', %s), max_attempts := %s)",
+                (task, i, 1 if i == 3 else 5),
+            )
+    app = App(dsn)
+    texts = ['a "quoted", {braced} \\ back\\\\slash\nnew line', "é ☃ \t", "NULL", ""]
+
+    @app.task(odd_task)
+    async def weird(payload: dict[str, int]) -> Any:
+        if payload["i"] == 3:
+            raise ValueError('a "bad" \\ value,\n{really}')
+        return None if payload["i"] == 6 else {"s": texts[payload["i"] % 4], "i": payload["i"]}
+
+    @app.task("plain")
+    async def plain(payload: dict[str, int]) -> Any:
+        return texts[payload["i"] % 4] if payload["i"] % 2 else None
+
+    summary = asyncio.run(
+        asyncio.wait_for(app.worker(concurrency=4, buffer=4).run(once=True), GUARD * 3)
+    )
+    assert (summary.completed, summary.failed) == (11, 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT id, task_identifier, status, result, payload, last_error"
+            " FROM app_jobs.job_history ORDER BY id"
+        ).fetchall()
+    assert len(rows) == 12 and all(row[0] > 3_000_000_000 for row in rows)
+    for job_id, task, status, result, payload, last_error in rows:
+        i = payload["i"]
+        assert task == (odd_task if i % 3 == 0 else "plain")
+        if i == 3:  # failed for good (max_attempts 1), its error text intact
+            assert status == "failed"
+            assert 'a "bad" \\ value,\n{really}' in last_error
+            continue
+        assert status == "completed", (job_id, status, last_error)
+        if task == odd_task:
+            assert result == (None if i == 6 else {"s": texts[i % 4], "i": i})
+        else:
+            assert result == (texts[i % 4] if i % 2 else None)
