@@ -212,3 +212,104 @@ def test_quick_jobs_are_claimed_to_run_not_buffered_then_started(
             "SELECT count(DISTINCT id) FROM app_jobs.job_history WHERE status = 'completed'"
         ).fetchone()
     assert done == (60,)
+
+
+def test_a_job_queued_while_a_claim_finds_nothing_is_claimed_without_the_poll(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that finds fewer jobs than it asked for ends the claims until a wake-up. A
+    NOTIFY heard while that claim was running may announce a job committed after its snapshot
+    was taken: the worker claims again at once instead of leaving the job to the poll (here 600
+    s, so the job would never run before the guard)."""
+    real_round = Worker._round
+    raced: list[int] = []
+
+    async def racing(
+        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
+    ) -> Any:
+        listening = self._wakes >= 1  # the LISTEN connection is up (it wakes the worker)
+        wakes = self._wakes
+        result = await real_round(self, tasks, finishes, to_start, now, ahead)
+        if listening and now and not result[1] and not raced:
+            # The claim found nothing; a job is queued (its NOTIFY heard) before the worker
+            # reads that answer, as when the commit lands while the claim runs.
+            def enqueue() -> None:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    row = conn.execute("SELECT (app_jobs.add_job(NULL, 'late', '{}')).id")
+                    raced.append(row.fetchone()[0])  # type: ignore[index]
+
+            await asyncio.to_thread(enqueue)
+            await until(lambda: self._wakes > wakes, "the worker heard the NOTIFY")
+        return result
+
+    monkeypatch.setattr(Worker, "_round", racing)
+    app = App(dsn)
+    ran = asyncio.Event()
+
+    @app.task("late")
+    async def late(payload: Any) -> None:
+        ran.set()
+
+    async def scenario() -> None:
+        worker = app.worker(concurrency=2, poll_interval=600)
+        run = asyncio.create_task(worker.run())
+        try:
+            await until(lambda: bool(raced), "a job queued during an empty claim")
+            await until(ran.is_set, "the job queued during the empty claim ran")
+        finally:
+            worker.stop()
+            summary = await run
+        assert summary.completed == 1
+
+    asyncio.run(asyncio.wait_for(scenario(), GUARD * 3))
+
+
+def test_rounds_write_ids_results_errors_and_task_names_exactly(dsn: str) -> None:
+    """The worker writes its rounds' arrays itself (ids, results, errors, task names): job ids
+    past 2^31, task names and results with quotes, backslashes, commas, braces, newlines and
+    non-ASCII text, NULL results beside others, and failures in the same batch all reach
+    finish_jobs, get_jobs and start_jobs as they are."""
+    odd_task = 'we,ird {"task"} \\ é'
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT setval('app_jobs.jobs_id_seq', 3000000000)")
+        for i in range(12):
+            task = odd_task if i % 3 == 0 else "plain"
+            conn.execute(
+                "SELECT app_jobs.add_job(NULL, %s, json_build_object('i', %s), max_attempts := %s)",
+                (task, i, 1 if i == 3 else 5),
+            )
+    app = App(dsn)
+    texts = ['a "quoted", {braced} \\ back\\\\slash\nnew line', "é ☃ \t", "NULL", ""]
+
+    @app.task(odd_task)
+    async def weird(payload: dict[str, int]) -> Any:
+        if payload["i"] == 3:
+            raise ValueError('a "bad" \\ value,\n{really}')
+        return None if payload["i"] == 6 else {"s": texts[payload["i"] % 4], "i": payload["i"]}
+
+    @app.task("plain")
+    async def plain(payload: dict[str, int]) -> Any:
+        return texts[payload["i"] % 4] if payload["i"] % 2 else None
+
+    summary = asyncio.run(
+        asyncio.wait_for(app.worker(concurrency=4, buffer=4).run(once=True), GUARD * 3)
+    )
+    assert (summary.completed, summary.failed) == (11, 1)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT id, task_identifier, status, result, payload, last_error"
+            " FROM app_jobs.job_history ORDER BY id"
+        ).fetchall()
+    assert len(rows) == 12 and all(row[0] > 3_000_000_000 for row in rows)
+    for job_id, task, status, result, payload, last_error in rows:
+        i = payload["i"]
+        assert task == (odd_task if i % 3 == 0 else "plain")
+        if i == 3:  # failed for good (max_attempts 1), its error text intact
+            assert status == "failed"
+            assert 'a "bad" \\ value,\n{really}' in last_error
+            continue
+        assert status == "completed", (job_id, status, last_error)
+        if task == odd_task:
+            assert result == (None if i == 6 else {"s": texts[i % 4], "i": i})
+        else:
+            assert result == (texts[i % 4] if i % 2 else None)

@@ -76,3 +76,39 @@ def test_claimed_rows_become_jobs_whatever_the_columns() -> None:
     deep = "[" * 100_000 + "]" * 100_000
     job = _job_maker(every)(_values(every, 9, deep))
     assert isinstance(job.payload, Undecodable)
+
+
+def test_a_claimed_row_makes_the_same_job_as_its_constructor() -> None:
+    """Rows become Jobs through Job's slots (not its frozen __init__): field for field the
+    Job its constructor makes, equal, hashable alike and as immutable."""
+    every = [column for _, column in _JOB_FIELDS]
+    values = _values(every, 11, '{"i": 2, "nested": {"a": [1, 2.5, null, true]}}')
+    job = _job_maker(every)(values)
+    by_field = dict(zip(every, values, strict=True))
+    expected = Job(*[by_field[column] for _, column in _JOB_FIELDS])
+    object.__setattr__(expected, "payload", {"i": 2, "nested": {"a": [1, 2.5, None, True]}})
+    assert job == expected and repr(job) == repr(expected)
+    for name, _ in _JOB_FIELDS:
+        assert getattr(job, name) == getattr(expected, name), name
+    try:
+        job.id = 12  # type: ignore[misc]
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("a claimed Job must stay frozen")
+
+
+def test_claimed_payloads_decode_as_json_loads_does() -> None:
+    """The payload scan is json.loads' own: surrounding whitespace (a json column keeps the
+    text as sent), numbers, escapes and NaN decode alike; what json.loads refuses (trailing
+    garbage, a bad escape) becomes Undecodable, for that job only."""
+    every = [column for _, column in _JOB_FIELDS]
+    make = _job_maker(every)
+    for text in (' {"i": 1} ', "\n[1, 2]\t", '"caf\\u00e9"', "NaN", "-0.5e3", "{}", "null"):
+        payload = make(_values(every, 1, text)).payload
+        expected = json.loads(text)
+        assert payload == expected or (payload != payload and expected != expected), text
+    for text in ('{"i": 1} x', '{"i": "\\q"}', "", "[1,"):
+        payload = make(_values(every, 1, text)).payload
+        assert isinstance(payload, Undecodable), text
+        assert isinstance(payload.error, ValueError)

@@ -12,10 +12,13 @@ import dataclasses
 import json
 import operator
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg import postgres
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 from psycopg.rows import RowMaker, dict_row
 from psycopg.types.string import TextLoader
 
@@ -34,14 +37,83 @@ from pgjobs.runtime.worker_state import (
     log,
 )
 
+#: json's own scanner: json.loads less its per-call wrapping (whitespace regexps, checks).
+_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
 
 def _payload(text: str) -> Any:
     """A claimed job's payload, decoded here (one that Python cannot decode fails its own job,
     not the batch it came in)."""
     try:
-        return json.loads(text)
+        value, end = _scan_json(text, 0)
+        if end == len(text):
+            return value
+    except (StopIteration, ValueError, RecursionError, MemoryError):
+        pass  # json.loads says what is wrong (or accepts what the scan alone did not)
+    try:
+        return json.loads(text)  # surrounding whitespace (a json column keeps it), errors
     except (ValueError, RecursionError, MemoryError) as error:
         return Undecodable(error)
+
+
+def _slot_setters() -> tuple[Callable[[Job, Any], None], ...] | None:
+    """The setters of Job's slots, field by field (None if Job has no plain slots): a claimed
+    row becomes a Job without the frozen dataclass's __init__, which sets each of its 25
+    fields through object.__setattr__ (half the cost of turning a row into a Job)."""
+    setters = []
+    for f in dataclasses.fields(Job):
+        slot: Any = Job.__dict__.get(f.name)
+        if type(slot).__name__ != "member_descriptor" or hasattr(Job, "__post_init__"):
+            return None
+        setters.append(slot.__set__)
+    return tuple(setters)
+
+
+_SETTERS = _slot_setters()
+
+
+class _Ids(list[int]):
+    """Job ids for a round's statements: a bigint[] written straight as its text (psycopg's
+    list dumper looks at every element to choose the array's type, a fifth of a round's
+    Python for 100 ids). On another connection it is a plain list."""
+
+    __slots__ = ()
+
+
+class _Texts(list[str | None]):
+    """Texts (or NULLs) for a round's statements, written straight as an array literal whose
+    type the statement gives (text[], or json[] by its cast)."""
+
+    __slots__ = ()
+
+
+class _IdsDumper(Dumper):
+    format = Format.TEXT
+    oid = postgres.types["int8"].array_oid
+
+    def dump(self, obj: Any) -> bytes:
+        return f"{{{','.join(map(str, obj))}}}".encode()
+
+
+class _TextsDumper(Dumper):
+    format = Format.TEXT  # oid 0 (unknown): the statement types the array
+
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        connection = self.connection
+        self._encoding = "utf-8" if connection is None else connection.info.encoding
+
+    def dump(self, obj: Any) -> bytes:
+        return (
+            "{"
+            + ",".join(
+                "NULL"
+                if text is None
+                else '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                for text in obj
+            )
+            + "}"
+        ).encode(self._encoding)
 
 
 def _job_rows(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Job]:
@@ -70,6 +142,19 @@ def _job_maker(columns: list[str]) -> RowMaker[Job]:
     at_payload = next(n for n, (_, column) in enumerate(_JOB_FIELDS) if column == "payload")
     if all(i is not None for i, _ in args):
         pick = operator.itemgetter(*(i for i, _ in args))
+        setters = _SETTERS
+        if setters is not None:
+            new, set_payload = object.__new__, setters[at_payload]
+
+            def make_fast(values: Sequence[Any]) -> Job:
+                job: Job = new(Job)
+                for set_, value in zip(setters, pick(values), strict=False):  # same length
+                    set_(job, value)
+                if isinstance(job.payload, str):
+                    set_payload(job, _payload(job.payload))
+                return job
+
+            return make_fast
 
         def make(values: Sequence[Any]) -> Job:
             row = list(pick(values))
@@ -107,6 +192,7 @@ class WorkerRounds(WorkerLease):
     def _woken(self) -> None:
         """A wake-up (NOTIFY, the scheduler, the poll): there may be jobs to claim."""
         self._more = True
+        self._wakes += 1
         if self._wake is not None:
             self._wake.set()
 
@@ -131,8 +217,11 @@ class WorkerRounds(WorkerLease):
             if not (finishes or to_start or now or ahead):
                 if once and not self._more and not self._running and not self._buffer:
                     self._idle.set()
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel
+                # that comes as the wait ends (the pump must end when run() cancels it).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
                 if not self._wake.is_set():
                     self._more = True  # the poll: delayed jobs may be due, a NOTIFY missed
                 continue
@@ -141,6 +230,7 @@ class WorkerRounds(WorkerLease):
             self._starting.update(job.id for job in to_start)
             claiming = bool(now or ahead)
             self._claims_begun += claiming
+            wakes = self._wakes
             try:
                 started, run_now, buffered = await self._round(
                     tasks, finishes, to_start, now, ahead
@@ -154,7 +244,9 @@ class WorkerRounds(WorkerLease):
                 self._starting.difference_update(job.id for job in to_start)
                 self._claims_done += claiming
             backoff = 0.1
-            if len(run_now) < now or len(buffered) < ahead:
+            if (len(run_now) < now or len(buffered) < ahead) and self._wakes == wakes:
+                # Nothing more to claim, unless a wake-up came while this claim ran: its job
+                # may have been committed after the claim's snapshot was taken.
                 self._more = False
             if once and finishes:
                 # A handler may have enqueued jobs (a drain runs those too): claim once more
@@ -255,7 +347,7 @@ class WorkerRounds(WorkerLease):
         if time.monotonic() < self._single_claims_until or self._single_finish:
             return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
         conn = await self._core_connection()
-        claim = {"worker_id": self.worker_id, "task_identifiers": tasks,
+        claim = {"worker_id": self.worker_id, "task_identifiers": _Texts(tasks),
                  "job_expiry": self.job_expiry}  # fmt: skip
         cursors: dict[str, psycopg.AsyncCursor[Any]] = {}
         try:
@@ -263,11 +355,12 @@ class WorkerRounds(WorkerLease):
                 if finishes:
                     cursors["finish"] = cur = conn.cursor()  # tuples: no dict per row
                     await cur.execute(
-                        queries.FINISH_OUTCOMES, _finish_params(self.worker_id, finishes)
+                        queries.FINISH_OUTCOMES,
+                        _finish_params(self.worker_id, finishes, _Ids, _Texts),
                     )
                 if to_start:
                     cursors["start"] = cur = conn.cursor(row_factory=dict_row)
-                    ids = [job.id for job in to_start]
+                    ids = _Ids([job.id for job in to_start])
                     await cur.execute(
                         queries.START_JOBS, {"worker_id": self.worker_id, "job_ids": ids}
                     )
@@ -344,6 +437,8 @@ class WorkerRounds(WorkerLease):
             # cannot decode fails its own job, not the batch it came in.
             conn.adapters.register_loader("json", TextLoader)
             conn.adapters.register_loader("jsonb", TextLoader)
+            conn.adapters.register_dumper(_Ids, _IdsDumper)
+            conn.adapters.register_dumper(_Texts, _TextsDumper)
             self._core = conn
         return self._core
 

@@ -179,27 +179,38 @@ class Undecodable:
         return f"<undecodable payload: {type(self.error).__name__}>"
 
 
-def _finish_params(worker_id: str, finishes: list[_Pending]) -> dict[str, Any]:
+def _finish_params(
+    worker_id: str,
+    finishes: list[_Pending],
+    ids: Callable[[list[int]], list[int]] = list,
+    texts: Callable[[list[str | None]], list[str | None]] = list,
+) -> dict[str, Any]:
     """finish_jobs' arrays: element i completed (no error) or failed (error, details,
-    permanent, backoff)."""
+    permanent, backoff). ``ids`` and ``texts`` wrap the id and text arrays (the worker's
+    connection writes its own types faster)."""
     failures = any(p.error is not None for p in finishes)
+    results = [None if p.result is None else json.dumps(p.result, default=str) for p in finishes]
     return {
         "worker_id": worker_id,
-        "job_ids": [p.job.id for p in finishes],
-        "results": [
-            None if p.result is None else json.dumps(p.result, default=str) for p in finishes
-        ],
-        "error_messages": [None if p.error is None else error_text(p.error) for p in finishes]
+        "job_ids": ids([p.job.id for p in finishes]),
+        # No result at all (handlers that return None): NULL, which finish_jobs takes for
+        # "no element has one" (nothing to send, nor to unnest).
+        "results": texts(results) if any(r is not None for r in results) else None,
+        "error_messages": texts(
+            [None if p.error is None else error_text(p.error) for p in finishes]
+        )
         if failures
         else None,
-        "error_details": [
-            None if p.error is None else json.dumps(error_details(p.error), default=str)
-            for p in finishes
-        ]
+        "error_details": texts(
+            [
+                None if p.error is None else json.dumps(error_details(p.error), default=str)
+                for p in finishes
+            ]
+        )
         if failures
         else None,
         "permanent": [p.permanent for p in finishes] if failures else None,
-        "backoffs": [backoff_text(p.backoff) for p in finishes] if failures else None,
+        "backoffs": texts([backoff_text(p.backoff) for p in finishes]) if failures else None,
     }
 
 
@@ -315,6 +326,7 @@ class WorkerState:
         self._loggers: dict[str, logging.Logger] = {}  # per task (JobContext.logger)
         self._recording = 0  # handlers ended, outcomes waiting for the pump
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
+        self._wakes = 0  # wake-ups so far: one that comes while a claim runs keeps _more
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
         self._core: psycopg.AsyncConnection[Any] | None = None  # claim, start, finish
         self._idle: asyncio.Event | None = None  # run(once=True): nothing left to do
