@@ -275,9 +275,10 @@ def test_claim_buffers_without_limits_with_an_unmatched_limit_and_with_a_matched
     # job, never a read of the backlog nor of a limiter row.
     assert unmatched <= none + 10 * 4, (none, unmatched)
     # A matched limit: its row locked once, its running jobs counted, and per job taken a
-    # check of the limits' keys: a few buffers per job (20 on PostgreSQL 15, 40 on 18 for the
-    # batch of 10), never a read of the 20,000 waiting jobs of the limited task (hundreds).
-    assert matched <= unmatched + 10 * 5, (unmatched, matched)
+    # check of the limits' keys: a few buffers per job (20 on PostgreSQL 15, 40-70 on 18 for
+    # the batch of 10, whose rows spread over twice the pages since fillfactor 50), never a
+    # read of the 20,000 waiting jobs of the limited task (about 850 pages).
+    assert matched <= unmatched + 10 * 8, (unmatched, matched)
 
 
 def test_the_candidate_query_with_full_limits_keeps_the_claim_index(db: Conn) -> None:

@@ -125,16 +125,17 @@ def test_start_jobs_is_a_hot_update_on_the_jobs_page(db: Conn) -> None:
     """app_jobs.jobs keeps half of each page free (fillfactor 50, storage/hot_tables): the
     versions a batch's claim and start write fit on the jobs' own pages, so start_jobs (an
     unindexed column) is a HOT update and writes no index entry. At the default fillfactor
-    about one start in ten was HOT."""
+    none to 15 of 100 starts were HOT; here 88 to 92 are (a few claimed versions find no room
+    on their page before PostgreSQL prunes the ones they replaced)."""
     options = db.execute(
         "SELECT reloptions FROM pg_class WHERE oid = 'app_jobs.jobs'::regclass"
     ).fetchone()["reloptions"]
     assert "fillfactor=50" in options
-    db.execute(
-        "SELECT count(app_jobs.add_job(NULL, 'hot', json_build_object('i', g)))"
-        " FROM generate_series(1, 300) AS g"
-    )
     for _ in range(3):
+        db.execute(
+            "SELECT count(app_jobs.add_job(NULL, 'hot', json_build_object('i', g)))"
+            " FROM generate_series(1, 100) AS g"
+        )
         ids = claim(db, "w", 100, started=False)
         assert len(ids) == 100
         # This backend's counts not yet sent to the statistics (earlier transactions' too):
@@ -148,5 +149,5 @@ def test_start_jobs_is_a_hot_update_on_the_jobs_page(db: Conn) -> None:
             assert start(db, "w", ids) == ids
             after = db.execute(stats).fetchone()
         assert after["upd"] - before["upd"] == 100
-        assert after["hot"] - before["hot"] >= 90, (before, after)
+        assert after["hot"] - before["hot"] >= 75, (before, after)
         db.execute("SELECT count(*) FROM app_jobs.finish_jobs('w', %s)", (ids,))
