@@ -124,13 +124,23 @@ def test_a_serial_queue_is_freed_by_settle(db: Conn) -> None:
 def test_start_jobs_is_a_hot_update_on_the_jobs_page(db: Conn) -> None:
     """app_jobs.jobs keeps half of each page free (fillfactor 50, storage/hot_tables): the
     versions a batch's claim and start write fit on the jobs' own pages, so start_jobs (an
-    unindexed column) is a HOT update and writes no index entry. At the default fillfactor
-    none to 15 of 100 starts were HOT; here 88 to 92 are (a few claimed versions find no room
-    on their page before PostgreSQL prunes the ones they replaced)."""
+    unindexed column) can be a HOT update that writes no index entry. The start's version
+    fits once PostgreSQL has pruned the versions the claim replaced, which needs no older
+    snapshot open in the database: on a quiet server 88 to 92 of 100 starts are HOT, but a
+    parallel suite (another session's snapshot) can hold a batch back. So of three batches the
+    best must have three quarters of its starts HOT; at the default fillfactor 100 the best of
+    three had at most 15 (runs: 0, 5, 15 and 1, 2, 11)."""
     options = db.execute(
         "SELECT reloptions FROM pg_class WHERE oid = 'app_jobs.jobs'::regclass"
     ).fetchone()["reloptions"]
     assert "fillfactor=50" in options
+    # This backend's counts not yet sent to the statistics (earlier transactions' too):
+    # the start's are the difference.
+    stats = (
+        "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables"
+        " WHERE relid = 'app_jobs.jobs'::regclass"
+    )
+    hot = []
     for _ in range(3):
         db.execute(
             "SELECT count(app_jobs.add_job(NULL, 'hot', json_build_object('i', g)))"
@@ -138,16 +148,11 @@ def test_start_jobs_is_a_hot_update_on_the_jobs_page(db: Conn) -> None:
         )
         ids = claim(db, "w", 100, started=False)
         assert len(ids) == 100
-        # This backend's counts not yet sent to the statistics (earlier transactions' too):
-        # the start's are the difference.
-        stats = (
-            "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables"
-            " WHERE relid = 'app_jobs.jobs'::regclass"
-        )
         with db.transaction():
             before = db.execute(stats).fetchone()
             assert start(db, "w", ids) == ids
             after = db.execute(stats).fetchone()
         assert after["upd"] - before["upd"] == 100
-        assert after["hot"] - before["hot"] >= 75, (before, after)
+        hot.append(after["hot"] - before["hot"])
         db.execute("SELECT count(*) FROM app_jobs.finish_jobs('w', %s)", (ids,))
+    assert max(hot) >= 75, hot
