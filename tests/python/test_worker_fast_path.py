@@ -4,12 +4,19 @@ become Jobs straight from tuples whatever columns the schema adds or lacks."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
 
 from pgjobs.db.rows import _JOB_FIELDS, Job
+from pgjobs.runtime.app import App
 from pgjobs.runtime.registry import JobContext, _CancelFlag
 from pgjobs.runtime.worker_rounds import _job_maker
 from pgjobs.runtime.worker_state import Undecodable
@@ -112,3 +119,48 @@ def test_claimed_payloads_decode_as_json_loads_does() -> None:
         payload = make(_values(every, 1, text)).payload
         assert isinstance(payload, Undecodable), text
         assert isinstance(payload.error, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [("Etc/UTC", "UTC"), ("Universal", "UTC"), ("Europe/Paris", "Europe/Paris")],
+)
+def test_the_claim_connection_names_a_utc_zone_utc_and_keeps_any_other(
+    dsn: str, zone: str, expected: str
+) -> None:
+    """A server whose zone has UTC's rules under another name (Etc/UTC is a common default)
+    gets TimeZone = 'UTC' on the worker's claim connection, so the jobs' timestamps come in
+    datetime.timezone.utc and psycopg converts none of them to a zoneinfo zone; the instants
+    are the same. Any other zone is left alone: interval arithmetic in SQL follows the
+    session's zone (a day across a daylight saving change)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {conn.info.dbname} SET TimeZone = '{zone}'")
+        enqueued = conn.execute(
+            "SELECT run_at FROM app_jobs.add_job(NULL, 'tz', run_at := '2026-07-01 12:00:00Z')"
+        ).fetchone()
+        assert enqueued is not None
+        conn.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 second'")
+    app = App(dsn)
+
+    @app.task("tz")
+    def tz(payload: Any) -> None:
+        return None
+
+    async def drain() -> tuple[str | None, Any, int]:
+        worker = app.worker()
+        core = await worker._core_connection()
+        try:
+            zone_name = core.info.parameter_status("TimeZone")
+            [job] = await (await core.execute("SELECT created_at FROM app_jobs.jobs")).fetchall()
+        finally:
+            await worker._close_core()
+        summary = await worker.run(once=True)
+        return zone_name, job[0], summary.completed
+
+    zone_name, created_at, completed = asyncio.run(drain())
+    assert zone_name == expected
+    if expected == "UTC":
+        assert created_at.tzinfo is UTC
+    else:
+        assert created_at.tzinfo == ZoneInfo(expected)
+    assert completed == 1
