@@ -8,7 +8,9 @@ around the real database calls; nothing is mocked. No timing is asserted.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -32,6 +34,47 @@ async def until(condition: Any, what: str) -> None:
         pytest.fail(f"never happened: {what}")
 
 
+@dataclasses.dataclass(frozen=True)
+class Round:
+    """One call of Worker._round, as the spy saw it."""
+
+    worker: Worker
+    lane: int
+    finishes: list[Any]
+    to_start: list[Any]
+    now: int
+    ahead: int
+    in_flight: int  # rounds in flight as it was sent, its own included
+
+
+def spy_rounds(
+    monkeypatch: pytest.MonkeyPatch,
+    around: Callable[[Round, Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None,
+) -> list[Round]:
+    """Wraps Worker._round: each round is listed (in the order the rounds were sent) and, with
+    ``around``, runs as ``around(round, real)``, where ``real()`` sends it."""
+    rounds: list[Round] = []
+    real_round = Worker._round
+
+    async def spied(self: Worker, lane: int, tasks: list[str], *args: Any) -> Any:
+        finishes, to_start, now, ahead = args
+        seen = Round(self, lane, list(finishes), list(to_start), now, ahead, self._in_flight)
+        rounds.append(seen)
+
+        def real() -> Awaitable[Any]:
+            return real_round(self, lane, tasks, *args)
+
+        return await (real() if around is None else around(seen, real))
+
+    monkeypatch.setattr(Worker, "_round", spied)
+    return rounds
+
+
+def shapes(rounds: list[Round]) -> list[tuple[int, int, int, int]]:
+    """(finishes, starts, claim now, claim ahead) of each round."""
+    return [(len(r.finishes), len(r.to_start), r.now, r.ahead) for r in rounds]
+
+
 def test_a_busy_worker_buffers_jobs_unstarted_and_an_idle_wake_up_costs_one_claim(
     dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -43,16 +86,7 @@ def test_a_busy_worker_buffers_jobs_unstarted_and_an_idle_wake_up_costs_one_clai
             "SELECT app_jobs.add_job(NULL, 'hold', json_build_object('i', i)) "
             "FROM generate_series(1, 20) AS i"
         )
-    rounds: list[tuple[int, int, int, int]] = []  # (finishes, starts, claim now, claim ahead)
-    real_round = Worker._round
-
-    async def counted_round(
-        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
-    ) -> Any:
-        rounds.append((len(finishes), len(to_start), now, ahead))
-        return await real_round(self, tasks, finishes, to_start, now, ahead)
-
-    monkeypatch.setattr(Worker, "_round", counted_round)
+    spied = spy_rounds(monkeypatch)
     app = App(dsn)
     running: set[int] = set()
     done: list[int] = []
@@ -70,7 +104,7 @@ def test_a_busy_worker_buffers_jobs_unstarted_and_an_idle_wake_up_costs_one_clai
         worker = app.worker(concurrency=8, poll_interval=600)
         run = asyncio.create_task(worker.run())
         await until(lambda: len(running) == 8 and len(worker._buffer) == 8, "8 run, 8 buffered")
-        assert rounds[:2] == [(0, 0, 8, 0), (0, 0, 0, 8)]
+        assert shapes(spied[:2]) == [(0, 0, 8, 0), (0, 0, 0, 8)]
         with psycopg.connect(dsn, autocommit=True) as conn:
             held = conn.execute(
                 "SELECT count(*) AS held, count(*) FILTER (WHERE started_attempt = attempts)"
@@ -89,11 +123,11 @@ def test_a_busy_worker_buffers_jobs_unstarted_and_an_idle_wake_up_costs_one_clai
             assert wake is not None
             await until(lambda: not wake.is_set() and not worker._buffer, "the worker idle")
             await asyncio.sleep(0.1)
-            before = len(rounds)
+            before = len(spied)
             conn.execute('NOTIFY "jobs:insert"')  # a wake-up with nothing to claim
-        await until(lambda: len(rounds) > before, "a claim after the NOTIFY")
+        await until(lambda: len(spied) > before, "a claim after the NOTIFY")
         await asyncio.sleep(0.3)  # room for more claims, which must not come
-        assert rounds[before:] == [(0, 0, 8, 0)]
+        assert shapes(spied[before:]) == [(0, 0, 8, 0)]
         worker.stop()
         summary = await run
         assert summary.completed == 20 and summary.claimed == 20
@@ -144,17 +178,7 @@ def test_completions_are_recorded_in_batches(dsn: str, monkeypatch: pytest.Monke
             "FROM generate_series(1, 40) AS i"
         )
         conn.execute("SELECT app_jobs.add_job(NULL, 'quick', '{\"i\": 0}', queue_name := 'q')")
-    batches: list[list[int]] = []
-    real_round = Worker._round
-
-    async def counted(
-        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
-    ) -> Any:
-        if finishes:
-            batches.append([p.job.id for p in finishes])
-        return await real_round(self, tasks, finishes, to_start, now, ahead)
-
-    monkeypatch.setattr(Worker, "_round", counted)
+    spied = spy_rounds(monkeypatch)
     app = App(dsn)
 
     @app.task("quick")
@@ -168,6 +192,7 @@ def test_completions_are_recorded_in_batches(dsn: str, monkeypatch: pytest.Monke
             "SELECT id, queue_name, result FROM app_jobs.job_history WHERE status = 'completed'"
         ).fetchall()
     assert len(rows) == 41
+    batches = [[p.job.id for p in r.finishes] for r in spied if r.finishes]
     batched = [job_id for batch in batches for job_id in batch]
     assert sorted(batched) == sorted(row[0] for row in rows)  # the serial queue's job too
     assert len(batches) < 40  # several completions per call
@@ -185,16 +210,7 @@ def test_quick_jobs_are_claimed_to_run_not_buffered_then_started(
             "SELECT app_jobs.add_job(NULL, 'quick', json_build_object('i', i)) "
             "FROM generate_series(1, 60) AS i"
         )
-    rounds: list[tuple[int, int, int, int]] = []  # (finishes, starts, claim now, claim ahead)
-    real_round = Worker._round
-
-    async def counted(
-        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
-    ) -> Any:
-        rounds.append((len(finishes), len(to_start), now, ahead))
-        return await real_round(self, tasks, finishes, to_start, now, ahead)
-
-    monkeypatch.setattr(Worker, "_round", counted)
+    spied = spy_rounds(monkeypatch)
     app = App(dsn)
     seen: list[int] = []
 
@@ -204,6 +220,7 @@ def test_quick_jobs_are_claimed_to_run_not_buffered_then_started(
 
     summary = asyncio.run(asyncio.wait_for(app.worker(concurrency=10).run(once=True), GUARD * 3))
     assert summary.completed == 60 and sorted(seen) == list(range(1, 61))
+    rounds = shapes(spied)
     assert rounds[0] == (0, 0, 10, 0)
     assert all(starts == 0 and ahead == 0 for _, starts, _, ahead in rounds), rounds
     assert sum(finishes for finishes, *_ in rounds) == 60
@@ -221,16 +238,14 @@ def test_a_job_queued_while_a_claim_finds_nothing_is_claimed_without_the_poll(
     NOTIFY heard while that claim was running may announce a job committed after its snapshot
     was taken: the worker claims again at once instead of leaving the job to the poll (here 600
     s, so the job would never run before the guard)."""
-    real_round = Worker._round
     raced: list[int] = []
 
-    async def racing(
-        self: Worker, tasks: list[str], finishes: Any, to_start: Any, now: int, ahead: int
-    ) -> Any:
+    async def racing(seen: Round, real: Callable[[], Awaitable[Any]]) -> Any:
+        self = seen.worker
         listening = self._wakes >= 1  # the LISTEN connection is up (it wakes the worker)
         wakes = self._wakes
-        result = await real_round(self, tasks, finishes, to_start, now, ahead)
-        if listening and now and not result[1] and not raced:
+        result = await real()
+        if listening and seen.now and not result[1] and not raced:
             # The claim found nothing; a job is queued (its NOTIFY heard) before the worker
             # reads that answer, as when the commit lands while the claim runs.
             def enqueue() -> None:
@@ -242,7 +257,7 @@ def test_a_job_queued_while_a_claim_finds_nothing_is_claimed_without_the_poll(
             await until(lambda: self._wakes > wakes, "the worker heard the NOTIFY")
         return result
 
-    monkeypatch.setattr(Worker, "_round", racing)
+    spy_rounds(monkeypatch, racing)
     app = App(dsn)
     ran = asyncio.Event()
 

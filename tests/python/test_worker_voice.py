@@ -50,8 +50,9 @@ def test_banner_job_lines_traceback_and_stop_line(dsn: str, tmp_path: Path) -> N
     [done] = sql(dsn, "SELECT id FROM app_jobs.add_job(NULL, 'ok', '{\"n\": 1}')")
     [bad] = sql(dsn, "SELECT id FROM app_jobs.add_job(NULL, 'boom', max_attempts := 2)")
     proc = pgjobs(
-        tmp_path, "worker", "jobsapp", "--dsn", dsn, "--worker-id", "w-voice", "--concurrency", "3"
-    )
+        tmp_path, "worker", "jobsapp", "--dsn", dsn, "--worker-id", "w-voice", "--concurrency", "3",
+        "--lanes", "2",
+    )  # fmt: skip
     wait_until(
         proc,
         lambda: (
@@ -66,7 +67,7 @@ def test_banner_job_lines_traceback_and_stop_line(dsn: str, tmp_path: Path) -> N
     lines = err.splitlines()
     [banner] = [line for line in lines if "pgjobs worker w-voice starting" in line]
     assert "schema app_jobs 0." in banner and "tasks boom, ok" in banner
-    assert "concurrency 3" in banner and "database " in banner
+    assert "concurrency 3 in 2 lanes" in banner and "database " in banner
     [ok_line] = [line for line in lines if f"job {done['id']} ok " in line]
     assert " INFO " in ok_line and "attempt 1/" in ok_line and "completed in " in ok_line
     [bad_line] = [line for line in lines if f"job {bad['id']} boom " in line]

@@ -129,9 +129,10 @@ def _banner(worker: Any, resolved: Any, version: str, args: argparse.Namespace) 
         database = config.describe(resolved.conninfo)
     tasks = ", ".join(sorted(worker.registry.names()))
     log.info(
-        "pgjobs worker %s starting: database %s, schema app_jobs %s, tasks %s, concurrency %d%s",
-        worker.worker_id, database, version, tasks, worker.concurrency,
-        " (--once)" if args.once else "",
+        "pgjobs worker %s starting: database %s, schema app_jobs %s, tasks %s, concurrency %d"
+        " in %d lane%s%s",
+        worker.worker_id, database, version, tasks, worker.concurrency, worker.lanes,
+        "" if worker.lanes == 1 else "s", " (--once)" if args.once else "",
         extra={"worker_id": worker.worker_id},
     )  # fmt: skip
 
@@ -200,6 +201,7 @@ def _run_worker(args: argparse.Namespace) -> int:
         hooks=hooks,
         buffer=args.buffer,
         prepared_statements=args.prepared_statements,
+        lanes=args.lanes,
     )
     from pgjobs.db.errors import WorkerIdInUse
     from pgjobs.install.compat import SchemaVersionError
@@ -288,6 +290,14 @@ def add_worker(subparsers: Subparsers[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="claimed jobs kept ready beyond the running ones (not started until a slot frees;"
         " default: as many as --concurrency; 0: claim only what runs)",
+    )
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="claim rounds in flight at once, each on its own connection (1-8; default: 2 from"
+        " --concurrency 64, else 1)",
     )
     parser.add_argument(
         "--no-prepared-statements",

@@ -99,8 +99,12 @@ class Worker(WorkerRounds):
             helpers.append(asyncio.create_task(self._listen_loop()))  # wake-ups, cancellations
             self._completions = []
             self._idle = asyncio.Event()
-            # claims, starts and batched completions, pipelined on one connection
-            helpers.append(asyncio.create_task(self._pump(once=once, batch_size=batch_size)))
+            # claims, starts and batched completions, pipelined on one connection per lane
+            self._claimed_total = 0
+            for lane in range(len(self._cores)):
+                helpers.append(
+                    asyncio.create_task(self._pump(lane, once=once, batch_size=batch_size))
+                )
             if not once:
                 helpers.append(asyncio.create_task(self._maintenance_loop()))
             try:

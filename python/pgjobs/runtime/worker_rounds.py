@@ -1,4 +1,4 @@
-"""The worker's rounds: one connection that, each round, records the outcomes waiting
+"""The worker's rounds: a connection per lane that, each round, records the outcomes waiting
 (finish_jobs), starts buffered jobs in free slots (start_jobs) and claims (get_jobs), pipelined
 in one round trip; the LISTEN connection that wakes it; the fallback to get_job/complete_job on
 a schema before 0.4.0.
@@ -203,26 +203,31 @@ class WorkerRounds(WorkerLease):
         if self._wake is not None:
             self._wake.set()
 
-    async def _pump(self, *, once: bool, batch_size: int | None) -> None:
+    async def _pump(self, lane: int, *, once: bool, batch_size: int | None) -> None:
         """The worker's one connection to the queue. Each round sends, pipelined in one round
         trip and one transaction: the completions waiting to be recorded (finish_jobs), the
         buffered jobs that start now in free slots (start_jobs), a claim for the slots still
         free (get_jobs, started) and one that refills the buffer (get_jobs, started :=
         false). Completions that arrive while a round is in flight go in the next one, so
         batches grow with the load and an idle worker records at once. A round with nothing to
-        do waits for a wake-up (NOTIFY, a job ending) or ``poll_interval``."""
+        do waits for a wake-up (NOTIFY, a job ending) or ``poll_interval``.
+
+        One pump runs per lane (``lanes``), each on its own connection, sharing the slots,
+        the buffer and the completions: while PostgreSQL runs one lane's round, Python runs
+        the jobs another lane's round brought. A lane claims at most its share of the slots,
+        and what a round in flight takes is held from the others' plans."""
         assert self._wake is not None and self._stop is not None and self._idle is not None
         assert self._completions is not None
         tasks = self.registry.names()
-        claimed_total = 0
         backoff = 0.1
         while True:
             self._wake.clear()
             finishes = self._completions[:1000]
             del self._completions[:1000]
-            to_start, now, ahead = self._plan(batch_size, claimed_total)
+            to_start, now, ahead = self._plan(batch_size, self._claimed_total)
             if not (finishes or to_start or now or ahead):
-                if once and not self._more and not self._running and not self._buffer:
+                if (once and not self._more and not self._running and not self._buffer
+                        and not self._in_flight):  # fmt: skip
                     self._idle.set()
                 # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel
                 # that comes as the wait ends (the pump must end when run() cancels it).
@@ -238,14 +243,26 @@ class WorkerRounds(WorkerLease):
             claiming = bool(now or ahead)
             self._claims_begun += claiming
             wakes = self._wakes
+            # What this round takes is held until it returns, so that the other lanes plan
+            # around it (slots, buffer room, run(batch_size=...)).
+            reserved = now + len(to_start)
+            self._reserved += reserved
+            self._reserved_ahead += ahead
+            self._claiming += now + ahead
+            self._in_flight += 1
             try:
                 started, run_now, buffered = await self._round(
-                    tasks, finishes, to_start, now, ahead
+                    lane, tasks, finishes, to_start, now, ahead
                 )
             except Exception as error:
-                await self._round_failed(error, finishes, to_start, backoff)
+                self._round_returned(reserved, now, ahead)
+                if claiming:
+                    self._more = True  # the claims were not applied: asked again
+                await self._round_failed(lane, error, finishes, to_start, backoff)
                 backoff = min(backoff * 2, self.max_backoff)
                 continue
+            else:
+                self._round_returned(reserved, now, ahead)
             finally:
                 self._finishing.difference_update(ids)
                 self._starting.difference_update(job.id for job in to_start)
@@ -259,13 +276,20 @@ class WorkerRounds(WorkerLease):
                 # A handler may have enqueued jobs (a drain runs those too): claim once more
                 # before calling the worker idle, as their NOTIFY may come after this round.
                 self._more = True
-            claimed_total += len(run_now) + len(buffered)
+            self._claimed_total += len(run_now) + len(buffered)
             if self._took(to_start, started, run_now, buffered):
                 # Let the jobs just started run up to their first wait before planning the
                 # next round: quick handlers have ended by then and their slots are free, so
                 # the next round claims jobs to run (started) instead of filling the buffer
                 # with jobs it must then start (start_jobs: one more write per job).
                 await asyncio.sleep(0)
+
+    def _round_returned(self, reserved: int, now: int, ahead: int) -> None:
+        """A round returned (or failed): what it held is counted where it went."""
+        self._reserved -= reserved
+        self._reserved_ahead -= ahead
+        self._claiming -= now + ahead
+        self._in_flight -= 1
 
     def _took(
         self, to_start: list[Job], started: set[int], run_now: list[Job], buffered: list[Job]
@@ -298,26 +322,32 @@ class WorkerRounds(WorkerLease):
         to_start: list[Job] = []
         # A job whose handler has ended and whose outcome waits for a round no longer takes a
         # slot: the next job starts in the round that records it.
-        free = self.concurrency - len(self._running) + self._recording
+        free = self.concurrency - len(self._running) + self._recording - self._reserved
         while free > 0 and self._buffer:
             to_start.append(self._buffer.popleft())
             free -= 1
         if not self._more:
             return to_start, 0, 0
-        room = 1 << 30 if batch_size is None else batch_size - claimed_total
+        room = 1 << 30 if batch_size is None else batch_size - claimed_total - self._claiming
         if room <= 0:
-            self._more = False
+            if not self._claiming:
+                self._more = False
             return to_start, 0, 0
-        now = min(free, room)
+        # A lane claims at most its share of the slots, so that every lane's round claims
+        # jobs to run now rather than jobs for the buffer (which start_jobs must then start).
+        share = -(-self.concurrency // self.lanes)
+        now = max(0, min(free, room, share))
         ahead = 0
         # Refilled when down to half (claims of many jobs at once), never while idle: an idle
         # worker claims what it runs.
-        if now < self.concurrency and len(self._buffer) <= self.buffer // 2:
-            ahead = min(self.buffer - len(self._buffer), room - now)
+        buffered = len(self._buffer) + self._reserved_ahead
+        if now < share and buffered <= self.buffer // 2:
+            ahead = max(0, min(self.buffer - buffered, room - now))
         return to_start, now, ahead
 
     async def _round_failed(
         self,
+        lane: int,
         error: Exception,
         finishes: list[_Pending],
         to_start: list[Job],
@@ -331,7 +361,7 @@ class WorkerRounds(WorkerLease):
         assert self._completions is not None and self._stop_now is not None
         self._buffer.extendleft(reversed(to_start))
         await self._report(error, "claiming, starting and recording jobs")
-        await self._close_core()
+        await self._close_core(lane)
         if not isinstance(error, RETRYABLE):
             await self._round_apart(finishes)
         elif self._stop_now.is_set():
@@ -343,6 +373,7 @@ class WorkerRounds(WorkerLease):
 
     async def _round(
         self,
+        lane: int,
         tasks: list[str],
         finishes: list[_Pending],
         to_start: list[Job],
@@ -353,7 +384,7 @@ class WorkerRounds(WorkerLease):
         (ids started, jobs claimed to run now, jobs claimed into the buffer)."""
         if time.monotonic() < self._single_claims_until or self._single_finish:
             return await self._round_before_0_4(tasks, finishes, to_start, now, ahead)
-        conn = await self._core_connection()
+        conn = await self._core_connection(lane)
         claim = {"worker_id": self.worker_id, "task_identifiers": _Texts(tasks),
                  "job_expiry": self.job_expiry}  # fmt: skip
         cursors: dict[str, psycopg.AsyncCursor[Any]] = {}
@@ -433,8 +464,9 @@ class WorkerRounds(WorkerLease):
                     await self._record_apart(p.job, p.result, p.error, p.permanent, p.backoff)
                 )
 
-    async def _core_connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._core is None or self._core.closed:
+    async def _core_connection(self, lane: int = 0) -> psycopg.AsyncConnection[Any]:
+        core = self._cores[lane]
+        if core is None or core.closed:
             conn = await psycopg.AsyncConnection.connect(
                 self.conninfo,
                 autocommit=True,
@@ -452,14 +484,15 @@ class WorkerRounds(WorkerLease):
                 # datetime.timezone.utc, where psycopg otherwise converts each one to a
                 # zoneinfo zone (a job's five timestamps: 3 of its 10 µs of decoding).
                 await conn.execute("SET TimeZone = 'UTC'")
-            self._core = conn
-        return self._core
+            self._cores[lane] = core = conn
+        return core
 
-    async def _close_core(self) -> None:
-        core, self._core = self._core, None
-        if core is not None:
-            with contextlib.suppress(Exception):
-                await core.close()
+    async def _close_core(self, lane: int | None = None) -> None:
+        for n in range(len(self._cores)) if lane is None else (lane,):
+            core, self._cores[n] = self._cores[n], None
+            if core is not None:
+                with contextlib.suppress(Exception):
+                    await core.close()
 
     async def _claim(self, tasks: list[str], count: int) -> list[Job]:
         """Up to ``count`` jobs in one get_jobs call (one round trip, one transaction). On a

@@ -258,6 +258,10 @@ def error_details(error: BaseException) -> dict[str, Any]:
     }  # fmt: skip
 
 
+#: The concurrency from which a worker runs two lanes by default (see WorkerState.lanes).
+LANES_FROM = 64
+
+
 class WorkerState:
     """What every part of the worker shares: its settings, its state, stop() and error
     reporting. :class:`pgjobs.runtime.worker.Worker` is the class to use."""
@@ -284,9 +288,12 @@ class WorkerState:
         hooks: WorkerHooks | None = None,
         buffer: int | None = None,
         prepared_statements: bool = True,
+        lanes: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if lanes is not None and not 1 <= lanes <= 8:
+            raise ValueError("lanes must be between 1 and 8")
         if buffer is not None and buffer < 0:
             raise ValueError("buffer must be 0 or more")
         if lease <= timedelta(0):
@@ -328,7 +335,16 @@ class WorkerState:
         self._more = True  # the last claim found as many jobs as it asked for (or a wake-up)
         self._wakes = 0  # wake-ups so far: one that comes while a claim runs keeps _more
         self._claims_begun = self._claims_done = 0  # claim rounds (for held-but-unknown jobs)
-        self._core: psycopg.AsyncConnection[Any] | None = None  # claim, start, finish
+        # Rounds that can be in flight at once, each on its own connection (WorkerRounds._pump):
+        # by default two from LANES_FROM slots on, so that PostgreSQL runs one lane's round
+        # while Python handles the other's jobs; one below, where rounds would get too small.
+        self.lanes = lanes if lanes is not None else (2 if concurrency >= LANES_FROM else 1)
+        self._cores: list[psycopg.AsyncConnection[Any] | None] = [None] * self.lanes
+        self._reserved = 0  # slots taken by the jobs that rounds in flight claim or start
+        self._reserved_ahead = 0  # buffer room taken by the claims ahead of rounds in flight
+        self._claiming = 0  # jobs asked for by the claims of rounds in flight
+        self._in_flight = 0  # rounds in flight
+        self._claimed_total = 0  # jobs claimed in this run (run(batch_size=...))
         self._idle: asyncio.Event | None = None  # run(once=True): nothing left to do
         self._running: dict[int, _Running] = {}
         # Until this time.monotonic(), claims use get_job: the schema had no app_jobs.get_jobs
