@@ -471,20 +471,6 @@ BEGIN
 
   IF pg_catalog.cardinality(v_taken) = 0 THEN
     RETURN;
-  ELSIF pg_catalog.cardinality(v_taken) = 1 THEN
-    -- One job (get_job's case): no order to restore.
-    RETURN QUERY
-      UPDATE app_jobs.jobs AS j
-         SET state = 'running',
-             first_started_at = coalesce(j.first_started_at, pg_catalog.now()),
-             locked_by = get_jobs.worker_id,
-             locked_at = pg_catalog.now(),
-             attempts = j.attempts + 1,
-             started_attempt = CASE WHEN get_jobs.started IS NOT FALSE THEN j.attempts + 1 END,
-             updated_at = pg_catalog.now()
-       WHERE j.id = v_taken[1]
-      RETURNING j.*;
-    RETURN;
   END IF;
   RETURN QUERY
     WITH taken AS (
