@@ -213,7 +213,10 @@ BEGIN
     -- The common case: no pause, limit or fairness in force. The candidates in claim order,
     -- locked; when none is of a named queue they are the batch, and the loop below is not
     -- needed. Otherwise the loop runs as before (it locks its own candidates again: rows this
-    -- transaction holds are not skipped).
+    -- transaction holds are not skipped). This SELECT is the loop's candidate query below
+    -- without the busy-queue and full-limit lists (empty here): keep the two in step (the
+    -- same state, task filter, order and SKIP LOCKED), or the fast path would claim in
+    -- another order than the loop.
     SELECT coalesce(pg_catalog.array_agg(c.id), '{}'::bigint[]), coalesce(pg_catalog.bool_or(c.queue_name IS NOT NULL), false)
       INTO v_taken, v_queued
       FROM (SELECT j.id, j.queue_name
@@ -273,7 +276,8 @@ BEGIN
          LIMIT v_need
            FOR UPDATE SKIP LOCKED;
     ELSE
-    -- Only the columns the claim needs: a narrow target keeps the ordered index scan the
+    -- The fast path's SELECT above is this query less the busy and full lists: keep them in
+    -- step. Only the columns the claim needs: a narrow target keeps the ordered index scan the
     -- cheapest plan even with stale statistics after a burst of enqueues (the task is for
     -- the limits' check; tests/sql/test_limits.py keeps the plan).
     OPEN v_cur FOR
