@@ -272,8 +272,9 @@ def test_claim_buffers_without_limits_with_an_unmatched_limit_and_with_a_matched
     )
     # An unmatched limit: its probe, one read of the limits' keys, and per job taken the
     # entries of the two running-jobs indexes (made with the first limit): a few buffers per
-    # job, never a read of the backlog nor of a limiter row.
-    assert unmatched <= none + 10 * 4, (none, unmatched)
+    # job (21 more for the batch of 10 on PostgreSQL 15, 27 on 18, 43 once in CI on 18 under
+    # the parallel suite), never a read of the backlog (about 850 pages) nor of a limiter row.
+    assert unmatched <= none + 10 * 8, (none, unmatched)
     # A matched limit: its row locked once, its running jobs counted, and per job taken a
     # check of the limits' keys: a few buffers per job (20 on PostgreSQL 15, 40-70 on 18 for
     # the batch of 10, whose rows spread over twice the pages since fillfactor 50), never a
