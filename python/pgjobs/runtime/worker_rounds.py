@@ -224,7 +224,7 @@ class WorkerRounds(WorkerLease):
             self._wake.clear()
             finishes = self._completions[:1000]
             del self._completions[:1000]
-            to_start, now, ahead = self._plan(batch_size, self._claimed_total)
+            to_start, now, ahead = self._plan(batch_size)
             if not (finishes or to_start or now or ahead):
                 if (once and not self._more and not self._running and not self._buffer
                         and not self._in_flight):  # fmt: skip
@@ -311,7 +311,7 @@ class WorkerRounds(WorkerLease):
         self._buffer.extend(buffered)
         return bool(to_start or run_now)
 
-    def _plan(self, batch_size: int | None, claimed_total: int) -> tuple[list[Job], int, int]:
+    def _plan(self, batch_size: int | None) -> tuple[list[Job], int, int]:
         """What the next round does: the buffered jobs that start in free slots, how many jobs
         to claim to run now (the slots still free), how many to claim into the buffer (up to
         ``buffer``, none while the worker is idle: it claims what it runs). Nothing once
@@ -328,7 +328,8 @@ class WorkerRounds(WorkerLease):
             free -= 1
         if not self._more:
             return to_start, 0, 0
-        room = 1 << 30 if batch_size is None else batch_size - claimed_total - self._claiming
+        claimed = self._claimed_total + self._claiming  # this run's, and in flight
+        room = 1 << 30 if batch_size is None else batch_size - claimed
         if room <= 0:
             if not self._claiming:
                 self._more = False
