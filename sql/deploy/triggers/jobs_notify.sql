@@ -1,41 +1,42 @@
 -- Deploy pgjobs:triggers/jobs_notify to pg
--- requires: triggers/jobs_notify@v0.3.0
--- An insert notifies once per statement, not once per row: a statement-level trigger looks
--- at the rows the statement inserted (a transition table) and sends NOTIFY "jobs:insert" when
--- one of them is claimable now (state 'ready'). The row-level trigger of 0.3.0 called a
--- function for every inserted ready job (a sixth of a 50,000-job add_jobs) only for
--- PostgreSQL to fold all those notifications into one. What workers receive is unchanged:
--- one notification per transaction that made a job claimable, none for a future run_at.
--- A job made claimable by an update (a serial queue released, a due job promoted, a job
--- rescheduled to now) still notifies through the row-level jobs_notify_ready of 0.1.0.
+-- requires: triggers/jobs_notify@v0.5.0
+-- Workers LISTEN on "jobs:insert". An insert notifies once per statement (jobs_notify_insert,
+-- 0.4.0); a job made claimable by an update (a serial queue released, a due job promoted, a
+-- job rescheduled to now) notifies through the row trigger jobs_notify_ready.
+-- 0.6.0: jobs_notify_ready's WHEN condition is only NEW.state = 'ready'; its function returns
+-- at once when the job was ready already, so the same notifications are sent. PostgreSQL
+-- compiles a row trigger's WHEN condition from its stored text again for every statement
+-- that may fire the trigger, and every claim sets state (see triggers/jobs_queue_wake of
+-- 0.6.0 for the measure).
 
 BEGIN;
 
-DROP TRIGGER jobs_notify_insert ON app_jobs.jobs;
-
-CREATE FUNCTION app_jobs._tg_jobs_notify_inserted()
+CREATE OR REPLACE FUNCTION app_jobs._tg_jobs_notify()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF EXISTS (SELECT 1 FROM inserted_jobs AS j WHERE j.state = 'ready') THEN
-    PERFORM pg_catalog.pg_notify('jobs:insert', '');
+  -- jobs_notify_ready's WHEN tested NEW.state = 'ready': a job ready before is no news.
+  IF OLD.state = 'ready' THEN
+    RETURN NULL;
   END IF;
+  PERFORM pg_catalog.pg_notify('jobs:insert', '');
   RETURN NULL;
 END;
 $$;
 
-REVOKE ALL ON FUNCTION app_jobs._tg_jobs_notify_inserted() FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_jobs._tg_jobs_notify() FROM PUBLIC;
 
-COMMENT ON FUNCTION app_jobs._tg_jobs_notify_inserted() IS
-  'Internal (statement trigger on app_jobs.jobs): NOTIFY "jobs:insert" with an empty payload once when an INSERT made a job claimable now.';
+COMMENT ON FUNCTION app_jobs._tg_jobs_notify() IS
+  'Internal (trigger on app_jobs.jobs): NOTIFY "jobs:insert" with an empty payload when an update makes a job claimable.';
 
-CREATE TRIGGER jobs_notify_insert
-  AFTER INSERT ON app_jobs.jobs
-  REFERENCING NEW TABLE AS inserted_jobs
-  FOR EACH STATEMENT
-  EXECUTE FUNCTION app_jobs._tg_jobs_notify_inserted();
+DROP TRIGGER jobs_notify_ready ON app_jobs.jobs;
+CREATE TRIGGER jobs_notify_ready
+  AFTER UPDATE OF state ON app_jobs.jobs
+  FOR EACH ROW
+  WHEN (NEW.state = 'ready')
+  EXECUTE FUNCTION app_jobs._tg_jobs_notify();
 
 COMMIT;

@@ -1,7 +1,25 @@
 -- Revert pgjobs:triggers/jobs_queue_wake from pg
--- Back to the 0.2.0 trigger function (deploy/triggers/jobs_queue_wake@v0.2.0.sql).
+-- Back to the 0.5.0 definition (deploy/triggers/jobs_queue_wake@v0.5.0.sql): the whole
+-- condition in the triggers' WHEN.
 
 BEGIN;
+
+DROP TRIGGER jobs_queue_wake_delete ON app_jobs.jobs;
+CREATE TRIGGER jobs_queue_wake_delete
+  AFTER DELETE ON app_jobs.jobs
+  FOR EACH ROW
+  WHEN (OLD.queue_name IS NOT NULL AND OLD.state IN ('ready', 'blocked'))
+  EXECUTE FUNCTION app_jobs._tg_jobs_queue_wake();
+
+DROP TRIGGER jobs_queue_wake_update ON app_jobs.jobs;
+CREATE TRIGGER jobs_queue_wake_update
+  AFTER UPDATE ON app_jobs.jobs
+  FOR EACH ROW
+  WHEN (OLD.queue_name IS NOT NULL AND OLD.state IN ('ready', 'blocked')
+        AND (NEW.state = 'scheduled'
+             OR NEW.queue_name IS DISTINCT FROM OLD.queue_name
+             OR NEW.database_id IS DISTINCT FROM OLD.database_id))
+  EXECUTE FUNCTION app_jobs._tg_jobs_queue_wake();
 
 CREATE OR REPLACE FUNCTION app_jobs._tg_jobs_queue_wake()
 RETURNS trigger
@@ -10,15 +28,10 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  INSERT INTO app_jobs.job_queue_deltas (database_id, queue_name, delta)
-  VALUES (OLD.database_id, OLD.queue_name, 0);
+  INSERT INTO app_jobs.job_queue_wakes (database_id, queue_name)
+  VALUES (OLD.database_id, OLD.queue_name);
   RETURN NULL;
 END;
 $$;
-
-REVOKE ALL ON FUNCTION app_jobs._tg_jobs_queue_wake() FROM PUBLIC;
-
-COMMENT ON FUNCTION app_jobs._tg_jobs_queue_wake() IS
-  'Internal (trigger on app_jobs.jobs): when a waiting job leaves its serial queue other than by a claim, records a wake request that get_job''s sweep settles.';
 
 COMMIT;
