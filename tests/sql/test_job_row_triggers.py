@@ -1,0 +1,122 @@
+"""The row triggers of app_jobs.jobs that a claim or a finish may fire, and when they act.
+
+0.6.0 keeps their WHEN conditions short (PostgreSQL compiles a WHEN condition again for
+every statement that may fire the trigger) and lets the trigger functions test the rest:
+`jobs_queue_wake_update` / `jobs_queue_wake_delete` (WHEN the job had a queue) record a wake
+request only when a waiting job (ready or blocked) of a queue leaves it other than by a
+claim; `jobs_notify_ready` (WHEN the new state is ready) notifies only when the job was not
+ready before. Each road below is one statement on a fresh job, and the wake requests it
+recorded are read before any claim's sweep settles them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from helpers import OTHER_TENANT, TENANT, Conn, add_job, complete_job, get_job
+
+
+def wakes(db: Conn) -> list[tuple[str, str]]:
+    return [
+        (str(r["database_id"]), r["queue_name"])
+        for r in db.execute("SELECT database_id, queue_name FROM app_jobs.job_queue_wakes")
+    ]
+
+
+def queued_pair(db: Conn, queue: str) -> tuple[int, int]:
+    """Two jobs of one queue: the head (ready) and the next one, parked (blocked) as a claim
+    that finds the queue busy parks it (a change of state alone records no wake request)."""
+    head = add_job(db, "work", queue_name=queue)["id"]
+    follower = add_job(db, "work", queue_name=queue)["id"]
+    db.execute("UPDATE app_jobs.jobs SET state = 'blocked' WHERE id = %s", (follower,))
+    assert wakes(db) == []
+    return head, follower
+
+
+#: (road, statement on the job (%s: its id), whether a wake request is recorded), for the
+#: head (ready) and the follower (blocked) of a queue.
+ROADS = [
+    ("delete", "DELETE FROM app_jobs.jobs WHERE id = %s", True),
+    (
+        "delayed to scheduled",
+        "UPDATE app_jobs.jobs SET state = 'scheduled', run_at = now() + interval '1 hour'"
+        " WHERE id = %s",
+        True,
+    ),
+    (
+        "moved to another queue",
+        "UPDATE app_jobs.jobs SET queue_name = 'elsewhere' WHERE id = %s",
+        True,
+    ),
+    (
+        "moved to another tenant",
+        f"UPDATE app_jobs.jobs SET database_id = '{OTHER_TENANT}' WHERE id = %s",
+        True,
+    ),
+    ("priority changed", "UPDATE app_jobs.jobs SET priority = priority + 1 WHERE id = %s", False),
+    ("payload changed", "UPDATE app_jobs.jobs SET payload = '{\"x\": 1}' WHERE id = %s", False),
+]
+
+
+@pytest.mark.parametrize("which", ["head", "follower"])
+@pytest.mark.parametrize(("road", "statement", "wakes_queue"), ROADS, ids=[r[0] for r in ROADS])
+def test_a_waiting_job_leaving_its_queue_records_a_wake_request(
+    db: Conn, which: str, road: str, statement: str, wakes_queue: bool
+) -> None:
+    head, follower = queued_pair(db, "q1")
+    db.execute(statement, (head if which == "head" else follower,))
+    assert wakes(db) == ([(TENANT, "q1")] if wakes_queue else [])
+
+
+def test_the_claim_and_the_finish_of_a_queued_job_record_no_wake_request(db: Conn) -> None:
+    head, follower = queued_pair(db, "q1")
+    claimed = get_job(db, "worker-1")
+    assert claimed is not None and claimed["id"] == head
+    assert wakes(db) == []
+    db.execute("UPDATE app_jobs.jobs SET progress = 50 WHERE id = %s", (head,))
+    assert wakes(db) == []
+    assert complete_job(db, "worker-1", head) is not None
+    assert wakes(db) == []
+    # The finish released the queue: its next job is claimable, with no request needed.
+    assert db.execute("SELECT state FROM app_jobs.jobs WHERE id = %s", (follower,)).fetchone() == {
+        "state": "ready"
+    }
+
+
+@pytest.mark.parametrize(("road", "statement", "wakes_queue"), ROADS, ids=[r[0] for r in ROADS])
+def test_a_job_without_a_queue_or_not_waiting_records_no_wake_request(
+    db: Conn, road: str, statement: str, wakes_queue: bool
+) -> None:
+    plain = add_job(db, "work")["id"]
+    db.execute(statement, (plain,))
+    scheduled = add_job(db, "work", queue_name="q2", run_at="2100-01-01T00:00:00Z")["id"]
+    db.execute(statement, (scheduled,))
+    assert wakes(db) == []
+
+
+@pytest.fixture
+def listener(connect: Callable[..., Conn]) -> Conn:
+    conn = connect()
+    conn.execute('LISTEN "jobs:insert"')
+    return conn
+
+
+def notes(listener: Conn, expected: int) -> int:
+    """How many notifications came: `expected` awaited, then a short drain for extras."""
+    got = list(listener.notifies(timeout=10.0, stop_after=expected)) if expected else []
+    got += list(listener.notifies(timeout=0.5))
+    return len(got)
+
+
+def test_an_update_notifies_only_when_it_makes_a_job_ready(db: Conn, listener: Conn) -> None:
+    ready = add_job(db, "work")["id"]
+    later = add_job(db, "work", run_at="2100-01-01T00:00:00Z")["id"]
+    assert notes(listener, 1) == 1  # the first enqueue
+
+    # A ready job written as ready again (its state is in the SET list): no news.
+    db.execute("UPDATE app_jobs.jobs SET state = 'ready', priority = 3 WHERE id = %s", (ready,))
+    assert notes(listener, 0) == 0
+    # A scheduled job made ready: one notification.
+    db.execute("UPDATE app_jobs.jobs SET state = 'ready', run_at = now() WHERE id = %s", (later,))
+    assert notes(listener, 1) == 1
