@@ -45,7 +45,7 @@ endif
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-embedded test-server test-pg15 test-pg18 test-heavy test-sql test-py test-install lint \
         fmt snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension \
-        install soak soak-bloat bench-rls bench-upgrade bench-wal dist
+        install soak soak-bloat bench-rls bench-upgrade bench-wal bench-cpu dist
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(SELF) | sort | \
@@ -169,6 +169,11 @@ bench: $(STAMP) ## Benchmark pgjobs on a throwaway database: enqueue, drain 20,0
 BENCH_SQL_ARGS ?=
 bench-sql: $(STAMP) ## pgbench get_job+complete_job on pgjobs (and @pgpm/jobs when $$ANCHOR_SQL is set): jobs/s and WAL bytes per job
 	$(BIN)/python bench/bench_sql.py $(BENCH_SQL_ARGS)
+
+# make bench-cpu ANCHOR_SQL=/path/to/pgpm-jobs--0.15.3.sql [BENCH_CPU_ARGS="--paths single"] (needs valgrind)
+BENCH_CPU_ARGS ?=
+bench-cpu: $(STAMP) ## Instructions per job of the claim path in PostgreSQL (callgrind): pgjobs' one job per transaction and batch round, beside @pgpm/jobs ($$ANCHOR_SQL)
+	$(BIN)/python bench/bench_cpu.py $(BENCH_CPU_ARGS)
 
 bench-scale: $(STAMP) ## The same claim path with 1,000,000 jobs queued vs 20,000, and 10,000,000 history rows vs none
 	$(BIN)/python bench/bench_sql.py --scale --clients 10 $(BENCH_SQL_ARGS)

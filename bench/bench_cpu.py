@@ -1,0 +1,212 @@
+"""Instructions per job of the claim path, in PostgreSQL, by by callgrind (``make bench-cpu``).
+
+Rates on this 2-core machine move by a third between runs of the same code; the number of
+instructions a backend executes per job does not (within about 2%), so it is the measure for an
+A/B of a SQL change. For pgjobs and, when ``$ANCHOR_SQL`` names @pgpm/jobs' SQL bundle
+(../shared/bench/README.md, "Anchor SQL"), for @pgpm/jobs in the same run:
+
+- a private cluster of the system's PostgreSQL build (``--pg-bin``, default the bin directory
+  of ``pg_config`` on PATH), a database per contender with QUEUED jobs, VACUUM ANALYZE;
+- the cluster stopped, each path runs in a single-user backend (``postgres --single``) under
+  ``valgrind --tool=callgrind``, once with FEW and once with MANY jobs; the difference over the
+  difference in jobs is the instructions per job (start-up and the first calls' compilation
+  cancel out);
+- paths: ``single`` is the contract's one job per transaction (get_job, commit, complete_job,
+  commit: what ``make bench-sql`` drives with pgbench, less the client and the protocol);
+  ``batch`` is a buffered worker's round of pgjobs (get_jobs of 100 with started := false,
+  start_jobs, finish_jobs, a commit each).
+
+Each job is checked completed exactly once. Needs valgrind (``apt-get install valgrind``).
+
+    python bench/bench_cpu.py [--paths single,batch] [--few 100] [--many 600] [--pg-bin DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import psycopg
+from bench_sql import PREFILL, install_pgjobs, install_pgpm
+from bench_wal import system_cluster
+
+NAMES = {"pgjobs": "pgjobs (this checkout)", "pgpm": "@pgpm/jobs ($ANCHOR_SQL)"}
+# One procedure per path; n rounds, each committed step by step as a worker would.
+PROCEDURES = {
+    "single": """
+CREATE PROCEDURE public.bench_path(n integer) LANGUAGE plpgsql AS $$
+DECLARE v_id bigint;
+BEGIN
+  FOR i IN 1 .. n LOOP
+    SELECT id INTO v_id FROM app_jobs.get_job('bench-1', NULL);
+    COMMIT;
+    PERFORM app_jobs.complete_job('bench-1', v_id);
+    COMMIT;
+  END LOOP;
+END $$""",
+    "batch": """
+CREATE PROCEDURE public.bench_path(n integer) LANGUAGE plpgsql AS $$
+DECLARE v_ids bigint[];
+BEGIN
+  FOR i IN 1 .. n LOOP
+    SELECT pg_catalog.array_agg(j.id) INTO v_ids
+      FROM app_jobs.get_jobs('bench-1', NULL, interval '4 hours', 100, false) AS j;
+    COMMIT;
+    PERFORM app_jobs.start_jobs('bench-1', v_ids);
+    COMMIT;
+    PERFORM pg_catalog.count(*) FROM app_jobs.finish_jobs('bench-1', v_ids);
+    COMMIT;
+  END LOOP;
+END $$""",
+}
+JOBS_PER_CALL = {"single": 1, "batch": 100}
+DONE = {
+    "pgjobs": "SELECT count(*), count(DISTINCT id) FROM app_jobs.job_history"
+    " WHERE status = 'completed'",
+    "pgpm": None,  # @pgpm/jobs keeps no history: the jobs left queued are counted instead
+}
+
+
+def callgrind(bindir: pathlib.Path, data: str, db: str, calls: int, user: str | None) -> int:
+    """Instructions of one single-user backend that runs CALL bench_path(calls)."""
+    out = pathlib.Path(data).parent / f"callgrind.{db}.{calls}"
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        str(bindir / "postgres"),
+        "--single",
+        "-D",
+        data,
+        "-c",
+        "jit=off",
+        db,
+    ]
+    p = subprocess.run(
+        cmd, input=f"CALL public.bench_path({calls});\n", capture_output=True, text=True, user=user
+    )
+    found = re.search(r"Collected : (\d+)", p.stderr)
+    if p.returncode or found is None or "ERROR" in p.stdout:
+        raise RuntimeError(f"callgrind on {db}: {(p.stdout + p.stderr)[-800:]}")
+    return int(found.group(1))
+
+
+def pg_ctl(bindir: pathlib.Path, data: str, user: str | None, *args: str) -> None:
+    p = subprocess.run(
+        [str(bindir / "pg_ctl"), "-D", data, "-w", *args], capture_output=True, text=True, user=user
+    )
+    if p.returncode:
+        raise RuntimeError(f"pg_ctl {' '.join(args)}: {p.stderr[-600:]}")
+
+
+def prepare(admin: str, kind: str, path: str, queued: int, anchor: str | None) -> str:
+    db = f"bench_cpu_{kind}_{path}"
+    with psycopg.connect(admin, autocommit=True) as adm:
+        adm.execute(f"CREATE DATABASE {db}")
+    dsn = re.sub(r"/postgres\?", f"/{db}?", admin)
+    if kind == "pgjobs":
+        install_pgjobs(dsn)
+    else:
+        assert anchor is not None
+        install_pgpm(dsn, anchor)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(PREFILL[kind] % queued)
+        conn.execute("VACUUM ANALYZE app_jobs.jobs")
+        conn.execute(PROCEDURES[path])
+    return db
+
+
+def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> str:
+    """Each job the runs took was completed exactly once (pgjobs: its history; @pgpm/jobs,
+    which deletes a completed job: the jobs left queued and none left locked)."""
+    dsn = re.sub(r"/postgres\?", f"/{db}?", admin)
+    with psycopg.connect(dsn) as conn:
+        query = DONE[kind]
+        if query is not None:
+            rows: Any = conn.execute(query).fetchone()
+            ok = rows == (jobs, jobs)
+            left = conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone()
+            ok = ok and left == (queued - jobs,)
+        else:
+            left = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE locked_by IS NOT NULL) FROM app_jobs.jobs"
+            ).fetchone()
+            ok = left == (queued - jobs, 0)
+    if not ok:
+        raise RuntimeError(f"{db}: the {jobs} jobs taken were not each completed once")
+    return "verified"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--paths", type=lambda s: s.split(","), default=["single", "batch"])
+    ap.add_argument("--few", type=int, default=100, help="jobs of the short run (default 100)")
+    ap.add_argument("--many", type=int, default=600, help="jobs of the long run (default 600)")
+    ap.add_argument("--pg-bin", help="the PostgreSQL build's bin directory (default: pg_config's)")
+    args = ap.parse_args(argv)
+    if shutil.which("valgrind") is None:
+        ap.error("valgrind is not installed (apt-get install valgrind)")
+    unknown = set(args.paths) - set(PROCEDURES)
+    if unknown:
+        ap.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    pg_bin = args.pg_bin
+    if pg_bin is None:
+        pg_config = shutil.which("pg_config")
+        if pg_config is None:
+            ap.error("no pg_config on PATH: pass --pg-bin")
+        pg_bin = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout
+    bindir = pathlib.Path(pg_bin.strip())
+    anchor = os.environ.get("ANCHOR_SQL")
+    runs = [("pgjobs", path) for path in args.paths]
+    if anchor and "single" in args.paths:
+        runs.insert(1, ("pgpm", "single"))
+    user = "postgres" if os.geteuid() == 0 else None  # as bench_wal's system_cluster
+    results: list[tuple[str, str, int, str]] = []
+    with system_cluster(bindir) as (admin, data, _):
+        with psycopg.connect(admin) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+        plans = {}  # (kind, path) -> (database, calls of the short run, of the long run, queued)
+        for kind, path in runs:
+            per_call = JOBS_PER_CALL[path]
+            few = max(1, args.few // per_call)
+            many = max(few + 1, args.many // per_call)
+            queued = (few + many) * per_call + 1_000
+            db = prepare(admin, kind, path, queued, anchor)
+            plans[kind, path] = (db, few, many, queued)
+        pg_ctl(bindir, data, user, "-m", "fast", "stop")
+        counts = {}
+        try:
+            for kind, path in runs:
+                db, few, many, _ = plans[kind, path]
+                # The short run first: the long one then starts where a worker would be after
+                # a while (history written, pages touched).
+                low = callgrind(bindir, data, db, few, user)
+                high = callgrind(bindir, data, db, many, user)
+                counts[kind, path] = (high - low) / ((many - few) * JOBS_PER_CALL[path])
+        finally:
+            socket_dir = str(pathlib.Path(data).parent)
+            options = f"-k {socket_dir} -c listen_addresses="
+            pg_ctl(bindir, data, user, "-l", f"{socket_dir}/log", "-o", options, "start")
+        for kind, path in runs:
+            db, few, many, queued = plans[kind, path]
+            taken = (few + many) * JOBS_PER_CALL[path]
+            verified = check(admin, kind, db, queued, taken)
+            results.append((kind, path, round(counts[kind, path]), verified))
+    print(
+        f"PostgreSQL {version[0] if version else '?'} ({bindir}), callgrind, instructions per job:"
+    )
+    for kind, path, per_job, verified in results:
+        print(f"  {NAMES[kind]:<26} {path:<7} {per_job:>12,}   ({verified})")
+    single = {kind: n for kind, path, n, _ in results if path == "single"}
+    if "pgpm" in single and "pgjobs" in single:
+        print(f"  single: pgjobs / @pgpm/jobs = {single['pgjobs'] / single['pgpm']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
