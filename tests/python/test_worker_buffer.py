@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from pgjobs.runtime.app import App
@@ -62,9 +63,16 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
 
 
-def test_sigkill_with_100_buffered_jobs_loses_none(dsn: str, tmp_path: Path) -> None:
-    [blocker] = sql(
-        dsn, "SELECT id FROM app_jobs.add_job(NULL, 'block', max_attempts := 1, priority := -1)"
+@pytest.mark.parametrize(("concurrency", "lanes"), [(1, 1), (4, 2)], ids=["one lane", "two lanes"])
+def test_sigkill_with_100_buffered_jobs_loses_none(
+    dsn: str, tmp_path: Path, concurrency: int, lanes: int
+) -> None:
+    """Two lanes (issue 20) share one buffer: a kill loses none of what either claimed."""
+    blockers = sql(
+        dsn,
+        "SELECT (app_jobs.add_job(NULL, 'block', max_attempts := 1, priority := -1)).id"
+        " FROM generate_series(1, %s)",
+        concurrency,
     )
     sql(
         dsn,
@@ -74,7 +82,7 @@ def test_sigkill_with_100_buffered_jobs_loses_none(dsn: str, tmp_path: Path) -> 
     cmd = script(
         tmp_path,
         dsn,
-        """
+        f"""
         @app.task("block")
         def block(payload):
             time.sleep(3600)
@@ -83,32 +91,44 @@ def test_sigkill_with_100_buffered_jobs_loses_none(dsn: str, tmp_path: Path) -> 
         def one(payload):
             pass
 
-        app.run_worker(worker_id="doomed", concurrency=1, buffer=100,
-                       lease=timedelta(seconds=1), poll_interval=0.1)
+        worker = app.worker(worker_id="doomed", concurrency={concurrency}, buffer=100,
+                            lanes={lanes}, lease=timedelta(seconds=1), poll_interval=0.1)
+        print("lanes", worker.lanes, file=sys.stderr, flush=True)
+        asyncio.run(worker.run())
         """,
     )
-    proc = subprocess.Popen(cmd, env=env(tmp_path))
-    try:
-        wait_for(
-            lambda: (
-                sql(
-                    dsn,
-                    "SELECT count(*) AS n FROM app_jobs.jobs WHERE locked_by = 'doomed'",
-                )[0]["n"]
-                == 101
-            ),
-            "the worker to run one job and buffer 100",
+    proc = subprocess.Popen(cmd, env=env(tmp_path), stderr=subprocess.PIPE, text=True)
+    blocker_ids = sorted(b["id"] for b in blockers)
+
+    def settled() -> bool:
+        """Every slot runs a blocker and every other job is held (buffered): no job is free and
+        none but the blockers started. (Two lanes race as two workers do: one may take a job
+        of the second task, run and finish it while the other holds a blocker's row.)"""
+        [row] = sql(
+            dsn,
+            "SELECT count(*) FILTER (WHERE locked_by IS DISTINCT FROM 'doomed') AS free,"
+            " coalesce(array_agg(id ORDER BY id) FILTER (WHERE started_attempt = attempts),"
+            " '{}') AS started FROM app_jobs.jobs",
         )
+        return bool(row["free"] == 0 and row["started"] == blocker_ids)
+
+    try:
+        wait_for(settled, "the worker to run its blockers and buffer the rest")
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(GUARD)
+        _, banner = proc.communicate(timeout=GUARD)
     finally:
         if proc.poll() is None:
             proc.kill()
+    assert f"lanes {lanes}" in banner, banner
+    held = sql(dsn, "SELECT payload->>'i' AS i FROM app_jobs.jobs WHERE task_identifier = 'one'")
+    buffered = sorted(int(r["i"]) for r in held)
+    assert buffered  # the buffer held jobs when the worker died
     started = sql(
         dsn,
-        "SELECT id FROM app_jobs.jobs WHERE locked_by = 'doomed' AND started_attempt = attempts",
+        "SELECT id FROM app_jobs.jobs WHERE locked_by = 'doomed' AND started_attempt = attempts"
+        " ORDER BY id",
     )
-    assert started == [{"id": blocker["id"]}]  # buffered is not started
+    assert [r["id"] for r in started] == blocker_ids  # buffered is not started
     wait_for(
         lambda: sql(dsn, "SELECT 1 FROM app_jobs.workers WHERE lease_expires_at < now()"),
         "the dead worker's lease to lapse",
@@ -117,12 +137,18 @@ def test_sigkill_with_100_buffered_jobs_loses_none(dsn: str, tmp_path: Path) -> 
     ran: list[int] = []
     app.task("one")(lambda payload: ran.append(payload["i"]))
     summary = app.process_batch(batch_size=200, concurrency=10)
-    assert sorted(ran) == list(range(1, 101))  # every buffered job ran, on its only attempt
-    assert summary.completed == 100
-    [lost] = sql(dsn, "SELECT status FROM app_jobs.job_history WHERE id = %s", blocker["id"])
-    assert lost["status"] == "failed"  # the started job used its one attempt
-    outcomes = sql(dsn, "SELECT job_id, outcome FROM app_jobs.job_attempts")
-    assert outcomes == [{"job_id": blocker["id"], "outcome": "lost"}]
+    assert sorted(ran) == buffered  # every buffered job ran, on its only attempt
+    assert summary.completed == len(buffered)
+    [done] = sql(
+        dsn,
+        "SELECT count(DISTINCT id) AS jobs, count(*) AS rows, max(attempts) AS attempts"
+        " FROM app_jobs.job_history WHERE task_identifier = 'one' AND status = 'completed'",
+    )
+    assert done == {"jobs": 100, "rows": 100, "attempts": 1}  # each once, none lost
+    lost = sql(dsn, "SELECT status FROM app_jobs.job_history WHERE id = ANY(%s)", blocker_ids)
+    assert [r["status"] for r in lost] == ["failed"] * concurrency  # each used its one attempt
+    outcomes = sql(dsn, "SELECT job_id AS id, outcome FROM app_jobs.job_attempts ORDER BY job_id")
+    assert outcomes == [{"id": i, "outcome": "lost"} for i in blocker_ids]
 
 
 def test_a_job_that_kills_its_worker_fails_under_a_stable_worker_id(
