@@ -32,8 +32,9 @@ import subprocess
 from typing import Any
 
 import psycopg
-from bench_sql import PREFILL, install_pgjobs, install_pgpm
-from bench_wal import system_cluster
+from bench_sql import PREFILL
+from bench_wal import install, system_cluster
+from psycopg.conninfo import make_conninfo
 
 NAMES = {"pgjobs": "pgjobs (this checkout)", "pgpm": "@pgpm/jobs ($ANCHOR_SQL)"}
 # One procedure per path; n rounds, each committed step by step as a worker would.
@@ -108,12 +109,8 @@ def prepare(admin: str, kind: str, path: str, queued: int, anchor: str | None) -
     db = f"bench_cpu_{kind}_{path}"
     with psycopg.connect(admin, autocommit=True) as adm:
         adm.execute(f"CREATE DATABASE {db}")
-    dsn = re.sub(r"/postgres\?", f"/{db}?", admin)
-    if kind == "pgjobs":
-        install_pgjobs(dsn)
-    else:
-        assert anchor is not None
-        install_pgpm(dsn, anchor)
+    dsn = make_conninfo(admin, dbname=db)
+    install(kind, dsn, anchor)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(PREFILL[kind] % queued)
         conn.execute("VACUUM ANALYZE app_jobs.jobs")
@@ -121,11 +118,10 @@ def prepare(admin: str, kind: str, path: str, queued: int, anchor: str | None) -
     return db
 
 
-def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> str:
+def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> None:
     """Each job the runs took was completed exactly once (pgjobs: its history; @pgpm/jobs,
-    which deletes a completed job: the jobs left queued and none left locked)."""
-    dsn = re.sub(r"/postgres\?", f"/{db}?", admin)
-    with psycopg.connect(dsn) as conn:
+    which deletes a completed job: the jobs left queued and none left locked); raises if not."""
+    with psycopg.connect(make_conninfo(admin, dbname=db)) as conn:
         query = DONE[kind]
         if query is not None:
             rows: Any = conn.execute(query).fetchone()
@@ -139,7 +135,6 @@ def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> str:
             ok = left == (queued - jobs, 0)
     if not ok:
         raise RuntimeError(f"{db}: the {jobs} jobs taken were not each completed once")
-    return "verified"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if anchor and "single" in args.paths:
         runs.insert(1, ("pgpm", "single"))
     user = "postgres" if os.geteuid() == 0 else None  # as bench_wal's system_cluster
-    results: list[tuple[str, str, int, str]] = []
+    results: list[tuple[str, str, int]] = []
     with system_cluster(bindir) as (admin, data, _):
         with psycopg.connect(admin) as conn:
             version = conn.execute("SHOW server_version").fetchone()
@@ -195,14 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         for kind, path in runs:
             db, few, many, queued = plans[kind, path]
             taken = (few + many) * JOBS_PER_CALL[path]
-            verified = check(admin, kind, db, queued, taken)
-            results.append((kind, path, round(counts[kind, path]), verified))
+            check(admin, kind, db, queued, taken)
+            results.append((kind, path, round(counts[kind, path])))
     print(
         f"PostgreSQL {version[0] if version else '?'} ({bindir}), callgrind, instructions per job:"
     )
-    for kind, path, per_job, verified in results:
-        print(f"  {NAMES[kind]:<26} {path:<7} {per_job:>12,}   ({verified})")
-    single = {kind: n for kind, path, n, _ in results if path == "single"}
+    for kind, path, per_job in results:
+        print(f"  {NAMES[kind]:<26} {path:<7} {per_job:>12,}   (verified)")
+    single = {kind: n for kind, path, n in results if path == "single"}
     if "pgpm" in single and "pgjobs" in single:
         print(f"  single: pgjobs / @pgpm/jobs = {single['pgjobs'] / single['pgpm']:.2f}x")
     return 0

@@ -4,14 +4,12 @@
 every statement that may fire the trigger) and lets the trigger functions test the rest:
 `jobs_queue_wake_update` / `jobs_queue_wake_delete` (WHEN the job had a queue) record a wake
 request only when a waiting job (ready or blocked) of a queue leaves it other than by a
-claim; `jobs_notify_ready` (WHEN the new state is ready) notifies only when the job was not
-ready before. Each road below is one statement on a fresh job, and the wake requests it
-recorded are read before any claim's sweep settles them.
+claim. Each road below is one statement on a fresh job, and the wake requests it recorded
+are read before any claim's sweep settles them. (`jobs_notify_ready`, WHEN the new state is
+ready, notifies only when the job was not ready before: tests/sql/test_notify.py.)
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import pytest
 from helpers import OTHER_TENANT, TENANT, Conn, add_job, complete_job, get_job
@@ -93,30 +91,3 @@ def test_a_job_without_a_queue_or_not_waiting_records_no_wake_request(
     scheduled = add_job(db, "work", queue_name="q2", run_at="2100-01-01T00:00:00Z")["id"]
     db.execute(statement, (scheduled,))
     assert wakes(db) == []
-
-
-@pytest.fixture
-def listener(connect: Callable[..., Conn]) -> Conn:
-    conn = connect()
-    conn.execute('LISTEN "jobs:insert"')
-    return conn
-
-
-def notes(listener: Conn, expected: int) -> int:
-    """How many notifications came: `expected` awaited, then a short drain for extras."""
-    got = list(listener.notifies(timeout=10.0, stop_after=expected)) if expected else []
-    got += list(listener.notifies(timeout=0.5))
-    return len(got)
-
-
-def test_an_update_notifies_only_when_it_makes_a_job_ready(db: Conn, listener: Conn) -> None:
-    ready = add_job(db, "work")["id"]
-    later = add_job(db, "work", run_at="2100-01-01T00:00:00Z")["id"]
-    assert notes(listener, 1) == 1  # the first enqueue
-
-    # A ready job written as ready again (its state is in the SET list): no news.
-    db.execute("UPDATE app_jobs.jobs SET state = 'ready', priority = 3 WHERE id = %s", (ready,))
-    assert notes(listener, 0) == 0
-    # A scheduled job made ready: one notification.
-    db.execute("UPDATE app_jobs.jobs SET state = 'ready', run_at = now() WHERE id = %s", (later,))
-    assert notes(listener, 1) == 1

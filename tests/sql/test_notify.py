@@ -114,3 +114,18 @@ def test_releasing_a_serial_queue_notifies_for_its_waiting_job(db: Conn, listene
     assert complete_job(db, "worker-1", first["id"]) is not None
     assert len(received(listener, 1)) == 1
     assert get_job(db, "worker-2") is not None
+
+
+def test_an_update_notifies_only_when_it_makes_a_job_ready(db: Conn, listener: Conn) -> None:
+    # jobs_notify_ready's WHEN tests only the new state (0.6.0): its function tells a job
+    # that was ready already, which is no news.
+    ready = add_job(db, "work")["id"]
+    later = add_job(db, "work", run_at="2100-01-01T00:00:00Z")["id"]
+    assert len(received(listener, 1)) == 1  # the first enqueue
+
+    # A ready job written as ready again (its state is in the SET list): no news.
+    db.execute("UPDATE app_jobs.jobs SET state = 'ready', priority = 3 WHERE id = %s", (ready,))
+    assert received(listener, 0) == []
+    # A scheduled job made ready: one notification.
+    db.execute("UPDATE app_jobs.jobs SET state = 'ready', run_at = now() WHERE id = %s", (later,))
+    assert len(received(listener, 1)) == 1
