@@ -19,6 +19,10 @@ A/B of a SQL change. For pgjobs and, when ``$ANCHOR_SQL`` names @pgpm/jobs' SQL 
 Each job is checked completed exactly once. Needs valgrind (``apt-get install valgrind``).
 
     python bench/bench_cpu.py [--paths single,batch] [--few 100] [--many 600] [--pg-bin DIR]
+        [--keep DIR]
+
+``--keep DIR`` copies the long runs' callgrind files there (``callgrind.<contender>.<path>``),
+for ``callgrind_annotate --inclusive=yes`` to say where the instructions go.
 """
 
 from __future__ import annotations
@@ -73,8 +77,10 @@ DONE = {
 }
 
 
-def callgrind(bindir: pathlib.Path, data: str, db: str, calls: int, user: str | None) -> int:
-    """Instructions of one single-user backend that runs CALL bench_path(calls)."""
+def callgrind(
+    bindir: pathlib.Path, data: str, db: str, calls: int, user: str | None
+) -> tuple[int, pathlib.Path]:
+    """Instructions of one single-user backend that runs CALL bench_path(calls), and its file."""
     out = pathlib.Path(data).parent / f"callgrind.{db}.{calls}"
     cmd = [
         "valgrind",
@@ -94,7 +100,7 @@ def callgrind(bindir: pathlib.Path, data: str, db: str, calls: int, user: str | 
     found = re.search(r"Collected : (\d+)", p.stderr)
     if p.returncode or found is None or "ERROR" in p.stdout:
         raise RuntimeError(f"callgrind on {db}: {(p.stdout + p.stderr)[-800:]}")
-    return int(found.group(1))
+    return int(found.group(1)), out
 
 
 def pg_ctl(bindir: pathlib.Path, data: str, user: str | None, *args: str) -> None:
@@ -143,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--few", type=int, default=100, help="jobs of the short run (default 100)")
     ap.add_argument("--many", type=int, default=600, help="jobs of the long run (default 600)")
     ap.add_argument("--pg-bin", help="the PostgreSQL build's bin directory (default: pg_config's)")
+    ap.add_argument("--keep", type=pathlib.Path, help="copy the long runs' callgrind files here")
     args = ap.parse_args(argv)
     if shutil.which("valgrind") is None:
         ap.error("valgrind is not installed (apt-get install valgrind)")
@@ -180,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
                 db, few, many, _ = plans[kind, path]
                 # The short run first: the long one then starts where a worker would be after
                 # a while (history written, pages touched).
-                low = callgrind(bindir, data, db, few, user)
-                high = callgrind(bindir, data, db, many, user)
+                low, _ = callgrind(bindir, data, db, few, user)
+                high, profile = callgrind(bindir, data, db, many, user)
+                if args.keep:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(profile, args.keep / f"callgrind.{kind}.{path}")
                 counts[kind, path] = (high - low) / ((many - few) * JOBS_PER_CALL[path])
         finally:
             socket_dir = str(pathlib.Path(data).parent)

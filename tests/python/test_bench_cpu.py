@@ -25,10 +25,21 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
     shutil.which("valgrind") is None,
     reason="valgrind is not installed (Debian: apt-get install valgrind; make test does)",
 )
-def test_bench_cpu_counts_instructions_per_job_of_jobs_each_completed_once() -> None:
+def test_bench_cpu_counts_instructions_per_job_of_jobs_each_completed_once(
+    tmp_path: Path,
+) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ANCHOR_SQL"}
     run = subprocess.run(
-        [sys.executable, str(BENCH / "bench_cpu.py"), "--few", "2", "--many", "4"],
+        [
+            sys.executable,
+            str(BENCH / "bench_cpu.py"),
+            "--few",
+            "2",
+            "--many",
+            "4",
+            "--keep",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -41,3 +52,7 @@ def test_bench_cpu_counts_instructions_per_job_of_jobs_each_completed_once() -> 
     rows = {m[1]: int(m[2].replace(",", "")) for m in map(pattern.match, lines[1:]) if m}
     assert set(rows) == {"single", "batch"}, run.stdout
     assert all(n > 0 for n in rows.values())
+    # --keep leaves each long run's profile for callgrind_annotate.
+    for path in ("single", "batch"):
+        profile = (tmp_path / f"callgrind.pgjobs.{path}").read_text(errors="replace")
+        assert "events: Ir" in profile and "fn=" in profile
