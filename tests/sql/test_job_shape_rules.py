@@ -75,25 +75,61 @@ def test_rows_keeping_the_rules_are_written(db: Conn) -> None:
     assert count(db) == 2
 
 
-def test_the_claim_rules_stay_check_constraints(db: Conn) -> None:
+# The rules every row keeps, the claim and the finish included (0.6.0: one CHECK constraint
+# calling app_jobs._job_claim_rules instead of five compiled by every claim): each broken rule
+# fails the statement with check_violation naming the constraint it replaced.
+CLAIM_RULES = [
+    ("state = 'done'", "jobs_state_check"),
+    ("state = 'running'", "jobs_lock_check"),  # running without a lock
+    ("locked_by = 'w'", "jobs_lock_check"),  # a lock on a ready job
+    ("state = 'running', locked_by = 'w'", "jobs_lock_check"),  # locked_at missing
+    ("attempts = -1", "jobs_attempts_check"),
+    ("pending_dependencies = -2", "jobs_pending_dependencies_check"),
+    ("state = 'waiting', pending_dependencies = 0", "jobs_waiting_check"),
+]
+
+
+def test_the_claim_rules_are_one_check_constraint(db: Conn) -> None:
     """What the claim and the finish write is still guarded by the table itself."""
-    names = {
-        r["conname"]
-        for r in db.execute(
-            "SELECT conname FROM pg_constraint"
-            " WHERE conrelid = 'app_jobs.jobs'::regclass AND contype = 'c'"
-        )
-    }
-    assert names == {
-        "jobs_state_check",
-        "jobs_lock_check",
-        "jobs_attempts_check",
-        "jobs_pending_dependencies_check",
-        "jobs_waiting_check",
-    }
+    rows = db.execute(
+        "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint"
+        " WHERE conrelid = 'app_jobs.jobs'::regclass AND contype = 'c'"
+    ).fetchall()
+    assert [r["conname"] for r in rows] == ["jobs_rules_check"]
+    assert "app_jobs._job_claim_rules(id, state, locked_by, locked_at" in rows[0]["def"]
+
+
+@pytest.mark.parametrize(("assignments", "rule"), CLAIM_RULES)
+def test_a_write_breaking_a_claim_rule_is_refused(db: Conn, assignments: str, rule: str) -> None:
     job_id = db.execute(
         "INSERT INTO app_jobs.jobs (task_identifier) VALUES ('t') RETURNING id"
     ).fetchone()["id"]
+    before = db.execute("SELECT * FROM app_jobs.jobs WHERE id = %s", (job_id,)).fetchone()
     with pytest.raises(psycopg.errors.CheckViolation) as error:
-        db.execute("UPDATE app_jobs.jobs SET state = 'running' WHERE id = %s", (job_id,))
-    assert error.value.diag.constraint_name == "jobs_lock_check"
+        db.execute(f"UPDATE app_jobs.jobs SET {assignments} WHERE id = %s", (job_id,))
+    assert error.value.diag.constraint_name == rule
+    assert (error.value.diag.schema_name, error.value.diag.table_name) == ("app_jobs", "jobs")
+    assert f"Job {job_id}:" in (error.value.diag.message_detail or "")
+    assert db.execute("SELECT * FROM app_jobs.jobs WHERE id = %s", (job_id,)).fetchone() == before
+    # An insert breaking it is refused the same way, and writes nothing.
+    columns, values = zip(*(a.split(" = ") for a in assignments.split(", ")), strict=True)
+    with pytest.raises(psycopg.errors.CheckViolation) as error:
+        db.execute(
+            f"INSERT INTO app_jobs.jobs (task_identifier, {', '.join(columns)})"
+            f" VALUES ('t', {', '.join(values)})"
+        )
+    assert error.value.diag.constraint_name == rule
+    assert count(db) == 1
+
+
+def test_rows_keeping_the_claim_rules_are_written(db: Conn) -> None:
+    db.execute(
+        "INSERT INTO app_jobs.jobs (task_identifier, state, locked_by, locked_at, attempts)"
+        " VALUES ('t', 'running', 'w', now(), 1)"
+    )
+    # A rule whose test is NULL passes, as a CHECK's does (waiting, dependencies unknown).
+    db.execute(
+        "INSERT INTO app_jobs.jobs (task_identifier, state, pending_dependencies)"
+        " VALUES ('t', 'waiting', 2), ('t', 'waiting', NULL)"
+    )
+    assert count(db) == 3

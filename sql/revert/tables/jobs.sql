@@ -1,10 +1,19 @@
 -- Revert pgjobs:tables/jobs from pg
 -- Back to the 0.5.0 table (deploy/tables/jobs@v0.5.0.sql): the shape rules of the input
--- columns are CHECK constraints again (each validated against the rows present).
+-- columns and the claim's rules are CHECK constraints again (each validated against the rows
+-- present).
 
 BEGIN;
 
 ALTER TABLE app_jobs.jobs
+  DROP CONSTRAINT jobs_rules_check,
+  ADD CONSTRAINT jobs_attempts_check CHECK (attempts >= 0),
+  ADD CONSTRAINT jobs_state_check
+    CHECK (state IN ('ready', 'scheduled', 'blocked', 'running', 'paused', 'waiting')),
+  ADD CONSTRAINT jobs_lock_check CHECK (
+    (state = 'running') = (locked_by IS NOT NULL) AND (locked_by IS NULL) = (locked_at IS NULL)),
+  ADD CONSTRAINT jobs_pending_dependencies_check CHECK (pending_dependencies >= 0),
+  ADD CONSTRAINT jobs_waiting_check CHECK (state <> 'waiting' OR pending_dependencies > 0),
   ADD CONSTRAINT jobs_task_identifier_check
     CHECK (task_identifier <> '' AND pg_catalog.length(task_identifier) <= 255),
   ADD CONSTRAINT jobs_key_check CHECK (key <> '' AND pg_catalog.length(key) <= 512),
