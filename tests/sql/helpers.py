@@ -64,9 +64,36 @@ def complete_job(conn: Conn, worker_id: str, job_id: int) -> Row | None:
     return None if row is None else dict(row)
 
 
+def sweep_due(conn: Conn) -> None:
+    """Make the next claim run the sweep's probe. get_jobs runs it at most once per 10 ms per
+    database (the clock app_jobs.sweep_clock): a test that moves time by rewriting rows (a run_at,
+    a lock's age, a lease) and claims again at once sets the clock back first, as
+    unregister_worker does."""
+    conn.execute("SELECT pg_catalog.setval('app_jobs.sweep_clock', 0)")
+
+
+def claim_buffers(conn: Conn, batch: int = 10) -> int:
+    """Shared buffers (hit + read) one get_jobs call touches, inside and out, measured with
+    EXPLAIN (ANALYZE, BUFFERS) in a transaction rolled back (the claim takes nothing); the
+    first calls of a session read the catalog (planning): the third is measured. Each call
+    runs the sweep's probe (else whether it does depends on the 10 ms clock)."""
+    plan: Any = None
+    for _ in range(3):
+        sweep_due(conn)
+        with conn.transaction(force_rollback=True):
+            plan = conn.execute(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"
+                " SELECT * FROM app_jobs.get_jobs('probe', batch_size := %s)",
+                [batch],
+            ).fetchone()
+    node = plan["QUERY PLAN"][0]["Plan"]
+    return int(node["Shared Hit Blocks"]) + int(node["Shared Read Blocks"])
+
+
 def settle_wake_requests(conn: Conn) -> None:
     """Let get_job's pre-claim sweep settle the wake requests of serial queues recorded while
     a queue was busy (it claims nothing: no task matches an empty list)."""
+    sweep_due(conn)
     conn.execute("SELECT * FROM app_jobs.get_job('settle-wakes', ARRAY[]::text[])").fetchall()
 
 

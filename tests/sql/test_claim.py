@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from helpers import sweep_due
 
 Conn = psycopg.Connection[Any]
 TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
@@ -74,6 +75,7 @@ def test_future_run_at_is_not_handed_out(db: Conn) -> None:
         "UPDATE app_jobs.jobs SET run_at = now() - interval '1 second' WHERE id = %s",
         (future["id"],),
     )
+    sweep_due(db)
     assert claim(db)["id"] == future["id"]  # type: ignore[index]
 
 

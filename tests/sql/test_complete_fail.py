@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import psycopg
+from helpers import sweep_due
 
 Conn = psycopg.Connection[Any]
 
@@ -89,6 +90,7 @@ def test_fail_stores_error_unlocks_and_backs_off_exponentially(db: Conn) -> None
         db.execute(
             "UPDATE app_jobs.jobs SET run_at = now() - interval '1 ms' WHERE id = %s", (job["id"],)
         )
+        sweep_due(db)
 
 
 def test_backoff_is_capped_at_exp_10_seconds(db: Conn) -> None:
@@ -107,6 +109,7 @@ def test_after_max_attempts_the_job_fails_for_good_into_history(db: Conn) -> Non
     claim(db)
     db.execute("SELECT app_jobs.fail_job('w1', %s, 'first')", (job["id"],))
     db.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 ms'")
+    sweep_due(db)
     claim(db)
     final = db.execute(
         "SELECT * FROM app_jobs.fail_job('w1', %s, 'second')", (job["id"],)
@@ -139,6 +142,7 @@ def test_a_late_worker_cannot_complete_a_job_someone_else_reclaimed(db: Conn) ->
     claim(db, "w1")
     # w1's lock goes stale (no lease), w2 claims the job again as a new attempt.
     db.execute("UPDATE app_jobs.jobs SET locked_at = now() - interval '5 hours'")
+    sweep_due(db)
     again = claim(db, "w2")
     assert again["id"] == job["id"] and again["attempts"] == 2
     assert (
@@ -177,6 +181,7 @@ def test_fail_returns_where_the_job_went(db: Conn) -> None:
     [row] = db.execute("SELECT * FROM app_jobs.fail_job('w1', %s, 'e')", (retry["id"],)).fetchall()
     assert row["state"] == "scheduled"
     db.execute("UPDATE app_jobs.jobs SET run_at = now() WHERE id = %s", (retry["id"],))
+    sweep_due(db)
     claim(db, "w1")
     [row] = db.execute("SELECT * FROM app_jobs.fail_job('w1', %s, 'e')", (retry["id"],)).fetchall()
     assert row["state"] == "failed"

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import Conn, add_job
+from helpers import Conn, add_job, claim_buffers
 from test_concurrency import run_threads
 
 A = "aaaaaaaa-0000-4000-8000-000000000000"
@@ -109,19 +109,6 @@ def test_never_across_priorities_and_a_tenants_order_is_kept(db: Conn) -> None:
     assert [i for i in taken if i in mine] == mine
     assert taken[8:12] == later
     assert taken[12:] == queued  # a named queue's order
-
-
-def claim_buffers(db: Conn, batch: int = 10) -> int:
-    plan: Any = None
-    for _ in range(3):
-        with db.transaction(force_rollback=True):
-            plan = db.execute(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"
-                " SELECT * FROM app_jobs.get_jobs('probe', batch_size := %s)",
-                [batch],
-            ).fetchone()
-    node = plan["QUERY PLAN"][0]["Plan"]
-    return int(node["Shared Hit Blocks"]) + int(node["Shared Read Blocks"])
 
 
 def test_claim_cost_does_not_grow_with_10000_tenants_queued(db: Conn) -> None:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import psycopg
-from helpers import TENANT, Conn, Row, add_job, get_job
+from helpers import TENANT, Conn, Row, add_job, get_job, sweep_due
 
 
 def find(db: Conn, job_id: int | None = None, uid: Any = None, attempts: bool = False) -> Row:
@@ -50,6 +50,7 @@ def test_every_status_of_the_vocabulary(db: Conn) -> None:
     fail(db, "w", pending["id"])
     assert status(db, pending["id"]) == "retrying"  # failed once, waits out its backoff
     db.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 second'")
+    sweep_due(db)
     assert status(db, pending["id"]) == "retrying"  # due again: still a retry, not pending
 
     db.execute(
@@ -129,6 +130,7 @@ def test_the_attempt_log_keeps_every_failure_with_its_details(db: Conn) -> None:
         assert claimed is not None and claimed["attempts"] == attempt
         fail(db, f"w{attempt}", job["id"], f"error {attempt}", error_details=json.dumps(details))
         db.execute("UPDATE app_jobs.jobs SET run_at = now() WHERE id = %s", (job["id"],))
+        sweep_due(db)
     assert get_job(db, "w3") is not None
     db.execute("SELECT app_jobs.set_progress('w3', %s, 50, 'half')", (job["id"],))
     running = find(db, job["id"], attempts=True)
@@ -166,6 +168,7 @@ def test_a_lost_attempt_is_logged(db: Conn) -> None:
     job = add_job(db, "a")
     assert get_job(db, "dead") is not None
     db.execute("UPDATE app_jobs.jobs SET locked_at = now() - interval '5 hours'")
+    sweep_due(db)
     again = get_job(db, "alive")
     assert again is not None and again["attempts"] == 2
     log = find(db, job["id"], attempts=True)["attempt_log"]

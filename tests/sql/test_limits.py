@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import TENANT, Conn, add_job, complete_job
+from helpers import TENANT, Conn, add_job, claim_buffers, complete_job, sweep_due
 from test_concurrency import GUARD_SECONDS, guard, run_threads
 
 OTHER = "9d4b0e6a-3f1c-4c4e-8a57-2f6d1c0b7e21"
@@ -208,6 +208,7 @@ def test_a_lapsed_lease_gives_the_slot_back_when_the_job_is_reclaimed(db: Conn) 
     assert claim(db, "dead") == mail[:1]
     assert claim(db, "alive") == []
     db.execute("UPDATE app_jobs.workers SET lease_expires_at = now() - interval '1 second'")
+    sweep_due(db)
     # The sweep reclaims the dead worker's job: the slot is free and goes to the first job again.
     assert claim(db, "alive") == mail[:1]
     assert claim(db, "alive") == []
@@ -236,21 +237,6 @@ def test_no_limit_touches_no_limiter_row_and_an_unmatched_limit_none(db: Conn) -
             " AND l.mode = 'RowShareLock'"
         ).fetchone()
         assert locked is not None and locked["n"] == 1
-
-
-def claim_buffers(db: Conn, batch: int = 10) -> int:
-    """Shared buffers one get_jobs call touches (EXPLAIN ANALYZE BUFFERS, rolled back; the
-    third call of the session is measured, after the catalog reads of planning)."""
-    plan: Any = None
-    for _ in range(3):
-        with db.transaction(force_rollback=True):
-            plan = db.execute(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"
-                " SELECT * FROM app_jobs.get_jobs('probe', batch_size := %s)",
-                [batch],
-            ).fetchone()
-    node = plan["QUERY PLAN"][0]["Plan"]
-    return int(node["Shared Hit Blocks"]) + int(node["Shared Read Blocks"])
 
 
 def test_claim_buffers_without_limits_with_an_unmatched_limit_and_with_a_matched_one(

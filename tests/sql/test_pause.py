@@ -14,7 +14,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import DEFAULT_TENANT, TENANT, Conn, add_job, complete_job, get_job
+from helpers import (
+    DEFAULT_TENANT,
+    TENANT,
+    Conn,
+    add_job,
+    claim_buffers,
+    complete_job,
+    get_job,
+)
 
 OTHER = "9d4b0e6a-3f1c-4c4e-8a57-2f6d1c0b7e21"
 
@@ -276,20 +284,6 @@ def test_a_claim_racing_a_pause_never_hands_out_a_paused_job_after_it_commits(
         assert taken_after == taken_at_pause, f"round {round_}"
         db.execute("DELETE FROM app_jobs.job_queue_locks")
         db.execute("DELETE FROM app_jobs.jobs")
-
-
-def claim_buffers(db: Conn) -> int:
-    """Shared buffers (hit + read) one get_jobs call touches, inside and out, measured with
-    EXPLAIN (ANALYZE, BUFFERS) in a transaction rolled back (the claim takes nothing); the
-    first calls of a session read the catalog (planning): the third is measured."""
-    for _ in range(3):
-        with db.transaction(force_rollback=True):
-            plan = db.execute(
-                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)"
-                " SELECT * FROM app_jobs.get_jobs('probe', batch_size := 10)"
-            ).fetchone()
-    node = plan["QUERY PLAN"][0]["Plan"]
-    return int(node["Shared Hit Blocks"]) + int(node["Shared Read Blocks"])
 
 
 def paused_backlog_costs_nothing(db: Conn, backlog: int) -> dict[str, int]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from helpers import sweep_due
 
 Conn = psycopg.Connection[Any]
 T1 = "11111111-1111-1111-1111-111111111111"
@@ -127,6 +128,7 @@ def test_a_stale_queue_lock_is_reclaimed_with_its_job(db: Conn) -> None:
         "UPDATE app_jobs.jobs SET locked_at = now() - interval '5 hours' WHERE id = %s", (a1["id"],)
     )
     db.execute("UPDATE app_jobs.job_queue_locks SET locked_at = now() - interval '5 hours'")
+    sweep_due(db)
     got = claim(db, "w2")
     # The stale job is released and, being first in the queue, claimed again.
     assert got is not None and got["id"] == a1["id"] and got["attempts"] == 2

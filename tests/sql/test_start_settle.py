@@ -5,7 +5,7 @@ never started."""
 
 from __future__ import annotations
 
-from helpers import Conn, add_job
+from helpers import Conn, add_job, sweep_due
 
 
 def claim(db: Conn, worker: str, n: int, *, started: bool) -> list[int]:
@@ -105,6 +105,7 @@ def test_a_lapsed_lease_refunds_buffered_jobs_only(db: Conn) -> None:
     buffered, started = claim(db, "w", 2, started=False)
     start(db, "w", [started])
     db.execute("UPDATE app_jobs.workers SET lease_expires_at = now() - interval '1 minute'")
+    sweep_due(db)
     # The next claim's sweep takes both back from the dead worker.
     db.execute("SELECT * FROM app_jobs.get_jobs('x', ARRAY['none'])")
     assert job(db, buffered)["state"] == "ready" and job(db, buffered)["attempts"] == 0

@@ -1,15 +1,18 @@
 -- Deploy pgjobs:functions/unregister_worker to pg
--- requires: tables/workers
--- requires: tables/jobs
+-- requires: functions/unregister_worker@v0.5.0
+-- requires: tables/sweep_clock
 -- A worker that stops cleanly ends its lease, so a restart under the same worker_id takes it
 -- at once instead of waiting for it to lapse. Only the process holding the lease (its instance
 -- token) can end it. A worker that still holds running jobs (it could not give them back) has
 -- its lease made lapsed, so the next claim of any worker takes those jobs back at once;
 -- one that holds nothing has its row deleted.
+-- 0.6.0: a claim runs the sweep's probe at most once per 10 ms per database
+-- (tables/sweep_clock); making a lease lapsed sets that clock back, so the next claim still
+-- takes the jobs back at once.
 
 BEGIN;
 
-CREATE FUNCTION app_jobs.unregister_worker(worker_id text, instance uuid)
+CREATE OR REPLACE FUNCTION app_jobs.unregister_worker(worker_id text, instance uuid)
 RETURNS boolean
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -33,6 +36,12 @@ BEGIN
     UPDATE app_jobs.workers AS w
        SET lease_expires_at = pg_catalog.clock_timestamp()
      WHERE w.worker_id = unregister_worker.worker_id AND w.instance = unregister_worker.instance;
+    IF FOUND THEN
+      -- The next claim runs the sweep's probe (at most once per 10 ms otherwise: see
+      -- tables/sweep_clock), so it takes these jobs back at once.
+      PERFORM pg_catalog.setval('app_jobs.sweep_clock'::pg_catalog.regclass, 0);
+      RETURN true;
+    END IF;
   ELSE
     DELETE FROM app_jobs.workers AS w
      WHERE w.worker_id = unregister_worker.worker_id AND w.instance = unregister_worker.instance;
