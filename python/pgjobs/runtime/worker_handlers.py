@@ -116,8 +116,9 @@ class WorkerHandlers(WorkerState):
     async def execute(self, job: Job) -> Outcome:
         """Run the handler of a job this worker holds and record how it ended."""
         started = time.monotonic()
-        self.hooks.job_started(job.task_identifier, job.queue_name)
         try:
+            # In the try: whatever ends this task takes the job out of the running ones.
+            self.hooks.job_started(job.task_identifier, job.queue_name)
             outcome = await self._execute(job)
         except BaseException:
             # Stopped before an outcome was recorded (the worker is stopping): the database
