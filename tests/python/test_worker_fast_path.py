@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from pgjobs.db.client import AsyncClient, JobSpec
 from pgjobs.db.rows import _JOB_FIELDS, Job
 from pgjobs.runtime.app import App
 from pgjobs.runtime.registry import JobContext, _CancelFlag
@@ -164,3 +165,40 @@ def test_the_claim_connection_names_a_utc_zone_utc_and_keeps_any_other(
     else:
         assert created_at.tzinfo == ZoneInfo(expected)
     assert completed == 1
+
+
+def test_a_job_task_cancelled_before_it_begins_leaves_the_running_jobs(dsn: str) -> None:
+    """A job's task takes itself out of the running jobs as it ends, with no done callback
+    per job; one cancelled before its first step runs none of its code, and leaves all the
+    same (its slot is not lost): cancelled by the worker (a cancellation, a stop) while its
+    pump runs, or by the caller that holds it (App.run_now)."""
+    app = App(dsn)
+
+    @app.task("t")
+    async def t(payload: Any) -> None:
+        return None
+
+    async def scenario() -> list[tuple[bool, int]]:
+        worker = app.worker()
+        seen = []
+        async with worker.session():
+            async with worker.pool.connection() as conn:
+                client = AsyncClient(conn)
+                await client.add_jobs_ids([JobSpec("t", {"i": i}) for i in range(2)])
+                jobs = await client.get_jobs(worker.worker_id, ["t"], worker.job_expiry, 2)
+            assert len(jobs) == 2
+            worker._completions = []  # as while the pump runs
+            try:
+                task = worker.start(jobs[0])
+                worker.request_cancel(jobs[0].id)  # before the task's first step
+                await asyncio.wait([task], timeout=GUARD)
+                seen.append((task.cancelled(), worker.running_jobs))
+            finally:
+                worker._completions = None
+            task = worker.start(jobs[1])
+            task.cancel()  # by its caller, before its first step
+            await asyncio.wait([task], timeout=GUARD)
+            seen.append((task.cancelled(), worker.running_jobs))
+        return seen
+
+    assert asyncio.run(scenario()) == [(True, 0), (True, 0)]

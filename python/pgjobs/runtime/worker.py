@@ -131,6 +131,7 @@ class Worker(WorkerRounds):
         (``App.run_now``) use it. Raises :class:`WorkerIdInUse` when another live process
         holds worker_id."""
         self._wake, self._stop, self._stop_now = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         self._cancel_check = asyncio.Event()
         self._lease_taken, self._leased, self._abandoned = None, False, []
         self._pool = AsyncConnectionPool(
@@ -177,6 +178,7 @@ class Worker(WorkerRounds):
             assert self._stop_now is not None
             await self._pool.close(timeout=1.0 if self._stop_now.is_set() else 5.0)
             self._pool = None
+            self._loop = None
 
     async def _maintain(self) -> None:
         """Make the day partitions of job_history ahead (app_jobs.create_history_partitions)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import logging
 import threading
@@ -44,18 +45,35 @@ class WorkerHandlers(WorkerState):
     """The worker's handlers: running, stopping and recording one job."""
 
     def start(self, job: Job) -> asyncio.Task[Outcome]:
-        """Run a job this worker has claimed, as one of its running jobs."""
+        """Run a job this worker has claimed, as one of its running jobs. Its task takes it
+        out of the running jobs as it ends (:meth:`execute`), with no done callback per job;
+        a task cancelled before it began runs none of execute(), so whoever cancels it adds
+        one (:meth:`_cancel`, and here when a caller other than the pump holds the task)."""
         self.summary.claimed += 1
-        task = asyncio.create_task(self.execute(job), name=f"pgjobs job {job.id}")
+        loop = self._loop if self._loop is not None else asyncio.get_running_loop()
+        task = loop.create_task(self.execute(job), name=f"pgjobs job {job.id}")
         self._running[job.id] = _Running(job, task, time.monotonic())
-
-        def done(_: asyncio.Task[Outcome], job_id: int = job.id) -> None:
-            self._running.pop(job_id, None)
-            if self._wake is not None:
-                self._wake.set()
-
-        task.add_done_callback(done)
+        if self._completions is None:  # App.run_now: its caller awaits (and may cancel) it
+            task.add_done_callback(functools.partial(self._task_ended, job))
         return task
+
+    def _ended(self, job: Job) -> None:
+        """A job's task ends (its outcome recorded, or it was stopped): its slot is free now,
+        and the pump plans its next round."""
+        running = self._running.get(job.id)
+        if running is not None and running.job is job:  # this run's (not a later claim's)
+            del self._running[job.id]
+        if self._wake is not None:
+            self._wake.set()
+
+    def _task_ended(self, job: Job, _: asyncio.Task[Outcome]) -> None:
+        self._ended(job)
+
+    def _cancel(self, running: _Running) -> None:
+        """Cancel a job's task. One cancelled before it began never runs execute(), which
+        takes a job out of the running ones as it ends: its done callback does."""
+        running.task.add_done_callback(functools.partial(self._task_ended, running.job))
+        running.task.cancel()
 
     def _logger(self, task: str) -> logging.Logger:
         """The task's logger (pgjobs.worker.<task>), looked up once per task: logging's own
@@ -98,19 +116,18 @@ class WorkerHandlers(WorkerState):
     async def execute(self, job: Job) -> Outcome:
         """Run the handler of a job this worker holds and record how it ended."""
         started = time.monotonic()
-        self.hooks.job_started(job.task_identifier, job.queue_name)
         try:
+            # In the try: whatever ends this task takes the job out of the running ones.
+            self.hooks.job_started(job.task_identifier, job.queue_name)
             outcome = await self._execute(job)
         except BaseException:
             # Stopped before an outcome was recorded (the worker is stopping): the database
             # decides what happens to the job; for the hooks, it is lost here.
+            self._ended(job)
             self.hooks.job_lost(job.task_identifier, job.queue_name, time.monotonic() - started)
             raise
-        # Recorded: the slot is free now (the round that follows may fill it), not one loop
-        # iteration later when the task's done callback runs.
-        running = self._running.get(job.id)
-        if running is not None and running.job is job:  # this run's (not a later claim's)
-            del self._running[job.id]
+        # Recorded: the slot is free now (the round that follows may fill it).
+        self._ended(job)
         self._finished(job, outcome, time.monotonic() - started)
         return outcome
 
@@ -191,7 +208,10 @@ class WorkerHandlers(WorkerState):
             running = self._running.get(job.id)
             if running is not None:
                 running.handler_done = True
-        return await self._conclude(task, job, result, failure)
+        reason = None if running is None else running.stop_reason
+        if reason is None and failure is None and self._lease_taken is None:
+            return await self._record(task, job, result=result)  # the common case, here:
+        return await self._conclude(task, job, result, failure)  # one coroutine less per job
 
     async def _conclude(
         self, task: Task, job: Job, result: Any, failure: BaseException | None
@@ -199,8 +219,6 @@ class WorkerHandlers(WorkerState):
         """Record how the handler ended. Once asked to stop, what it returned or raised is
         not recorded: why it was stopped is."""
         reason = self._stop_reason(job.id)
-        if reason is None and failure is None and self._lease_taken is None:
-            return await self._record(task, job, result=result)  # the common case
         if self._lease_taken is not None:
             return Outcome(job.id, "lost", None, failure)  # the job may be another process's
         if reason == "stop":
@@ -306,7 +324,7 @@ class WorkerHandlers(WorkerState):
                 self._watch_ignored(running, running.thread)
             return
         if not running.handler_done:
-            running.task.cancel()
+            self._cancel(running)
 
     def _watch_ignored(self, running: _Running, thread: asyncio.Future[Any]) -> None:
         asyncio.get_running_loop().call_later(CANCEL_GRACE, self._ignored, running, thread)
@@ -345,7 +363,8 @@ class WorkerHandlers(WorkerState):
             # the round in flight returns), unless listeners must run in the transaction
             # that records it.
             assert self._completions is not None and self._wake is not None
-            future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            loop = self._loop if self._loop is not None else asyncio.get_running_loop()
+            future: asyncio.Future[Outcome] = loop.create_future()
             backoff_ = None if task is None else task.backoff
             self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
             self._wake.set()
@@ -548,7 +567,7 @@ class WorkerHandlers(WorkerState):
             r.job.id for r in self._running.values() if r.thread is not None and not r.thread.done()
         ]
         for r in list(self._running.values()):
-            r.task.cancel()
+            self._cancel(r)
         for r in list(self._running.values()):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await r.task

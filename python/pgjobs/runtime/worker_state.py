@@ -355,6 +355,9 @@ class WorkerState:
         self._completions: list[_Pending] | None = None
         self._single_finish = False  # a schema without app_jobs.finish_jobs (before 0.4.0)
         self._wake: asyncio.Event | None = None
+        #: The event loop of the session (looked up once: asyncio.get_running_loop() makes a
+        #: getpid() system call each time, and every job would make two).
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stop_now: asyncio.Event | None = None
         self._pool: AsyncConnectionPool[Any] | None = None
