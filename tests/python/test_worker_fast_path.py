@@ -141,6 +141,7 @@ def test_the_claim_connection_names_a_utc_zone_utc_and_keeps_any_other(
         ).fetchone()
         assert enqueued is not None
         conn.execute("UPDATE app_jobs.jobs SET run_at = now() - interval '1 second'")
+        conn.execute("SELECT pg_catalog.setval('app_jobs.sweep_clock', 0)")  # probe next claim
     app = App(dsn)
 
     @app.task("tz")
