@@ -129,10 +129,13 @@ def test_the_filters_narrow_the_list(
     page.goto(dashboard.url + "/jobs")
     assert listed() == {ann, bob, boom}
     page.fill("input[name=task]", "greet")
-    page.click("#filters button[type=submit]")
+    # The form loads a new page: read its list once it has loaded, not the one it replaces.
+    with page.expect_navigation(wait_until="load"):
+        page.click("#filters button[type=submit]")
     assert listed() == {ann, bob}
     page.fill("input[name=payload]", '{"user": 7}')
-    page.click("#filters button[type=submit]")
+    with page.expect_navigation(wait_until="load"):
+        page.click("#filters button[type=submit]")
     assert listed() == {ann}
     page.goto(dashboard.url + "/jobs?payload=Bob")  # text in the payload
     assert listed() == {bob}
