@@ -132,6 +132,11 @@ def _start(data_dir: Path) -> str:
     if data_dir.exists():
         _forget_dead_users(data_dir, PostgresServer._lock)
     try:
+        # get_server creates a missing data directory with mkdir(exist_ok=False) after testing
+        # that it is missing: two processes on first use race there, and the loser fails with
+        # "File exists". Made here first (exist_ok), initdb still runs once, under the
+        # library's inter-process lock.
+        data_dir.mkdir(exist_ok=True)
         server = get_server(data_dir, cleanup_mode="stop")
     except (OSError, subprocess.SubprocessError, AssertionError) as exc:
         server_log = data_dir / "log"
