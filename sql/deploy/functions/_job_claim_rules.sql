@@ -33,36 +33,37 @@ DECLARE
   v_rule pg_catalog.text;
   v_detail pg_catalog.text;
 BEGIN
-  -- Every row written takes this one test.
-  IF p_state OPERATOR(pg_catalog.=) ANY ('{ready,scheduled,blocked,running,paused,waiting}'::pg_catalog.text[])
-     AND (p_state OPERATOR(pg_catalog.=) 'running') OPERATOR(pg_catalog.=) (p_locked_by IS NOT NULL)
-     AND (p_locked_by IS NULL) OPERATOR(pg_catalog.=) (p_locked_at IS NULL)
-     AND p_attempts OPERATOR(pg_catalog.>=) 0
-     AND (p_pending_dependencies IS NULL OR p_pending_dependencies OPERATOR(pg_catalog.>=) 0)
-     AND (p_state OPERATOR(pg_catalog.<>) 'waiting' OR p_pending_dependencies OPERATOR(pg_catalog.>) 0) THEN
+  -- The first rule the row breaks, else NULL: each rule once, as its CHECK constraint was
+  -- (a rule whose test is NULL passes, as a CHECK's does). One expression for every row.
+  v_rule := CASE
+    WHEN (p_state OPERATOR(pg_catalog.=) ANY ('{ready,scheduled,blocked,running,paused,waiting}'::pg_catalog.text[])) IS FALSE
+      THEN 'jobs_state_check'
+    WHEN ((p_state OPERATOR(pg_catalog.=) 'running') OPERATOR(pg_catalog.=) (p_locked_by IS NOT NULL)
+          AND (p_locked_by IS NULL) OPERATOR(pg_catalog.=) (p_locked_at IS NULL)) IS FALSE
+      THEN 'jobs_lock_check'
+    WHEN (p_attempts OPERATOR(pg_catalog.>=) 0) IS FALSE
+      THEN 'jobs_attempts_check'
+    WHEN (p_pending_dependencies OPERATOR(pg_catalog.>=) 0) IS FALSE
+      THEN 'jobs_pending_dependencies_check'
+    WHEN (p_state OPERATOR(pg_catalog.<>) 'waiting' OR p_pending_dependencies OPERATOR(pg_catalog.>) 0) IS FALSE
+      THEN 'jobs_waiting_check'
+  END;
+  IF v_rule IS NULL THEN
     RETURN true;
   END IF;
-  IF (p_state OPERATOR(pg_catalog.=) ANY ('{ready,scheduled,blocked,running,paused,waiting}'::pg_catalog.text[])) IS FALSE THEN
-    v_rule := 'jobs_state_check';
-    v_detail := pg_catalog.format('state %L is not one of ready, scheduled, blocked, running, paused, waiting.', p_state);
-  ELSIF ((p_state OPERATOR(pg_catalog.=) 'running') OPERATOR(pg_catalog.=) (p_locked_by IS NOT NULL)
-         AND (p_locked_by IS NULL) OPERATOR(pg_catalog.=) (p_locked_at IS NULL)) IS FALSE THEN
-    v_rule := 'jobs_lock_check';
-    v_detail := pg_catalog.format('state %L with locked_by %s and locked_at %s: a running job has both, any other neither.',
-                                  p_state, coalesce(pg_catalog.quote_literal(p_locked_by), 'NULL'),
-                                  coalesce(p_locked_at::pg_catalog.text, 'NULL'));
-  ELSIF (p_attempts OPERATOR(pg_catalog.>=) 0) IS FALSE THEN
-    v_rule := 'jobs_attempts_check';
-    v_detail := pg_catalog.format('attempts %s is negative.', p_attempts);
-  ELSIF (p_pending_dependencies OPERATOR(pg_catalog.>=) 0) IS FALSE THEN
-    v_rule := 'jobs_pending_dependencies_check';
-    v_detail := pg_catalog.format('pending_dependencies %s is negative.', p_pending_dependencies);
-  ELSIF (p_state OPERATOR(pg_catalog.<>) 'waiting' OR p_pending_dependencies OPERATOR(pg_catalog.>) 0) IS FALSE THEN
-    v_rule := 'jobs_waiting_check';
-    v_detail := 'a waiting job has dependencies pending (pending_dependencies above 0).';
-  ELSE
-    RETURN true;  -- only NULL tests failed the first one
-  END IF;
+  v_detail := CASE
+    WHEN v_rule OPERATOR(pg_catalog.=) 'jobs_state_check'
+      THEN pg_catalog.format('state %L is not one of ready, scheduled, blocked, running, paused, waiting.', p_state)
+    WHEN v_rule OPERATOR(pg_catalog.=) 'jobs_lock_check'
+      THEN pg_catalog.format('state %L with locked_by %s and locked_at %s: a running job has both, any other neither.',
+                             p_state, coalesce(pg_catalog.quote_literal(p_locked_by), 'NULL'),
+                             coalesce(p_locked_at::pg_catalog.text, 'NULL'))
+    WHEN v_rule OPERATOR(pg_catalog.=) 'jobs_attempts_check'
+      THEN pg_catalog.format('attempts %s is negative.', p_attempts)
+    WHEN v_rule OPERATOR(pg_catalog.=) 'jobs_pending_dependencies_check'
+      THEN pg_catalog.format('pending_dependencies %s is negative.', p_pending_dependencies)
+    ELSE 'a waiting job has dependencies pending (pending_dependencies above 0).'
+  END;
   RAISE EXCEPTION USING
     ERRCODE = 'check_violation',
     MESSAGE = pg_catalog.format('new row for relation "jobs" violates check constraint "%s"', v_rule),

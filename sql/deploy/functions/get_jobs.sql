@@ -31,7 +31,7 @@
 -- At most one job per named queue is taken in a batch, and a queue seen busy is passed over
 -- as a whole for the rest of the call.
 --
--- Pauses (app_jobs.job_pauses, 0.4.0): the probe reads that small table first (with no pause,
+-- Pauses (app_jobs.job_pauses, 0.4.0): the claim's first statement reads that small table (with no pause,
 -- one read of an empty table and nothing else), which also holds its ACCESS SHARE lock until
 -- the claim commits: pause_jobs takes the ACCESS EXCLUSIVE lock, so it waits for the claims in
 -- flight and new claims wait for it, and no claim hands out a job that a committed pause
@@ -42,7 +42,7 @@
 -- candidate parked 'blocked', as for a head this worker does not serve. So does a head
 -- waiting for its dependencies (state waiting, 0.5.0), once its run_at has come.
 --
--- Limits (app_jobs.job_limits, 0.5.0): the same probe reads that small table; with no limit,
+-- Limits (app_jobs.job_limits, 0.5.0): the same statement reads that small table; with no limit,
 -- nothing else happens (no limiter row is read or locked). With limits, each job about to be
 -- taken (a candidate without a queue, or the head a queue would start) goes through
 -- app_jobs._take_limits, which locks the limits that match it once per call, counts their
@@ -57,7 +57,7 @@
 -- worker does not serve. At the end the call writes back the rate buckets it drew from.
 --
 -- Tenant fairness (app_jobs.job_fairness, 0.5.0, opt-in through set_tenant_fairness): the same
--- probe reads that one-row table. When it has its row, the candidates come in rounds instead
+-- statement reads that one-row table. When it has its row, the candidates come in rounds instead
 -- of oldest first: a round takes the lowest priority p with a claimable job, lists the next
 -- tenants with claimable jobs of priority p after the cursor (app_jobs._fair_tenants, a loose
 -- scan of jobs_fair_idx: one index descent per tenant listed), and walks their jobs of
