@@ -23,6 +23,12 @@ Each job is checked completed exactly once. Needs valgrind (``apt-get install va
 
 ``--keep DIR`` copies the long runs' callgrind files there (``callgrind.<contender>.<path>``),
 for ``callgrind_annotate --inclusive=yes`` to say where the instructions go.
+
+``--variant NAME=FILE[,FILE...]`` (repeatable) also measures pgjobs with the files' SQL run, in
+order, after the deploy,
+in a database of its own, reported as ``pgjobs + NAME``: what a mechanism costs is the count
+with it less the count of a variant that takes it away (bench/variants/ holds such files;
+they are experiments, never a configuration to run).
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from bench_wal import install, system_cluster
 from psycopg.conninfo import make_conninfo
 
 NAMES = {"pgjobs": "pgjobs (this checkout)", "pgpm": "@pgpm/jobs ($ANCHOR_SQL)"}
+#: A variant's contender name: pgjobs with the variant's SQL applied after the deploy.
+VARIANT = "pgjobs+"
 # One procedure per path; n rounds, each committed step by step as a worker would.
 PROCEDURES = {
     "single": """
@@ -111,13 +119,21 @@ def pg_ctl(bindir: pathlib.Path, data: str, user: str | None, *args: str) -> Non
         raise RuntimeError(f"pg_ctl {' '.join(args)}: {p.stderr[-600:]}")
 
 
-def prepare(admin: str, kind: str, path: str, queued: int, anchor: str | None) -> str:
-    db = f"bench_cpu_{kind}_{path}"
+def prepare(
+    admin: str, kind: str, path: str, queued: int, anchor: str | None, variant: str | None = None
+) -> str:
+    """A database for one run: the contender installed, QUEUED jobs enqueued, the path's
+    procedure; a variant (pgjobs+NAME) runs VARIANT's SQL (a file's text) after the deploy."""
+    db = f"bench_cpu_{kind}_{path}".replace("+", "_")
     with psycopg.connect(admin, autocommit=True) as adm:
         adm.execute(f"CREATE DATABASE {db}")
     dsn = make_conninfo(admin, dbname=db)
-    install(kind, dsn, anchor)
+    base = "pgjobs" if kind.startswith(VARIANT) else kind
+    install(base, dsn, anchor)
     with psycopg.connect(dsn, autocommit=True) as conn:
+        if variant is not None:
+            conn.execute(variant.encode())
+        kind = base
         conn.execute(PREFILL[kind] % queued)
         conn.execute("VACUUM ANALYZE app_jobs.jobs")
         conn.execute(PROCEDURES[path])
@@ -128,7 +144,7 @@ def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> None:
     """Each job the runs took was completed exactly once (pgjobs: its history; @pgpm/jobs,
     which deletes a completed job: the jobs left queued and none left locked); raises if not."""
     with psycopg.connect(make_conninfo(admin, dbname=db)) as conn:
-        query = DONE[kind]
+        query = DONE["pgjobs" if kind.startswith(VARIANT) else kind]
         if query is not None:
             rows: Any = conn.execute(query).fetchone()
             ok = rows == (jobs, jobs)
@@ -143,6 +159,23 @@ def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> None:
         raise RuntimeError(f"{db}: the {jobs} jobs taken were not each completed once")
 
 
+def parse_variants(ap: argparse.ArgumentParser, specs: list[str]) -> dict[str, str]:
+    """--variant NAME=FILE[,FILE...] -> {pgjobs+NAME: the files' SQL, in order}."""
+    variants: dict[str, str] = {}
+    for spec in specs:
+        name, sep, files = spec.partition("=")
+        if not sep or not re.fullmatch(r"[a-z0-9_]{1,30}", name) or not files:
+            ap.error(f"--variant {spec!r}: expected NAME=FILE[,FILE...], NAME of a-z, 0-9 and _")
+        if f"{VARIANT}{name}" in variants:
+            ap.error(f"--variant {name} given twice")
+        try:
+            texts = [pathlib.Path(file).read_text() for file in files.split(",")]
+        except OSError as e:
+            ap.error(f"--variant {spec!r}: {e}")
+        variants[f"{VARIANT}{name}"] = ";\n".join(texts)
+    return variants
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--paths", type=lambda s: s.split(","), default=["single", "batch"])
@@ -150,7 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--many", type=int, default=600, help="jobs of the long run (default 600)")
     ap.add_argument("--pg-bin", help="the PostgreSQL build's bin directory (default: pg_config's)")
     ap.add_argument("--keep", type=pathlib.Path, help="copy the long runs' callgrind files here")
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=FILE[,FILE...]",
+        help="also measure pgjobs with the files' SQL run after the deploy (repeatable)",
+    )
     args = ap.parse_args(argv)
+    variants = parse_variants(ap, args.variant)
     if shutil.which("valgrind") is None:
         ap.error("valgrind is not installed (apt-get install valgrind)")
     unknown = set(args.paths) - set(PROCEDURES)
@@ -167,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [("pgjobs", path) for path in args.paths]
     if anchor and "single" in args.paths:
         runs.insert(1, ("pgpm", "single"))
+    runs += [(kind, path) for kind in variants for path in args.paths]
     user = "postgres" if os.geteuid() == 0 else None  # as bench_wal's system_cluster
     results: list[tuple[str, str, int]] = []
     with system_cluster(bindir) as (admin, data, _):
@@ -178,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             few = max(1, args.few // per_call)
             many = max(few + 1, args.many // per_call)
             queued = (few + many) * per_call + 1_000
-            db = prepare(admin, kind, path, queued, anchor)
+            db = prepare(admin, kind, path, queued, anchor, variants.get(kind))
             plans[kind, path] = (db, few, many, queued)
         pg_ctl(bindir, data, user, "-m", "fast", "stop")
         counts = {}
@@ -206,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         f"PostgreSQL {version[0] if version else '?'} ({bindir}), callgrind, instructions per job:"
     )
     for kind, path, per_job in results:
-        print(f"  {NAMES[kind]:<26} {path:<7} {per_job:>12,}   (verified)")
+        name = NAMES.get(kind, kind.replace(VARIANT, "pgjobs + "))
+        print(f"  {name:<26} {path:<7} {per_job:>12,}   (verified)")
     single = {kind: n for kind, path, n in results if path == "single"}
     if "pgpm" in single and "pgjobs" in single:
         print(f"  single: pgjobs / @pgpm/jobs = {single['pgjobs'] / single['pgpm']:.2f}x")
