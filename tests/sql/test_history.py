@@ -121,3 +121,28 @@ def test_a_missing_partition_for_today_is_caught_up_with_its_rows(db: Conn) -> N
     assert db.execute("SELECT app_jobs.create_history_partitions(7) AS n").fetchone() == {"n": 1}
     where = db.execute("SELECT tableoid::regclass::text AS p FROM app_jobs.job_history").fetchone()
     assert where == {"p": f"app_jobs.{today['p']}"}
+
+
+def test_every_writer_of_history_writes_every_column(db: Conn) -> None:
+    # History rows are written by a few statements (app_jobs._archive_job, complete_job,
+    # finish_jobs, _settle_dependants): each names every column of app_jobs.job_history but
+    # finished_at (its default, the time of the finish), so a column added to history is
+    # written by all of them or this fails.
+    columns = {
+        r["attname"]
+        for r in db.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'app_jobs.job_history'::regclass"
+            " AND attnum > 0 AND NOT attisdropped"
+        ).fetchall()
+    } - {"finished_at"}
+    writers = db.execute(
+        "SELECT p.oid::regprocedure::text AS f, p.prosrc FROM pg_proc AS p"
+        " WHERE p.pronamespace = 'app_jobs'::regnamespace"
+        "   AND p.prosrc LIKE '%INSERT INTO app_jobs.job_history (%'"
+    ).fetchall()
+    names = sorted(str(w["f"]).split("(")[0] for w in writers)
+    assert {"app_jobs._archive_job", "app_jobs.complete_job", "app_jobs.finish_jobs"} <= set(names)
+    for writer in writers:
+        for part in str(writer["prosrc"]).split("INSERT INTO app_jobs.job_history (")[1:]:
+            listed = {c.strip() for c in part.split(")", 1)[0].split(",")}
+            assert listed == columns, (writer["f"], columns ^ listed)

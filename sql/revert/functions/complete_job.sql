@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/complete_job from pg
--- Back to the 0.3.0 definition (deploy/functions/complete_job@v0.3.0.sql).
+-- Back to the 0.5.0 definition (deploy/functions/complete_job@v0.5.0.sql).
 
 BEGIN;
 
@@ -12,10 +12,10 @@ AS $$
 DECLARE
   v_job app_jobs.jobs;
 BEGIN
-  IF worker_id IS NULL OR worker_id = '' THEN
+  IF worker_id IS NULL OR worker_id = '' OR pg_catalog.length(worker_id) > 200 THEN
     RAISE EXCEPTION USING
       ERRCODE = 'PJ102',
-      MESSAGE = 'complete_job: worker_id must be a non-empty text',
+      MESSAGE = 'complete_job: worker_id must be a non-empty text of at most 200 characters',
       HINT = 'Pass the worker_id that claimed the job with get_job.';
   END IF;
   IF job_id IS NULL THEN
