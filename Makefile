@@ -44,7 +44,7 @@ endif
 
 .DEFAULT_GOAL := help
 .PHONY: tour help dev test test-embedded test-server test-pg15 test-pg18 test-heavy test-sql test-py test-install lint \
-        fmt snapshot sync-client sql-index run bench bench-peers bench-history recovery clean extension \
+        fmt snapshot sync-client sql-index gen-sql run bench bench-peers bench-history recovery clean extension \
         install soak soak-bloat bench-rls bench-upgrade bench-wal bench-cpu dist
 
 help: ## List the targets
@@ -138,9 +138,13 @@ lint: $(STAMP) ## ruff, ruff format --check, mypy --strict, import contracts, du
 	  --ignore=sync_client.py --score=n python/pgjobs
 	$(BIN)/python tools/async_to_sync.py --check
 	PYTHONPATH=python python3 -m pgjobs.sqltree.index --check
+	PYTHONPATH=python python3 tools/gen_get_job.py --check
 
 sql-index: ## Regenerate sql/README.md (the live and retired objects) from sql/sqitch.plan
 	PYTHONPATH=python python3 -m pgjobs.sqltree.index
+
+gen-sql: ## Regenerate sql/deploy/functions/get_job.sql from get_jobs.sql (tools/gen_get_job.py)
+	PYTHONPATH=python python3 tools/gen_get_job.py
 
 sync-client: $(STAMP) ## Regenerate python/pgjobs/db/sync_client.py from async_client.py
 	$(BIN)/python tools/async_to_sync.py

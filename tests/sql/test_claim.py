@@ -190,3 +190,19 @@ def test_blocked_future_and_running_jobs_are_not_in_the_claim_index(db: Conn) ->
     assert {r["state"]: r["n"] for r in states} == {"scheduled": 1, "running": 1, "blocked": 1}
     ready = db.execute("SELECT count(*) AS n FROM app_jobs.jobs WHERE state = 'ready'").fetchone()
     assert ready == {"n": 0}
+
+
+def test_get_job_runs_get_jobs_own_body(db: Conn) -> None:
+    # get_job is generated from get_jobs (tools/gen_get_job.py): its body is get_jobs' body,
+    # verbatim, inside a block declaring get_jobs' parameters, and its settings are the same;
+    # so the deployed pair cannot drift apart.
+    rows = db.execute(
+        "SELECT p.proname, p.prosrc, p.proconfig, p.prosecdef FROM pg_proc AS p"
+        " WHERE p.oid IN ('app_jobs.get_job(text, text[], interval)'::regprocedure, 'app_jobs"
+        ".get_jobs(text, text[], interval, integer, boolean)'::regprocedure)"
+    ).fetchall()
+    by_name = {r["proname"]: r for r in rows}
+    one, many = by_name["get_job"], by_name["get_jobs"]
+    assert str(many["prosrc"]).strip() in str(one["prosrc"])
+    assert str(one["prosrc"]).lstrip().startswith("<<get_jobs>>")
+    assert one["proconfig"] == many["proconfig"] and one["prosecdef"] and many["prosecdef"]

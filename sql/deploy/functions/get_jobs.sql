@@ -99,7 +99,7 @@ SET search_path = pg_catalog, pg_temp
 -- Its statements take arrays built during the call: with custom plans (the default) the
 -- planner saw a one-element array each time, judged the generic plan dearer and planned the
 -- candidate query and the claim's UPDATE again on every call (215 us of a 780 us call at 10
--- clients). Their generic plans are the same index scans (tests/sql/test_claim_plan.py).
+-- clients). Their generic plans are the same index scans (tests/sql/test_claim.py).
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
