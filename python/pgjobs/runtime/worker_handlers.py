@@ -13,6 +13,7 @@ import inspect
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -56,6 +57,22 @@ class WorkerHandlers(WorkerState):
         if self._completions is None:  # App.run_now: its caller awaits (and may cancel) it
             task.add_done_callback(functools.partial(self._task_ended, job))
         return task
+
+    def _start_all(self, jobs: Iterable[Job]) -> bool:
+        """:meth:`start` for the jobs of a round (the pump's own path: no caller holds their
+        tasks), with the loop, the clock and the running jobs looked up once for all of
+        them. True when it started any."""
+        if self._completions is None:  # no pump: each as start() runs it
+            return bool([self.start(job) for job in jobs])
+        loop = self._loop if self._loop is not None else asyncio.get_running_loop()
+        running, execute, now = self._running, self.execute, time.monotonic()
+        count = 0
+        for job in jobs:
+            task = loop.create_task(execute(job), name=f"pgjobs job {job.id}")
+            running[job.id] = _Running(job, task, now)
+            count += 1
+        self.summary.claimed += count
+        return count > 0
 
     def _ended(self, job: Job) -> None:
         """A job's task ends (its outcome recorded, or it was stopped): its slot is free now,
@@ -176,8 +193,9 @@ class WorkerHandlers(WorkerState):
                 f" {job.payload.error}), so it can never succeed"
             )
             return await self._record(task, job, error=undecodable, permanent=True)
+        load = task.payload.loader
         try:
-            payload = task.payload.load(job.payload)
+            payload = job.payload if load is None else load(job.payload)
         except ValueError as invalid:
             error = InvalidPayload(
                 f"job {job.id}: the payload does not match {task.payload.type!r} of task "
@@ -187,12 +205,15 @@ class WorkerHandlers(WorkerState):
         # A handler that takes no ctx has none made (an async one is stopped by cancelling
         # its task; a sync one without ctx cannot be told to return anyway).
         ctx = self.context(task, job) if task.wants_context else None
-        timer = self._arm_timeout(job, task)
+        # Most jobs have no timeout (neither their own nor their task's): no timer to arm.
+        timer = (
+            None if job.timeout is None and task.timeout is None else self._arm_timeout(job, task)
+        )
         failure: BaseException | None = None
         result: Any = None
         try:
             if task.is_async:  # on the event loop (the common case: one coroutine less)
-                value = await task.call(payload, ctx)
+                value = await (task.fn(payload, ctx) if ctx is not None else task.fn(payload))
             else:
                 value = await self._call_handler(task, payload, ctx, job)
             result = value if not task.result.typed else check_result(task, value)

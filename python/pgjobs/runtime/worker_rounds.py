@@ -314,13 +314,12 @@ class WorkerRounds(WorkerLease):
             self._buffer.extend(job for job in to_start if job.id in started)
             self._buffer.extend([*run_now, *buffered])
             return False
-        for job in to_start:
-            if job.id in started:
-                self.start(job)
-            else:  # taken back meanwhile (say its lease lapsed): not ours to run
-                self.summary.lost += 1
-        for job in run_now:
-            self.start(job)
+        if to_start:
+            kept = [job for job in to_start if job.id in started]
+            # The others were taken back meanwhile (say their lease lapsed): not ours to run.
+            self.summary.lost += len(to_start) - len(kept)
+            self._start_all(kept)
+        self._start_all(run_now)
         self._buffer.extend(buffered)
         return bool(to_start or run_now)
 

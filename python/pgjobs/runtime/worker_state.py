@@ -216,11 +216,21 @@ def _finish_params(
 
 def _resolve(finishes: list[_Pending], applied: dict[int, str]) -> None:
     """Resolve the futures of recorded outcomes (a job left out was not held: lost)."""
+    statuses, new = _STATUSES, object.__new__
     for p in finishes:
         if not p.future.done():
-            status = _STATUSES.get(applied.get(p.job.id, ""), "lost")
-            result = p.result if p.error is None else None
-            p.future.set_result(Outcome(p.job.id, status, result, p.error))
+            job_id, error = p.job.id, p.error
+            # The Outcome its constructor makes (equal, same repr), its fields written
+            # straight to its __dict__: a frozen dataclass's __init__ sets each through
+            # object.__setattr__, twice the cost, once per job.
+            outcome = new(Outcome)
+            outcome.__dict__.update(
+                job_id=job_id,
+                status=statuses.get(applied.get(job_id, ""), "lost"),
+                result=p.result if error is None else None,
+                error=error,
+            )
+            p.future.set_result(outcome)
 
 
 #: finish_jobs' status of an applied completion, as an Outcome status (missing: lost).
