@@ -131,12 +131,67 @@ class WorkerHandlers(WorkerState):
         return ctx
 
     async def execute(self, job: Job) -> Outcome:
-        """Run the handler of a job this worker holds and record how it ended."""
+        """Run the handler of a job this worker holds and record how it ended (one coroutine
+        per job: the handler's run and, in the common case, its batched recording are
+        written here rather than in coroutines of their own)."""
         started = time.monotonic()
         try:
             # In the try: whatever ends this task takes the job out of the running ones.
             self.hooks.job_started(job.task_identifier, job.queue_name)
-            outcome = await self._execute(job)
+            task = self.registry.get(job.task_identifier)
+            payload, refused = self._payload_of(task, job)
+            if refused is not None:  # it can never run: failed (for good, when it has a task)
+                outcome = await self._record(task, job, error=refused, permanent=task is not None)
+            else:
+                assert task is not None
+                # A handler that takes no ctx has none made (an async one is stopped by
+                # cancelling its task; a sync one without ctx cannot be told to return anyway).
+                ctx = self.context(task, job) if task.wants_context else None
+                # Most jobs have no timeout (neither their own nor their task's): no timer.
+                timer = (
+                    None
+                    if job.timeout is None and task.timeout is None
+                    else self._arm_timeout(job, task)
+                )
+                failure: BaseException | None = None
+                result: Any = None
+                try:
+                    if task.is_async:  # on the event loop (the common case)
+                        fn = task.fn
+                        value = await (fn(payload, ctx) if ctx is not None else fn(payload))
+                    else:
+                        value = await self._call_handler(task, payload, ctx, job)
+                    result = value if not task.result.typed else check_result(task, value)
+                except asyncio.CancelledError:
+                    assert self._stop_now is not None
+                    if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
+                        raise  # stopping: the job is given back once every handler has stopped
+                except Exception as error:
+                    failure = error
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                    running = self._running.get(job.id)
+                    if running is not None:
+                        running.handler_done = True
+                if (
+                    (running is None or running.stop_reason is None)
+                    and failure is None
+                    and self._lease_taken is None
+                ):
+                    # The common case: completed, recorded with others by the pump's next
+                    # round (unless listeners must run in the recording transaction).
+                    if self._completions is not None and not self.registry.listened(task.name):
+                        future = self._queue_outcome(task, job, result, None, False)
+                        try:
+                            outcome = await future
+                        finally:
+                            self._recording -= 1
+                        self._count(outcome)
+                    else:
+                        outcome = await self._record(task, job, result=result)
+                else:
+                    outcome = await self._conclude(task, job, result, failure)
         except BaseException:
             # Stopped before an outcome was recorded (the worker is stopping): the database
             # decides what happens to the job; for the hooks, it is lost here.
@@ -147,6 +202,26 @@ class WorkerHandlers(WorkerState):
         self._ended(job)
         self._finished(job, outcome, time.monotonic() - started)
         return outcome
+
+    def _payload_of(self, task: Task | None, job: Job) -> tuple[Any, BaseException | None]:
+        """The payload the handler takes (checked against the task's payload type), or why
+        the job can never run: no handler here, a payload Python cannot decode or that does
+        not match the task's type."""
+        if task is None:
+            return None, LookupError(f"no handler for task {job.task_identifier!r} in this worker")
+        if isinstance(job.payload, Undecodable):
+            return None, InvalidPayload(
+                f"job {job.id}: its payload cannot be decoded ({type(job.payload.error).__name__}:"
+                f" {job.payload.error}), so it can never succeed"
+            )
+        load = task.payload.loader
+        try:
+            return (job.payload if load is None else load(job.payload)), None
+        except ValueError as invalid:
+            return None, InvalidPayload(
+                f"job {job.id}: the payload does not match {task.payload.type!r} of task "
+                f"{task.name!r}, so it can never succeed: {invalid}"
+            )
 
     def _finished(self, job: Job, outcome: Outcome, duration: float) -> None:
         """One log line per finished job (and the traceback of a failed attempt); the hook."""
@@ -181,58 +256,6 @@ class WorkerHandlers(WorkerState):
                 "outcome": status, "duration": round(duration, 6),
             },
         )  # fmt: skip
-
-    async def _execute(self, job: Job) -> Outcome:
-        task = self.registry.get(job.task_identifier)
-        if task is None:
-            missing = LookupError(f"no handler for task {job.task_identifier!r} in this worker")
-            return await self._record(None, job, error=missing)
-        if isinstance(job.payload, Undecodable):
-            undecodable = InvalidPayload(
-                f"job {job.id}: its payload cannot be decoded ({type(job.payload.error).__name__}:"
-                f" {job.payload.error}), so it can never succeed"
-            )
-            return await self._record(task, job, error=undecodable, permanent=True)
-        load = task.payload.loader
-        try:
-            payload = job.payload if load is None else load(job.payload)
-        except ValueError as invalid:
-            error = InvalidPayload(
-                f"job {job.id}: the payload does not match {task.payload.type!r} of task "
-                f"{task.name!r}, so it can never succeed: {invalid}"
-            )
-            return await self._record(task, job, error=error, permanent=True)
-        # A handler that takes no ctx has none made (an async one is stopped by cancelling
-        # its task; a sync one without ctx cannot be told to return anyway).
-        ctx = self.context(task, job) if task.wants_context else None
-        # Most jobs have no timeout (neither their own nor their task's): no timer to arm.
-        timer = (
-            None if job.timeout is None and task.timeout is None else self._arm_timeout(job, task)
-        )
-        failure: BaseException | None = None
-        result: Any = None
-        try:
-            if task.is_async:  # on the event loop (the common case: one coroutine less)
-                value = await (task.fn(payload, ctx) if ctx is not None else task.fn(payload))
-            else:
-                value = await self._call_handler(task, payload, ctx, job)
-            result = value if not task.result.typed else check_result(task, value)
-        except asyncio.CancelledError:
-            assert self._stop_now is not None
-            if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
-                raise  # stopping: the job is given back once every handler has stopped
-        except Exception as error:
-            failure = error
-        finally:
-            if timer is not None:
-                timer.cancel()
-            running = self._running.get(job.id)
-            if running is not None:
-                running.handler_done = True
-        reason = None if running is None else running.stop_reason
-        if reason is None and failure is None and self._lease_taken is None:
-            return await self._record(task, job, result=result)  # the common case, here:
-        return await self._conclude(task, job, result, failure)  # one coroutine less per job
 
     async def _conclude(
         self, task: Task, job: Job, result: Any, failure: BaseException | None
@@ -380,16 +403,7 @@ class WorkerHandlers(WorkerState):
         backoff = 0.1
         batched = not listened and self._completions is not None
         if batched:
-            # Recorded with others in the pump's next round (one finish_jobs call, as soon as
-            # the round in flight returns), unless listeners must run in the transaction
-            # that records it.
-            assert self._completions is not None and self._wake is not None
-            loop = self._loop if self._loop is not None else asyncio.get_running_loop()
-            future: asyncio.Future[Outcome] = loop.create_future()
-            backoff_ = None if task is None else task.backoff
-            self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
-            self._wake.set()
-            self._recording += 1
+            future = self._queue_outcome(task, job, result, error, permanent)
             try:
                 outcome = await future
             finally:
@@ -422,15 +436,40 @@ class WorkerHandlers(WorkerState):
                 await self._report(recording, f"recording the outcome of job {job.id}")
                 outcome = await self._record_recording_error(job, recording, error)
                 break
-        if outcome.status == "lost":
-            self.summary.lost += 1
-        elif outcome.status == "completed":
+        self._count(outcome)
+        return outcome
+
+    def _queue_outcome(
+        self,
+        task: Task | None,
+        job: Job,
+        result: Any,
+        error: BaseException | None,
+        permanent: bool,
+    ) -> asyncio.Future[Outcome]:
+        """Queue an outcome for the pump's next round (one finish_jobs call with others, as
+        soon as the round in flight returns); the future resolves once it is recorded. The
+        caller takes one off ``_recording`` when it is (or when it stops waiting)."""
+        assert self._completions is not None and self._wake is not None
+        loop = self._loop if self._loop is not None else asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        backoff = None if task is None else task.backoff
+        self._completions.append(_Pending(job, result, future, error, permanent, backoff))
+        self._wake.set()
+        self._recording += 1
+        return future
+
+    def _count(self, outcome: Outcome) -> None:
+        """An outcome recorded (or lost), in the worker's summary."""
+        status = outcome.status
+        if status == "completed":
             self.summary.completed += 1
-        elif outcome.status == "cancelled":
+        elif status == "lost":
+            self.summary.lost += 1
+        elif status == "cancelled":
             self.summary.cancelled += 1
         else:
             self.summary.failed += 1
-        return outcome
 
     async def _record_apart(
         self, job: Job, result: Any, error: BaseException | None, permanent: bool, backoff: Any
