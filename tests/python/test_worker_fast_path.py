@@ -234,3 +234,24 @@ def test_a_recorded_outcome_is_the_outcome_its_constructor_makes() -> None:
                 got.status = "failed"  # type: ignore[misc]
     finally:
         loop.close()
+
+
+def test_a_completion_without_a_future_is_settled_once() -> None:
+    """A completed job's task ends once its outcome is queued (no future per job): the round
+    that records it hands the outcome to the worker's settle step, once, even if the same
+    outcomes are resolved again (say a round retried after its answer was read)."""
+    every = [column for _, column in _JOB_FIELDS]
+    job = _job_maker(every)(_values(every, 5, "{}"))
+    settled: list[tuple[int, Outcome]] = []
+
+    def settle(pending: _Pending, outcome: Outcome) -> None:
+        pending.settled = True
+        settled.append((pending.job.id, outcome))
+
+    queued = _Pending(job, None, None)
+    _resolve([queued], {5: "completed"}, settle)
+    _resolve([queued], {}, settle)  # already settled: nothing more
+    assert settled == [(5, Outcome(5, "completed", None, None))]
+    lost = _Pending(job, None, None)
+    _resolve([lost], {}, settle)  # left out of finish_jobs' answer: not held any more
+    assert settled[-1] == (5, Outcome(5, "lost", None, None))

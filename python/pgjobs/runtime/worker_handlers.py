@@ -45,7 +45,7 @@ from pgjobs.runtime.worker_state import (
 class WorkerHandlers(WorkerState):
     """The worker's handlers: running, stopping and recording one job."""
 
-    def start(self, job: Job) -> asyncio.Task[Outcome]:
+    def start(self, job: Job) -> asyncio.Task[Outcome | None]:
         """Run a job this worker has claimed, as one of its running jobs. Its task takes it
         out of the running jobs as it ends (:meth:`execute`), with no done callback per job;
         a task cancelled before it began runs none of execute(), so whoever cancels it adds
@@ -83,7 +83,7 @@ class WorkerHandlers(WorkerState):
         if self._wake is not None:
             self._wake.set()
 
-    def _task_ended(self, job: Job, _: asyncio.Task[Outcome]) -> None:
+    def _task_ended(self, job: Job, _: asyncio.Task[Outcome | None]) -> None:
         self._ended(job)
 
     def _cancel(self, running: _Running) -> None:
@@ -130,10 +130,12 @@ class WorkerHandlers(WorkerState):
                 ctx.cancelled.set()
         return ctx
 
-    async def execute(self, job: Job) -> Outcome:
+    async def execute(self, job: Job) -> Outcome | None:
         """Run the handler of a job this worker holds and record how it ended (one coroutine
-        per job: the handler's run and, in the common case, its batched recording are
-        written here rather than in coroutines of their own)."""
+        per job: the handler's run and its recording are written here rather than in
+        coroutines of their own). A completion the pump records (the common case) ends the
+        task at once, returning None: the round that records it settles the job
+        (:meth:`_settle`), which stays running until then."""
         started = time.monotonic()
         try:
             # In the try: whatever ends this task takes the job out of the running ones.
@@ -181,13 +183,16 @@ class WorkerHandlers(WorkerState):
                 ):
                     # The common case: completed, recorded with others by the pump's next
                     # round (unless listeners must run in the recording transaction).
-                    if self._completions is not None and not self.registry.listened(task.name):
-                        future = self._queue_outcome(task, job, result, None, False)
-                        try:
-                            outcome = await future
-                        finally:
-                            self._recording -= 1
-                        self._count(outcome)
+                    completions = self._completions
+                    if completions is not None and not self.registry.listened(task.name):
+                        assert self._wake is not None and running is not None
+                        running.queued = queued = _Pending(
+                            job, result, None, None, False, task.backoff, started
+                        )
+                        completions.append(queued)
+                        self._wake.set()
+                        self._recording += 1
+                        return None  # no future, no wake-up of this task: _settle follows
                     else:
                         outcome = await self._record(task, job, result=result)
                 else:
@@ -459,6 +464,43 @@ class WorkerHandlers(WorkerState):
         self._recording += 1
         return future
 
+    def _settle(self, pending: _Pending, outcome: Outcome) -> None:
+        """A completion queued without a future (its task has ended) is recorded, or given
+        up: what its task would have done then (count it, free its slot, log it, the hook)."""
+        if pending.settled:
+            return
+        pending.settled = True
+        self._recording -= 1
+        self._count(outcome)
+        job = pending.job
+        self._ended(job)
+        try:
+            self._finished(job, outcome, time.monotonic() - pending.started)
+        except Exception:  # a hook that raises: the other jobs of the round still settle
+            log.exception("reporting the outcome of job %d", job.id)
+
+    def _settled(self, pending: _Pending, outcome: Outcome) -> None:
+        """An outcome recorded apart: to the future its task awaits, else :meth:`_settle`."""
+        if pending.future is None:
+            self._settle(pending, outcome)
+        elif not pending.future.done():
+            pending.future.set_result(outcome)
+
+    def _give_up_queued(self) -> None:
+        """The completions no round will record any more (the worker stops and its pump has
+        ended, or waits no longer): their jobs are lost here, as a task stopped while it
+        waited for its recording is (the database decides what happens to them)."""
+        for running in list(self._running.values()):
+            queued = running.queued
+            if queued is None or queued.settled:
+                continue
+            queued.settled = True
+            self._recording -= 1
+            job = queued.job
+            self._ended(job)
+            duration = time.monotonic() - queued.started
+            self.hooks.job_lost(job.task_identifier, job.queue_name, duration)
+
     def _count(self, outcome: Outcome) -> None:
         """An outcome recorded (or lost), in the worker's summary."""
         status = outcome.status
@@ -584,10 +626,15 @@ class WorkerHandlers(WorkerState):
             while not self._stop_now.is_set():
                 pending = [r.task for r in self._running.values() if not r.task.done()]
                 remaining = deadline - time.monotonic()
-                if not pending or remaining <= 0:
+                # Completions queued without a task waiting (see execute) are waited for too:
+                # the pump records them while it runs.
+                queued = any(r.queued is not None for r in self._running.values())
+                if not (pending or queued) or remaining <= 0:
                     break
                 await asyncio.wait(
-                    [*pending, stop_now], timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                    [*pending, stop_now],
+                    timeout=remaining if pending else min(remaining, 0.01),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
         finally:
             stop_now.cancel()
@@ -600,6 +647,7 @@ class WorkerHandlers(WorkerState):
         tasks still waiting (on a thread, or on an unreachable database) are cancelled, and
         the jobs of handlers still running are left out of the give-back (_abandoned)."""
         assert self._stop_now is not None
+        self._give_up_queued()
         if not self._running:
             return
         for job_id in list(self._running):
