@@ -43,6 +43,17 @@ def test_plain_checks_are_strict(tp: Any, good: Any, bad: Any) -> None:
     assert codec.load(good) is good
     with pytest.raises(ValueError, match=r"expected|key|value"):
         codec.load(bad)
+    # The worker's one call per payload (Codec.loader) is load itself.
+    assert codec.loader is not None and codec.loader(good) is good
+    with pytest.raises(ValueError, match=r"expected|key|value"):
+        codec.loader(bad)
+
+
+def test_an_untyped_codec_has_no_loader_and_loads_as_is() -> None:
+    """No annotation: nothing to check, so the worker calls nothing per payload."""
+    value = {"anything": [1, "x"]}
+    for codec in (Codec(), Codec.for_type(Any), Codec.for_type(None)):
+        assert codec.loader is None and codec.load(value) is value
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ become Jobs straight from tuples whatever columns the schema adds or lacks."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from pgjobs.db.rows import _JOB_FIELDS, Job
 from pgjobs.runtime.app import App
 from pgjobs.runtime.registry import JobContext, _CancelFlag
 from pgjobs.runtime.worker_rounds import _job_maker
-from pgjobs.runtime.worker_state import Undecodable
+from pgjobs.runtime.worker_state import Outcome, Undecodable, _Pending, _resolve
 
 GUARD = 10.0  # seconds: only ever reached when the behaviour is broken
 
@@ -203,3 +204,54 @@ def test_a_job_task_cancelled_before_it_begins_leaves_the_running_jobs(dsn: str)
         return seen
 
     assert asyncio.run(scenario()) == [(True, 0), (True, 0)]
+
+
+def test_a_recorded_outcome_is_the_outcome_its_constructor_makes() -> None:
+    """_resolve writes each Outcome's fields straight to it (not through the frozen
+    dataclass's __init__): equal, same repr and hash, as frozen, status read from
+    finish_jobs' answer (a job left out was not held: lost)."""
+    loop = asyncio.new_event_loop()
+    try:
+        every = [column for _, column in _JOB_FIELDS]
+        jobs = [_job_maker(every)(_values(every, n, "{}")) for n in (1, 2, 3)]
+        boom = RuntimeError("boom")
+        finishes = [
+            _Pending(jobs[0], {"r": 1}, loop.create_future()),
+            _Pending(jobs[1], {"r": 2}, loop.create_future(), boom),
+            _Pending(jobs[2], None, loop.create_future()),
+        ]
+        _resolve(finishes, {1: "completed", 2: "scheduled"})
+        expected = [
+            Outcome(1, "completed", {"r": 1}, None),
+            Outcome(2, "retrying", None, boom),
+            Outcome(3, "lost", None, None),
+        ]
+        for pending, outcome in zip(finishes, expected, strict=True):
+            got = pending.future.result()
+            assert type(got) is Outcome and got == outcome and repr(got) == repr(outcome)
+            assert got.ok is outcome.ok
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                got.status = "failed"  # type: ignore[misc]
+    finally:
+        loop.close()
+
+
+def test_a_completion_without_a_future_is_settled_once() -> None:
+    """A completed job's task ends once its outcome is queued (no future per job): the round
+    that records it hands the outcome to the worker's settle step, once, even if the same
+    outcomes are resolved again (say a round retried after its answer was read)."""
+    every = [column for _, column in _JOB_FIELDS]
+    job = _job_maker(every)(_values(every, 5, "{}"))
+    settled: list[tuple[int, Outcome]] = []
+
+    def settle(pending: _Pending, outcome: Outcome) -> None:
+        pending.settled = True
+        settled.append((pending.job.id, outcome))
+
+    queued = _Pending(job, None, None)
+    _resolve([queued], {5: "completed"}, settle)
+    _resolve([queued], {}, settle)  # already settled: nothing more
+    assert settled == [(5, Outcome(5, "completed", None, None))]
+    lost = _Pending(job, None, None)
+    _resolve([lost], {}, settle)  # left out of finish_jobs' answer: not held any more
+    assert settled[-1] == (5, Outcome(5, "lost", None, None))

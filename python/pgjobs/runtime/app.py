@@ -425,6 +425,7 @@ class App:
                             "queue is busy, or this app has no handler for its task"
                         )
                     outcome = await worker.start(job)
+                    assert outcome is not None  # no pump here: the task records it itself
                     outcomes[i] = outcome
                     if stop_on_error and not outcome.ok:
                         stopped = True

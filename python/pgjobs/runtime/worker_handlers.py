@@ -13,6 +13,7 @@ import inspect
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -44,7 +45,7 @@ from pgjobs.runtime.worker_state import (
 class WorkerHandlers(WorkerState):
     """The worker's handlers: running, stopping and recording one job."""
 
-    def start(self, job: Job) -> asyncio.Task[Outcome]:
+    def start(self, job: Job) -> asyncio.Task[Outcome | None]:
         """Run a job this worker has claimed, as one of its running jobs. Its task takes it
         out of the running jobs as it ends (:meth:`execute`), with no done callback per job;
         a task cancelled before it began runs none of execute(), so whoever cancels it adds
@@ -57,6 +58,22 @@ class WorkerHandlers(WorkerState):
             task.add_done_callback(functools.partial(self._task_ended, job))
         return task
 
+    def _start_all(self, jobs: Iterable[Job]) -> bool:
+        """:meth:`start` for the jobs of a round (the pump's own path: no caller holds their
+        tasks), with the loop, the clock and the running jobs looked up once for all of
+        them. True when it started any."""
+        if self._completions is None:  # no pump: each as start() runs it
+            return bool([self.start(job) for job in jobs])
+        loop = self._loop if self._loop is not None else asyncio.get_running_loop()
+        running, execute, now = self._running, self.execute, time.monotonic()
+        count = 0
+        for job in jobs:
+            task = loop.create_task(execute(job), name=f"pgjobs job {job.id}")
+            running[job.id] = _Running(job, task, now)
+            count += 1
+        self.summary.claimed += count
+        return count > 0
+
     def _ended(self, job: Job) -> None:
         """A job's task ends (its outcome recorded, or it was stopped): its slot is free now,
         and the pump plans its next round."""
@@ -66,7 +83,7 @@ class WorkerHandlers(WorkerState):
         if self._wake is not None:
             self._wake.set()
 
-    def _task_ended(self, job: Job, _: asyncio.Task[Outcome]) -> None:
+    def _task_ended(self, job: Job, _: asyncio.Task[Outcome | None]) -> None:
         self._ended(job)
 
     def _cancel(self, running: _Running) -> None:
@@ -113,13 +130,73 @@ class WorkerHandlers(WorkerState):
                 ctx.cancelled.set()
         return ctx
 
-    async def execute(self, job: Job) -> Outcome:
-        """Run the handler of a job this worker holds and record how it ended."""
+    async def execute(self, job: Job) -> Outcome | None:
+        """Run the handler of a job this worker holds and record how it ended (one coroutine
+        per job: the handler's run and its recording are written here rather than in
+        coroutines of their own). A completion the pump records (the common case) ends the
+        task at once, returning None: the round that records it settles the job
+        (:meth:`_settle`), which stays running until then."""
         started = time.monotonic()
         try:
             # In the try: whatever ends this task takes the job out of the running ones.
             self.hooks.job_started(job.task_identifier, job.queue_name)
-            outcome = await self._execute(job)
+            task = self.registry.get(job.task_identifier)
+            payload, refused = self._payload_of(task, job)
+            if refused is not None:  # it can never run: failed (for good, when it has a task)
+                outcome = await self._record(task, job, error=refused, permanent=task is not None)
+            else:
+                assert task is not None
+                # A handler that takes no ctx has none made (an async one is stopped by
+                # cancelling its task; a sync one without ctx cannot be told to return anyway).
+                ctx = self.context(task, job) if task.wants_context else None
+                # Most jobs have no timeout (neither their own nor their task's): no timer.
+                timer = (
+                    None
+                    if job.timeout is None and task.timeout is None
+                    else self._arm_timeout(job, task)
+                )
+                failure: BaseException | None = None
+                result: Any = None
+                try:
+                    if task.is_async:  # on the event loop (the common case)
+                        fn = task.fn
+                        value = await (fn(payload, ctx) if ctx is not None else fn(payload))
+                    else:
+                        value = await self._call_handler(task, payload, ctx, job)
+                    result = value if not task.result.typed else check_result(task, value)
+                except asyncio.CancelledError:
+                    assert self._stop_now is not None
+                    if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
+                        raise  # stopping: the job is given back once every handler has stopped
+                except Exception as error:
+                    failure = error
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                    running = self._running.get(job.id)
+                    if running is not None:
+                        running.handler_done = True
+                if (
+                    (running is None or running.stop_reason is None)
+                    and failure is None
+                    and self._lease_taken is None
+                ):
+                    # The common case: completed, recorded with others by the pump's next
+                    # round (unless listeners must run in the recording transaction).
+                    completions = self._completions
+                    if completions is not None and not self.registry.listened(task.name):
+                        assert self._wake is not None and running is not None
+                        running.queued = queued = _Pending(
+                            job, result, None, None, False, task.backoff, started
+                        )
+                        completions.append(queued)
+                        self._wake.set()
+                        self._recording += 1
+                        return None  # no future, no wake-up of this task: _settle follows
+                    else:
+                        outcome = await self._record(task, job, result=result)
+                else:
+                    outcome = await self._conclude(task, job, result, failure)
         except BaseException:
             # Stopped before an outcome was recorded (the worker is stopping): the database
             # decides what happens to the job; for the hooks, it is lost here.
@@ -130,6 +207,26 @@ class WorkerHandlers(WorkerState):
         self._ended(job)
         self._finished(job, outcome, time.monotonic() - started)
         return outcome
+
+    def _payload_of(self, task: Task | None, job: Job) -> tuple[Any, BaseException | None]:
+        """The payload the handler takes (checked against the task's payload type), or why
+        the job can never run: no handler here, a payload Python cannot decode or that does
+        not match the task's type."""
+        if task is None:
+            return None, LookupError(f"no handler for task {job.task_identifier!r} in this worker")
+        if isinstance(job.payload, Undecodable):
+            return None, InvalidPayload(
+                f"job {job.id}: its payload cannot be decoded ({type(job.payload.error).__name__}:"
+                f" {job.payload.error}), so it can never succeed"
+            )
+        load = task.payload.loader
+        try:
+            return (job.payload if load is None else load(job.payload)), None
+        except ValueError as invalid:
+            return None, InvalidPayload(
+                f"job {job.id}: the payload does not match {task.payload.type!r} of task "
+                f"{task.name!r}, so it can never succeed: {invalid}"
+            )
 
     def _finished(self, job: Job, outcome: Outcome, duration: float) -> None:
         """One log line per finished job (and the traceback of a failed attempt); the hook."""
@@ -164,54 +261,6 @@ class WorkerHandlers(WorkerState):
                 "outcome": status, "duration": round(duration, 6),
             },
         )  # fmt: skip
-
-    async def _execute(self, job: Job) -> Outcome:
-        task = self.registry.get(job.task_identifier)
-        if task is None:
-            missing = LookupError(f"no handler for task {job.task_identifier!r} in this worker")
-            return await self._record(None, job, error=missing)
-        if isinstance(job.payload, Undecodable):
-            undecodable = InvalidPayload(
-                f"job {job.id}: its payload cannot be decoded ({type(job.payload.error).__name__}:"
-                f" {job.payload.error}), so it can never succeed"
-            )
-            return await self._record(task, job, error=undecodable, permanent=True)
-        try:
-            payload = task.payload.load(job.payload)
-        except ValueError as invalid:
-            error = InvalidPayload(
-                f"job {job.id}: the payload does not match {task.payload.type!r} of task "
-                f"{task.name!r}, so it can never succeed: {invalid}"
-            )
-            return await self._record(task, job, error=error, permanent=True)
-        # A handler that takes no ctx has none made (an async one is stopped by cancelling
-        # its task; a sync one without ctx cannot be told to return anyway).
-        ctx = self.context(task, job) if task.wants_context else None
-        timer = self._arm_timeout(job, task)
-        failure: BaseException | None = None
-        result: Any = None
-        try:
-            if task.is_async:  # on the event loop (the common case: one coroutine less)
-                value = await task.call(payload, ctx)
-            else:
-                value = await self._call_handler(task, payload, ctx, job)
-            result = value if not task.result.typed else check_result(task, value)
-        except asyncio.CancelledError:
-            assert self._stop_now is not None
-            if self._stop_now.is_set() or self._stop_reason(job.id) in (None, "stop"):
-                raise  # stopping: the job is given back once every handler has stopped
-        except Exception as error:
-            failure = error
-        finally:
-            if timer is not None:
-                timer.cancel()
-            running = self._running.get(job.id)
-            if running is not None:
-                running.handler_done = True
-        reason = None if running is None else running.stop_reason
-        if reason is None and failure is None and self._lease_taken is None:
-            return await self._record(task, job, result=result)  # the common case, here:
-        return await self._conclude(task, job, result, failure)  # one coroutine less per job
 
     async def _conclude(
         self, task: Task, job: Job, result: Any, failure: BaseException | None
@@ -359,16 +408,7 @@ class WorkerHandlers(WorkerState):
         backoff = 0.1
         batched = not listened and self._completions is not None
         if batched:
-            # Recorded with others in the pump's next round (one finish_jobs call, as soon as
-            # the round in flight returns), unless listeners must run in the transaction
-            # that records it.
-            assert self._completions is not None and self._wake is not None
-            loop = self._loop if self._loop is not None else asyncio.get_running_loop()
-            future: asyncio.Future[Outcome] = loop.create_future()
-            backoff_ = None if task is None else task.backoff
-            self._completions.append(_Pending(job, result, future, error, permanent, backoff_))
-            self._wake.set()
-            self._recording += 1
+            future = self._queue_outcome(task, job, result, error, permanent)
             try:
                 outcome = await future
             finally:
@@ -401,15 +441,77 @@ class WorkerHandlers(WorkerState):
                 await self._report(recording, f"recording the outcome of job {job.id}")
                 outcome = await self._record_recording_error(job, recording, error)
                 break
-        if outcome.status == "lost":
-            self.summary.lost += 1
-        elif outcome.status == "completed":
+        self._count(outcome)
+        return outcome
+
+    def _queue_outcome(
+        self,
+        task: Task | None,
+        job: Job,
+        result: Any,
+        error: BaseException | None,
+        permanent: bool,
+    ) -> asyncio.Future[Outcome]:
+        """Queue an outcome for the pump's next round (one finish_jobs call with others, as
+        soon as the round in flight returns); the future resolves once it is recorded. The
+        caller takes one off ``_recording`` when it is (or when it stops waiting)."""
+        assert self._completions is not None and self._wake is not None
+        loop = self._loop if self._loop is not None else asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        backoff = None if task is None else task.backoff
+        self._completions.append(_Pending(job, result, future, error, permanent, backoff))
+        self._wake.set()
+        self._recording += 1
+        return future
+
+    def _settle(self, pending: _Pending, outcome: Outcome) -> None:
+        """A completion queued without a future (its task has ended) is recorded, or given
+        up: what its task would have done then (count it, free its slot, log it, the hook)."""
+        if pending.settled:
+            return
+        pending.settled = True
+        self._recording -= 1
+        self._count(outcome)
+        job = pending.job
+        self._ended(job)
+        try:
+            self._finished(job, outcome, time.monotonic() - pending.started)
+        except Exception:  # a hook that raises: the other jobs of the round still settle
+            log.exception("reporting the outcome of job %d", job.id)
+
+    def _settled(self, pending: _Pending, outcome: Outcome) -> None:
+        """An outcome recorded apart: to the future its task awaits, else :meth:`_settle`."""
+        if pending.future is None:
+            self._settle(pending, outcome)
+        elif not pending.future.done():
+            pending.future.set_result(outcome)
+
+    def _give_up_queued(self) -> None:
+        """The completions no round will record any more (the worker stops and its pump has
+        ended, or waits no longer): their jobs are lost here, as a task stopped while it
+        waited for its recording is (the database decides what happens to them)."""
+        for running in list(self._running.values()):
+            queued = running.queued
+            if queued is None or queued.settled:
+                continue
+            queued.settled = True
+            self._recording -= 1
+            job = queued.job
+            self._ended(job)
+            duration = time.monotonic() - queued.started
+            self.hooks.job_lost(job.task_identifier, job.queue_name, duration)
+
+    def _count(self, outcome: Outcome) -> None:
+        """An outcome recorded (or lost), in the worker's summary."""
+        status = outcome.status
+        if status == "completed":
             self.summary.completed += 1
-        elif outcome.status == "cancelled":
+        elif status == "lost":
+            self.summary.lost += 1
+        elif status == "cancelled":
             self.summary.cancelled += 1
         else:
             self.summary.failed += 1
-        return outcome
 
     async def _record_apart(
         self, job: Job, result: Any, error: BaseException | None, permanent: bool, backoff: Any
@@ -524,10 +626,15 @@ class WorkerHandlers(WorkerState):
             while not self._stop_now.is_set():
                 pending = [r.task for r in self._running.values() if not r.task.done()]
                 remaining = deadline - time.monotonic()
-                if not pending or remaining <= 0:
+                # Completions queued without a task waiting (see execute) are waited for too:
+                # the pump records them while it runs.
+                queued = any(r.queued is not None for r in self._running.values())
+                if not (pending or queued) or remaining <= 0:
                     break
                 await asyncio.wait(
-                    [*pending, stop_now], timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                    [*pending, stop_now],
+                    timeout=remaining if pending else min(remaining, 0.01),
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
         finally:
             stop_now.cancel()
@@ -540,6 +647,7 @@ class WorkerHandlers(WorkerState):
         tasks still waiting (on a thread, or on an unreachable database) are cancelled, and
         the jobs of handlers still running are left out of the give-back (_abandoned)."""
         assert self._stop_now is not None
+        self._give_up_queued()
         if not self._running:
             return
         for job_id in list(self._running):

@@ -314,13 +314,12 @@ class WorkerRounds(WorkerLease):
             self._buffer.extend(job for job in to_start if job.id in started)
             self._buffer.extend([*run_now, *buffered])
             return False
-        for job in to_start:
-            if job.id in started:
-                self.start(job)
-            else:  # taken back meanwhile (say its lease lapsed): not ours to run
-                self.summary.lost += 1
-        for job in run_now:
-            self.start(job)
+        if to_start:
+            kept = [job for job in to_start if job.id in started]
+            # The others were taken back meanwhile (say their lease lapsed): not ours to run.
+            self.summary.lost += len(to_start) - len(kept)
+            self._start_all(kept)
+        self._start_all(run_now)
         self._buffer.extend(buffered)
         return bool(to_start or run_now)
 
@@ -379,7 +378,7 @@ class WorkerRounds(WorkerLease):
         if not isinstance(error, RETRYABLE):
             await self._round_apart(finishes)
         elif self._stop_now.is_set():
-            _resolve(finishes, {})  # stopping now: not recorded, the jobs are lost
+            _resolve(finishes, {}, self._settle)  # stopping now: not recorded, jobs lost
         else:
             self._completions[:0] = finishes
         with contextlib.suppress(TimeoutError):
@@ -445,7 +444,7 @@ class WorkerRounds(WorkerLease):
         buffered: list[Job] = await cursors["ahead"].fetchall() if ahead else []
         # Resolved from the loop: the handlers of the jobs just claimed run first and the pump
         # sends its next round, and the jobs recorded now end while that round is in flight.
-        asyncio.get_running_loop().call_soon(_resolve, finishes, applied)
+        asyncio.get_running_loop().call_soon(_resolve, finishes, applied, self._settle)
         return started, run_now, buffered
 
     async def _round_before_0_4(
@@ -460,11 +459,12 @@ class WorkerRounds(WorkerLease):
         start); the rolling-upgrade fallback."""
         done = [p for p in finishes if p.error is None]
         if done:
-            _resolve(done, await self._finish_batch([(p.job.id, p.result) for p in done]))
+            applied = await self._finish_batch([(p.job.id, p.result) for p in done])
+            _resolve(done, applied, self._settle)
         for p in finishes:
             if p.error is not None:
-                p.future.set_result(
-                    await self._record_apart(p.job, None, p.error, p.permanent, p.backoff)
+                self._settled(
+                    p, await self._record_apart(p.job, None, p.error, p.permanent, p.backoff)
                 )
         jobs = await self._claim(tasks, now) if now else []
         return {job.id for job in to_start}, jobs, []
@@ -473,9 +473,9 @@ class WorkerRounds(WorkerLease):
         """A round failed for another reason than the connection: record its completions one
         by one, so one that cannot be recorded fails alone (and never stays held)."""
         for p in finishes:
-            if not p.future.done():
-                p.future.set_result(
-                    await self._record_apart(p.job, p.result, p.error, p.permanent, p.backoff)
+            if not (p.settled if p.future is None else p.future.done()):
+                self._settled(
+                    p, await self._record_apart(p.job, p.result, p.error, p.permanent, p.backoff)
                 )
 
     async def _core_connection(self, lane: int = 0) -> psycopg.AsyncConnection[Any]:

@@ -114,26 +114,32 @@ StopReason = Literal["cancel", "timeout", "stop"]
 
 @dataclasses.dataclass(slots=True)
 class _Pending:
-    """An outcome waiting for the next round's finish_jobs (a completion, or a failure)."""
+    """An outcome waiting for the next round's finish_jobs (a completion, or a failure).
+    With a future, the job's task awaits it; without one (a completed job's common case),
+    the task has ended and the round settles the job itself (WorkerHandlers._settle)."""
 
     job: Job
     result: Any
-    future: asyncio.Future[Outcome]
+    future: asyncio.Future[Outcome] | None
     error: BaseException | None = None
     permanent: bool = False
     backoff: Any = None
+    started: float = 0.0  # time.monotonic() when its task began (the duration it reports)
+    settled: bool = False  # (no future) recorded or given up: its job is no longer running
 
 
 @dataclasses.dataclass(slots=True)
 class _Running:
     job: Job
-    task: asyncio.Task[Outcome]
+    task: asyncio.Task[Outcome | None]  # None: its outcome is settled by a round (_Pending)
     claimed_at: float  # time.monotonic() when claimed
     ctx: JobContext | None = None
     stop_reason: StopReason | None = None  # set once: the first reason wins
     #: A sync handler's thread: done when the handler has really returned.
     thread: asyncio.Future[Any] | None = None
     handler_done: bool = False  # the handler returned or raised: its outcome is being recorded
+    #: Its completion, queued for a round once its task has ended (settled by the round).
+    queued: _Pending | None = None
 
 
 def error_text(error: BaseException) -> str:
@@ -214,13 +220,34 @@ def _finish_params(
     }
 
 
-def _resolve(finishes: list[_Pending], applied: dict[int, str]) -> None:
-    """Resolve the futures of recorded outcomes (a job left out was not held: lost)."""
+def _resolve(
+    finishes: list[_Pending],
+    applied: dict[int, str],
+    settle: Callable[[_Pending, Outcome], None] | None = None,
+) -> None:
+    """Resolve the futures of recorded outcomes (a job left out was not held: lost); an
+    outcome without a future goes to ``settle`` (once)."""
+    statuses, new = _STATUSES, object.__new__
     for p in finishes:
-        if not p.future.done():
-            status = _STATUSES.get(applied.get(p.job.id, ""), "lost")
-            result = p.result if p.error is None else None
-            p.future.set_result(Outcome(p.job.id, status, result, p.error))
+        future = p.future
+        if future.done() if future is not None else p.settled or settle is None:
+            continue
+        job_id, error = p.job.id, p.error
+        # The Outcome its constructor makes (equal, same repr), its fields written straight
+        # to its __dict__: a frozen dataclass's __init__ sets each through
+        # object.__setattr__, twice the cost, once per job.
+        outcome = new(Outcome)
+        outcome.__dict__.update(
+            job_id=job_id,
+            status=statuses.get(applied.get(job_id, ""), "lost"),
+            result=p.result if error is None else None,
+            error=error,
+        )
+        if future is not None:
+            future.set_result(outcome)
+        else:
+            assert settle is not None
+            settle(p, outcome)
 
 
 #: finish_jobs' status of an applied completion, as an Outcome status (missing: lost).
