@@ -336,9 +336,12 @@ def test_a_paused_backlog_costs_the_claim_nothing_once_parked(db: Conn) -> None:
     assert figures["claims"] <= 20_000 // 10_000 + 1  # at most 10 batches of 1,000 per claim
     # A few buffers of slack: VACUUM cannot remove the dead index entries the parking left
     # while another session's snapshot is older (the suite runs in parallel); an unparked
-    # backlog of 20,000 would cost the claim thousands.
+    # backlog of 20,000 would cost the claim thousands. Against `before` (a table 20 times
+    # smaller) more: a CI run under the parallel suite measured the reference itself 13
+    # buffers above it (215, 228, 228), where alone the three are within 10 (about 221, 223,
+    # 214).
     assert figures["after"] <= figures["reference"] + 10, figures
-    assert figures["after"] <= figures["before"] + 10, figures
+    assert figures["after"] <= figures["before"] + 30, figures
 
 
 @pytest.mark.heavy
