@@ -49,6 +49,13 @@ from psycopg.conninfo import make_conninfo
 NAMES = {"pgjobs": "pgjobs (this checkout)", "pgpm": "@pgpm/jobs ($ANCHOR_SQL)"}
 #: A variant's contender name: pgjobs with the variant's SQL applied after the deploy.
 VARIANT = "pgjobs+"
+
+
+def installed(kind: str) -> str:
+    """What a run's contender installs: pgjobs for a variant (pgjobs+NAME), else itself."""
+    return "pgjobs" if kind.startswith(VARIANT) else kind
+
+
 # One procedure per path; n rounds, each committed step by step as a worker would.
 PROCEDURES = {
     "single": """
@@ -123,18 +130,16 @@ def prepare(
     admin: str, kind: str, path: str, queued: int, anchor: str | None, variant: str | None = None
 ) -> str:
     """A database for one run: the contender installed, QUEUED jobs enqueued, the path's
-    procedure; a variant (pgjobs+NAME) runs VARIANT's SQL (a file's text) after the deploy."""
+    procedure; a variant (pgjobs+NAME) runs its SQL (``variant``) after the deploy."""
     db = f"bench_cpu_{kind}_{path}".replace("+", "_")
     with psycopg.connect(admin, autocommit=True) as adm:
         adm.execute(f"CREATE DATABASE {db}")
     dsn = make_conninfo(admin, dbname=db)
-    base = "pgjobs" if kind.startswith(VARIANT) else kind
-    install(base, dsn, anchor)
+    install(installed(kind), dsn, anchor)
     with psycopg.connect(dsn, autocommit=True) as conn:
         if variant is not None:
             conn.execute(variant.encode())
-        kind = base
-        conn.execute(PREFILL[kind] % queued)
+        conn.execute(PREFILL[installed(kind)] % queued)
         conn.execute("VACUUM ANALYZE app_jobs.jobs")
         conn.execute(PROCEDURES[path])
     return db
@@ -144,7 +149,7 @@ def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> None:
     """Each job the runs took was completed exactly once (pgjobs: its history; @pgpm/jobs,
     which deletes a completed job: the jobs left queued and none left locked); raises if not."""
     with psycopg.connect(make_conninfo(admin, dbname=db)) as conn:
-        query = DONE["pgjobs" if kind.startswith(VARIANT) else kind]
+        query = DONE[installed(kind)]
         if query is not None:
             rows: Any = conn.execute(query).fetchone()
             ok = rows == (jobs, jobs)
