@@ -334,14 +334,13 @@ def paused_backlog_costs_nothing(db: Conn, backlog: int) -> dict[str, int]:
 def test_a_paused_backlog_costs_the_claim_nothing_once_parked(db: Conn) -> None:
     figures = paused_backlog_costs_nothing(db, 20_000)
     assert figures["claims"] <= 20_000 // 10_000 + 1  # at most 10 batches of 1,000 per claim
-    # A few buffers of slack: VACUUM cannot remove the dead index entries the parking left
-    # while another session's snapshot is older (the suite runs in parallel); an unparked
-    # backlog of 20,000 would cost the claim thousands. Against `before` (a table 20 times
-    # smaller) more: a CI run under the parallel suite measured the reference itself 13
-    # buffers above it (215, 228, 228), where alone the three are within 10 (about 221, 223,
-    # 214).
-    assert figures["after"] <= figures["reference"] + 10, figures
-    assert figures["after"] <= figures["before"] + 30, figures
+    # Slack of 60 buffers, a thirtieth of what an unparked backlog of 20,000 costs the claim
+    # (thousands): VACUUM cannot remove the dead index entries the parking left while another
+    # session's snapshot is older, and the suite runs in parallel. Measured under the parallel
+    # suite: `after` 11 above `reference` (201 against 190, embedded PostgreSQL 18) and the
+    # reference 13 above `before` (215, 228, 228); alone the three are within 10.
+    assert figures["after"] <= figures["reference"] + 60, figures
+    assert figures["after"] <= figures["before"] + 60, figures
 
 
 @pytest.mark.heavy
