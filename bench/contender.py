@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import pgjobs
-from pgjobs.db.client import AsyncClient, JobSpec
+from pgjobs.db.client import AsyncClient
 from pgjobs.install.deploy import deploy
 from pgjobs.runtime.app import App
 from pgjobs.runtime.worker import Worker, WorkerSummary
@@ -34,7 +34,10 @@ BATCH = (
     "batch_size) and `batch` more wait claimed in the worker's buffer; claims, start_jobs "
     "and finish_jobs pipelined on one connection"
 )
-BULK_NOTE = "AsyncClient.add_jobs_ids() (app_jobs.add_jobs, one set-based INSERT; ids returned)"
+BULK_NOTE = (
+    "AsyncClient.add_many_ids(task, payloads) (app_jobs.add_jobs, one set-based INSERT;"
+    " ids returned)"
+)
 PENDING_SQL = "SELECT count(*) FROM app_jobs.jobs"  # waiting, running and retrying jobs
 DONE_SQL = "SELECT count(*) FROM app_jobs.job_history WHERE status = 'completed'"
 
@@ -99,7 +102,7 @@ async def enqueue(i: int) -> None:
 
 
 async def enqueue_bulk(n: int, start: int = 0) -> None:
-    await _connected().add_jobs_ids([JobSpec(TASK, {"i": i}) for i in range(start, start + n)])
+    await _connected().add_many_ids(TASK, [{"i": i} for i in range(start, start + n)])
 
 
 async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any]) -> None:

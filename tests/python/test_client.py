@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -382,3 +383,85 @@ def test_bulk_payloads_arrive_as_sent(client: Client, payloads: list[object]) ->
     assert [j.payload if j else "missing" for j in stored] == [
         {} if p is None else json.loads(json.dumps(p)) for p in payloads
     ]
+
+
+#: add_many's options: what JobSpec takes besides identifier, payload and job_key.
+_TRICKY = st.text(min_size=1, max_size=12).filter(lambda s: "\x00" not in s)
+_MANY_OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "database_id": st.uuids(),
+        "queue": _TRICKY,
+        "run_at": st.datetimes(
+            min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+        ).map(lambda t: t.replace(microsecond=0)),
+        "max_attempts": st.integers(1, 100),
+        "priority": st.integers(-1000, 1000),
+        "timeout": st.integers(1, 3600).map(lambda s: timedelta(seconds=s)),
+        "correlation_id": _TRICKY,
+        "backoff": st.sampled_from(
+            [{"strategy": "fixed", "base": 2}, {"strategy": "linear", "base": 1, "cap": 9}]
+        ),
+    },
+)
+
+_ROW = (
+    "SELECT database_id, task_identifier, payload, queue_name, {run_at}, max_attempts, priority,"
+    " state, correlation_id, backoff, timeout, key"
+    " FROM app_jobs.jobs WHERE id = ANY(%s) ORDER BY id"
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_STORED_JSON, max_size=8), _MANY_OPTIONS)
+def test_add_many_enqueues_what_add_jobs_of_the_same_specs_does(
+    client: Client, payloads: list[object], options: dict[str, object]
+) -> None:
+    # The fast path builds no JobSpec: each job must be the one add_jobs makes of
+    # JobSpec(identifier, payload, **options), in order, whatever the options hold.
+    many = client.add_many("many", payloads, **options)  # type: ignore[arg-type]
+    specs = client.add_jobs([JobSpec("many", p, **options) for p in payloads])  # type: ignore[arg-type]
+    assert len(many) == len(specs) == len(payloads)
+    assert [j.id for j in many] == sorted(j.id for j in many)
+    # run_at left out is each call's now(): compared as "not in the future".
+    row = _ROW.format(run_at="run_at" if "run_at" in options else "run_at <= now()")
+    rows_many = client.conn.execute(row, ([j.id for j in many],)).fetchall()  # type: ignore[call-overload]
+    rows_specs = client.conn.execute(row, ([j.id for j in specs],)).fetchall()  # type: ignore[call-overload]
+    assert rows_many == rows_specs
+
+
+def test_add_many_ids_returns_the_new_ids_in_order_and_refuses_as_add_jobs(
+    client: Client,
+) -> None:
+    ids = client.add_many_ids("bulk", ({"i": i} for i in range(300)), priority=-2)  # a generator
+    assert len(ids) == 300 and ids == sorted(ids)
+    first, last = client.find_job(ids[0]), client.find_job(ids[-1])
+    assert first is not None and last is not None
+    assert (first.payload, first.priority, last.payload) == ({"i": 0}, -2, {"i": 299})
+    assert client.add_many_ids("bulk", []) == []
+    before = client.conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone()
+    with pytest.raises(InvalidArgument, match="element 1: max_attempts") as refused:
+        client.add_many("bulk", [1, 2], max_attempts=0)
+    assert refused.value.sqlstate == "PJ104"
+    with pytest.raises(InvalidArgument, match="element 2: payload cannot be stored"):
+        client.add_many("bulk", [{"ok": 1}, {"nul": "a\x00b"}])
+    with pytest.raises(psycopg.DataError, match="NUL"):  # psycopg refuses it, as for add_jobs
+        client.add_many("bulk", [1], queue="a\x00b")
+    client.conn.rollback()
+    assert client.conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone() == before
+
+
+def test_async_add_many_ids(dsn: str) -> None:
+    async def main() -> list[int]:
+        client = await AsyncClient.connect(dsn)
+        try:
+            return await client.add_many_ids("bulk", [{"i": 1}, {"i": 2}], queue="q")
+        finally:
+            await client.close()
+
+    ids = asyncio.run(main())
+    with Client.connect(dsn) as client:
+        jobs = [client.find_job(i) for i in ids]
+    assert [(j.payload, j.queue_name) for j in jobs if j] == [({"i": 1}, "q"), ({"i": 2}, "q")]

@@ -616,6 +616,12 @@ def _job_spec_array(specs: Sequence[JobSpec]) -> str:
         else:
             form.append(None)
             columns.append(column)
+    return _spec_records(form, columns, n)
+
+
+def _spec_records(form: list[str | None], columns: list[list[str]], n: int) -> str:
+    """The job_spec[] literal of n records: ``form`` holds each field's literal, or None where
+    it varies; ``columns`` the varying fields' quoted literals, in record order."""
     if len(columns) == 1:
         k = form.index(None)
         prefix = "(" + "".join(f"{field}," for field in form[:k])
@@ -629,6 +635,32 @@ def _job_spec_array(specs: Sequence[JobSpec]) -> str:
         records = "\x00".join(rows or [template % ()] * n)
     escaped = records.replace("\\", "\\\\").replace('"', '\\"').replace("\x00", '","')
     return '{"' + escaped + '"}'
+
+
+def _job_spec_array_of(template: JobSpec, payloads: Sequence[Any]) -> str:
+    """The job_spec[] literal of one job per payload, each with the template's other fields:
+    _job_spec_array's fast case with no JobSpec and no field pass per job (add_many)."""
+    n = len(payloads)
+    if not n:
+        return "{}"
+    form: list[str | None] = []
+    columns: list[list[str]] = []
+    for name, to_text in _SPEC_FIELDS:
+        column = (
+            _quoted_column(payloads_dumps(list(payloads)))
+            if to_text is None
+            else _quoted_column([None if (v := getattr(template, name)) is None else to_text(v)])
+        )
+        if column is None:  # a NUL in a text: element by element, where psycopg refuses it
+            return _job_spec_array_slowly(
+                [dataclasses.replace(template, payload=payload) for payload in payloads]
+            )
+        if to_text is None:
+            form.append(None)
+            columns.append(column)
+        else:
+            form.append(column[0])
+    return _spec_records(form, columns, n)
 
 
 def _job_spec_array_slowly(specs: Sequence[JobSpec]) -> str:
@@ -694,6 +726,23 @@ def _add_jobs_params(
         "backoffs": (None if backoffs.count(None) == n else [_backoff_param(b) for b in backoffs]),
         "job_key_mode": job_key_mode,
         "depends_on": _depends_on_param(given, depends_on),
+    }
+
+
+def _add_many_params(identifier: str, payloads: Iterable[Any], **options: Any) -> dict[str, Any]:
+    """add_jobs' parameters for one job of task ``identifier`` per payload, each with the
+    same ``options`` (JobSpec's other fields but job_key)."""
+    template = JobSpec(identifier, None, **options)
+    given = payloads if isinstance(payloads, Sequence) else list(payloads)
+    n = len(given)
+    timeout, correlation_id, backoff = template.timeout, template.correlation_id, template.backoff
+    return {
+        "specs": _job_spec_array_of(template, given),
+        "timeouts": None if timeout is None else [_interval(timeout)] * n,
+        "correlation_ids": None if correlation_id is None else [correlation_id] * n,
+        "backoffs": None if backoff is None else [_backoff_param(backoff)] * n,
+        "job_key_mode": None,
+        "depends_on": None,
     }
 
 

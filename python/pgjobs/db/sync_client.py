@@ -39,6 +39,7 @@ from pgjobs.db.rows import (
     WorkerInfo,
     _add_job_params,
     _add_jobs_params,
+    _add_many_params,
     _cleanup_params,
     _fail_params,
     _find_params,
@@ -154,11 +155,61 @@ class Client:
     ) -> list[int]:
         """:meth:`add_jobs` returning only the new jobs' ids, in order: for large batches,
         where reading every row back costs more than writing it."""
-        params = _add_jobs_params(specs, job_key_mode, depends_on)
+        return self._ids(queries.ADD_JOBS_IDS, _add_jobs_params(specs, job_key_mode, depends_on))
+
+    def _ids(self, query: str, params: Mapping[str, Any]) -> list[int]:
         with translated():
             with self.conn.cursor() as cur:
-                cur.execute(queries.ADD_JOBS_IDS, params)
+                cur.execute(query, params)
                 return [row[0] for row in cur.fetchall()]
+
+    def add_many(
+        self,
+        identifier: str,
+        payloads: Iterable[Any],
+        *,
+        database_id: UUID | str | None = None,
+        queue: str | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+        priority: int | None = None,
+        timeout: timedelta | float | None = None,
+        correlation_id: str | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
+    ) -> list[Job]:
+        """Enqueue one job of task ``identifier`` per payload in one call (app_jobs.add_jobs),
+        all or nothing, in order, every job with the same options (add_job's, but no job key).
+        The same as :meth:`add_jobs` of ``JobSpec(identifier, payload, **options)`` for each
+        payload, without building the specs: the fastest bulk enqueue (since 0.6.0)."""
+        params = _add_many_params(
+            identifier, payloads, database_id=database_id, queue=queue, run_at=run_at,
+            max_attempts=max_attempts, priority=priority, timeout=timeout,
+            correlation_id=correlation_id, backoff=backoff,
+        )  # fmt: skip
+        return self._jobs(queries.ADD_JOBS, params)
+
+    def add_many_ids(
+        self,
+        identifier: str,
+        payloads: Iterable[Any],
+        *,
+        database_id: UUID | str | None = None,
+        queue: str | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+        priority: int | None = None,
+        timeout: timedelta | float | None = None,
+        correlation_id: str | None = None,
+        backoff: Backoff | Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        """:meth:`add_many` returning only the new jobs' ids, in order (as
+        :meth:`add_jobs_ids`)."""
+        params = _add_many_params(
+            identifier, payloads, database_id=database_id, queue=queue, run_at=run_at,
+            max_attempts=max_attempts, priority=priority, timeout=timeout,
+            correlation_id=correlation_id, backoff=backoff,
+        )  # fmt: skip
+        return self._ids(queries.ADD_JOBS_IDS, params)
 
     @renamed_keywords(tasks="task_identifiers")
     def get_job(
