@@ -14,7 +14,10 @@ A/B of a SQL change. For pgjobs and, when ``$ANCHOR_SQL`` names @pgpm/jobs' SQL 
 - paths: ``single`` is the contract's one job per transaction (get_job, commit, complete_job,
   commit: what ``make bench-sql`` drives with pgbench, less the client and the protocol);
   ``batch`` is a buffered worker's round of pgjobs (get_jobs of 100 with started := false,
-  start_jobs, finish_jobs, a commit each).
+  start_jobs, finish_jobs, a commit each); ``round`` is a busy worker's round (the
+  finish_jobs of 50 jobs and get_jobs of 50 with started := true, in one transaction, as the
+  worker pipelines them when its slots free as fast as they fill); ``enqueue`` is one add_job
+  per transaction (the peers' measure A, less the client).
 
 Each job is checked completed exactly once. Needs valgrind (``apt-get install valgrind``).
 
@@ -83,8 +86,39 @@ BEGIN
     COMMIT;
   END LOOP;
 END $$""",
+    "round": """
+CREATE PROCEDURE public.bench_path(n integer) LANGUAGE plpgsql AS $$
+DECLARE v_ids bigint[];
+BEGIN
+  SELECT pg_catalog.array_agg(j.id) INTO v_ids
+    FROM app_jobs.get_jobs('bench-1', NULL, interval '4 hours', 50, true) AS j;
+  COMMIT;
+  FOR i IN 2 .. n LOOP
+    PERFORM pg_catalog.count(*) FROM app_jobs.finish_jobs('bench-1', v_ids);
+    SELECT pg_catalog.array_agg(j.id) INTO v_ids
+      FROM app_jobs.get_jobs('bench-1', NULL, interval '4 hours', 50, true) AS j;
+    COMMIT;
+  END LOOP;
+  PERFORM pg_catalog.count(*) FROM app_jobs.finish_jobs('bench-1', v_ids);
+  COMMIT;
+END $$""",
+    "enqueue": """
+CREATE PROCEDURE public.bench_path(n integer) LANGUAGE plpgsql AS $$
+BEGIN
+  FOR i IN 1 .. n LOOP
+    PERFORM {add_job};
+    COMMIT;
+  END LOOP;
+END $$""",
 }
-JOBS_PER_CALL = {"single": 1, "batch": 100}
+JOBS_PER_CALL = {"single": 1, "batch": 100, "round": 50, "enqueue": 1}
+#: The enqueue path's call: pgjobs' add_job takes db_id first (the contract's), 0.15.3's not.
+ADD_JOB = {
+    "pgjobs": "app_jobs.add_job(NULL, 'bench', pg_catalog.json_build_object('i', i))",
+    "pgpm": "app_jobs.add_job('bench', pg_catalog.json_build_object('i', i))",
+}
+#: The paths @pgpm/jobs has (its contract calls), measured beside pgjobs when $ANCHOR_SQL is set.
+ANCHOR_PATHS = ("single", "enqueue")
 DONE = {
     "pgjobs": "SELECT count(*), count(DISTINCT id) FROM app_jobs.job_history"
     " WHERE status = 'completed'",
@@ -113,7 +147,7 @@ def callgrind(
         cmd, input=f"CALL public.bench_path({calls});\n", capture_output=True, text=True, user=user
     )
     found = re.search(r"Collected : (\d+)", p.stderr)
-    if p.returncode or found is None or "ERROR" in p.stdout:
+    if p.returncode or found is None or re.search(r"\bERROR:  ", p.stdout + p.stderr):
         raise RuntimeError(f"callgrind on {db}: {(p.stdout + p.stderr)[-800:]}")
     return int(found.group(1)), out
 
@@ -141,16 +175,23 @@ def prepare(
             conn.execute(variant.encode())
         conn.execute(PREFILL[installed(kind)] % queued)
         conn.execute("VACUUM ANALYZE app_jobs.jobs")
-        conn.execute(PROCEDURES[path])
+        conn.execute(PROCEDURES[path].replace("{add_job}", ADD_JOB[installed(kind)]))
     return db
 
 
-def check(admin: str, kind: str, db: str, queued: int, jobs: int) -> None:
+def check(admin: str, kind: str, path: str, db: str, queued: int, jobs: int) -> None:
     """Each job the runs took was completed exactly once (pgjobs: its history; @pgpm/jobs,
-    which deletes a completed job: the jobs left queued and none left locked); raises if not."""
+    which deletes a completed job: the jobs left queued and none left locked), or for the
+    enqueue path each enqueued once (the jobs queued); raises if not."""
     with psycopg.connect(make_conninfo(admin, dbname=db)) as conn:
         query = DONE[installed(kind)]
-        if query is not None:
+        if path == "enqueue":
+            left = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE task_identifier = 'bench')"
+                " FROM app_jobs.jobs"
+            ).fetchone()
+            ok = left == (queued + jobs, jobs)
+        elif query is not None:
             rows: Any = conn.execute(query).fetchone()
             ok = rows == (jobs, jobs)
             left = conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone()
@@ -211,8 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     bindir = pathlib.Path(pg_bin.strip())
     anchor = os.environ.get("ANCHOR_SQL")
     runs = [("pgjobs", path) for path in args.paths]
-    if anchor and "single" in args.paths:
-        runs.insert(1, ("pgpm", "single"))
+    runs[1:1] = [("pgpm", path) for path in args.paths if anchor and path in ANCHOR_PATHS]
     runs += [(kind, path) for kind in variants for path in args.paths]
     user = "postgres" if os.geteuid() == 0 else None  # as bench_wal's system_cluster
     results: list[tuple[str, str, int]] = []
@@ -247,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind, path in runs:
             db, few, many, queued = plans[kind, path]
             taken = (few + many) * JOBS_PER_CALL[path]
-            check(admin, kind, db, queued, taken)
+            check(admin, kind, path, db, queued, taken)
             results.append((kind, path, round(counts[kind, path])))
     print(
         f"PostgreSQL {version[0] if version else '?'} ({bindir}), callgrind, instructions per job:"

@@ -1,4 +1,4 @@
-"""`make bench-cpu` cannot rot: it runs here on a few jobs (its two paths on pgjobs, and
+"""`make bench-cpu` cannot rot: it runs here on a few jobs (its four paths on pgjobs, and
 @pgpm/jobs' when $ANCHOR_SQL is set), on a private cluster of the PostgreSQL build on PATH.
 
 Only the report's shape, positive counts and the exactly-once checks are asserted, never a
@@ -34,6 +34,8 @@ def test_bench_cpu_counts_instructions_per_job_of_jobs_each_completed_once(
         [
             sys.executable,
             str(BENCH / "bench_cpu.py"),
+            "--paths",
+            "single,batch,round,enqueue",
             "--few",
             "2",
             "--many",
@@ -49,12 +51,12 @@ def test_bench_cpu_counts_instructions_per_job_of_jobs_each_completed_once(
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].startswith("PostgreSQL ") and "callgrind" in lines[0]
-    pattern = re.compile(r"\s+pgjobs \(this checkout\)\s+(single|batch)\s+([\d,]+)\s+\(verified\)$")
+    pattern = re.compile(r"\s+pgjobs \(this checkout\)\s+([a-z]+)\s+([\d,]+)\s+\(verified\)$")
     rows = {m[1]: int(m[2].replace(",", "")) for m in map(pattern.match, lines[1:]) if m}
-    assert set(rows) == {"single", "batch"}, run.stdout
+    assert set(rows) == {"single", "batch", "round", "enqueue"}, run.stdout
     assert all(n > 0 for n in rows.values())
     # --keep leaves each long run's profile for callgrind_annotate.
-    for path in ("single", "batch"):
+    for path in ("single", "batch", "round", "enqueue"):
         profile = (tmp_path / f"callgrind.pgjobs.{path}").read_text(errors="replace")
         assert "events: Ir" in profile and "fn=" in profile
 
@@ -109,3 +111,24 @@ def test_every_variant_applies_to_a_fresh_deploy(dsn: str) -> None:
         for file in files:
             conn.execute(file.read_text().encode())
             conn.rollback()
+
+
+@pytest.mark.skipif(system_bindir() is None, reason="no PostgreSQL build on PATH")
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None,
+    reason="valgrind is not installed (Debian: apt-get install valgrind; make test does)",
+)
+def test_bench_cpu_fails_when_a_path_raises(tmp_path: Path) -> None:
+    # A path that errors inside the single-user backend (which reports on stderr) must fail
+    # the run, never print a count of work that was not done.
+    broken = tmp_path / "broken.sql"
+    broken.write_text("DROP TABLE app_jobs.job_history CASCADE")
+    env = {k: v for k, v in os.environ.items() if k != "ANCHOR_SQL"}
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "bench_cpu.py"), "--paths", "single", "--few", "2",
+         "--many", "4", "--variant", f"broken={broken}"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "callgrind on bench_cpu_pgjobs_broken_single" in run.stderr, run.stderr[-2000:]
+    assert "verified" not in run.stdout

@@ -18,8 +18,7 @@ SCRATCH_TABLE = "public.lint_scratch"
 TRIGGER_TABLES = {"_tg_scheduled_jobs_spec": "app_jobs.scheduled_jobs"}
 #: Statement triggers that read a transition table: its name (REFERENCING NEW TABLE AS ...).
 NEW_TABLES = {
-    "_tg_jobs_notify_inserted": "inserted_jobs",
-    "_tg_jobs_check_inserted": "inserted_jobs",
+    "_tg_jobs_inserted": "inserted_jobs",
 }
 
 #: (function name, message) pairs that plpgsql_check reports but that are not problems.

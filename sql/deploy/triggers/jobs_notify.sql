@@ -1,8 +1,10 @@
 -- Deploy pgjobs:triggers/jobs_notify to pg
 -- requires: triggers/jobs_notify@v0.5.0
 -- Workers LISTEN on "jobs:insert". An insert notifies once per statement (jobs_notify_insert,
--- 0.4.0); a job made claimable by an update (a serial queue released, a due job promoted, a
--- job rescheduled to now) notifies through the row trigger jobs_notify_ready.
+-- 0.4.0; since 0.6.0 triggers/jobs_check's statement trigger jobs_inserted, which checks the
+-- inserted rows in the same pass); a job made claimable by an update (a serial queue
+-- released, a due job promoted, a job rescheduled to now) notifies through the row trigger
+-- jobs_notify_ready.
 -- 0.6.0: jobs_notify_ready's WHEN condition is only NEW.state = 'ready'; its function returns
 -- at once when the job was ready already, so the same notifications are sent. PostgreSQL
 -- compiles a row trigger's WHEN condition from its stored text again for every statement

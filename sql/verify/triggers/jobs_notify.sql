@@ -1,13 +1,8 @@
 -- Verify pgjobs:triggers/jobs_notify on pg
--- The insert trigger is statement-level; jobs_notify_ready's WHEN tests the new state alone.
+-- jobs_notify_ready's WHEN tests the new state alone (an insert notifies through
+-- triggers/jobs_check's statement trigger since 0.6.0).
 
 BEGIN;
-
-SELECT 1 / pg_catalog.count(*)::integer
-  FROM pg_catalog.pg_trigger
- WHERE tgrelid = 'app_jobs.jobs'::pg_catalog.regclass
-   AND tgname = 'jobs_notify_insert'
-   AND tgfoid = 'app_jobs._tg_jobs_notify_inserted()'::pg_catalog.regprocedure;
 
 SELECT 1 / pg_catalog.count(*)::integer
   FROM pg_catalog.pg_trigger
