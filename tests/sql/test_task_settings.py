@@ -119,6 +119,9 @@ def test_two_versions_declaring_at_once_settle_on_the_newer(
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
     seen: list[int] = []
+    # Without it a thread could append a read of version 1 after the other appended a later
+    # read of version 2 (a CI run saw [2, 1, 2, ...]): the order of the appends, not the reads.
+    reading = threading.Lock()
 
     def declarer(version: int, attempts: int) -> None:
         conn = connect()
@@ -127,11 +130,13 @@ def test_two_versions_declaring_at_once_settle_on_the_newer(
                 barrier.wait(timeout=30)
                 declare(conn, f'{{"a": {{"max_attempts": {attempts}}}, "b": {{"priority": '
                               f'{attempts}}}}}', version)  # fmt: skip
-                stored = conn.execute(
-                    "SELECT code_version FROM app_jobs.task_settings WHERE task_identifier = 'a'"
-                ).fetchone()
-                assert stored is not None
-                seen.append(stored["code_version"])
+                with reading:  # reads in `seen` in the order they ran, whichever thread ran them
+                    stored = conn.execute(
+                        "SELECT code_version FROM app_jobs.task_settings"
+                        " WHERE task_identifier = 'a'"
+                    ).fetchone()
+                    assert stored is not None
+                    seen.append(stored["code_version"])
         except BaseException as error:  # reported below
             errors.append(error)
             barrier.abort()
