@@ -103,4 +103,13 @@ def test_add_job_writes_what_an_add_jobs_element_writes(
     ).fetchall()
     single, batch = ({k: v for k, v in r.items() if k != "id"} for r in rows)
     assert single == batch
+    # The uid each statement computes: a version 7 uuid of this moment (the column default's).
+    uids = db.execute(
+        "SELECT uid FROM app_jobs.jobs WHERE id = ANY(%s) ORDER BY id",
+        ([one["id"], many[0]["id"]],),
+    ).fetchall()
+    for row in uids:
+        assert row["uid"].version == 7
+        millis = int(row["uid"].hex[:12], 16)
+        assert abs(millis / 1000 - datetime.now(UTC).timestamp()) < 600
     db.execute("DELETE FROM app_jobs.jobs")
