@@ -441,6 +441,9 @@ def test_add_many_ids_returns_the_new_ids_in_order_and_refuses_as_add_jobs(
     assert first is not None and last is not None
     assert (first.payload, first.priority, last.payload) == ({"i": 0}, -2, {"i": 299})
     assert client.add_many_ids("bulk", []) == []
+    for careless in ("abc", b"abc", {"a": 1}):  # iterables, but not of payloads
+        with pytest.raises(TypeError, match="one per job"):
+            client.add_many("bulk", careless)
     before = client.conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone()
     with pytest.raises(InvalidArgument, match="element 1: max_attempts") as refused:
         client.add_many("bulk", [1, 2], max_attempts=0)

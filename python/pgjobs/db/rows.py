@@ -732,6 +732,12 @@ def _add_jobs_params(
 def _add_many_params(identifier: str, payloads: Iterable[Any], **options: Any) -> dict[str, Any]:
     """add_jobs' parameters for one job of task ``identifier`` per payload, each with the
     same ``options`` (JobSpec's other fields but job_key)."""
+    if isinstance(payloads, str | bytes | Mapping):
+        # Iterable, but of characters or keys: one job per character would be no one's intent.
+        raise TypeError(
+            "payloads must be an iterable of payloads, one per job, not a"
+            f" {type(payloads).__name__} (for one job, pass [payload] or use add_job)"
+        )
     template = JobSpec(identifier, None, **options)
     given = payloads if isinstance(payloads, Sequence) else list(payloads)
     n = len(given)
