@@ -133,3 +133,47 @@ def test_rows_keeping_the_claim_rules_are_written(db: Conn) -> None:
         " VALUES ('t', 'waiting', 2), ('t', 'waiting', NULL)"
     )
     assert count(db) == 3
+
+
+# The rules as the five CHECK constraints of 0.5.0 wrote them, in the order the function tests
+# them: the oracle for app_jobs._job_claim_rules over every combination of its inputs' kinds.
+RULES_050 = [
+    ("jobs_state_check", "state IN ('ready', 'scheduled', 'blocked', 'running', 'paused', 'waiting')"),
+    ("jobs_lock_check", "(state = 'running') = (locked_by IS NOT NULL) AND (locked_by IS NULL) = (locked_at IS NULL)"),
+    ("jobs_attempts_check", "attempts >= 0"),
+    ("jobs_pending_dependencies_check", "pending_dependencies >= 0"),
+    ("jobs_waiting_check", "state <> 'waiting' OR pending_dependencies > 0"),
+]  # fmt: skip
+
+
+def test_the_claim_rules_function_agrees_with_the_050_constraints_everywhere(db: Conn) -> None:
+    """Exhaustive over the kinds of input (every state, a bad one and NULL; lock parts set or
+    not; attempts and pending dependencies negative, zero, positive or NULL): the function
+    passes exactly the rows the five constraints passed, and otherwise names the first rule
+    broken. Its fast path for the running and ready rows (0.6.0) is inside this space."""
+    oracle = ", ".join(f"({test}) IS FALSE AS \"{name}\"" for name, test in RULES_050)
+    cases = db.execute(
+        f"SELECT s.state, b.locked_by, a.locked_at, t.attempts, p.pending_dependencies, {oracle}"
+        " FROM unnest(ARRAY['ready', 'scheduled', 'blocked', 'running', 'paused', 'waiting',"
+        "                   'done', NULL]) AS s (state)"
+        " CROSS JOIN unnest(ARRAY['w', NULL]) AS b (locked_by)"
+        " CROSS JOIN unnest(ARRAY[now(), NULL]) AS a (locked_at)"
+        " CROSS JOIN unnest(ARRAY[-1, 0, 3, NULL]::int[]) AS t (attempts)"
+        " CROSS JOIN unnest(ARRAY[-1, 0, 2, NULL]::int[]) AS p (pending_dependencies)"
+    ).fetchall()
+    assert len(cases) == 8 * 2 * 2 * 4 * 4
+    passed = 0
+    for case in cases:
+        expected = next((name for name, _ in RULES_050 if case[name]), None)
+        try:
+            ok = db.execute(
+                "SELECT app_jobs._job_claim_rules(7, %(state)s, %(locked_by)s, %(locked_at)s,"
+                " %(attempts)s, %(pending_dependencies)s) AS ok",
+                case,
+            ).fetchone()["ok"]
+            got = None if ok else "returned false"
+        except psycopg.errors.CheckViolation as error:
+            got = error.diag.constraint_name
+        assert got == expected, case
+        passed += got is None
+    assert 0 < passed < len(cases)

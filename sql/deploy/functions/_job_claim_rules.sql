@@ -33,6 +33,18 @@ DECLARE
   v_rule pg_catalog.text;
   v_detail pg_catalog.text;
 BEGIN
+  -- The rows almost every write leaves, a job claimed (running, locked) or waiting to be
+  -- (ready, unlocked), pass one short test: PL/pgSQL compiles each expression it evaluates
+  -- once per transaction, and a claim's transaction evaluates only this one (0.6.0; `make
+  -- bench-cpu`: a claim and finish 9,000 instructions fewer than with the CASE below alone,
+  -- an add_job 8,000). It passes exactly the rows of these two states that the CASE passes
+  -- (tests/sql/test_job_shape_rules.py compares the function with the 0.5.0 constraints).
+  IF p_attempts OPERATOR(pg_catalog.>=) 0
+     AND (p_pending_dependencies IS NULL OR p_pending_dependencies OPERATOR(pg_catalog.>=) 0)
+     AND ((p_state OPERATOR(pg_catalog.=) 'running' AND p_locked_by IS NOT NULL AND p_locked_at IS NOT NULL)
+          OR (p_state OPERATOR(pg_catalog.=) 'ready' AND p_locked_by IS NULL AND p_locked_at IS NULL)) THEN
+    RETURN true;
+  END IF;
   -- The first rule the row breaks, else NULL: each rule once, as its CHECK constraint was
   -- (a rule whose test is NULL passes, as a CHECK's does). One expression for every row.
   v_rule := CASE
