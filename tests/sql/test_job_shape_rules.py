@@ -138,12 +138,19 @@ def test_rows_keeping_the_claim_rules_are_written(db: Conn) -> None:
 # The rules as the five CHECK constraints of 0.5.0 wrote them, in the order the function tests
 # them: the oracle for app_jobs._job_claim_rules over every combination of its inputs' kinds.
 RULES_050 = [
-    ("jobs_state_check", "state IN ('ready', 'scheduled', 'blocked', 'running', 'paused', 'waiting')"),
-    ("jobs_lock_check", "(state = 'running') = (locked_by IS NOT NULL) AND (locked_by IS NULL) = (locked_at IS NULL)"),
+    (
+        "jobs_state_check",
+        "state IN ('ready', 'scheduled', 'blocked', 'running', 'paused', 'waiting')",
+    ),
+    (
+        "jobs_lock_check",
+        "(state = 'running') = (locked_by IS NOT NULL)"
+        " AND (locked_by IS NULL) = (locked_at IS NULL)",
+    ),
     ("jobs_attempts_check", "attempts >= 0"),
     ("jobs_pending_dependencies_check", "pending_dependencies >= 0"),
     ("jobs_waiting_check", "state <> 'waiting' OR pending_dependencies > 0"),
-]  # fmt: skip
+]
 
 
 def test_the_claim_rules_function_agrees_with_the_050_constraints_everywhere(db: Conn) -> None:
