@@ -158,7 +158,7 @@ def test_the_claim_rules_function_agrees_with_the_050_constraints_everywhere(db:
     not; attempts and pending dependencies negative, zero, positive or NULL): the function
     passes exactly the rows the five constraints passed, and otherwise names the first rule
     broken. Its fast path for the running and ready rows (0.6.0) is inside this space."""
-    oracle = ", ".join(f"({test}) IS FALSE AS \"{name}\"" for name, test in RULES_050)
+    oracle = ", ".join(f'({test}) IS FALSE AS "{name}"' for name, test in RULES_050)
     cases = db.execute(
         f"SELECT s.state, b.locked_by, a.locked_at, t.attempts, p.pending_dependencies, {oracle}"
         " FROM unnest(ARRAY['ready', 'scheduled', 'blocked', 'running', 'paused', 'waiting',"
