@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import psycopg
+import pytest
 from helpers import TENANT, Conn, Row, add_job, get_job, sweep_due
 
 
@@ -78,6 +79,9 @@ def test_uid_and_correlation_id_are_kept_into_history(db: Conn) -> None:
     by_uid = find(db, uid=job["uid"])
     assert (by_uid["id"], by_uid["status"]) == (job["id"], "pending")
     assert get_job(db, "w") is not None
+    # Running: no longer in jobs_uid_idx (0.6.0), found through jobs_running_idx.
+    running = find(db, uid=job["uid"])
+    assert (running["id"], running["status"], running["worker_id"]) == (job["id"], "running", "w")
     db.execute("SELECT app_jobs.complete_job('w', %s)", (job["id"],))
     done = find(db, uid=job["uid"])
     assert (done["id"], done["status"], done["correlation_id"]) == (
@@ -336,3 +340,49 @@ def test_unknown_statuses_are_refused(db: Conn) -> None:
         assert error.diag.sqlstate == "PJ115"
     else:
         raise AssertionError("list_jobs accepted an unknown status")
+
+
+def test_find_job_by_uid_reads_indexes_whether_the_job_waits_or_runs(db: Conn) -> None:
+    """jobs_uid_idx leaves out running jobs (0.6.0: a claim writes no entry in it); find_job by
+    uid still reads an index, never the whole table: the uid index for a waiting job, the
+    running jobs' index for a running one (auto_explain shows the plans run inside find_job).
+    A uid of no job reads both indexes and finds nothing."""
+    db.execute(
+        "SELECT count(app_jobs.add_job(NULL, 'bulk', json_build_object('i', g)))"
+        " FROM generate_series(1, 5000) AS g"
+    )
+    db.execute("ANALYZE app_jobs.jobs")
+    waiting = add_job(db, "a", priority=5)
+    runner = add_job(db, "b", priority=-5)
+    claimed = get_job(db, "w", ["b"])
+    assert claimed is not None and claimed["id"] == runner["id"]
+
+    db.execute("LOAD 'auto_explain'")
+    db.execute("SET auto_explain.log_min_duration = 0")
+    db.execute("SET auto_explain.log_nested_statements = on")
+    db.execute("SET client_min_messages = log")
+    messages: list[str] = []
+    db.add_notice_handler(lambda diag: messages.append(diag.message_primary or ""))
+
+    def plans(uid: Any) -> tuple[list[Row], str]:
+        messages.clear()
+        rows = db.execute("SELECT * FROM app_jobs.find_job(NULL, %s)", (uid,)).fetchall()
+        return rows, "\n".join(m for m in messages if "app_jobs.jobs" in m)
+
+    rows, plan = plans(waiting["uid"])
+    assert [(r["id"], r["status"]) for r in rows] == [(waiting["id"], "pending")]
+    assert "jobs_uid_idx" in plan and "Seq Scan on jobs" not in plan, plan
+    rows, plan = plans(runner["uid"])
+    assert [(r["id"], r["status"]) for r in rows] == [(runner["id"], "running")]
+    assert "jobs_running_idx" in plan and "Seq Scan on jobs" not in plan, plan
+    rows, plan = plans("00000000-0000-7000-8000-000000000000")
+    assert rows == []
+    assert "Seq Scan on jobs" not in plan, plan
+
+
+def test_the_uid_index_still_refuses_a_duplicate_uid_among_waiting_jobs(db: Conn) -> None:
+    job = add_job(db, "a")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute(
+            "INSERT INTO app_jobs.jobs (task_identifier, uid) VALUES ('b', %s)", (job["uid"],)
+        )

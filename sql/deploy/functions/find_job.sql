@@ -1,10 +1,11 @@
 -- Deploy pgjobs:functions/find_job to pg
--- requires: functions/_live_job_info
--- requires: functions/_finished_job_info
--- requires: tables/job_attempts
--- requires: functions/_tenant
+-- requires: functions/find_job@v0.5.0
+-- requires: tables/jobs
 -- One job by id or uid, wherever it is (waiting, running or finished), with its attempt log
 -- on request.
+-- 0.6.0: jobs_uid_idx leaves out running jobs (tables/jobs), so a claim writes no entry in it.
+-- A live job is found by uid through that index unless it runs; a running one through
+-- jobs_running_idx (the running jobs, as many as the workers' slots), with its uid as a filter.
 
 BEGIN;
 
@@ -32,7 +33,13 @@ BEGIN
   SELECT (app_jobs._live_job_info(j)).* INTO v_info
     FROM app_jobs.jobs AS j
    WHERE (find_job.job_id IS NULL OR j.id = find_job.job_id)
-     AND (find_job.job_uid IS NULL OR j.uid = find_job.job_uid);
+     AND (find_job.job_uid IS NULL OR j.uid = find_job.job_uid)
+     AND (find_job.job_id IS NOT NULL OR j.state <> 'running');
+  IF NOT FOUND AND find_job.job_id IS NULL THEN
+    SELECT (app_jobs._live_job_info(j)).* INTO v_info
+      FROM app_jobs.jobs AS j
+     WHERE j.state = 'running' AND j.uid = find_job.job_uid;
+  END IF;
   IF NOT FOUND THEN
     SELECT (app_jobs._finished_job_info(h)).* INTO v_info
       FROM app_jobs.job_history AS h

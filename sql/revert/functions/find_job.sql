@@ -1,5 +1,5 @@
 -- Revert pgjobs:functions/find_job from pg
--- Back to the 0.3.0 definition (deploy/functions/find_job@v0.3.0.sql), without the tenant guard.
+-- Back to the 0.5.0 definition (deploy/functions/find_job@v0.5.0.sql).
 
 BEGIN;
 
@@ -39,6 +39,7 @@ BEGIN
     END IF;
   END IF;
 
+  PERFORM app_jobs._tenant(v_info.database_id, 'find_job');  -- tenant isolation (issue 15)
   IF with_attempts THEN
     -- The attempt in progress, or the one that completed the job, is not in job_attempts.
     IF v_info.status IN ('running', 'completed') THEN

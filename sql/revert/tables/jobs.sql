@@ -1,9 +1,12 @@
 -- Revert pgjobs:tables/jobs from pg
 -- Back to the 0.5.0 table (deploy/tables/jobs@v0.5.0.sql): the shape rules of the input
 -- columns and the claim's rules are CHECK constraints again (each validated against the rows
--- present).
+-- present), and jobs_uid_idx holds every job again.
 
 BEGIN;
+
+DROP INDEX app_jobs.jobs_uid_idx;
+CREATE UNIQUE INDEX jobs_uid_idx ON app_jobs.jobs (uid);
 
 ALTER TABLE app_jobs.jobs
   DROP CONSTRAINT jobs_rules_check,
