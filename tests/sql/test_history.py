@@ -31,12 +31,59 @@ def test_history_is_range_partitioned_by_finished_at_without_foreign_keys(db: Co
         " WHERE typtype = 'e' AND typnamespace = 'app_jobs'::regnamespace"
     ).fetchone()
     assert enums == {"n": 0}
-    with pytest.raises(psycopg.errors.CheckViolation):
+    with pytest.raises(psycopg.errors.CheckViolation) as error:
         db.execute(
             "INSERT INTO app_jobs.job_history (id, database_id, task_identifier, payload, priority,"
             " run_at, attempts, max_attempts, status, created_at)"
             " VALUES (1, gen_random_uuid(), 't', '{}', 0, now(), 0, 1, 'exploded', now())"
         )
+    assert error.value.diag.constraint_name == "job_history_status_check"
+
+
+def test_the_status_check_refuses_a_wrong_status_in_any_partition_and_keeps_the_column_text(
+    db: Conn,
+) -> None:
+    """0.6.0: job_history_status_check casts the status to the domain app_jobs.job_status
+    (compiled once per session, not read again by every insert). The three statuses are
+    written, anything else (a case variant, blank, NULL) is refused with check_violation naming
+    the constraint, in the default partition and in a day partition alike; the column stays
+    text, so a function returning it as text still does."""
+    db.execute("SELECT app_jobs.create_history_partitions(1)")
+    insert = (
+        "INSERT INTO app_jobs.job_history (id, database_id, task_identifier, payload, priority,"
+        " run_at, attempts, max_attempts, status, created_at, finished_at)"
+        " VALUES (%s, gen_random_uuid(), 't', '{}', 0, now(), 0, 1, %s, now(), %s)"
+    )
+    days = ["now()", "now() - interval '10 years'"]  # today's partition, the default one
+    n = 0
+    for day in days:
+        finished = db.execute(f"SELECT {day} AS t").fetchone()["t"]
+        for status in ("completed", "failed", "cancelled"):
+            n += 1
+            db.execute(insert, (n, status, finished))
+        for wrong in ("Completed", "", " failed", "done", None):
+            n += 1
+            with pytest.raises(
+                (psycopg.errors.CheckViolation, psycopg.errors.NotNullViolation)
+            ) as error:
+                db.execute(insert, (n, wrong, finished))
+            if wrong is not None:
+                assert error.value.diag.constraint_name == "job_history_status_check"
+    places = db.execute(
+        "SELECT tableoid::regclass::text AS part, count(*) AS n FROM app_jobs.job_history"
+        " GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert [r["n"] for r in places] == [3, 3] and len({r["part"] for r in places}) == 2
+    typ = db.execute(
+        "SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute"
+        " WHERE attrelid = 'app_jobs.job_history'::regclass AND attname = 'status'"
+    ).fetchone()
+    assert typ == {"t": "text"}
+    db.execute(
+        "CREATE FUNCTION pg_temp.statuses() RETURNS TABLE (s text) LANGUAGE plpgsql AS"
+        " $$ BEGIN RETURN QUERY SELECT h.status FROM app_jobs.job_history AS h; END $$"
+    )
+    assert len(db.execute("SELECT * FROM pg_temp.statuses()").fetchall()) == 6
 
 
 def test_deploy_makes_no_day_partition_maintenance_makes_the_week_ahead(db: Conn) -> None:

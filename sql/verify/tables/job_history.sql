@@ -12,4 +12,11 @@ SELECT 1 / pg_catalog.count(*)
   FROM pg_catalog.pg_partitioned_table
  WHERE partrelid = 'app_jobs.job_history'::pg_catalog.regclass;
 
+-- 0.6.0: the status is checked through the domain app_jobs.job_status.
+SELECT 1 / (pg_catalog.strpos(pg_catalog.pg_get_constraintdef(c.oid), 'app_jobs.job_status') > 0)::integer
+  FROM pg_catalog.pg_constraint AS c
+ WHERE c.conrelid = 'app_jobs.job_history'::pg_catalog.regclass
+   AND c.conname = 'job_history_status_check';
+SELECT 'completed'::app_jobs.job_status;
+
 ROLLBACK;
