@@ -2,11 +2,13 @@
 
 0.6.0 keeps their WHEN conditions short (PostgreSQL compiles a WHEN condition again for
 every statement that may fire the trigger) and lets the trigger functions test the rest:
-`jobs_queue_wake_update` / `jobs_queue_wake_delete` (WHEN the job had a queue) record a wake
-request only when a waiting job (ready or blocked) of a queue leaves it other than by a
-claim. Each road below is one statement on a fresh job, and the wake requests it recorded
-are read before any claim's sweep settles them. (`jobs_notify_ready`, WHEN the new state is
-ready, notifies only when the job was not ready before: tests/sql/test_notify.py.)
+`jobs_updated` (WHEN the job is not locked after the update: a claim locks it),
+`jobs_queue_moved` (on an update of the queue or the tenant of a locked job) and
+`jobs_queue_wake_delete` (WHEN the job had a queue) record a wake request only when a
+waiting job (ready or blocked) of a queue leaves it other than by a claim. Each road below is
+one statement on a fresh job, and the wake requests it recorded are read before any claim's
+sweep settles them. (`jobs_updated` also notifies when a job becomes ready:
+tests/sql/test_notify.py.)
 """
 
 from __future__ import annotations
@@ -51,6 +53,19 @@ ROADS = [
         "moved to another tenant",
         f"UPDATE app_jobs.jobs SET database_id = '{OTHER_TENANT}' WHERE id = %s",
         True,
+    ),
+    (
+        # No pgjobs function does this; a hand-written statement may (jobs_queue_moved).
+        "locked and moved to another queue at once",
+        "UPDATE app_jobs.jobs SET state = 'running', locked_by = 'someone', locked_at = now(),"
+        " queue_name = 'elsewhere' WHERE id = %s",
+        True,
+    ),
+    (
+        "locked at once",
+        "UPDATE app_jobs.jobs SET state = 'running', locked_by = 'someone', locked_at = now()"
+        " WHERE id = %s",
+        False,
     ),
     ("priority changed", "UPDATE app_jobs.jobs SET priority = priority + 1 WHERE id = %s", False),
     ("payload changed", "UPDATE app_jobs.jobs SET payload = '{\"x\": 1}' WHERE id = %s", False),

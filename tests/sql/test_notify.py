@@ -117,8 +117,9 @@ def test_releasing_a_serial_queue_notifies_for_its_waiting_job(db: Conn, listene
 
 
 def test_an_update_notifies_only_when_it_makes_a_job_ready(db: Conn, listener: Conn) -> None:
-    # jobs_notify_ready's WHEN tests only the new state (0.6.0): its function tells a job
-    # that was ready already, which is no news.
+    # jobs_updated's WHEN tests only that the job is not locked (0.6.0): its function tells
+    # a job that was ready already, which is no news, and a job parked or delayed, which is
+    # not claimable.
     ready = add_job(db, "work")["id"]
     later = add_job(db, "work", run_at="2100-01-01T00:00:00Z")["id"]
     assert len(received(listener, 1)) == 1  # the first enqueue
@@ -129,3 +130,16 @@ def test_an_update_notifies_only_when_it_makes_a_job_ready(db: Conn, listener: C
     # A scheduled job made ready: one notification.
     db.execute("UPDATE app_jobs.jobs SET state = 'ready', run_at = now() WHERE id = %s", (later,))
     assert len(received(listener, 1)) == 1
+    # Parked, delayed, rescheduled or claimed: not claimable (or taken), no news.
+    db.execute("UPDATE app_jobs.jobs SET state = 'blocked' WHERE id = %s", (ready,))
+    db.execute(
+        "UPDATE app_jobs.jobs SET state = 'scheduled', run_at = now() + interval '1 hour'"
+        " WHERE id = %s",
+        (later,),
+    )
+    db.execute("UPDATE app_jobs.jobs SET priority = 9 WHERE id = %s", (later,))
+    assert received(listener, 0) == []
+    db.execute("UPDATE app_jobs.jobs SET state = 'ready' WHERE id = %s", (ready,))
+    assert len(received(listener, 1)) == 1
+    assert get_job(db, "worker-1") is not None
+    assert received(listener, 0) == []
