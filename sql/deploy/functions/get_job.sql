@@ -435,6 +435,37 @@ BEGIN
         RETURN;
       END IF;
     END IF;
+    IF v_taken IS NULL AND get_jobs.batch_size = 1 THEN
+      -- One job (get_job, or a batch of one) in the common case: the candidate chosen,
+      -- locked and taken in one statement, as the statements below do in two. A candidate
+      -- of a named queue is not taken here (the UPDATE's queue test), nor is anything when
+      -- nothing is due: the statements below then decide, as for a batch (the candidate
+      -- stays locked by this transaction, which they do not skip). One statement fewer per
+      -- claim of a job without a queue (0.6.0; `make bench-cpu`, steady: a get_job and
+      -- complete_job 821,000 to 790,000 instructions), one more when the candidate has a
+      -- queue or nothing is due.
+      RETURN QUERY
+        UPDATE app_jobs.jobs AS j
+           SET state = 'running',
+               first_started_at = coalesce(j.first_started_at, pg_catalog.now()),
+               locked_by = get_jobs.worker_id,
+               locked_at = pg_catalog.now(),
+               attempts = j.attempts + 1,
+               started_attempt = CASE WHEN get_jobs.started IS NOT FALSE THEN j.attempts + 1 END,
+               updated_at = pg_catalog.now()
+         WHERE j.id = (SELECT c.id
+                         FROM app_jobs.jobs AS c
+                        WHERE c.state = 'ready'
+                          AND (get_jobs.task_identifiers IS NULL OR c.task_identifier = ANY (get_jobs.task_identifiers))
+                        ORDER BY c.priority, c.run_at, c.id
+                        LIMIT 1
+                          FOR UPDATE SKIP LOCKED)
+           AND j.queue_name IS NULL
+        RETURNING j.*;
+      IF FOUND THEN
+        RETURN;
+      END IF;
+    END IF;
     IF v_taken IS NULL THEN
       -- The common case: the candidates, in claim order and locked (the loop's query without
       -- the busy-queue and full-limit lists, empty then: keep the two in step, the same
