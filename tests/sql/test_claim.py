@@ -228,9 +228,7 @@ def test_a_one_job_claim_of_a_job_without_a_queue_is_one_statement(db: Conn) -> 
     UPDATE (its candidate a locking subquery on the claim index, the row then found by its
     key). A candidate of a named queue is not taken by it: the batch's statements take over,
     and the queue's head is started as ever. Nothing due: the same, and no row."""
-    db.execute(
-        "SELECT app_jobs.add_job(NULL, 'bulk', priority := 5) FROM generate_series(1, 2000)"
-    )
+    db.execute("SELECT app_jobs.add_job(NULL, 'bulk', priority := 5) FROM generate_series(1, 2000)")
     db.execute("ANALYZE app_jobs.jobs")
     plain = add(db, "plain", priority=1)
     plans = statements_of(db, "SELECT * FROM app_jobs.get_job('w', ARRAY['plain'])")
