@@ -72,7 +72,8 @@ def test_bench_cpu_measures_a_variant_beside_pgjobs(tmp_path: Path) -> None:
     probe = tmp_path / "probe.sql"
     probe.write_text(
         "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint"
-        " WHERE conname = 'job_history_status_check') THEN RAISE 'check still there'; END IF;"
+        " WHERE conname = 'job_history_status_check'"
+        " AND conrelid = 'app_jobs.job_history'::regclass) THEN RAISE 'check still there'; END IF;"
         " END $$"
     )
     env = {k: v for k, v in os.environ.items() if k != "ANCHOR_SQL"}
