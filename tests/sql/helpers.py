@@ -64,6 +64,27 @@ def complete_job(conn: Conn, worker_id: str, job_id: int) -> Row | None:
     return None if row is None else dict(row)
 
 
+def nested_plans(conn: Conn, statement: str, params: Any = None) -> tuple[list[Row], list[str]]:
+    """Runs a statement and returns its rows and the plans (auto_explain, "Query Text" first)
+    of the statements it ran inside functions that read or write app_jobs.jobs, in order."""
+    messages: list[str] = []
+
+    def keep(diag: Any) -> None:
+        messages.append(diag.message_primary or "")
+
+    conn.execute("LOAD 'auto_explain'")
+    conn.execute("SET auto_explain.log_min_duration = 0")
+    conn.execute("SET auto_explain.log_nested_statements = on")
+    conn.execute("SET client_min_messages = log")
+    conn.add_notice_handler(keep)
+    try:
+        rows = conn.execute(statement, params).fetchall()
+    finally:
+        conn.remove_notice_handler(keep)
+        conn.execute("SET client_min_messages = notice")
+    return rows, [m for m in messages if "app_jobs.jobs" in m and "Query Text" in m]
+
+
 def sweep_due(conn: Conn) -> None:
     """Make the next claim run the sweep's probe. get_jobs runs it at most once per 10 ms per
     database (the clock app_jobs.sweep_clock): a test that moves time by rewriting rows (a run_at,

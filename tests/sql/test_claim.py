@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from helpers import sweep_due
+from helpers import nested_plans, sweep_due
 
 Conn = psycopg.Connection[Any]
 TENANT = "5b720132-17d5-424d-9bcb-ee7b17c13d43"
@@ -208,21 +208,6 @@ def test_get_job_runs_get_jobs_own_body(db: Conn) -> None:
     assert one["proconfig"] == many["proconfig"] and one["prosecdef"] and many["prosecdef"]
 
 
-def statements_of(db: Conn, call: str) -> list[str]:
-    """The plans of the statements a call ran inside its functions, in order (auto_explain)."""
-    messages: list[str] = []
-    db.execute("LOAD 'auto_explain'")
-    db.execute("SET auto_explain.log_min_duration = 0")
-    db.execute("SET auto_explain.log_nested_statements = on")
-    db.execute("SET client_min_messages = log")
-    db.add_notice_handler(lambda diag: messages.append(diag.message_primary or ""))
-    try:
-        db.execute(call).fetchall()
-    finally:
-        db.execute("SET client_min_messages = notice")
-    return [m for m in messages if "app_jobs.jobs" in m and "Query Text" in m]
-
-
 def test_a_one_job_claim_of_a_job_without_a_queue_is_one_statement(db: Conn) -> None:
     """0.6.0: get_job (a batch of one) chooses, locks and takes a job without a queue in one
     UPDATE (its candidate a locking subquery on the claim index, the row then found by its
@@ -231,7 +216,7 @@ def test_a_one_job_claim_of_a_job_without_a_queue_is_one_statement(db: Conn) -> 
     db.execute("SELECT app_jobs.add_job(NULL, 'bulk', priority := 5) FROM generate_series(1, 2000)")
     db.execute("ANALYZE app_jobs.jobs")
     plain = add(db, "plain", priority=1)
-    plans = statements_of(db, "SELECT * FROM app_jobs.get_job('w', ARRAY['plain'])")
+    _, plans = nested_plans(db, "SELECT * FROM app_jobs.get_job('w', ARRAY['plain'])")
     takers = [p for p in plans if "UPDATE app_jobs.jobs" in p]
     assert len(takers) == 1 and "WHERE j.id = (SELECT c.id" in takers[0], plans
     assert "jobs_claim_idx" in takers[0] and "jobs_pkey" in takers[0], takers[0]
@@ -241,7 +226,7 @@ def test_a_one_job_claim_of_a_job_without_a_queue_is_one_statement(db: Conn) -> 
 
     later = add(db, "queued", queue_name="q", priority=2)
     first = add(db, "queued", queue_name="q", priority=1)  # the queue's head, in claim order
-    plans = statements_of(db, "SELECT * FROM app_jobs.get_job('w', ARRAY['queued'])")
+    _, plans = nested_plans(db, "SELECT * FROM app_jobs.get_job('w', ARRAY['queued'])")
     assert any("array_agg(c.id)" in p for p in plans), plans
     states = {
         r["id"]: (r["state"], r["locked_by"])

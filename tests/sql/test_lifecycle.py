@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from helpers import TENANT, Conn, Row, add_job, get_job, sweep_due
+from helpers import TENANT, Conn, Row, add_job, get_job, nested_plans, sweep_due
 
 
 def find(db: Conn, job_id: int | None = None, uid: Any = None, attempts: bool = False) -> Row:
@@ -357,17 +357,9 @@ def test_find_job_by_uid_reads_indexes_whether_the_job_waits_or_runs(db: Conn) -
     claimed = get_job(db, "w", ["b"])
     assert claimed is not None and claimed["id"] == runner["id"]
 
-    db.execute("LOAD 'auto_explain'")
-    db.execute("SET auto_explain.log_min_duration = 0")
-    db.execute("SET auto_explain.log_nested_statements = on")
-    db.execute("SET client_min_messages = log")
-    messages: list[str] = []
-    db.add_notice_handler(lambda diag: messages.append(diag.message_primary or ""))
-
     def plans(uid: Any) -> tuple[list[Row], str]:
-        messages.clear()
-        rows = db.execute("SELECT * FROM app_jobs.find_job(NULL, %s)", (uid,)).fetchall()
-        return rows, "\n".join(m for m in messages if "app_jobs.jobs" in m)
+        rows, found = nested_plans(db, "SELECT * FROM app_jobs.find_job(NULL, %s)", (uid,))
+        return rows, "\n".join(found)
 
     rows, plan = plans(waiting["uid"])
     assert [(r["id"], r["status"]) for r in rows] == [(waiting["id"], "pending")]
