@@ -1,0 +1,67 @@
+"""`bench/batch_cost.py` cannot rot: it runs here on a few jobs against the test server.
+
+Only the report's shape, its exactly-once checks (the script asserts every job completed
+once) and that it leaves no database behind are asserted, never a figure's size.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from conftest import TEST_DSN
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _local() -> bool:
+    host = str(conninfo_to_dict(TEST_DSN).get("host", ""))
+    return host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
+
+
+@pytest.mark.skipif(not _local(), reason="the script reads the backend's CPU from /proc")
+def test_batch_cost_reports_each_size_and_the_fit_and_drops_its_database() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "batch_cost.py"),
+            "--sizes",
+            "3,7",
+            "--jobs",
+            "21",
+            "--dsn",
+            TEST_DSN,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("PostgreSQL "), run.stdout
+    rows = [re.match(r"\s+(\d+)\s+(\d+)\s", line) for line in lines[2:4]]
+    assert [(int(m[1]), int(m[2])) for m in rows if m] == [(3, 7), (7, 3)], run.stdout
+    assert re.match(r"\s+fit: [\d,-]+ µs of CPU per round whatever its size, [\d.-]+ µs per job$",
+                    lines[4]), run.stdout  # fmt: skip
+    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'pgjobs\\_batch\\_cost\\_%'"
+        ).fetchall()
+    assert left == []
+
+
+def test_batch_cost_refuses_sizes_it_cannot_fit() -> None:
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "batch_cost.py"), "--sizes", "10", "--dsn", TEST_DSN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "--sizes needs at least two batch sizes" in run.stderr
