@@ -15,18 +15,14 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from conftest import TEST_DSN
-
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def _local() -> bool:
-    host = str(conninfo_to_dict(TEST_DSN).get("host", ""))
-    return host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
-
-
-@pytest.mark.skipif(not _local(), reason="the script reads the backend's CPU from /proc")
-def test_batch_cost_reports_each_size_and_the_fit_and_drops_its_database() -> None:
+def test_batch_cost_reports_each_size_and_the_fit_and_drops_its_database(dsn: str) -> None:
+    # The test's own database names the server; the script makes and drops one of its own.
+    host = str(conninfo_to_dict(dsn).get("host", ""))
+    if not (host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")):
+        pytest.skip("the script reads the backend's CPU from /proc")
     run = subprocess.run(
         [
             sys.executable,
@@ -36,7 +32,7 @@ def test_batch_cost_reports_each_size_and_the_fit_and_drops_its_database() -> No
             "--jobs",
             "21",
             "--dsn",
-            TEST_DSN,
+            dsn,
         ],
         capture_output=True,
         text=True,
@@ -49,16 +45,16 @@ def test_batch_cost_reports_each_size_and_the_fit_and_drops_its_database() -> No
     assert [(int(m[1]), int(m[2])) for m in rows if m] == [(3, 7), (7, 3)], run.stdout
     assert re.match(r"\s+fit: [\d,-]+ µs of CPU per round whatever its size, [\d.-]+ µs per job$",
                     lines[4]), run.stdout  # fmt: skip
-    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         left = conn.execute(
             "SELECT datname FROM pg_database WHERE datname LIKE 'pgjobs\\_batch\\_cost\\_%'"
         ).fetchall()
     assert left == []
 
 
-def test_batch_cost_refuses_sizes_it_cannot_fit() -> None:
+def test_batch_cost_refuses_sizes_it_cannot_fit(dsn: str) -> None:
     run = subprocess.run(
-        [sys.executable, str(BENCH / "batch_cost.py"), "--sizes", "10", "--dsn", TEST_DSN],
+        [sys.executable, str(BENCH / "batch_cost.py"), "--sizes", "10", "--dsn", dsn],
         capture_output=True,
         text=True,
         timeout=60,
