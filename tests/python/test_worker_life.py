@@ -55,6 +55,19 @@ async def hang(payload, ctx):
 """
 
 
+#: Every worker process a test started: killed when the test ends, however it ends. A worker
+#: left running after a failed assertion would go on serving the next test's database, which
+#: pytest-postgresql names the same on each xdist worker (one failure became nine).
+_started: list[Proc] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test() -> Iterator[None]:
+    yield
+    while _started:
+        _started.pop().stop()
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "lifeapp.py").write_text(textwrap.dedent(APP))
@@ -74,6 +87,7 @@ class Proc:
         cmd = [sys.executable, "-m", "pgjobs", "worker", "lifeapp", "--poll-interval", "0.2"]
         with self.log.open("w") as out:
             self.proc = subprocess.Popen([*cmd, *args], env=env, cwd=workdir, stderr=out)
+        _started.append(self)
 
     def text(self) -> str:
         return self.log.read_text()
@@ -201,9 +215,9 @@ def test_a_restart_after_a_crash_waits_for_the_lease_then_takes_it(dsn: str, wor
         wait_for(
             lambda: holder(dsn, "phoenix") not in (None, dead), "the restart to take the lease"
         )
-        text = restarted.text()
-        assert "waiting for its lease to lapse" in text
-        assert "holds it now" in text
+        # The lease row changes before the process logs that it holds it.
+        wait_for(lambda: "holds it now" in restarted.text(), "the restart to say it holds it")
+        assert "waiting for its lease to lapse" in restarted.text()
         job = add(dsn, "gate", '{"open": "lifeapp.py"}')
         wait_for(lambda: finished(dsn, job) is not None, "the restarted process to run a job")
         # A clean stop ends the lease: the next start under the id does not wait.
