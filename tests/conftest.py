@@ -10,8 +10,11 @@ for every test, so tests never see each other's jobs.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -83,6 +86,32 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = item.stash.get(_MUST_FAIL, None)
     if reason is not None:
         pytest.fail(f"CI=true: {reason}", pytrace=False)
+
+
+def _worker_children() -> list[int]:
+    """This test process's children that run `python -m pgjobs worker ...`."""
+    me = str(os.getpid())
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] != me:
+                continue
+            argv = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if argv[1:4] == [b"-m", b"pgjobs", b"worker"]:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures are torn down (its database)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """No worker process outlives the test that started it: one a failed assertion left
+    running would go on serving the next test's database, which pytest-postgresql names the
+    same for every test of an xdist worker (so one failure became nine, 6 December 2026)."""
+    for pid in _worker_children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

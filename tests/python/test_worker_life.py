@@ -55,19 +55,6 @@ async def hang(payload, ctx):
 """
 
 
-#: Every worker process a test started: killed when the test ends, however it ends. A worker
-#: left running after a failed assertion would go on serving the next test's database, which
-#: pytest-postgresql names the same on each xdist worker (one failure became nine).
-_started: list[Proc] = []
-
-
-@pytest.fixture(autouse=True)
-def _no_worker_outlives_its_test() -> Iterator[None]:
-    yield
-    while _started:
-        _started.pop().stop()
-
-
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     (tmp_path / "lifeapp.py").write_text(textwrap.dedent(APP))
@@ -87,7 +74,6 @@ class Proc:
         cmd = [sys.executable, "-m", "pgjobs", "worker", "lifeapp", "--poll-interval", "0.2"]
         with self.log.open("w") as out:
             self.proc = subprocess.Popen([*cmd, *args], env=env, cwd=workdir, stderr=out)
-        _started.append(self)
 
     def text(self) -> str:
         return self.log.read_text()
