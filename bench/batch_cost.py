@@ -25,10 +25,9 @@ import pathlib
 import time
 
 import psycopg
+from bench_sql import PREFILL, RESET, install_pgjobs
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-from pgjobs.install.deploy import deploy
 
 DATABASE = f"pgjobs_batch_cost_{os.getpid()}"
 SERVER = os.environ.get("PGJOBS_DSN", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
@@ -42,15 +41,9 @@ def backend_cpu(pid: int) -> tuple[float, float]:
 
 
 def fill(conn: psycopg.Connection, jobs: int) -> None:
-    conn.execute("DELETE FROM app_jobs.jobs")
-    conn.execute(
-        "SELECT pg_catalog.count(*) FROM app_jobs.add_jobs(ARRAY("
-        "  SELECT ROW('00000000-0000-0000-0000-000000000000', 'noop',"
-        "             pg_catalog.json_build_object('i', g), NULL, NULL, NULL, NULL, NULL)"
-        "         ::app_jobs.job_spec"
-        "    FROM pg_catalog.generate_series(1, %s) AS g))",
-        (jobs,),
-    )
+    """An empty queue and history, then JOBS jobs queued (as make bench-sql fills it)."""
+    conn.execute(RESET["pgjobs"])
+    conn.execute(PREFILL["pgjobs"] % jobs)
     conn.execute("VACUUM ANALYZE app_jobs.jobs")
 
 
@@ -87,7 +80,6 @@ def drain(conn: psycopg.Connection, size: int, jobs: int) -> dict[str, float]:
         " WHERE status = 'completed' AND worker_id = 'batch-cost'"
     ).fetchone()
     assert row is not None and row[0] == row[1] == done == jobs, (row, done, jobs)
-    conn.execute("DELETE FROM app_jobs.job_history")
     user, system = user1 - user0, system1 - system0
     return {
         "size": size,
@@ -130,7 +122,7 @@ def main() -> None:
         )
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
     try:
-        deploy(target, verify=False)
+        install_pgjobs(target)
         with psycopg.connect(target, autocommit=True) as conn:
             version = conn.execute("SHOW server_version").fetchone()
             print(f"PostgreSQL {version[0] if version else '?'}, {args.jobs:,} jobs per size, one"
