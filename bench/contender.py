@@ -30,9 +30,10 @@ ENABLED = True
 PEER = False  # the target, not a peer: ratios compare it against the best peer
 WAKEUP = 'LISTEN/NOTIFY on "jobs:insert" (+ 2 s poll, Worker poll_interval)'
 BATCH = (
-    "Worker(concurrency=batch, buffer=batch): up to `batch` jobs run at once (as PgQueuer's "
-    "batch_size) and `batch` more wait claimed in the worker's buffer; claims, start_jobs "
-    "and finish_jobs pipelined on one connection"
+    "Worker(concurrency=concurrency*batch, buffer=batch): as many jobs held at once as "
+    "pgmq's and pg-boss's `concurrency` loops of `batch` each hold (10 x 100), and `batch` "
+    "more claimed in the worker's buffer; get_jobs claims up to a lane's share of the slots, "
+    "claims, start_jobs and finish_jobs pipelined on each lane's connection"
 )
 BULK_NOTE = (
     "AsyncClient.add_many_ids(task, payloads) (app_jobs.add_jobs, one set-based INSERT;"
@@ -113,11 +114,16 @@ async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any
     async def noop(payload: dict[str, int]) -> None:
         on_job(payload["i"])
 
-    # Batch fetch: `batch` slots and a buffer of `batch` claimed jobs, so one get_jobs call
-    # claims up to `batch` jobs and each round records and starts up to `batch` (the rounds,
-    # one commit each, are what bounds a drain of no-op jobs). C: concurrency 10 and the
-    # default buffer (as many as the slots).
-    _worker = app.worker(concurrency=max(concurrency, batch or 0), buffer=batch or None)
+    # Batch fetch: the harness's `concurrency` loops of `batch` jobs each, as pgmq and pg-boss
+    # run them, so as many jobs held at once (10 x 100), and a buffer of `batch` claimed jobs.
+    # The worker's two lanes each claim up to their share of the slots per round: what bounds
+    # a drain of no-op jobs is the number of rounds (one commit each, about 1 ms of
+    # PostgreSQL's CPU whatever their size: bench/batch_cost.py), so the jobs held at once
+    # set the rate. Until 7 December 2026 it ran `batch` slots (PgQueuer's reading of batch
+    # 100): about 0.55x pgmq's rate, which held ten times as many jobs. C: concurrency 10 and
+    # the default buffer (as many as the slots).
+    held = concurrency * batch if batch else concurrency
+    _worker = app.worker(concurrency=held, buffer=batch or None)
     _run = asyncio.create_task(_worker.run())
 
 

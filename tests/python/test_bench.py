@@ -108,3 +108,24 @@ def test_contender_follows_the_shared_harness_contract(dsn: str) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 60))
     assert sorted(seen) == list(range(31))
     assert count(a.PENDING_SQL) == 0 and count(a.DONE_SQL) == 31
+
+    # Cb (batch fetch): the harness's 10 loops of 100, as pgmq and pg-boss run them, held by
+    # one worker (10 x 100 slots, a buffer of 100); every job still runs once.
+    async def batched() -> tuple[int, int]:
+        await a.setup(dsn)
+        try:
+            await a.enqueue_bulk(400, start=31)
+            await a.start_worker(10, 100, seen.append)
+            held = (a._worker.concurrency, a._worker.buffer)
+            for _ in range(2000):
+                if len(seen) == 431 and count(a.PENDING_SQL) == 0:
+                    break
+                await asyncio.sleep(0.01)
+            await a.stop_worker()
+        finally:
+            await a.close()
+        return held
+
+    assert asyncio.run(asyncio.wait_for(batched(), 60)) == (1000, 100)
+    assert sorted(seen) == list(range(431))
+    assert count(a.PENDING_SQL) == 0 and count(a.DONE_SQL) == 431
