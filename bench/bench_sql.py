@@ -17,6 +17,11 @@ $PGJOBS_DSN / $PGJOBS_TEST_DSN is used (the shared PostgreSQL 15: rates are comp
 issue's, WAL includes other sessions' writes).
 
     python bench/bench_sql.py [--clients 1,10] [--jobs 10000] [--queued 20000] [--embedded]
+                              [--rounds N]
+
+``--rounds N`` runs every measure N times, the contenders alternating (pgjobs, @pgpm/jobs,
+pgjobs, ...), and prints the medians and pgjobs' ratio to @pgpm/jobs' median, with the ratio
+within each round: one run moves by a tenth from the next on a small shared machine.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import pathlib
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -219,8 +225,13 @@ def scale(dsn: str, admin: str, args: argparse.Namespace) -> None:
             print(f"  scale: {label:40} {tps / base:5.2f}x of {args.queued} queued", flush=True)
 
 
-def run(kind: str, dsn: str, admin: str, args: argparse.Namespace, embedded: bool) -> None:
+def run(
+    kind: str, dsn: str, admin: str, args: argparse.Namespace, embedded: bool
+) -> dict[int, float]:
+    """One round for one contender: the enqueue, then get+complete at each client count.
+    Returns the jobs/s by client count (0: the enqueue, one client)."""
     options = "-c track_functions=pl" if embedded else ""
+    rates: dict[int, float] = {}
     with (
         psycopg.connect(dsn, autocommit=True) as conn,
         psycopg.connect(admin, autocommit=True) as adm,
@@ -230,6 +241,7 @@ def run(kind: str, dsn: str, admin: str, args: argparse.Namespace, embedded: boo
         adm.execute("CHECKPOINT")
         w0, f0 = lsn(conn)
         tps = pgbench(dsn, ENQUEUE[kind], 1, args.jobs, options)
+        rates[0] = tps
         w1, f1 = lsn(conn)
         print(
             f"  {kind:7} enqueue  1 client : {tps:8.0f} jobs/s   WAL {(w1 - w0) / args.jobs:7.0f}"
@@ -244,6 +256,7 @@ def run(kind: str, dsn: str, admin: str, args: argparse.Namespace, embedded: boo
             reset_stats(conn)
             w0, f0 = lsn(conn)
             tps = pgbench(dsn, GET_COMPLETE, clients, args.jobs // clients, options)
+            rates[clients] = tps
             w1, f1 = lsn(conn)
             left = conn.execute("SELECT count(*) FROM app_jobs.jobs").fetchone()
             assert left is not None
@@ -256,6 +269,25 @@ def run(kind: str, dsn: str, admin: str, args: argparse.Namespace, embedded: boo
             )
             if embedded and clients == max(args.clients):
                 print("\n".join(profile(conn)), flush=True)
+    return rates
+
+
+def medians(rounds: dict[str, list[dict[int, float]]], clients: list[int]) -> list[str]:
+    """The median of the rounds per contender and measure, and pgjobs' ratio to @pgpm/jobs'
+    median, with the ratio within each round (the rounds alternate the contenders)."""
+    lines = []
+    for key in [0, *clients]:
+        what = "enqueue  1 client " if key == 0 else f"get+complete {key:2} clients"
+        med = {kind: statistics.median(r[key] for r in rs) for kind, rs in rounds.items()}
+        line = f"  median of {len(rounds['pgjobs'])}: {what}: " + ", ".join(
+            f"{kind} {rate:.0f} jobs/s" for kind, rate in med.items()
+        )
+        if "pgpm" in med:
+            pairs = zip(rounds["pgjobs"], rounds["pgpm"], strict=True)
+            ratios = ", ".join(f"{a[key] / b[key]:.2f}" for a, b in pairs)
+            line += f"; pgjobs/@pgpm/jobs {med['pgjobs'] / med['pgpm']:.2f}x (rounds: {ratios})"
+        lines.append(line)
+    return lines
 
 
 @contextmanager
@@ -288,7 +320,12 @@ def main() -> int:
     )
     ap.add_argument("--scale-queued", type=int, default=1_000_000)
     ap.add_argument("--scale-history", type=int, default=10_000_000)
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="alternate the contenders this many times: medians"
+    )
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
     anchor = os.environ.get("ANCHOR_SQL")
     contenders = ["pgjobs"] + (["pgpm"] if anchor and not args.scale else [])
     with (
@@ -306,26 +343,36 @@ def main() -> int:
             f"{args.queued} queued; pgbench -M prepared",
             flush=True,
         )
-        for kind in contenders:
-            name = f"bench_sql_{kind}_{os.getpid()}"
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            dsn = make_conninfo(admin, dbname=name)
-            try:
+        dsns: dict[str, str] = {}
+        try:
+            for kind in contenders:
+                name = f"bench_sql_{kind}_{os.getpid()}"
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                dsns[kind] = dsn = make_conninfo(admin, dbname=name)
                 if kind == "pgjobs":
                     install_pgjobs(dsn)
                 else:
                     assert anchor is not None
                     install_pgpm(dsn, anchor)
-                if args.scale:
-                    scale(dsn, admin, args)
-                else:
-                    run(kind, dsn, admin, args, args.embedded)
-            finally:
+            if args.scale:
+                scale(dsns["pgjobs"], admin, args)
+            else:
+                rounds: dict[str, list[dict[int, float]]] = {kind: [] for kind in contenders}
+                for n in range(args.rounds):
+                    if args.rounds > 1:
+                        print(f"round {n + 1} of {args.rounds}", flush=True)
+                    for kind in contenders:
+                        rounds[kind].append(run(kind, dsns[kind], admin, args, args.embedded))
+                if args.rounds > 1:
+                    print("\n".join(medians(rounds, args.clients)), flush=True)
+        finally:
+            for dsn in dsns.values():
+                dbname = str(conninfo_to_dict(dsn)["dbname"])
                 with psycopg.connect(admin, autocommit=True) as conn:
                     conn.execute(
                         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                            sql.Identifier(name)
+                            sql.Identifier(dbname)
                         )
                     )
     return 0
