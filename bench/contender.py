@@ -119,7 +119,7 @@ async def start_worker(concurrency: int, batch: int, on_job: Callable[[int], Any
     # The worker's two lanes each claim up to their share of the slots per round: what bounds
     # a drain of no-op jobs is the number of rounds (one commit each, about 1 ms of
     # PostgreSQL's CPU whatever their size: bench/batch_cost.py), so the jobs held at once
-    # set the rate. Until 7 December 2026 it ran `batch` slots (PgQueuer's reading of batch
+    # set the rate. Until 6 December 2026 it ran `batch` slots (PgQueuer's reading of batch
     # 100): about 0.55x pgmq's rate, which held ten times as many jobs. C: concurrency 10 and
     # the default buffer (as many as the slots).
     held = concurrency * batch if batch else concurrency
