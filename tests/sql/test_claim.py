@@ -211,20 +211,14 @@ def test_get_job_runs_get_jobs_own_body(db: Conn) -> None:
 def test_a_one_job_claim_of_a_job_without_a_queue_is_one_statement(db: Conn) -> None:
     """0.6.0: get_job (a batch of one) chooses, locks and takes a job without a queue in one
     UPDATE (its candidate a locking subquery on the claim index, the row then found by its
-    key), which also reads whether pauses, limits or fairness are in force: no other
-    statement reads app_jobs.jobs, nor those flags. A candidate of a named queue is not taken
-    by it: the batch's statements take over, and the queue's head is started as ever. Nothing
-    due: the same, and no row."""
+    key). A candidate of a named queue is not taken by it: the batch's statements take over,
+    and the queue's head is started as ever. Nothing due: the same, and no row."""
     db.execute("SELECT app_jobs.add_job(NULL, 'bulk', priority := 5) FROM generate_series(1, 2000)")
     db.execute("ANALYZE app_jobs.jobs")
     plain = add(db, "plain", priority=1)
     _, plans = nested_plans(db, "SELECT * FROM app_jobs.get_job('w', ARRAY['plain'])")
     takers = [p for p in plans if "UPDATE app_jobs.jobs" in p]
-    # The sweep's probe aside (due on a fresh database's first claim), the one statement.
-    assert [p for p in plans if "min(j.locked_at)" not in p] == takers and len(takers) == 1, plans
-    assert "j.id = (SELECT c.id" in takers[0], takers[0]
-    for flag in ("job_pauses", "job_limits", "job_fairness"):
-        assert f"NOT EXISTS (SELECT 1 FROM app_jobs.{flag})" in takers[0], takers[0]
+    assert len(takers) == 1 and "WHERE j.id = (SELECT c.id" in takers[0], plans
     assert "jobs_claim_idx" in takers[0] and "jobs_pkey" in takers[0], takers[0]
     assert not any("array_agg(c.id)" in p for p in plans), plans
     row = db.execute("SELECT state, locked_by FROM app_jobs.jobs WHERE id = %s", (plain["id"],))
@@ -244,28 +238,6 @@ def test_a_one_job_claim_of_a_job_without_a_queue_is_one_statement(db: Conn) -> 
     assert states[first["id"]] == ("running", "w")
     assert states[later["id"]][0] in ("ready", "blocked") and states[later["id"]][1] is None
     assert claim(db, "w", ["nothing-like-this"]) is None
-
-
-def test_a_one_job_claim_with_a_pause_in_force_neither_reads_nor_locks_a_candidate(
-    db: Conn, connect: Any
-) -> None:
-    """With a pause (or a limit, or fairness) in force, the one-job UPDATE's one-time tests
-    fail before its candidate subquery runs: no row is read or locked by it, and the loop,
-    which applies the pause, claims the job."""
-    held = add(db, "held", priority=0)
-    free = add(db, "free", priority=1)
-    db.execute("SELECT app_jobs.pause_jobs(task := 'held')")
-    db.execute("LOAD 'auto_explain'")
-    db.execute("SET auto_explain.log_analyze = on")
-    _, plans = nested_plans(db, "SELECT * FROM app_jobs.get_job('w')")
-    taker = next(p for p in plans if "j.id = (SELECT c.id" in p)
-    candidate = taker[taker.index("InitPlan 4") : taker.index("One-Time Filter")]
-    assert "jobs_claim_idx" in candidate and "never executed" in candidate, taker
-    rows = db.execute(
-        "SELECT id, state, locked_by FROM app_jobs.jobs WHERE id = ANY(%s) ORDER BY id",
-        ([held["id"], free["id"]],),
-    ).fetchall()
-    assert [(r["state"], r["locked_by"]) for r in rows] == [("paused", None), ("running", "w")]
 
 
 def test_a_one_job_claim_skips_a_candidate_another_transaction_holds(connect: Any) -> None:

@@ -188,6 +188,12 @@ BEGIN
     END IF;
   END IF;
 
+  -- Pauses, limits and fairness in force: read by every claim, so a pause or a limit holds
+  -- from the next claim on.
+  SELECT EXISTS (SELECT 1 FROM app_jobs.job_pauses),
+         EXISTS (SELECT 1 FROM app_jobs.job_limits),
+         EXISTS (SELECT 1 FROM app_jobs.job_fairness)
+    INTO v_paused, v_limited, v_fair;
   -- The sweep's probe (app_jobs._sweep), at most once per 10 ms per database (0.6.0): on the
   -- clock app_jobs.sweep_clock (ms since the epoch of the last probe), one claim that finds
   -- it older elects itself with a try-advisory lock (the others skip), advances it and
@@ -218,47 +224,6 @@ BEGIN
       PERFORM app_jobs._sweep(job_expiry);
     END IF;
   END IF;
-  IF batch_size = 1 THEN
-    -- One job (get_job, or a batch of one) in the common case: the candidate chosen, locked
-    -- and taken in one statement, which also reads whether a pause, a limit or fairness is in
-    -- force (one-time tests: with any of them, it neither reads nor locks a candidate). A
-    -- candidate of a named queue is not taken here (the UPDATE's queue test), nor is
-    -- anything when nothing is due or the loop is needed: the statements below then decide,
-    -- as for a batch (a candidate read here stays locked by this transaction, which they do
-    -- not skip). One statement fewer per claim of a job without a queue (0.6.0; `make
-    -- bench-cpu`, steady: a get_job and complete_job 821,000 to 790,000 instructions), and
-    -- the flags read in it rather than in a statement of their own (790,000 to 780,000).
-    RETURN QUERY
-      UPDATE app_jobs.jobs AS j
-         SET state = 'running',
-             first_started_at = coalesce(j.first_started_at, pg_catalog.now()),
-             locked_by = get_jobs.worker_id,
-             locked_at = pg_catalog.now(),
-             attempts = j.attempts + 1,
-             started_attempt = CASE WHEN get_jobs.started IS NOT FALSE THEN j.attempts + 1 END,
-             updated_at = pg_catalog.now()
-       WHERE NOT EXISTS (SELECT 1 FROM app_jobs.job_pauses)
-         AND NOT EXISTS (SELECT 1 FROM app_jobs.job_limits)
-         AND NOT EXISTS (SELECT 1 FROM app_jobs.job_fairness)
-         AND j.id = (SELECT c.id
-                       FROM app_jobs.jobs AS c
-                      WHERE c.state = 'ready'
-                        AND (get_jobs.task_identifiers IS NULL OR c.task_identifier = ANY (get_jobs.task_identifiers))
-                      ORDER BY c.priority, c.run_at, c.id
-                      LIMIT 1
-                        FOR UPDATE SKIP LOCKED)
-         AND j.queue_name IS NULL
-      RETURNING j.*;
-    IF FOUND THEN
-      RETURN;
-    END IF;
-  END IF;
-  -- Pauses, limits and fairness in force: read by every claim (the one-job statement above
-  -- reads them too), so a pause or a limit holds from the next claim on.
-  SELECT EXISTS (SELECT 1 FROM app_jobs.job_pauses),
-         EXISTS (SELECT 1 FROM app_jobs.job_limits),
-         EXISTS (SELECT 1 FROM app_jobs.job_fairness)
-    INTO v_paused, v_limited, v_fair;
   v_loop := v_paused OR v_limited OR v_fair;
   <<attempt>>
   LOOP
@@ -536,6 +501,37 @@ BEGIN
       END IF;
 
       IF pg_catalog.cardinality(v_taken) = 0 THEN
+        RETURN;
+      END IF;
+    END IF;
+    IF v_taken IS NULL AND get_jobs.batch_size = 1 THEN
+      -- One job (get_job, or a batch of one) in the common case: the candidate chosen,
+      -- locked and taken in one statement, as the statements below do in two. A candidate
+      -- of a named queue is not taken here (the UPDATE's queue test), nor is anything when
+      -- nothing is due: the statements below then decide, as for a batch (the candidate
+      -- stays locked by this transaction, which they do not skip). One statement fewer per
+      -- claim of a job without a queue (0.6.0; `make bench-cpu`, steady: a get_job and
+      -- complete_job 821,000 to 790,000 instructions), one more when the candidate has a
+      -- queue or nothing is due.
+      RETURN QUERY
+        UPDATE app_jobs.jobs AS j
+           SET state = 'running',
+               first_started_at = coalesce(j.first_started_at, pg_catalog.now()),
+               locked_by = get_jobs.worker_id,
+               locked_at = pg_catalog.now(),
+               attempts = j.attempts + 1,
+               started_attempt = CASE WHEN get_jobs.started IS NOT FALSE THEN j.attempts + 1 END,
+               updated_at = pg_catalog.now()
+         WHERE j.id = (SELECT c.id
+                         FROM app_jobs.jobs AS c
+                        WHERE c.state = 'ready'
+                          AND (get_jobs.task_identifiers IS NULL OR c.task_identifier = ANY (get_jobs.task_identifiers))
+                        ORDER BY c.priority, c.run_at, c.id
+                        LIMIT 1
+                          FOR UPDATE SKIP LOCKED)
+           AND j.queue_name IS NULL
+        RETURNING j.*;
+      IF FOUND THEN
         RETURN;
       END IF;
     END IF;
