@@ -4,7 +4,7 @@ whatever its size (the fixed part) and what each job adds (the slope).
 
 A worker's batch size is what its slots free between two rounds, so the fixed part is what a
 smaller batch pays more per job: with two lanes (``Worker(lanes=2)``, the default from a
-concurrency of 16) each round carries half the jobs of one lane's.
+concurrency of 64) each round carries half the jobs of one lane's.
 
 For each size, a fresh queue of JOBS jobs in a throwaway database is drained by one
 connection, round after round; the backend's user and system CPU come from /proc (the server

@@ -1,5 +1,7 @@
-"""The worker's own CPU per job in ../shared/bench's Cb drain (20,000 queued no-op jobs,
-concurrency 100 and a buffer of 100, as bench/contender.py runs it), this checkout against
+"""The worker's own CPU per job in ../shared/bench's Cb drain (20,000 queued no-op jobs, run
+as each checkout's bench/contender.py runs Cb: since 6 December 2026 (b9ca60e) 1,000 slots
+and a buffer of 100, before that 100 and 100, so compare checkouts on the same side of that
+change), this checkout against
 another one (e.g. an export of main: ``git archive main python bench sql | tar -x -C
 /tmp/base``), alternated, each run a fresh process and a fresh database. Reports the Python
 process's user and system CPU from the worker's start until the database shows every job

@@ -6,18 +6,15 @@ Only the shape of the output and the exactly-once counts are checked, never a sp
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import psycopg
+from bench_support import BENCH, load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 SERVER = os.environ.get("PGJOBS_TEST_DSN", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 
 
@@ -69,17 +66,9 @@ def test_bench_prints_a_table_and_runs_chosen_measures_only() -> None:
     assert bench("--measures", "nope").returncode == 2
 
 
-def load_contender() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pgjobs_contender", BENCH / "contender.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_contender_follows_the_shared_harness_contract(dsn: str) -> None:
     """The calls ../shared/bench/harness/pyrun.py makes, in its order, on a real database."""
-    a = load_contender()
+    a = load_bench("contender.py")
     for name in ("NAME", "WAKEUP", "BULK_NOTE", "PENDING_SQL", "DONE_SQL"):
         assert isinstance(getattr(a, name), str), name
     assert a.ENABLED is True and a.PEER is False and isinstance(a.BATCH, str)  # Cb runs it
@@ -90,6 +79,14 @@ def test_contender_follows_the_shared_harness_contract(dsn: str) -> None:
             row = conn.execute(sql).fetchone()
         return row[0] if row else None
 
+    async def drained(total: int) -> None:
+        """Until the handler saw `total` jobs and none is pending (at most 20 s), then stop."""
+        for _ in range(2000):
+            if len(seen) == total and count(a.PENDING_SQL) == 0:
+                break
+            await asyncio.sleep(0.01)
+        await a.stop_worker()
+
     async def scenario() -> None:
         await a.setup(dsn)
         try:
@@ -97,11 +94,7 @@ def test_contender_follows_the_shared_harness_contract(dsn: str) -> None:
             await a.enqueue_bulk(30, start=1)
             assert count(a.PENDING_SQL) == 31
             await a.start_worker(5, 0, seen.append)
-            for _ in range(2000):
-                if len(seen) == 31 and count(a.PENDING_SQL) == 0:
-                    break
-                await asyncio.sleep(0.01)
-            await a.stop_worker()
+            await drained(31)
         finally:
             await a.close()
 
@@ -117,11 +110,7 @@ def test_contender_follows_the_shared_harness_contract(dsn: str) -> None:
             await a.enqueue_bulk(400, start=31)
             await a.start_worker(10, 100, seen.append)
             held = (a._worker.concurrency, a._worker.buffer)
-            for _ in range(2000):
-                if len(seen) == 431 and count(a.PENDING_SQL) == 0:
-                    break
-                await asyncio.sleep(0.01)
-            await a.stop_worker()
+            await drained(431)
         finally:
             await a.close()
         return held

@@ -9,13 +9,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import psycopg
 import pytest
+from bench_support import BENCH
 from psycopg.conninfo import conninfo_to_dict
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_batch_cost_reports_each_size_and_the_fit_and_drops_its_database(dsn: str) -> None:

@@ -4,27 +4,15 @@ are asserted, never a figure's size; the medians are checked on given rates."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
-from types import ModuleType
 
 import psycopg
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pgjobs_bench_sql", BENCH / "bench_sql.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_support import BENCH, load_bench
 
 
 def test_medians_are_per_contender_and_the_ratio_is_of_the_medians() -> None:
@@ -32,7 +20,7 @@ def test_medians_are_per_contender_and_the_ratio_is_of_the_medians() -> None:
         "pgjobs": [{0: 100.0, 10: 300.0}, {0: 120.0, 10: 330.0}, {0: 90.0, 10: 360.0}],
         "pgpm": [{0: 200.0, 10: 400.0}, {0: 210.0, 10: 440.0}, {0: 190.0, 10: 400.0}],
     }
-    enqueue, drain = load().medians(rounds, [10])
+    enqueue, drain = load_bench("bench_sql.py").medians(rounds, [10])
     assert "median of 3: enqueue  1 client : pgjobs 100 jobs/s, pgpm 200 jobs/s" in enqueue
     assert "pgjobs/@pgpm/jobs 0.50x (rounds: 0.50, 0.57, 0.47)" in enqueue
     assert "get+complete 10 clients: pgjobs 330 jobs/s, pgpm 400 jobs/s" in drain
