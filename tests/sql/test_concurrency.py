@@ -319,16 +319,20 @@ def test_producers_and_workers_racing_on_named_queues(db: Conn, connect: Connect
     assert_all_done_once(db, produced)
 
 
-def wait_until_blocked_or_done(db: Conn, pid: int, thread: threading.Thread) -> None:
-    """Wait (polling pg_stat_activity) until backend `pid` waits on a lock, or `thread` (the
-    one using it) has finished."""
+def wait_until_blocked_or_done(
+    db: Conn, pid: int, blocker_pid: int, thread: threading.Thread
+) -> None:
+    """Wait (polling pg_blocking_pids) until backend `pid` waits on a lock that backend
+    `blocker_pid` holds, or `thread` (the one using `pid`) has finished. A wait on any other
+    backend does not count: a commit that sends a NOTIFY takes the server-wide notify lock,
+    and a commit of another database's session (a parallel test) can hold it for a moment."""
     deadline = time.monotonic() + GUARD_SECONDS
     while thread.is_alive():
         guard(deadline, f"waiting for backend {pid} to block")
         row = db.execute(
-            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            "SELECT %s = ANY (pg_catalog.pg_blocking_pids(%s)) AS blocked", (blocker_pid, pid)
         ).fetchone()
-        if row == {"wait_event_type": "Lock"}:
+        if row == {"blocked": True}:
             return
         time.sleep(0.01)
 
@@ -372,7 +376,7 @@ def test_producers_committing_into_shared_queues_in_opposite_orders_do_not_deadl
     threads = [threading.Thread(target=commit, args=(conn,)) for conn in (t1, t2)]
     for conn, thread in zip((t1, t2), threads, strict=True):
         thread.start()
-        wait_until_blocked_or_done(db, conn.info.backend_pid, thread)
+        wait_until_blocked_or_done(db, conn.info.backend_pid, blocker.info.backend_pid, thread)
     for thread in threads:
         assert not thread.is_alive(), "a producer's commit waited for the busy queue lock row"
     blocker.rollback()
